@@ -1,0 +1,117 @@
+/**
+ * Ed25519 signatures (RFC 8032) on node:crypto, with Compeer's own public-key validation.
+ *
+ * Why our own check: OpenSSL's verify accepts small-order and mixed-order public keys (CCTV's
+ * ed25519 edge-case vectors show it), which allows one signature to verify under several keys.
+ * Policy (docs/protocol.md §Keys): a public key must be the canonical encoding of a point of prime
+ * order L; signatures must have S < L and verify with OpenSSL's cofactorless equation, which also
+ * rejects non-canonical R (R is compared as bytes). The point arithmetic for the check runs on
+ * @noble/curves over public data only; private keys stay in OpenSSL.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { assertBytes } from '../lib/assert.ts';
+import { equalBytes, fromBase64Url, toBase64Url } from '../lib/bytes.ts';
+import type { Rng } from '../lib/deps.ts';
+import { CryptoError, ErrorCodes } from '../lib/errors.ts';
+import { secretBytes, type SecretBytes } from './secret.ts';
+
+export const ED25519_PUBLIC_KEY_LENGTH = 32;
+export const ED25519_SEED_LENGTH = 32;
+export const ED25519_SIGNATURE_LENGTH = 64;
+
+declare const pubBrand: unique symbol;
+export type Ed25519PublicKey = Uint8Array & { readonly [pubBrand]: true };
+
+export interface Ed25519KeyPair {
+  readonly publicKey: Ed25519PublicKey;
+  /** RFC 8032 §5.1.5 32-byte seed. */
+  readonly seed: SecretBytes;
+  readonly handle: KeyObject;
+}
+
+const PKCS8_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
+// Group order L (RFC 8032 §5.1), little-endian comparison of S against it.
+const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+
+const handles = new WeakMap<Uint8Array, KeyObject>();
+
+function publicHandle(pub: Ed25519PublicKey): KeyObject {
+  let h = handles.get(pub);
+  if (!h) {
+    h = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: toBase64Url(pub) }, format: 'jwk' });
+    handles.set(pub, h);
+  }
+  return h;
+}
+
+/** Validates and brands a received public key: canonical, not small order, prime order. */
+export function ed25519PublicKey(bytes: Uint8Array): Ed25519PublicKey {
+  assertBytes(bytes, 'Ed25519 public key', ED25519_PUBLIC_KEY_LENGTH);
+  let point;
+  try {
+    point = ed25519.Point.fromBytes(bytes, false);
+  } catch (cause) {
+    throw new CryptoError(ErrorCodes.INVALID_KEY, 'Ed25519 public key: not a valid point encoding', { cause });
+  }
+  if (!equalBytes(point.toBytes(), bytes)) {
+    throw new CryptoError(ErrorCodes.INVALID_KEY, 'Ed25519 public key: non-canonical encoding');
+  }
+  if (point.isSmallOrder()) throw new CryptoError(ErrorCodes.WEAK_KEY, 'Ed25519 public key: small-order point');
+  if (!point.isTorsionFree()) throw new CryptoError(ErrorCodes.WEAK_KEY, 'Ed25519 public key: mixed-order point');
+  return Uint8Array.from(bytes) as Ed25519PublicKey;
+}
+
+function fromHandle(handle: KeyObject): Ed25519KeyPair {
+  const jwk = handle.export({ format: 'jwk' });
+  if (typeof jwk.x !== 'string' || typeof jwk.d !== 'string') {
+    throw new CryptoError(ErrorCodes.INTERNAL, 'Ed25519: key export failed');
+  }
+  const publicKey = fromBase64Url(jwk.x) as Ed25519PublicKey;
+  return { publicKey, seed: secretBytes(fromBase64Url(jwk.d)), handle };
+}
+
+export function ed25519FromSeed(seed: Uint8Array): Ed25519KeyPair {
+  assertBytes(seed, 'Ed25519 seed', ED25519_SEED_LENGTH);
+  const der = new Uint8Array(PKCS8_PREFIX.length + 32);
+  der.set(PKCS8_PREFIX, 0);
+  der.set(seed, PKCS8_PREFIX.length);
+  const handle = createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
+  der.fill(0);
+  return fromHandle(handle);
+}
+
+export function generateEd25519(rng: Rng): Ed25519KeyPair {
+  if (rng.system) return fromHandle(generateKeyPairSync('ed25519').privateKey);
+  return ed25519FromSeed(rng.bytes(ED25519_SEED_LENGTH));
+}
+
+export function ed25519Sign(key: Ed25519KeyPair, message: Uint8Array): Uint8Array {
+  const sig = sign(null, message, key.handle);
+  return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
+}
+
+function scalarBelowOrder(sig: Uint8Array): boolean {
+  let s = 0n;
+  for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(sig[i] as number);
+  return s < L;
+}
+
+/** True iff `signature` is valid for `message` under the (already validated) public key. */
+export function ed25519Verify(publicKey: Ed25519PublicKey, message: Uint8Array, signature: Uint8Array): boolean {
+  if (signature.length !== ED25519_SIGNATURE_LENGTH || !scalarBelowOrder(signature)) return false;
+  try {
+    return verify(null, message, publicHandle(publicKey), signature);
+  } catch {
+    return false;
+  }
+}
+
+/** Like ed25519Verify, but throws BAD_SIGNATURE; `what` names the signed object for the error. */
+export function ed25519AssertValid(publicKey: Ed25519PublicKey, message: Uint8Array, signature: Uint8Array, what: string): void {
+  if (!ed25519Verify(publicKey, message, signature)) {
+    throw new CryptoError(ErrorCodes.BAD_SIGNATURE, `${what}: invalid signature`);
+  }
+}
