@@ -1,0 +1,52 @@
+/**
+ * Small node:sqlite helpers shared by the repositories: open with the project's pragmas, transactions,
+ * and typed column reads (rows come back as untyped records).
+ */
+import { DatabaseSync } from 'node:sqlite';
+import { DecodeError, ErrorCodes } from '../lib/errors.ts';
+
+export type Row = Record<string, unknown>;
+
+/**
+ * WAL for concurrent readers; synchronous=FULL because a rolled-back ratchet state after a power loss
+ * would reuse message keys (DESIGN.md: persist state before a ciphertext leaves the node).
+ */
+export function openSqlite(path: string): DatabaseSync {
+  const db = new DatabaseSync(path, { enableForeignKeyConstraints: true, timeout: 5000 });
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = FULL');
+  return db;
+}
+
+/** Runs `fn` in BEGIN IMMEDIATE … COMMIT, rolling back on any throw. Not re-entrant. */
+export function transaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const out = fn();
+    db.exec('COMMIT');
+    return out;
+  } catch (e) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw e;
+  }
+}
+
+export function blobColumn(row: Row, name: string): Uint8Array {
+  const v = row[name];
+  if (!(v instanceof Uint8Array)) throw new DecodeError(ErrorCodes.STATE_CORRUPT, `column ${name}: expected a blob`);
+  return v;
+}
+
+export function intColumn(row: Row, name: string): number {
+  const v = row[name];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+    throw new DecodeError(ErrorCodes.STATE_CORRUPT, `column ${name}: expected an integer`);
+  }
+  return v;
+}
+
+export function textOrNullColumn(row: Row, name: string): string | null {
+  const v = row[name];
+  if (v === null || typeof v === 'string') return v;
+  throw new DecodeError(ErrorCodes.STATE_CORRUPT, `column ${name}: expected text or null`);
+}
