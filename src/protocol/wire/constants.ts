@@ -7,3 +7,18 @@
 // ---- spec: identity and keys (see protocol/identity.ts for the identity encodings)
 export const KEY_TYPE_X25519 = 0x05; // same type byte as Signal's Curve25519 keys
 export const KEY_TYPE_MLKEM768 = 0x08;
+
+// ---- verification (protocol/verify/; docs/protocol.md "Verification: safety numbers and SAS")
+export const SAFETY_NUMBER_VERSION = 2; // spec: scannable-fingerprint version, as libsignal's current one
+export const SAFETY_NUMBER_ITERATIONS = 5200; // spec: iterated SHA-512 rounds, as libsignal's apps
+export const SAS_VERSION = 0x01; // spec: first byte of every SAS message
+export const SAS_MSG_COMMIT = 0x01; // spec: initiator → responder, commitment to nonceA
+export const SAS_MSG_NONCE = 0x02; // spec: responder → initiator, nonceB
+export const SAS_MSG_REVEAL = 0x03; // spec: initiator → responder, nonceA
+export const SAS_NONCE_LENGTH = 32; // spec
+export const SAS_BYTES = 6; // spec: 42 bits for 7 emoji, 39 bits for 3 decimal groups (Matrix)
+
+// ---- sealed sender (protocol/sealed/; docs/protocol.md "Sealed sender")
+export const SEALED_VERSION = 0x01; // spec: first byte of a sealed-sender envelope
+export const SEALED_PAD_MIN = 256; // spec: smallest padded-content bucket (bytes)
+export const SEALED_PAD_MAX = 65536; // limit: largest bucket; content is at most SEALED_PAD_MAX - 1 bytes
