@@ -27,6 +27,8 @@ export const ErrorCodes = {
   UNTRUSTED_IDENTITY: 'UNTRUSTED_IDENTITY',
   NO_SESSION: 'NO_SESSION',
   STATE_CORRUPT: 'STATE_CORRUPT',
+  UNEXPECTED_MESSAGE: 'UNEXPECTED_MESSAGE', // a message that the current protocol step does not expect
+  COMMITMENT_MISMATCH: 'COMMITMENT_MISMATCH', // a revealed value does not open the earlier commitment
   // store / node / cli
   ALREADY_EXISTS: 'ALREADY_EXISTS',
   NOT_FOUND: 'NOT_FOUND',
