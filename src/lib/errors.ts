@@ -35,6 +35,10 @@ export const ErrorCodes = {
   NOT_RUNNING: 'NOT_RUNNING',
   UNAUTHORIZED: 'UNAUTHORIZED',
   RATE_LIMITED: 'RATE_LIMITED',
+  // net
+  TIMEOUT: 'TIMEOUT', // a network operation did not finish in time
+  UNREACHABLE: 'UNREACHABLE', // no connection to the peer could be made
+  STREAM_FAILED: 'STREAM_FAILED', // the remote reset or closed a stream before the exchange completed
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -67,6 +71,9 @@ export class LimitError extends CompeerError {}
 
 /** Persistence and lifecycle errors (exists, not found, not running). */
 export class StateError extends CompeerError {}
+
+/** A network operation failed: timeout, unreachable peer, stream reset by the remote. */
+export class NetworkError extends CompeerError {}
 
 export function isCompeerError(e: unknown): e is CompeerError {
   return e instanceof CompeerError;
