@@ -1,0 +1,26 @@
+/** An in-process CliIo that records what the program prints. */
+import { systemClock, systemRng } from '../../../src/lib/system.ts';
+import type { CliIo } from '../../../src/cli/context.ts';
+import type { Env } from '../../../src/cli/paths.ts';
+
+export interface FakeIo extends CliIo {
+  out: string;
+  err: string;
+}
+
+export function fakeIo(env: Env = {}, overrides: Partial<CliIo> = {}): FakeIo {
+  const io: FakeIo = {
+    out: '',
+    err: '',
+    stdout: (t) => void (io.out += t),
+    stderr: (t) => void (io.err += t),
+    env,
+    platform: 'linux',
+    homedir: '/home/test',
+    cwd: '/work',
+    rng: systemRng,
+    clock: systemClock,
+    ...overrides,
+  };
+  return io;
+}

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { describe, it } from 'node:test';
+import { toHex } from '../../../src/lib/bytes.ts';
+import { MIGRATIONS, schemaVersion } from '../../../src/store/migrations.ts';
+import { DB_FILE, openStore, type StoreOptions } from '../../../src/store/store.ts';
+import { deriveFromPassphrase, KEY_FILE } from '../../../src/store/storage-key.ts';
+import { sample } from './identity-compliance.ts';
+import { fixedClock, seededRng, tempDir } from './helpers.ts';
+
+const opts = (dir: string, more: Partial<StoreOptions> = {}): StoreOptions => ({
+  dir, create: true, rng: seededRng(), clock: fixedClock, ...more,
+});
+
+function withStore<T>(o: StoreOptions, fn: (s: ReturnType<typeof openStore>) => T): T {
+  const s = openStore(o);
+  try {
+    return fn(s);
+  } finally {
+    s.close();
+  }
+}
+
+describe('store', () => {
+  it('creates DIR 0700, the database 0600 in WAL mode, and the key file 0600', (t) => {
+    const dir = join(tempDir(t), 'new', 'home');
+    withStore(opts(dir), (s) => {
+      s.identities.create(sample());
+      assert.equal(s.db.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal');
+    });
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    assert.equal(statSync(join(dir, DB_FILE)).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, KEY_FILE)).mode & 0o777, 0o600);
+    assert.equal(readFileSync(join(dir, KEY_FILE)).length, 32);
+  });
+
+  it('records migrations once and reopens without re-running them', (t) => {
+    const dir = tempDir(t);
+    withStore(opts(dir), (s) => s.identities.create(sample()));
+    withStore(opts(dir, { create: false }), (s) => {
+      assert.equal(schemaVersion(s.db), MIGRATIONS.length);
+      const rows = s.db.prepare('SELECT version, name FROM schema_migrations').all();
+      assert.equal(rows.length, MIGRATIONS.length);
+      assert.deepEqual(s.identities.get(), sample());
+    });
+  });
+
+  it('refuses a database from a newer Compeer', (t) => {
+    const dir = tempDir(t);
+    withStore(opts(dir), () => {});
+    const db = new DatabaseSync(join(dir, DB_FILE));
+    db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(MIGRATIONS.length + 1, 'future', 0);
+    db.close();
+    assert.throws(() => openStore(opts(dir, { create: false })), { code: 'UNSUPPORTED_VERSION' });
+  });
+
+  it('without create, a missing store is NOT_FOUND and nothing is created', (t) => {
+    const dir = join(tempDir(t), 'absent');
+    assert.throws(() => openStore(opts(dir, { create: false })), { code: 'NOT_FOUND' });
+    assert.throws(() => statSync(dir));
+  });
+
+  it('never stores the secret in the clear', (t) => {
+    const dir = tempDir(t);
+    const id = sample();
+    withStore(opts(dir), (s) => {
+      s.identities.create(id);
+      const raw = s.db.prepare('SELECT secret FROM identity').get()?.secret;
+      assert.ok(raw instanceof Uint8Array);
+      assert.ok(!toHex(raw).includes(toHex(id.secret.subarray(1, 17))));
+    });
+    assertNoPlaintextInFiles(dir, id.secret);
+  });
+
+  it('detects a secret moved next to another public key (the public key is bound)', (t) => {
+    const dir = tempDir(t);
+    withStore(opts(dir), (s) => {
+      s.identities.create(sample());
+      s.db.prepare('UPDATE identity SET public = ?').run(new Uint8Array(129).fill(1));
+      assert.throws(() => s.identities.get(), { code: 'DECRYPT_FAILED' });
+      assert.ok(s.identities.getPublic(), 'the public part stays readable');
+    });
+  });
+
+  it('key file mode: a missing or replaced key file is refused', (t) => {
+    const dir = tempDir(t);
+    withStore(opts(dir), (s) => s.identities.create(sample()));
+    writeFileSync(join(dir, KEY_FILE), new Uint8Array(32).fill(3));
+    withStore(opts(dir, { create: false }), (s) => assert.throws(() => s.identities.get(), { code: 'UNAUTHORIZED' }));
+    unlinkSync(join(dir, KEY_FILE));
+    withStore(opts(dir, { create: false }), (s) => assert.throws(() => s.identities.get(), { code: 'NOT_FOUND' }));
+  });
+
+  it('passphrase mode: scrypt with a stored salt, no key file, wrong or missing passphrase refused', (t) => {
+    const dir = tempDir(t);
+    withStore(opts(dir, { passphrase: 'correct horse' }), (s) => {
+      s.identities.create(sample());
+      const salt = s.db.prepare("SELECT value FROM meta WHERE key = 'storage.salt'").get()?.value;
+      assert.ok(salt instanceof Uint8Array && salt.length === 16);
+    });
+    assert.throws(() => statSync(join(dir, KEY_FILE)), { code: 'ENOENT' });
+    withStore(opts(dir, { create: false, passphrase: 'correct horse' }), (s) => assert.deepEqual(s.identities.get(), sample()));
+    withStore(opts(dir, { create: false, passphrase: 'wrong horse' }), (s) => assert.throws(() => s.identities.get(), { code: 'UNAUTHORIZED' }));
+    withStore(opts(dir, { create: false }), (s) => {
+      assert.throws(() => s.identities.get(), { code: 'UNAUTHORIZED' });
+      assert.equal(s.identities.getPublic()?.name, 'alice', 'the public part needs no passphrase');
+    });
+  });
+
+  it('derives the passphrase key deterministically, normalising Unicode (NFKC)', () => {
+    const salt = new Uint8Array(16).fill(5);
+    const a = deriveFromPassphrase('caf\u00e9', salt);
+    assert.equal(a.length, 32);
+    assert.deepEqual(deriveFromPassphrase('cafe\u0301', salt), a);
+    assert.notDeepEqual(deriveFromPassphrase('cafe', salt), a);
+    assert.notDeepEqual(deriveFromPassphrase('caf\u00e9', new Uint8Array(16)), a);
+  });
+});
+
+/** No 16-byte run of the secret appears in any file of the store folder (database, WAL, key file). */
+function assertNoPlaintextInFiles(dir: string, secret: Uint8Array): void {
+  const needle = Buffer.from(secret.subarray(1, 17));
+  for (const f of [DB_FILE, `${DB_FILE}-wal`, KEY_FILE]) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(dir, f));
+    } catch {
+      continue;
+    }
+    assert.equal(bytes.indexOf(needle), -1, `secret found in ${f}`);
+  }
+}
