@@ -22,3 +22,12 @@ export const SAS_BYTES = 6; // spec: 42 bits for 7 emoji, 39 bits for 3 decimal 
 export const SEALED_VERSION = 0x01; // spec: first byte of a sealed-sender envelope
 export const SEALED_PAD_MIN = 256; // spec: smallest padded-content bucket (bytes)
 export const SEALED_PAD_MAX = 65536; // limit: largest bucket; content is at most SEALED_PAD_MAX - 1 bytes
+
+// ---- prekeys, bundle, PQXDH (protocol/handshake/; docs/protocol.md "Identity, prekeys and PQXDH")
+export const PREKEY_BUNDLE_VERSION = 0x01; // spec: first byte of a prekey bundle
+export const PQXDH_INITIAL_MESSAGE_VERSION = 0x01; // spec: first byte of a PQXDH initial message
+export const PQXDH_SECRETS_LENGTH = 96; // spec: HKDF output = root key | initiator HK | responder NHK
+export const ONE_TIME_PREKEY_LOW_WATERMARK = 20; // limit: replenish one-time (X25519 and KEM) prekeys below this
+export const ONE_TIME_PREKEY_TARGET = 100; // limit: ... up to this many (Signal: below 10, up to 100)
+export const SIGNED_PREKEY_ROTATION_MS = 7 * 24 * 3600_000; // limit: new SPK and last-resort KEM key weekly
+export const SIGNED_PREKEY_GRACE_MS = 30 * 24 * 3600_000; // limit: keep a rotated-out SPK this long (Signal: 30 d)
