@@ -93,26 +93,39 @@ export function generateX25519(rng: Rng): X25519KeyPair {
   return x25519FromPrivate(rng.bytes(X25519_KEY_LENGTH));
 }
 
-/** X25519(priv, pub); rejects an all-zero result (contributory behaviour, RFC 7748 §6.1). */
-export function x25519(ours: X25519KeyPair, theirs: X25519PublicKey): Uint8Array {
+/**
+ * Runs OpenSSL's X25519 and applies the RFC 7748 §6.1 all-zero check. OpenSSL (3.x, ossl_x25519)
+ * already refuses an all-zero output and reports it as a failed derivation
+ * (ERR_OSSL_FAILED_DURING_DERIVATION): that is mapped to the same WEAK_KEY error as our own check,
+ * so callers see one typed error whichever layer notices first (Wycheproof ZeroSharedSecret cases).
+ */
+function derive(privateKey: KeyObject, publicKey: KeyObject): SecretBytes {
   let out: Buffer;
   try {
-    out = diffieHellman({ privateKey: ours.handle, publicKey: publicHandle(theirs) });
+    out = diffieHellman({ privateKey, publicKey });
   } catch (cause) {
+    if ((cause as { code?: unknown }).code === 'ERR_OSSL_FAILED_DURING_DERIVATION') {
+      throw new CryptoError(ErrorCodes.WEAK_KEY, 'X25519: all-zero shared secret', { cause });
+    }
     throw new CryptoError(ErrorCodes.INVALID_KEY, 'X25519: key agreement failed', { cause });
   }
   const shared = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   if (isAllZero(shared)) throw new CryptoError(ErrorCodes.WEAK_KEY, 'X25519: all-zero shared secret');
-  return shared;
+  return secretBytes(shared);
 }
 
-/** RFC 7748 function on raw bytes, for test vectors only (no canonicality policy on `u`). */
-export function x25519Raw(scalar: Uint8Array, u: Uint8Array): Uint8Array {
+/** X25519(priv, pub); rejects an all-zero result (contributory behaviour, RFC 7748 §6.1). */
+export function x25519(ours: X25519KeyPair, theirs: X25519PublicKey): SecretBytes {
+  return derive(ours.handle, publicHandle(theirs));
+}
+
+/**
+ * RFC 7748 function on raw bytes, for test vectors only: no canonicality or small-order policy on `u`
+ * (bit 255 is masked and u >= p reduced, as §5 requires), but an all-zero output is still WEAK_KEY.
+ */
+export function x25519Raw(scalar: Uint8Array, u: Uint8Array): SecretBytes {
   assertBytes(u, 'X25519 u', X25519_KEY_LENGTH);
   const pair = x25519FromPrivate(scalar);
   const pub = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: toBase64Url(u) }, format: 'jwk' });
-  const out = diffieHellman({ privateKey: pair.handle, publicKey: pub });
-  const shared = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  if (isAllZero(shared)) throw new CryptoError(ErrorCodes.WEAK_KEY, 'X25519: all-zero shared secret');
-  return shared;
+  return derive(pair.handle, pub);
 }
