@@ -125,6 +125,43 @@ describe('Ed25519 wrapper', () => {
     assert.equal(codeOf(() => ed25519PublicKey(honest.toBytes())), 'ok');
   });
 
+  test('differential: the fast key check (libsodium) classifies like a full @noble/curves check', () => {
+    // Reference policy, all in noble: canonical encoding, on the curve, [L]A = O, not small order.
+    const reference = (b: Uint8Array): string => {
+      let p;
+      try {
+        p = ed25519.Point.fromBytes(b, false);
+      } catch {
+        return 'INVALID_KEY';
+      }
+      if (toHex(p.toBytes()) !== toHex(b)) return 'INVALID_KEY';
+      return p.isSmallOrder() || !p.isTorsionFree() ? 'WEAK_KEY' : 'ok';
+    };
+    const rng = rngFor('differential');
+    const torsion = ed25519.Point.fromBytes(Uint8Array.from(Buffer.from('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', 'hex')));
+    const inputs: Uint8Array[] = [];
+    for (let i = 0; i < 40; i++) {
+      const honest = ed25519.Point.fromBytes(ed25519.getPublicKey(rng.bytes(32)));
+      inputs.push(honest.toBytes(), honest.add(torsion.multiply(BigInt(1 + (i % 7)))).toBytes(), rng.bytes(32));
+    }
+    // y = p + v (v < 19) with either sign bit: the only non-canonical y encodings.
+    for (let v = 0; v < 19; v++) {
+      for (const sign of [0, 0x80]) {
+        const b = Uint8Array.from(Buffer.from('ed' + 'ff'.repeat(30) + '7f', 'hex'));
+        b[0] = 0xed + v;
+        b[31] = 0x7f | sign;
+        inputs.push(b);
+      }
+    }
+    const seen = new Set<string>();
+    for (const b of inputs) {
+      const want = reference(b);
+      seen.add(want);
+      assert.equal(codeOf(() => ed25519PublicKey(b)), want, toHex(b));
+    }
+    assert.deepEqual([...seen].sort(), ['INVALID_KEY', 'WEAK_KEY', 'ok']);
+  });
+
   test('the seed never prints', () => {
     const k = generateEd25519(systemRng);
     assert.equal(inspect(k.seed), '[secret 32 bytes]');
