@@ -31,3 +31,16 @@ export const ONE_TIME_PREKEY_LOW_WATERMARK = 20; // limit: replenish one-time (X
 export const ONE_TIME_PREKEY_TARGET = 100; // limit: ... up to this many (Signal: below 10, up to 100)
 export const SIGNED_PREKEY_ROTATION_MS = 7 * 24 * 3600_000; // limit: new SPK and last-resort KEM key weekly
 export const SIGNED_PREKEY_GRACE_MS = 30 * 24 * 3600_000; // limit: keep a rotated-out SPK this long (Signal: 30 d)
+
+// ---- Double Ratchet with header encryption (protocol/ratchet/; docs/protocol.md "Double Ratchet")
+export const RATCHET_MESSAGE_VERSION = 0x01; // spec: first byte of a ratchet message
+export const RATCHET_STATE_VERSION = 0x01; // spec (storage): first byte of an encoded ratchet state
+export const RATCHET_HEADER_NONCE_LENGTH = 12; // spec: random ChaCha20-Poly1305 nonce of the header
+export const RATCHET_HEADER_LENGTH = 40; // spec: ratchet public key (32) | PN (u32) | N (u32)
+export const RATCHET_ENCRYPTED_HEADER_LENGTH = 56; // spec: header + 16-byte tag
+export const RATCHET_MESSAGE_OVERHEAD = 85; // spec: version + nonce + encrypted header + body tag
+export const RATCHET_MAX_PLAINTEXT = 65536; // limit: body plaintext bytes (sealed-sender content is < 64 KiB)
+export const RATCHET_MAX_SKIP = 1000; // limit: forward jump in one chain per message (libsignal: 25,000)
+export const RATCHET_MAX_SKIPPED_KEYS = 2000; // limit: stored skipped keys in total (libsignal: 2,000 per chain)
+export const RATCHET_MAX_OLD_CHAINS = 5; // limit: finished receiving chains kept (libsignal: 5 receiver chains)
+export const RATCHET_SKIPPED_KEY_MAX_AGE_MS = 30 * 24 * 3600_000; // limit: a skipped key is deleted after 30 d
