@@ -10,8 +10,7 @@
  * the supply is low; `signedPrekeyNeedsRotation` when to make a new SPK.
  * This module knows nothing of the handshake's key derivation or of bundle encodings.
  */
-import { assertInteger } from '../../lib/assert.ts';
-import { invariant } from '../../lib/assert.ts';
+import { assertInteger, invariant } from '../../lib/assert.ts';
 import { ErrorCodes, StateError } from '../../lib/errors.ts';
 import {
   ONE_TIME_PREKEY_LOW_WATERMARK,
