@@ -2,9 +2,10 @@
  * X25519 (RFC 7748) on node:crypto (OpenSSL). Key objects are cached on the branded key values:
  * importing a key costs as much as a DH, so each key is imported once.
  *
- * Policy (docs/protocol.md §Keys): public keys we import must be canonical (u < p, high bit clear) and
- * not one of the small-order points; a DH output of all zeros is rejected (Wycheproof "acceptable" cases
- * with a zero shared secret are rejected here). This module knows nothing of what the keys are for.
+ * Policy (docs/crypto-primitives.md, "Key policies" and "Policy for every acceptable flag"): public keys
+ * we import must be canonical (u < p, high bit clear) and not one of the small-order points; a DH output
+ * of all zeros is rejected (Wycheproof "acceptable" cases with a zero shared secret are rejected here);
+ * twist points are accepted (RFC 7748 §7). This module knows nothing of what the keys are for.
  */
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { assertBytes } from '../lib/assert.ts';
