@@ -104,10 +104,11 @@ function fromHandle(handle: KeyObject): Ed25519KeyPair {
 
 export function ed25519FromSeed(seed: Uint8Array): Ed25519KeyPair {
   assertBytes(seed, 'Ed25519 seed', ED25519_SEED_LENGTH);
-  const der = new Uint8Array(PKCS8_PREFIX.length + 32);
+  // A Buffer from the start, so the copy OpenSSL reads is the one we wipe.
+  const der = Buffer.alloc(PKCS8_PREFIX.length + 32);
   der.set(PKCS8_PREFIX, 0);
   der.set(seed, PKCS8_PREFIX.length);
-  const handle = createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
+  const handle = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   der.fill(0);
   return fromHandle(handle);
 }

@@ -55,7 +55,9 @@ function fromHandle(handle: KeyObject): MlKem768KeyPair {
 
 export function mlKem768FromSeed(seed: Uint8Array): MlKem768KeyPair {
   assertBytes(seed, 'ML-KEM-768 seed', MLKEM768_SEED_LENGTH);
-  const handle = createPrivateKey({ key: Buffer.from(seed), format: 'raw-seed', asymmetricKeyType: 'ml-kem-768' });
+  const copy = Buffer.from(seed);
+  const handle = createPrivateKey({ key: copy, format: 'raw-seed', asymmetricKeyType: 'ml-kem-768' });
+  copy.fill(0);
   return fromHandle(handle);
 }
 

@@ -81,10 +81,11 @@ function fromHandle(handle: KeyObject): X25519KeyPair {
 /** Imports a private key (32 bytes, clamped by X25519 itself per RFC 7748 §5). */
 export function x25519FromPrivate(privateKey: Uint8Array): X25519KeyPair {
   assertBytes(privateKey, 'X25519 private key', X25519_KEY_LENGTH);
-  const der = new Uint8Array(PKCS8_PREFIX.length + 32);
+  // A Buffer from the start, so the copy OpenSSL reads is the one we wipe.
+  const der = Buffer.alloc(PKCS8_PREFIX.length + 32);
   der.set(PKCS8_PREFIX, 0);
   der.set(privateKey, PKCS8_PREFIX.length);
-  const handle = createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
+  const handle = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   der.fill(0);
   return fromHandle(handle);
 }

@@ -7,7 +7,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import { hmacSha256, sha256, sha512 } from '../../src/crypto/hash.ts';
-import { hkdfSha256 } from '../../src/crypto/hkdf.ts';
+import { hkdfSha256, hkdfSha256Expand } from '../../src/crypto/hkdf.ts';
 import { utf8 } from '../../src/lib/bytes.ts';
 import { deterministicRng } from '../../src/lib/deps.ts';
 
@@ -60,6 +60,20 @@ describe('HKDF-SHA256 wrapper', () => {
     assert.equal(hkdfSha256(ikm, undefined, new Uint8Array(0), 8160).length, 8160);
     for (const len of [0, -1, 8161, 1.5, Number.NaN]) {
       assert.equal(codeOf(() => hkdfSha256(ikm, undefined, new Uint8Array(0), len)), 'INVALID_ARGUMENT', `length ${len}`);
+    }
+  });
+
+  test('hkdfSha256Expand: equals the expand half of hkdfSha256; PRK must be 32 bytes', () => {
+    const ikm = rng.bytes(32);
+    const salt = rng.bytes(32);
+    const info = utf8('compeer expand');
+    const prk = hmacSha256(salt, ikm); // RFC 5869 §2.2 HKDF-Extract
+    assert.deepEqual(hkdfSha256Expand(prk, info, 80), hkdfSha256(ikm, salt, info, 80));
+    for (const n of [0, 16, 31, 33, 64]) {
+      assert.equal(codeOf(() => hkdfSha256Expand(new Uint8Array(n), info, 32)), 'INVALID_LENGTH', `PRK ${n}`);
+    }
+    for (const len of [0, 8161]) {
+      assert.equal(codeOf(() => hkdfSha256Expand(prk, info, len)), 'INVALID_ARGUMENT', `length ${len}`);
     }
   });
 

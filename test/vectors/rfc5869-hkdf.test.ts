@@ -1,12 +1,13 @@
 /**
  * RFC 5869 Appendix A test cases 1–3 (the SHA-256 ones), typed in from the RFC text
  * (https://www.rfc-editor.org/rfc/rfc5869#appendix-A). PRK is checked through hmacSha256, since
- * HKDF-Extract is HMAC-Hash(salt, IKM) (§2.2), and OKM through hkdfSha256.
+ * HKDF-Extract is HMAC-Hash(salt, IKM) (§2.2), and OKM through hkdfSha256 and, from the RFC's PRK,
+ * through hkdfSha256Expand (§2.3 alone).
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex } from '../../src/lib/bytes.ts';
-import { hkdfSha256 } from '../../src/crypto/hkdf.ts';
+import { hkdfSha256, hkdfSha256Expand } from '../../src/crypto/hkdf.ts';
 import { hmacSha256 } from '../../src/crypto/hash.ts';
 import { hex } from './_data.ts';
 
@@ -53,6 +54,7 @@ describe('RFC 5869 Appendix A (HKDF-SHA256)', () => {
     test(c.name, () => {
       assert.equal(toHex(hmacSha256(hex(c.salt), hex(c.ikm))), c.prk);
       assert.equal(toHex(hkdfSha256(hex(c.ikm), hex(c.salt), hex(c.info), c.length)), c.okm);
+      assert.equal(toHex(hkdfSha256Expand(hex(c.prk), hex(c.info), c.length)), c.okm);
     });
   }
 
