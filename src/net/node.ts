@@ -99,7 +99,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
 
   // A memory listener needs a process-unique name: the peer ID is one.
   const defaultListen = isMemory ? [`/memory/${peerIdFromPrivateKey(privateKey).toString()}`] : ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'];
-  const listen = opts.listen !== undefined ? [...opts.listen] : defaultListen;
+  const listen = [...(opts.listen ?? defaultListen), ...(opts.relayListen === true ? ['/p2p-circuit'] : [])];
   const libp2p = await createLibp2p({
     privateKey,
     start: false,

@@ -36,8 +36,8 @@ export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 100, burst: 200 };
 export const SERVER_IDLE_MS = 30_000;
 /** The requester drops pooled streams sooner than the responder would, so races with its close are rare. */
 export const CLIENT_IDLE_MS = 15_000;
-/** Idle streams kept per (peer, protocol); concurrent requests beyond it open streams that are then closed. */
-export const MAX_IDLE_PER_PEER = 4;
+/** Idle streams kept per (peer, protocol): as many as may be active, so a steady concurrent load reuses them. */
+export const MAX_IDLE_PER_PEER = 32;
 /** Streams in use per (peer, protocol); libp2p's default inbound limit per protocol and connection is 32. */
 export const MAX_ACTIVE_PER_PEER = 32;
 const P2P_CODE = 0x01a5; // multicodec "p2p"
@@ -193,6 +193,9 @@ export function createRequestLayer(deps: RequestLayerDeps): RequestLayer {
 
     await libp2p.handle(protocol, onStream, {
       force: true,
+      // Relayed (circuit-relay-v2) connections carry our protocols too: payloads are end-to-end encrypted
+      // above us, and the relay's data and time limits bound what a relayed peer can cost.
+      runOnLimitedConnection: true,
       ...(opts.maxInboundStreams !== undefined ? { maxInboundStreams: opts.maxInboundStreams } : {}),
     });
   };
@@ -240,7 +243,7 @@ export function createRequestLayer(deps: RequestLayerDeps): RequestLayer {
   const open = async (pid: PeerId, targets: Multiaddr[], protocol: string, maxResponseBytes: number, signal: AbortSignal): Promise<FramedStream> => {
     try {
       const connected = libp2p.getConnections(pid).some((c) => c.status === 'open');
-      const stream = await libp2p.dialProtocol(connected || targets.length === 0 ? pid : targets, protocol, { signal });
+      const stream = await libp2p.dialProtocol(connected || targets.length === 0 ? pid : targets, protocol, { signal, runOnLimitedConnection: true });
       return framed(stream, maxResponseBytes);
     } catch (e) {
       throw toTypedError(e, signal, 'open');

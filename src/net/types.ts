@@ -161,6 +161,11 @@ export interface NetNodeOptions {
   readonly allowPrivateAddresses?: boolean;
   /** Act as a circuit-relay-v2 relay for others (default false; the relay transport is always on). */
   readonly relayServer?: boolean;
+  /**
+   * Reserve a slot on a relay (any connected peer running a relay server, e.g. a bootstrap peer) and
+   * announce the relayed address: for nodes that cannot be dialled directly (default false).
+   */
+  readonly relayListen?: boolean;
   /** DHT record namespaces (keys `/<namespace>/…`); a key in no namespace is refused. */
   readonly dht?: {
     readonly namespaces: Readonly<Record<string, DhtNamespace>>;

@@ -1,0 +1,121 @@
+/**
+ * Echo measurements between two nodes over TCP on 127.0.0.1 — ours (`NetNode.request`) and the raw
+ * libp2p floors it is compared with. Lives in src/net/ because the floors need libp2p itself, which no
+ * other folder may import; bench/ suites call `measureEcho`.
+ *
+ * Modes: 'api' — our request/response (framed, pooled streams, limits, rate limit off);
+ * 'raw-stream' — one libp2p stream kept open, a length-prefixed echo per round trip (the floor for
+ * reused streams); 'raw-per-request' — a fresh libp2p stream per round trip (what a stream-per-request
+ * protocol would cost). Sequential: one request in flight. Measures; asserts nothing.
+ *
+ * Run alone: `node src/net/echo-bench.ts [count] [bytes]`.
+ */
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import type { Libp2p, Stream } from '@libp2p/interface';
+import { tcp } from '@libp2p/tcp';
+import { createLibp2p } from 'libp2p';
+import { randomBytes } from 'node:crypto';
+import { framed } from './framed-stream.ts';
+import { createNetNode } from './node.ts';
+
+export type EchoMode = 'api' | 'raw-stream' | 'raw-per-request';
+
+export interface EchoStats {
+  readonly mode: EchoMode;
+  readonly bytes: number;
+  readonly count: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  /** Sequential round trips per second over the measured run. */
+  readonly perSecond: number;
+}
+
+const PROTOCOL = '/compeer/bench-echo/1';
+const MAX = 1024 * 1024;
+
+async function rawNode(): Promise<Libp2p> {
+  return createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
+}
+
+async function timed(count: number, warmup: number, once: () => Promise<void>): Promise<{ samples: number[]; ms: number }> {
+  for (let i = 0; i < warmup; i++) await once();
+  const samples: number[] = new Array<number>(count);
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await once();
+    samples[i] = performance.now() - t;
+  }
+  return { samples, ms: performance.now() - t0 };
+}
+
+async function rawEcho(mode: 'raw-stream' | 'raw-per-request', payload: Uint8Array, count: number, warmup: number): Promise<{ samples: number[]; ms: number }> {
+  const [server, client] = await Promise.all([rawNode(), rawNode()]);
+  try {
+    await server.handle(PROTOCOL, (stream: Stream) => {
+      const fs = framed(stream, MAX);
+      void (async () => {
+        for (;;) {
+          const req = await fs.next(AbortSignal.timeout(60_000)).catch(() => undefined);
+          if (req === undefined) return void fs.close();
+          fs.send(req, MAX);
+        }
+      })();
+    });
+    const addr = server.getMultiaddrs()[0];
+    if (addr === undefined) throw new Error('no listen address');
+    await client.dial(addr);
+    const open = async (): Promise<ReturnType<typeof framed>> => framed(await client.dialProtocol(server.peerId, PROTOCOL), MAX);
+    if (mode === 'raw-stream') {
+      const fs = await open();
+      return await timed(count, warmup, async () => {
+        fs.send(payload, MAX);
+        await fs.next(AbortSignal.timeout(10_000));
+      });
+    }
+    return await timed(count, warmup, async () => {
+      const fs = await open();
+      fs.send(payload, MAX);
+      await fs.next(AbortSignal.timeout(10_000));
+      await fs.close();
+    });
+  } finally {
+    await Promise.all([server.stop(), client.stop()]);
+  }
+}
+
+async function apiEcho(payload: Uint8Array, count: number, warmup: number): Promise<{ samples: number[]; ms: number }> {
+  const mk = () => createNetNode({ nodeKey: randomBytes(32), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, allowPrivateAddresses: true });
+  const [server, client] = await Promise.all([mk(), mk()]);
+  await Promise.all([server.start(), client.start()]);
+  try {
+    await server.handle(PROTOCOL, async (req) => req, { rateLimit: false, maxRequestBytes: MAX, maxResponseBytes: MAX });
+    const addrs = server.addresses();
+    return await timed(count, warmup, async () => {
+      await client.request(server.peerId, addrs, PROTOCOL, payload, { maxResponseBytes: MAX });
+    });
+  } finally {
+    await Promise.all([server.stop(), client.stop()]);
+  }
+}
+
+export async function measureEcho(opts: { mode: EchoMode; bytes?: number; count?: number; warmup?: number }): Promise<EchoStats> {
+  const bytes = opts.bytes ?? 32;
+  const count = opts.count ?? 2_000;
+  const warmup = opts.warmup ?? Math.min(500, count);
+  const payload = randomBytes(bytes);
+  const { samples, ms } = opts.mode === 'api' ? await apiEcho(payload, count, warmup) : await rawEcho(opts.mode, payload, count, warmup);
+  const sorted = [...samples].sort((x, y) => x - y);
+  const at = (q: number): number => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN) * 1000);
+  return { mode: opts.mode, bytes, count, p50Us: at(0.5), p99Us: at(0.99), perSecond: Math.round((count / ms) * 1000) };
+}
+
+if (import.meta.main) {
+  const count = Number(process.argv[2] ?? 3000);
+  const bytes = Number(process.argv[3] ?? 32);
+  for (const mode of ['raw-stream', 'api', 'raw-per-request'] as const) {
+    const s = await measureEcho({ mode, bytes, count: mode === 'raw-per-request' ? Math.min(count, 500) : count });
+    process.stdout.write(`${JSON.stringify(s)}\n`);
+  }
+}
