@@ -26,7 +26,11 @@ const VERDICT: Record<GossipVerdict, TopicValidatorResult> = {
 
 export interface Gossip {
   publish(topic: string, bytes: Uint8Array): Promise<number>;
+  /** Works before start: the subscription is made with gossipsub when the node starts. */
   subscribe(topic: string, cb: GossipHandler, opts?: SubscribeOptions): () => void;
+  /** After gossipsub started (again): (re)subscribe every topic that has subscribers. */
+  started(): void;
+  stopped(): void;
 }
 
 interface Topic {
@@ -42,6 +46,12 @@ function originOf(msg: Message): PeerIdString | undefined {
 export function createGossip(pubsub: GossipSub, cfg: { maxMessageBytes: number; perOrigin: RateLimit; clock: Clock; log: Logger }): Gossip {
   const topics = new Map<string, Topic>();
   const { log } = cfg;
+  let running = false;
+
+  const join = (name: string, t: Topic): void => {
+    pubsub.topicValidators.set(name, (_peer, msg) => validate(t, msg));
+    pubsub.subscribe(name);
+  };
 
   const validate = async (topic: Topic, msg: Message): Promise<TopicValidatorResult> => {
     const from = originOf(msg);
@@ -96,8 +106,7 @@ export function createGossip(pubsub: GossipSub, cfg: { maxMessageBytes: number; 
       const t: Topic = { callbacks: new Set(), validators: new Set(), buckets: createTokenBuckets(cfg.perOrigin, cfg.clock) };
       topic = t;
       topics.set(name, t);
-      pubsub.topicValidators.set(name, (_peer, msg) => validate(t, msg));
-      pubsub.subscribe(name);
+      if (running) join(name, t);
     }
     // Both wrapped so the same function subscribed twice is two subscriptions.
     const handler: GossipHandler = (data, from) => cb(data, from);
@@ -112,10 +121,18 @@ export function createGossip(pubsub: GossipSub, cfg: { maxMessageBytes: number; 
       if (t.callbacks.size === 0 && topics.get(name) === t) {
         topics.delete(name);
         pubsub.topicValidators.delete(name);
-        pubsub.unsubscribe(name);
+        if (running) pubsub.unsubscribe(name);
       }
     };
   };
 
-  return { publish, subscribe };
+  const started = (): void => {
+    running = true;
+    for (const [name, t] of topics) join(name, t);
+  };
+  const stopped = (): void => {
+    running = false;
+  };
+
+  return { publish, subscribe, started, stopped };
 }

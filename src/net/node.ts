@@ -33,7 +33,7 @@ import { createDhtRecords, DEFAULT_MAX_RECORD_BYTES, dhtGet, dhtPut } from './dh
 import { createGossip, DEFAULT_GOSSIP_RATE_LIMIT, DEFAULT_MAX_GOSSIP_BYTES } from './gossip.ts';
 import { validateRateLimit } from './rate-limit.ts';
 import { DEFAULT_MAX_STORED_RECORDS, RecordDatastore } from './record-store.ts';
-import { createRequestLayer, DEFAULT_MAX_FRAME_BYTES, DEFAULT_TIMEOUT_MS, parseMultiaddr, parsePeerId } from './request.ts';
+import { addressFor, createRequestLayer, DEFAULT_MAX_FRAME_BYTES, DEFAULT_TIMEOUT_MS, parseMultiaddr, parsePeerId } from './request.ts';
 import type { ConnectionInfo, DiscoveredPeer, DiscoverySource, NetNode, NetNodeOptions } from './types.ts';
 
 export const DHT_PROTOCOL = '/compeer/kad/1.0.0';
@@ -93,7 +93,8 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     const m = typeof mdnsOpt === 'object' ? mdnsOpt : {};
     peerDiscovery.push(tagged(mdns({ interval: m.intervalMs ?? 10_000, serviceTag: m.serviceTag ?? MDNS_SERVICE_TAG }), 'mdns'));
   }
-  if (opts.bootstrap !== undefined && opts.bootstrap.length > 0) {
+  // @libp2p/bootstrap refuses /memory addresses; memory nodes dial their bootstrap list at start instead.
+  if (opts.bootstrap !== undefined && opts.bootstrap.length > 0 && !isMemory) {
     peerDiscovery.push(tagged(bootstrap({ list: [...opts.bootstrap] }), 'bootstrap'));
   }
 
@@ -168,14 +169,24 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
 
   const node: NetNode = {
     peerId: libp2p.peerId.toString(),
-    addresses: () => libp2p.getMultiaddrs().map((a) => a.toString()),
+    addresses: () => libp2p.getMultiaddrs().map((a) => addressFor(a.toString(), libp2p.peerId).toString()),
     async start() {
       await libp2p.start();
+      gossip.started();
       running = true;
+      if (isMemory) {
+        for (const addr of opts.bootstrap ?? []) {
+          libp2p.dial(parseMultiaddr(addr), { signal: timeout(undefined) }).then(
+            (conn) => emitDiscovered({ peerId: conn.remotePeer.toString(), addresses: [addr], source: 'bootstrap' }),
+            (err: unknown) => log.warn('bootstrap dial failed', { err: err instanceof Error ? err : String(err) }),
+          );
+        }
+      }
       log.info('network node started', { peer: libp2p.peerId.toString(), addresses: node.addresses() });
     },
     async stop() {
       running = false;
+      gossip.stopped();
       transport.close();
       await libp2p.stop();
       log.info('network node stopped');
