@@ -26,6 +26,7 @@ import {
   RATCHET_STATE_VERSION,
 } from '../wire/constants.ts';
 import { RATCHET_MAX_AD_LENGTH } from './init.ts';
+import { remoteKey } from './_handles.ts';
 import type { ChainKey, HeaderKey, MessageKey, RootKey } from './kdf.ts';
 import {
   internal,
@@ -188,10 +189,10 @@ function readChain(r: Reader, current: boolean, budget: { keys: number }): Recei
   return { headerKey, chainKey, next, floor, skipped };
 }
 
-function readPublicKey(r: Reader, whose: string): X25519PublicKey {
+function readPublicKey(r: Reader, whose: 'own' | 'remote'): X25519PublicKey {
   const bytes = r.bytes(K);
   try {
-    return x25519PublicKey(bytes);
+    return whose === 'remote' ? remoteKey(bytes) : x25519PublicKey(bytes);
   } catch (cause) {
     throw new DecodeError(ErrorCodes.STATE_CORRUPT, `ratchet state: invalid ${whose} ratchet public key`, { cause });
   }

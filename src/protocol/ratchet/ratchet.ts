@@ -22,10 +22,11 @@ import { equalBytes, wipe } from '../../lib/bytes.ts';
 import type { Rng } from '../../lib/deps.ts';
 import { CryptoError, ErrorCodes, LimitError, ProtocolError } from '../../lib/errors.ts';
 import { aeadOpen, aeadSeal, AEAD_TAG_LENGTH } from '../../crypto/aead.ts';
-import { generateX25519, x25519, x25519PublicKey } from '../../crypto/x25519.ts';
+import { generateX25519, x25519 } from '../../crypto/x25519.ts';
 import { RATCHET_HEADER_NONCE_LENGTH, RATCHET_MAX_PLAINTEXT, RATCHET_MAX_SKIP } from '../wire/constants.ts';
 import { chainMessageKey, chainNextKey, kdfRoot, messageCipherKeys, type MessageKey } from './kdf.ts';
 import { MESSAGE_PREFIX_LENGTH, openHeader, parseRatchetMessage, writeMessagePrefix, type Header, type ParsedMessage } from './message.ts';
+import { remoteKey } from './_handles.ts';
 import { consumeSkipped, deriveSkipped, enforceLimits, findSkipped, pruneExpired, storeSkipped } from './skipped.ts';
 import {
   dropOwnKey,
@@ -160,7 +161,7 @@ function fromCurrent(s: State, chain: ReceivingChain, header: Header, message: P
 function fromNext(s: State, header: Header, message: ParsedMessage, now: number): Uint8Array {
   const own = s.ownKey;
   invariant(own !== null, 'receiving ratchet step without our ratchet key');
-  const remote = x25519PublicKey(header.dh);
+  const remote = remoteKey(header.dh);
   const prev = s.current;
   let prevGap = 0;
   if (prev !== null) {

@@ -20,6 +20,7 @@ import { CompeerError, DecodeError, ErrorCodes } from '../../lib/errors.ts';
 import { x25519FromPrivate, type X25519KeyPair, type X25519PublicKey } from '../../crypto/x25519.ts';
 import type { ChainKey, HeaderKey, MessageKey, RootKey } from './kdf.ts';
 import { MESSAGE_PREFIX_LENGTH } from './message.ts';
+import { cachedOwnKey, forgetOwnKey, rememberOwnKey } from './_handles.ts';
 
 /** Sending status: NONE = responder before its first message in; ACTIVE = CKs/HKs set; PENDING = step due. */
 export const SEND_NONE = 0;
@@ -150,6 +151,11 @@ export function internal(state: RatchetState): State {
 /** DHs as a usable key pair, importing the private key once after a decode (and checking it). */
 export function ownKeyPair(key: OwnRatchetKey): X25519KeyPair {
   if (key.pair !== null) return key.pair;
+  const cached = cachedOwnKey(key.publicKey, key.privateKey);
+  if (cached !== null) {
+    key.pair = cached;
+    return cached;
+  }
   const pair = x25519FromPrivate(key.privateKey);
   if (!equalBytes(pair.publicKey, key.publicKey)) {
     throw new DecodeError(ErrorCodes.STATE_CORRUPT, 'ratchet state: ratchet public key does not match its private key');
@@ -158,14 +164,19 @@ export function ownKeyPair(key: OwnRatchetKey): X25519KeyPair {
   return pair;
 }
 
+/** Wraps a key pair as DHs; a pair we generated (`owned`) is cached for states decoded later. */
 export function ownKeyFrom(pair: X25519KeyPair, owned: boolean): OwnRatchetKey {
+  if (owned) rememberOwnKey(pair);
   return { publicKey: pair.publicKey, privateKey: pair.privateKey, pair, owned };
 }
 
 /** Deletes DHs: wipes the private key bytes unless they belong to the caller (the signed prekey). */
 export function dropOwnKey(s: State): void {
   const key = s.ownKey;
-  if (key !== null && key.owned) wipe(key.privateKey);
+  if (key !== null && key.owned) {
+    forgetOwnKey(key.publicKey);
+    wipe(key.privateKey);
+  }
   s.ownKey = null;
 }
 
