@@ -89,15 +89,24 @@ export function createDhtRecords(
   return { validators, selectors, checkKey, validate };
 }
 
-/** Stores locally and on the closest peers; resolves to the number of peers that confirmed. */
-export async function dhtPut(dht: KadDHT, records: DhtRecords, key: string, value: Uint8Array, signal: AbortSignal): Promise<number> {
+/**
+ * Stores locally and on the closest peers; resolves to the number of peers that confirmed by the deadline.
+ * Throws only for a key or value that fails validation. kad-dht pauses queries while the routing table is
+ * empty, so on a node without peers this waits for its deadline and resolves to 0.
+ */
+export async function dhtPut(dht: KadDHT, records: DhtRecords, key: string, value: Uint8Array, signal: AbortSignal, log: Logger): Promise<number> {
   // kad-dht stores our own puts locally without validation: validate first so we never serve junk.
   await records.validate(key, value);
   let stored = 0;
-  for await (const event of dht.put(utf8(key), value, { signal })) {
-    if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE' && event.record !== undefined && equalBytes(event.record.value, value)) {
-      stored++;
+  try {
+    for await (const event of dht.put(utf8(key), value, { signal })) {
+      if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE' && event.record !== undefined && equalBytes(event.record.value, value)) {
+        stored++;
+      }
     }
+  } catch (err) {
+    // The deadline, or a query error: the record is stored locally and on `stored` peers; the count says it.
+    log.debug('DHT put ended early', { stored, err: err instanceof Error ? err : String(err) });
   }
   return stored;
 }

@@ -25,7 +25,7 @@ import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { webSockets } from '@libp2p/websockets';
 import { createLibp2p } from 'libp2p';
-import { assertBytes } from '../lib/assert.ts';
+import { assertBytes, assertInteger } from '../lib/assert.ts';
 import { equalBytes } from '../lib/bytes.ts';
 import { CompeerError, CryptoError, ErrorCodes, NetworkError } from '../lib/errors.ts';
 import { silentLogger } from '../lib/log.ts';
@@ -40,6 +40,8 @@ export const DHT_PROTOCOL = '/compeer/kad/1.0.0';
 export const MDNS_SERVICE_TAG = '_compeer._udp.local';
 export const DEFAULT_MAX_CONNECTIONS = 128;
 const INBOUND_UPGRADE_TIMEOUT_MS = 5_000;
+/** The largest configurable frame limit: frames are held in memory whole. */
+const MAX_FRAME_LIMIT = 64 * 1024 * 1024;
 
 /** The node key from raw bytes: a 32-byte Ed25519 seed, or libp2p's 64-byte seed‖public form. */
 export async function nodePrivateKey(raw: Uint8Array): Promise<PrivateKey> {
@@ -61,6 +63,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
   const clock = opts.clock ?? Date.now;
   const privateKey = await nodePrivateKey(opts.nodeKey);
   const maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  assertInteger(maxFrameBytes, 'maxFrameBytes', 0, MAX_FRAME_LIMIT);
   const isMemory = opts.transport === 'memory';
   const gossipCfg = {
     maxMessageBytes: opts.gossip?.maxMessageBytes ?? DEFAULT_MAX_GOSSIP_BYTES,
@@ -219,7 +222,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     },
     async dhtPut(key, value, o = {}) {
       requireRunning();
-      return dhtPut(libp2p.services.dht, records, key, value, timeout(o.timeoutMs));
+      return dhtPut(libp2p.services.dht, records, key, value, timeout(o.timeoutMs), log.child({ part: 'dht' }));
     },
     async dhtGet(key, o = {}) {
       requireRunning();

@@ -126,12 +126,15 @@ export interface NetNode extends Transport {
   onPeerDiscovered(cb: (peer: DiscoveredPeer) => void): () => void;
   /**
    * Validates `value` with the namespace's validator, stores it locally and on the DHT-closest peers.
-   * Resolves to the number of remote peers that acknowledged the record (0 on a lonely node).
+   * Resolves to the number of remote peers that acknowledged the record by the deadline (0 on a lonely
+   * node). Throws only when the key or value fails validation.
    */
   dhtPut(key: string, value: Uint8Array, opts?: { timeoutMs?: number }): Promise<number>;
   /**
    * Every distinct valid value found for `key`, local and remote, in no particular order: the caller
    * selects. Resolves with what was found when the deadline passes; never throws for "not found".
+   * On a node without peers both DHT calls wait for their deadline (kad-dht pauses queries until its
+   * routing table has a peer): pass a short `timeoutMs` where that matters.
    */
   dhtGet(key: string, opts?: { timeoutMs?: number }): Promise<Uint8Array[]>;
   /** Resolves to the number of peers the message was sent to (0 when nobody subscribes yet). */

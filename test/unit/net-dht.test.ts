@@ -105,6 +105,16 @@ describe('net/dht', () => {
     assert.ok(has(got, record(KEY, 2)), 'the genuine value is still found');
   });
 
+  test('a node without peers: put resolves to 0 and get to nothing at the deadline', async () => {
+    const alone = await startNode({ dht: { namespaces: { ctest: strict } } });
+    try {
+      assert.equal(await alone.dhtPut(KEY, record(KEY, 1), { timeoutMs: 300 }), 0);
+      assert.deepEqual(await alone.dhtGet('/ctest/nobody', { timeoutMs: 300 }), []);
+    } finally {
+      await alone.stop();
+    }
+  });
+
   test('oversized records, unknown namespaces and malformed keys get typed errors', async () => {
     const big = await startNode({ dht: { namespaces: { ctest: lenient }, maxRecordBytes: 16 } });
     try {
