@@ -9,7 +9,7 @@
  */
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
 import { Uint8ArrayList } from 'uint8arraylist';
-import { CompeerError, DecodeError, ErrorCodes, NetworkError } from '../lib/errors.ts';
+import { CompeerError, DecodeError, ErrorCodes, LimitError, NetworkError } from '../lib/errors.ts';
 import { createFrameDecoder, frameHeader, FRAME_HEADER_BYTES } from './framing.ts';
 
 export interface FramedStream {
@@ -40,18 +40,38 @@ export function abortError(signal: AbortSignal): CompeerError {
   return new NetworkError(ErrorCodes.TIMEOUT, 'aborted', { cause: reason });
 }
 
-export function framed(stream: Stream, maxInboundBytes: number): FramedStream {
+/**
+ * Inbound bytes held across many streams (partial and queued frames), shared by a node's request layer:
+ * the per-frame limit bounds one stream, this bounds the sum — many peers each sending most of a large
+ * frame and stalling cannot exhaust memory.
+ */
+export interface ByteBudget {
+  readonly max: number;
+  used: number;
+}
+
+export function framed(stream: Stream, maxInboundBytes: number, budget?: ByteBudget): FramedStream {
   const decoder = createFrameDecoder(maxInboundBytes);
   let queued: Uint8Array | undefined;
   let failure: CompeerError | undefined;
   let endedBetweenFrames = false;
   let waiter: { resolve(f: Uint8Array): void; reject(e: Error): void } | undefined;
+  let held = 0; // this stream's share of `budget`
   // Bytes that arrive while nobody listens are buffered by libp2p; bound that buffer by our frame limit.
   stream.maxReadBufferLength = maxInboundBytes + FRAME_HEADER_BYTES;
+
+  /** Brings this stream's share of the budget in line with what it holds now. */
+  const account = (): void => {
+    if (budget === undefined) return;
+    const now = failure !== undefined ? 0 : decoder.buffered + (queued !== undefined ? queued.length + FRAME_HEADER_BYTES : 0);
+    budget.used += now - held;
+    held = now;
+  };
 
   const fail = (err: CompeerError): void => {
     if (failure !== undefined) return;
     failure = err;
+    account();
     const w = waiter;
     waiter = undefined;
     w?.reject(err);
@@ -62,6 +82,9 @@ export function framed(stream: Stream, maxInboundBytes: number): FramedStream {
     try {
       const data = evt.data;
       for (const chunk of data instanceof Uint8Array ? [data] : data) {
+        if (budget !== undefined && budget.used + chunk.length > budget.max) {
+          throw new LimitError(ErrorCodes.LIMIT_EXCEEDED, 'inbound buffer budget exhausted');
+        }
         for (const frame of decoder.push(chunk)) {
           if (waiter !== undefined) {
             const w = waiter;
@@ -73,6 +96,7 @@ export function framed(stream: Stream, maxInboundBytes: number): FramedStream {
             throw new DecodeError(ErrorCodes.UNEXPECTED_MESSAGE, 'a second frame before the first was answered');
           }
         }
+        account();
       }
     } catch (err) {
       const e = err instanceof CompeerError ? err : new DecodeError(ErrorCodes.MALFORMED_MESSAGE, 'undecodable frame', { cause: err });
@@ -103,6 +127,7 @@ export function framed(stream: Stream, maxInboundBytes: number): FramedStream {
       if (queued !== undefined) {
         const f = queued;
         queued = undefined;
+        account();
         return Promise.resolve(f);
       }
       if (failure !== undefined) return Promise.reject(failure);

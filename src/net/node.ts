@@ -140,7 +140,13 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     },
   });
 
-  const transport = createRequestLayer({ libp2p, log: log.child({ part: 'request' }), clock, maxFrameBytes });
+  const transport = createRequestLayer({
+    libp2p,
+    log: log.child({ part: 'request' }),
+    clock,
+    maxFrameBytes,
+    ...(opts.maxInboundBufferBytes !== undefined ? { maxBufferedBytes: opts.maxInboundBufferBytes } : {}),
+  });
   const gossip = createGossip(libp2p.services.pubsub, { ...gossipCfg, clock, log: log.child({ part: 'gossip' }) });
 
   // DHT walks report peers through kad-dht's own discovery emitter; identify reports every identified peer.

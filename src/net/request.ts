@@ -24,7 +24,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { Clock } from '../lib/deps.ts';
 import { CompeerError, ErrorCodes, LimitError, NetworkError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
-import { abortError, framed, type FramedStream } from './framed-stream.ts';
+import { abortError, framed, type ByteBudget, type FramedStream } from './framed-stream.ts';
 import { frameHeader } from './framing.ts';
 import { createTokenBuckets, validateRateLimit, type RateLimit } from './rate-limit.ts';
 import type { HandleOptions, MultiaddrString, PeerIdString, RequestHandler, RequestOptions, Transport } from './types.ts';
@@ -89,7 +89,11 @@ export interface RequestLayerDeps {
   readonly log: Logger;
   readonly clock: Clock;
   readonly maxFrameBytes: number;
+  /** Inbound request bytes held at once across all streams and protocols (default 32 MiB). */
+  readonly maxBufferedBytes?: number;
 }
+
+export const DEFAULT_MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
 
 export interface RequestLayer extends Transport {
   /** Closes pooled streams and clears their timers (the node is stopping). */
@@ -104,6 +108,8 @@ interface Pool {
 export function createRequestLayer(deps: RequestLayerDeps): RequestLayer {
   const { libp2p, log, clock, maxFrameBytes } = deps;
   const pools = new Map<string, Pool>();
+  // Requests only: a stalling responder to one of our requests must not starve the peers we serve.
+  const budget: ByteBudget = { max: deps.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES, used: 0 };
 
   // ---- responder -------------------------------------------------------------------------------------
 
@@ -184,7 +190,7 @@ export function createRequestLayer(deps: RequestLayerDeps): RequestLayer {
 
     const onStream = (stream: Stream, connection: Connection): void => {
       const from = connection.remotePeer.toString();
-      const fs = framed(stream, maxRequestBytes);
+      const fs = framed(stream, maxRequestBytes, budget);
       serve(fs, from).catch((err: unknown) => {
         plog.error('request loop failed', { peer: from, err: err instanceof Error ? err : String(err) });
         fs.abort(err instanceof Error ? err : new Error('request loop failed'));

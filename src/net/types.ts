@@ -185,6 +185,11 @@ export interface NetNodeOptions {
   };
   /** Default request and response size limit for handle()/request() (default 256 KiB). */
   readonly maxFrameBytes?: number;
+  /**
+   * Inbound request bytes held at once across all streams (partial and unanswered frames; default 32 MiB).
+   * A chunk that would exceed it resets its stream with LIMIT_EXCEEDED.
+   */
+  readonly maxInboundBufferBytes?: number;
   readonly connections?: {
     /** Default 128 (libp2p: 300). */
     readonly max?: number;

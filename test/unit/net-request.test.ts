@@ -114,6 +114,30 @@ describe('net/request', () => {
     assert.ok(logs.find('request refused', 'TIMEOUT').some((l) => l.phase === 'read'));
   });
 
+  test('the inbound buffer budget bounds bytes held across streams', async () => {
+    const logsD = captureLogger();
+    const d = await startNode({ maxInboundBufferBytes: 10_000, logger: logsD.logger });
+    try {
+      await d.handle(ECHO, async (req) => req, { rateLimit: false, maxRequestBytes: 8_000 });
+      const addr = multiaddr(d.addresses()[0] ?? '');
+      const partial = new Uint8Array([0, 0, 0x1f, 0x40, ...new Uint8Array(4_000)]); // announces 8,000, sends 4,000
+      const s1 = await raw.dialProtocol(addr, ECHO);
+      s1.send(partial);
+      const s2 = await raw.dialProtocol(addr, ECHO);
+      s2.send(partial);
+      const s3 = await raw.dialProtocol(addr, ECHO);
+      s3.send(partial);
+      assert.ok(await waitFor(() => logsD.find('request refused', 'LIMIT_EXCEEDED').length === 1, 2_000), 'the third stream is refused');
+      assert.equal(s3.status === 'open' ? 1 : 0, 0);
+      s1.abort(new Error('done'));
+      await sleep(50);
+      // With s1's bytes released, a complete request fits again.
+      assert.deepEqual(await b.request(d.peerId, d.addresses(), ECHO, new Uint8Array(3_000)), new Uint8Array(3_000));
+    } finally {
+      await d.stop();
+    }
+  });
+
   test('requester timeout', async () => {
     const t0 = Date.now();
     await rejectsWith(b.request(a.peerId, [], SLOW, utf8('1000'), { timeoutMs: 100 }), NetworkError, 'TIMEOUT');
