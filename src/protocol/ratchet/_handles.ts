@@ -10,13 +10,13 @@
  *     per-object handle cache applies across decodes.
  *
  * The caches change costs, never results. They live in process memory only (never persisted) and hold
- * nothing a live state does not hold too, except for at most CACHE_SIZE keys of abandoned states.
+ * nothing a live state does not hold too, except for at most RATCHET_KEY_CACHE_SIZE keys of abandoned
+ * states.
  * This module knows nothing of chains, messages or the state layout.
  */
 import { equalBytes, toHex } from '../../lib/bytes.ts';
 import { x25519PublicKey, type X25519KeyPair, type X25519PublicKey } from '../../crypto/x25519.ts';
-
-const CACHE_SIZE = 512;
+import { RATCHET_KEY_CACHE_SIZE } from '../wire/constants.ts';
 
 const ownKeys = new Map<string, X25519KeyPair>();
 const remoteKeys = new Map<string, X25519PublicKey>();
@@ -24,7 +24,7 @@ const remoteKeys = new Map<string, X25519PublicKey>();
 function touch<V>(map: Map<string, V>, id: string, value: V): void {
   map.delete(id);
   map.set(id, value);
-  if (map.size > CACHE_SIZE) {
+  if (map.size > RATCHET_KEY_CACHE_SIZE) {
     const oldest = map.keys().next();
     if (oldest.done !== true) map.delete(oldest.value);
   }

@@ -21,11 +21,11 @@
 import { CompeerError, DecodeError, ErrorCodes } from '../../lib/errors.ts';
 import { x25519PublicKey, type X25519PublicKey } from '../../crypto/x25519.ts';
 import {
+  RATCHET_MAX_AD_LENGTH,
   RATCHET_MAX_OLD_CHAINS,
   RATCHET_MAX_SKIPPED_KEYS,
   RATCHET_STATE_VERSION,
 } from '../wire/constants.ts';
-import { RATCHET_MAX_AD_LENGTH } from './init.ts';
 import { remoteKey } from './_handles.ts';
 import type { ChainKey, HeaderKey, MessageKey, RootKey } from './kdf.ts';
 import {

@@ -7,7 +7,7 @@
  *   encodeRatchetState / decodeRatchetState       versioned state for the store to seal (codec.ts)
  *   ratchetInfo / ratchetPruneExpired             counters, and expiry without a message
  */
-export { initRatchetInitiator, initRatchetResponder, RATCHET_MAX_AD_LENGTH } from './init.ts';
+export { initRatchetInitiator, initRatchetResponder } from './init.ts';
 export { ratchetDecrypt, ratchetEncrypt, ratchetPruneExpired } from './ratchet.ts';
 export { decodeRatchetState, encodeRatchetState } from './codec.ts';
 export { ratchetInfo, type RatchetInfo, type RatchetState } from './state.ts';

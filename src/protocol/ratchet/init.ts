@@ -16,11 +16,9 @@ import { wipe } from '../../lib/bytes.ts';
 import type { Rng } from '../../lib/deps.ts';
 import { generateX25519, x25519, type X25519KeyPair, type X25519PublicKey } from '../../crypto/x25519.ts';
 import type { HandshakeSecrets } from '../handshake/secrets.ts';
+import { RATCHET_MAX_AD_LENGTH } from '../wire/constants.ts';
 import { kdfRoot, RATCHET_KEY_LENGTH, type HeaderKey, type RootKey } from './kdf.ts';
 import { opaque, ownKeyFrom, SEND_ACTIVE, SEND_NONE, State, type RatchetState } from './state.ts';
-
-/** Largest associated data accepted (two encoded public identities are 258 bytes). */
-export const RATCHET_MAX_AD_LENGTH = 1024;
 
 interface CopiedSecrets {
   readonly rootKey: RootKey;

@@ -17,6 +17,7 @@
 import { inspect } from 'node:util';
 import { equalBytes, wipe } from '../../lib/bytes.ts';
 import { CompeerError, DecodeError, ErrorCodes } from '../../lib/errors.ts';
+import type { SecretBytes } from '../../crypto/secret.ts';
 import { x25519FromPrivate, type X25519KeyPair, type X25519PublicKey } from '../../crypto/x25519.ts';
 import type { ChainKey, HeaderKey, MessageKey, RootKey } from './kdf.ts';
 import { MESSAGE_PREFIX_LENGTH } from './message.ts';
@@ -156,11 +157,15 @@ export function ownKeyPair(key: OwnRatchetKey): X25519KeyPair {
     key.pair = cached;
     return cached;
   }
-  const pair = x25519FromPrivate(key.privateKey);
-  if (!equalBytes(pair.publicKey, key.publicKey)) {
+  const imported = x25519FromPrivate(key.privateKey);
+  // Keep one copy of the private bytes (the state's own, wiped when the ratchet deletes the key).
+  wipe(imported.privateKey);
+  if (!equalBytes(imported.publicKey, key.publicKey)) {
     throw new DecodeError(ErrorCodes.STATE_CORRUPT, 'ratchet state: ratchet public key does not match its private key');
   }
+  const pair: X25519KeyPair = { publicKey: key.publicKey, privateKey: key.privateKey as SecretBytes, handle: imported.handle };
   key.pair = pair;
+  if (key.owned) rememberOwnKey(pair);
   return pair;
 }
 

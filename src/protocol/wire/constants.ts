@@ -44,3 +44,5 @@ export const RATCHET_MAX_SKIP = 1000; // limit: forward jump in one chain per me
 export const RATCHET_MAX_SKIPPED_KEYS = 2000; // limit: stored skipped keys in total (libsignal: 2,000 per chain)
 export const RATCHET_MAX_OLD_CHAINS = 5; // limit: finished receiving chains kept (libsignal: 5 receiver chains)
 export const RATCHET_SKIPPED_KEY_MAX_AGE_MS = 30 * 24 * 3600_000; // limit: a skipped key is deleted after 30 d
+export const RATCHET_MAX_AD_LENGTH = 1024; // limit: associated data from the handshake (two identities: 258)
+export const RATCHET_KEY_CACHE_SIZE = 512; // limit: imported ratchet keys cached in memory (each of 2 caches)
