@@ -110,6 +110,7 @@ export function createRequestLayer(deps: RequestLayerDeps): RequestLayer {
   const pools = new Map<string, Pool>();
   // Requests only: a stalling responder to one of our requests must not starve the peers we serve.
   const budget: ByteBudget = { max: deps.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES, used: 0 };
+  const warnings = createTokenBuckets({ perSecond: 0.1, burst: 1 }, clock, 1024);
 
   // ---- responder -------------------------------------------------------------------------------------
 
@@ -124,7 +125,9 @@ export function createRequestLayer(deps: RequestLayerDeps): RequestLayer {
     const plog = log.child({ protocol });
 
     const refuse = (fs: FramedStream, from: string, err: CompeerError, phase: string): void => {
-      plog.warn('request refused', { peer: from, phase, err });
+      // One warning per peer and error code per 10 s; the rest at debug, so a flood cannot flood the log.
+      const level = warnings.take(`${from} ${err.code}`) ? 'warn' : 'debug';
+      plog[level]('request refused', { peer: from, phase, err });
       fs.abort(err);
     };
 
@@ -163,6 +166,7 @@ export function createRequestLayer(deps: RequestLayerDeps): RequestLayer {
         let res: Uint8Array;
         try {
           res = await raceAbort(handler(req, from, { signal: ac.signal }), ac.signal);
+          if (!(res instanceof Uint8Array)) throw new CompeerError(ErrorCodes.INTERNAL, 'handler returned no bytes');
         } catch (e) {
           if (ac.signal.aborted) refuse(fs, from, abortError(ac.signal), 'handler');
           else {
