@@ -22,7 +22,7 @@ import { concatBytes, equalBytes } from '../lib/bytes.ts';
 import type { Rng } from '../lib/deps.ts';
 import { DecodeError, ErrorCodes, LimitError, ProtocolError } from '../lib/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
-import { decodePublicIdentity, encodePublicIdentity, PUBLIC_IDENTITY_LENGTH, type IdentityKeyPair, type PublicIdentity } from './identity.ts';
+import { encodePublicIdentity, PUBLIC_IDENTITY_LENGTH, type IdentityKeyPair, type PublicIdentity } from './identity.ts';
 import type { VerifiedPrekeyBundle } from './handshake/bundle.ts';
 import { decodeInitialMessage, encodeInitialMessage, INITIAL_MESSAGE_MAX_LENGTH } from './handshake/initial-message.ts';
 import { initiatePqxdh, respondPqxdh } from './handshake/pqxdh.ts';
@@ -37,6 +37,7 @@ import {
   ratchetEncrypt,
   type RatchetState,
 } from './ratchet/index.ts';
+import { decodeKnownIdentity } from './identity-cache.ts';
 
 export const SESSION_MESSAGE_PREKEY = 0x01;
 export const SESSION_MESSAGE_NORMAL = 0x02;
@@ -174,7 +175,7 @@ export function decodeSession(bytes: Uint8Array): Session {
   const flags = bytes[1] as number;
   if ((flags & ~FLAG_PENDING) !== 0) throw new DecodeError(ErrorCodes.STATE_CORRUPT, 'session state: unknown flags');
   let off = 2;
-  const remoteIdentity = decodePublicIdentity(bytes.subarray(off, (off += PUBLIC_IDENTITY_LENGTH)));
+  const remoteIdentity = decodeKnownIdentity(bytes.subarray(off, (off += PUBLIC_IDENTITY_LENGTH)));
   const transcriptHash = bytes.slice(off, (off += HASH_LENGTH));
   const initialMessageHash = bytes.slice(off, (off += HASH_LENGTH));
   let pendingInitialMessage: Uint8Array | undefined;

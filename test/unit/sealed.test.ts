@@ -22,7 +22,7 @@ import {
   sealEnvelope,
 } from '../../src/protocol/sealed/envelope.ts';
 import { SEALED_MAX_CONTENT, pad, paddedLength, unpad } from '../../src/protocol/sealed/padding.ts';
-import { cachedSenderDecoder } from '../../src/protocol/sealed/sender-cache.ts';
+import { cachedIdentityDecoder } from '../../src/protocol/identity-cache.ts';
 import { SEALED_PAD_MAX, SEALED_PAD_MIN, SEALED_VERSION } from '../../src/protocol/wire/constants.ts';
 
 const alice = generateIdentity(systemRng);
@@ -95,7 +95,7 @@ describe('sealed envelope hides identities', () => {
 describe('sealed envelope integrity', () => {
   test('every single-byte tamper is rejected with a typed error', () => {
     const env = sealEnvelope(alice, bob.public, utf8('tamper me'), systemRng);
-    const decode = cachedSenderDecoder(); // the valid sender is verified once, not 900 times
+    const decode = cachedIdentityDecoder(); // the valid sender is verified once, not 900 times
     assert.deepEqual(openEnvelope(bob, env, decode).content, utf8('tamper me'));
     for (let i = 0; i < env.length; i++) {
       for (const mask of [0x01, 0x80]) {
@@ -191,7 +191,7 @@ describe('padding', () => {
 
 describe('sender cache', () => {
   test('memoizes successful decodes by exact bytes, bounded, never caches failures', () => {
-    const decode = cachedSenderDecoder(2);
+    const decode = cachedIdentityDecoder(2);
     const ea = encodePublicIdentity(alice.public);
     const first = decode(ea);
     assert.equal(decode(Uint8Array.from(ea)), first, 'same object for the same bytes');
@@ -205,7 +205,7 @@ describe('sender cache', () => {
   });
 
   test('opening with the cache gives the same result', () => {
-    const decode = cachedSenderDecoder();
+    const decode = cachedIdentityDecoder();
     for (let i = 0; i < 3; i++) {
       const env = sealEnvelope(alice, bob.public, utf8(`m${i}`), systemRng);
       const opened = openEnvelope(bob, env, decode);

@@ -24,7 +24,7 @@ import { assertInteger } from '../../lib/assert.ts';
 import { DecodeError, ErrorCodes, LimitError } from '../../lib/errors.ts';
 import { ed25519AssertValid, ed25519Sign, ED25519_SIGNATURE_LENGTH } from '../../crypto/ed25519.ts';
 import {
-  decodePublicIdentity,
+
   encodePublicIdentity,
   PUBLIC_IDENTITY_LENGTH,
   userIdOf,
@@ -36,6 +36,7 @@ import { PREKEY_BUNDLE_VERSION } from '../wire/constants.ts';
 import { encodeMlKem768Key, encodeX25519Key, ENCODED_MLKEM768_LENGTH, ENCODED_X25519_LENGTH, Reader, u32, u64 } from './_codec.ts';
 import { verifyKemPrekey, verifySignedPrekey, type KemPrekey, type OneTimePrekey, type SignedPrekey } from './prekeys.ts';
 import type { PrekeyPool } from './prekey-store.ts';
+import { decodeKnownIdentity } from '../identity-cache.ts';
 
 const BUNDLE_SIGNATURE_LABEL = utf8('compeer/prekey-bundle/v1');
 
@@ -143,7 +144,7 @@ export function decodePrekeyBundle(bytes: Uint8Array): VerifiedPrekeyBundle {
   if (version !== PREKEY_BUNDLE_VERSION) {
     throw new DecodeError(ErrorCodes.UNSUPPORTED_VERSION, `prekey bundle: unsupported version ${version}`);
   }
-  const identity = decodePublicIdentity(r.bytes(PUBLIC_IDENTITY_LENGTH, 'identity'));
+  const identity = decodeKnownIdentity(r.bytes(PUBLIC_IDENTITY_LENGTH, 'identity'));
   const timestamp = r.u64('timestamp');
   const flags = r.u8('flags');
   if ((flags & ~KNOWN_FLAGS) !== 0) {

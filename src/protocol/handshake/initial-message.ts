@@ -21,10 +21,11 @@ import { assertBytes } from '../../lib/assert.ts';
 import { DecodeError, ErrorCodes, LimitError } from '../../lib/errors.ts';
 import { MLKEM768_CIPHERTEXT_LENGTH } from '../../crypto/mlkem768.ts';
 import type { X25519PublicKey } from '../../crypto/x25519.ts';
-import { decodePublicIdentity, encodePublicIdentity, PUBLIC_IDENTITY_LENGTH, type PublicIdentity } from '../identity.ts';
+import { encodePublicIdentity, PUBLIC_IDENTITY_LENGTH, type PublicIdentity } from '../identity.ts';
 import { PQXDH_INITIAL_MESSAGE_VERSION } from '../wire/constants.ts';
 import { encodeX25519Key, ENCODED_X25519_LENGTH, Reader, u32 } from './_codec.ts';
 import type { PrekeyId } from './prekeys.ts';
+import { decodeKnownIdentity } from '../identity-cache.ts';
 
 const FLAG_ONE_TIME_PREKEY = 0x01;
 
@@ -71,7 +72,7 @@ export function decodeInitialMessage(bytes: Uint8Array): InitialMessage {
   if (version !== PQXDH_INITIAL_MESSAGE_VERSION) {
     throw new DecodeError(ErrorCodes.UNSUPPORTED_VERSION, `PQXDH initial message: unsupported version ${version}`);
   }
-  const initiator = decodePublicIdentity(r.bytes(PUBLIC_IDENTITY_LENGTH, 'initiator identity'));
+  const initiator = decodeKnownIdentity(r.bytes(PUBLIC_IDENTITY_LENGTH, 'initiator identity'));
   const ephemeralKey = r.x25519Key('ephemeral key');
   const flags = r.u8('flags');
   if ((flags & ~FLAG_ONE_TIME_PREKEY) !== 0) {

@@ -25,14 +25,14 @@ import { secretBytes } from '../../crypto/secret.ts';
 import { X25519_KEY_LENGTH, generateX25519, x25519, x25519PublicKey } from '../../crypto/x25519.ts';
 import {
   PUBLIC_IDENTITY_LENGTH,
-  decodePublicIdentity,
+
   encodePublicIdentity,
   type IdentityKeyPair,
   type PublicIdentity,
 } from '../identity.ts';
 import { SEALED_PAD_MAX, SEALED_PAD_MIN, SEALED_VERSION } from '../wire/constants.ts';
 import { isBucketSize, pad, unpad } from './padding.ts';
-import type { SenderDecoder } from './sender-cache.ts';
+import { decodeKnownIdentity, type IdentityDecoder } from '../identity-cache.ts';
 
 const EPHEMERAL_INFO = utf8('compeer/sealed/v1/ephemeral');
 const STATIC_INFO = utf8('compeer/sealed/v1/static');
@@ -101,14 +101,14 @@ export function sealEnvelope(sender: IdentityKeyPair, recipient: PublicIdentity,
 /**
  * Opens an envelope addressed to `recipient`. Every failure is a typed CompeerError: LimitError (too large),
  * DecodeError (length, version, padding), CryptoError (invalid ephemeral key, authentication, sender binding).
- * The caller must not tell the sender why an envelope failed (no oracle). `decodeSender` defaults to the
- * strict decodePublicIdentity; a node passes cachedSenderDecoder() (sender-cache.ts) to skip re-verifying
+ * The caller must not tell the sender why an envelope failed (no oracle). `decodeSender` defaults to
+ * the memoized strict decoder of identity-cache.ts (tests may pass their own) to skip re-verifying
  * known senders.
  */
 export function openEnvelope(
   recipient: IdentityKeyPair,
   bytes: Uint8Array,
-  decodeSender: SenderDecoder = decodePublicIdentity,
+  decodeSender: IdentityDecoder = decodeKnownIdentity,
 ): OpenedEnvelope {
   if (!(bytes instanceof Uint8Array)) throw new DecodeError(ErrorCodes.INVALID_ARGUMENT, 'sealed envelope: expected Uint8Array');
   if (bytes.length > SEALED_MAX_LENGTH) {
