@@ -71,7 +71,8 @@ describe('net/gossip', () => {
     // B has published nothing yet: C's bucket for B is full (3 tokens, refilling once per 100 s).
     assert.ok(await waitFor(async () => (await b.publish(TOPIC, utf8('probe'))) > 0, 5_000, 100), 'C subscribed');
     for (let k = 0; k < 10; k++) await b.publish(TOPIC, utf8(`flood ${k}`));
-    await sleep(500);
+    await waitFor(() => got.length >= 3, 3_000);
+    await sleep(500); // time for anything beyond the burst to (not) arrive
     const fromB = got.length;
     assert.equal(fromB, 3, `C delivered ${fromB} messages from B, its burst is 3`);
     off();
