@@ -1,7 +1,7 @@
 /**
  * Keeps the layering of DESIGN.md true: lib ← crypto ← protocol ← store ← routing ← net ← node ← api ←
  * cli | web. A file may import its own layer and the layers below it, never above (nor cli ↔ web);
- * only src/net/ may import libp2p; pure layers may not reach the real clock/randomness (lib/system.ts)
+ * only src/net/ may import libp2p (and its helpers: @multiformats/*, it-*, datastore packages); pure layers may not reach the real clock/randomness (lib/system.ts)
  * or do I/O (store may use node:fs, and node:sqlite which no rule forbids).
  * Test files beside their subject (*.test.ts) are exempt from the I/O rule only.
  */
@@ -16,7 +16,7 @@ const RANK: Record<string, number> = { lib: 0, crypto: 1, protocol: 2, store: 3,
 const PURE = new Set(['lib', 'crypto', 'protocol', 'routing', 'store']);
 const IO_MODULES = ['fs', 'fs/promises', 'net', 'http', 'https', 'http2', 'tls', 'child_process', 'dgram'];
 const STORE_IO = new Set(['fs', 'fs/promises']);
-const LIBP2P = /^(libp2p(\/|$)|@libp2p\/|@chainsafe\/)/;
+const LIBP2P = /^(libp2p(\/|$)|@libp2p\/|@chainsafe\/|@multiformats\/|it-[a-z0-9-]+(\/|$)|datastore-core(\/|$)|interface-datastore(\/|$))/;
 
 export interface Source {
   path: string; // repository-relative, with forward slashes: src/store/x.ts
@@ -111,7 +111,15 @@ describe('layer checker (synthetic inputs)', () => {
       src('src/node/a.ts', `import { tcp } from '@libp2p/tcp';`),
       src('src/routing/b.ts', `import type { Libp2p } from 'libp2p';`),
       src('src/api/c.ts', `import { gossipsub } from '@chainsafe/libp2p-gossipsub';`),
-    ]), ['src/node/a.ts:libp2p:@libp2p/tcp', 'src/routing/b.ts:libp2p:libp2p', 'src/api/c.ts:libp2p:@chainsafe/libp2p-gossipsub']);
+      src('src/node/d.ts', `import { multiaddr } from '@multiformats/multiaddr';\nimport { pipe } from 'it-pipe';\nimport { MemoryDatastore } from 'datastore-core';`),
+    ]), [
+      'src/node/a.ts:libp2p:@libp2p/tcp',
+      'src/routing/b.ts:libp2p:libp2p',
+      'src/api/c.ts:libp2p:@chainsafe/libp2p-gossipsub',
+      'src/node/d.ts:libp2p:@multiformats/multiaddr',
+      'src/node/d.ts:libp2p:it-pipe',
+      'src/node/d.ts:libp2p:datastore-core',
+    ]);
   });
 
   it('rejects I/O and the real clock/randomness in pure layers', () => {
