@@ -26,9 +26,18 @@ export function aeadOpen(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Ar
   if (ciphertext.length < AEAD_TAG_LENGTH) {
     throw new CryptoError(ErrorCodes.DECRYPT_FAILED, 'AEAD: ciphertext shorter than the tag');
   }
+  // libsodium-wrappers reports a failed tag by throwing an Error; its stack trace is most of the cost
+  // of a failure (measured: 16 µs → 7 µs without it), which trial decryption of ratchet headers pays.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let plain: Uint8Array | undefined;
   try {
-    return sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, ciphertext, ad, nonce, key);
+    plain = sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, ciphertext, ad, nonce, key);
   } catch {
-    throw new CryptoError(ErrorCodes.DECRYPT_FAILED, 'AEAD: authentication failed');
+    plain = undefined;
+  } finally {
+    Error.stackTraceLimit = limit;
   }
+  if (plain === undefined) throw new CryptoError(ErrorCodes.DECRYPT_FAILED, 'AEAD: authentication failed');
+  return plain;
 }
