@@ -13,7 +13,7 @@
  * the only writes follow a successful body authentication; a failed decryption leaves the state exactly
  * as it was (its encoding is byte-for-byte unchanged). Trial order: the spec tries skipped keys, then
  * HKr, then NHKr. Exactly one key can open a header, so the order changes cost, not results: we try the
- * likeliest key first (a failed trial costs ~16 µs, measured) and never try NHKr while a sending step
+ * likeliest key first (a failed trial costs ~9 µs, a success ~3 µs, measured) and never try NHKr while a sending step
  * is pending (an honest peer cannot have started a new chain before seeing our next ratchet key).
  * This module knows nothing of PQXDH, sessions, storage or transport.
  */
