@@ -1,0 +1,159 @@
+/**
+ * The application message: the plaintext inside one session (ratchet) message. A tagged union with a
+ * version byte; fixed-layout binary with strict limits (docs/node.md "App messages").
+ *
+ *   app message = version (1) = 0x01 | type (1) | body
+ *   0x01 text       id (16) | sentAt (u64, ms) | length (u32) | UTF-8 text (≤ APP_TEXT_MAX_BYTES)
+ *   0x02 ack        count (u16, 1..APP_ACK_MAX_IDS) | ids (16 each)
+ *   0x03 addresses  count (u8, ≤ APP_MAX_ADDRESSES) | each: length (u16, ≤ APP_MAX_ADDRESS_LENGTH) | ASCII multiaddr
+ *   0x04 hello      invite secret (16) | name length (u8, ≤ 64) | UTF-8 name (0 = none)
+ *
+ * `text` ids are 16 random bytes chosen by the sender; the receiver deduplicates on them and acks them.
+ * `addresses` is how contacts learn each other's current addresses — only inside the encrypted channel.
+ * `hello` is the first message of a first contact: it proves the sender holds one of our invites.
+ * This module knows nothing of sessions, contacts or delivery; it only encodes and decodes.
+ */
+import { concatBytes, fromUtf8, utf8 } from '../../lib/bytes.ts';
+import { assertBytes, assertInteger } from '../../lib/assert.ts';
+import { CompeerError, DecodeError, ErrorCodes, LimitError } from '../../lib/errors.ts';
+import { StrictReader, u16, u32, u64 } from './_reader.ts';
+
+export const APP_MESSAGE_VERSION = 0x01;
+export const APP_TYPE_TEXT = 0x01;
+export const APP_TYPE_ACK = 0x02;
+export const APP_TYPE_ADDRESSES = 0x03;
+export const APP_TYPE_HELLO = 0x04;
+
+export const APP_MESSAGE_ID_LENGTH = 16;
+export const APP_INVITE_SECRET_LENGTH = 16;
+/**
+ * Text limit: 60 KiB. A sealed envelope carries < 64 KiB of content, which must also hold the session
+ * framing (up to 1,267 bytes of PQXDH initial message), the ratchet overhead (85) and this header (30).
+ */
+export const APP_TEXT_MAX_BYTES = 60 * 1024;
+export const APP_ACK_MAX_IDS = 256;
+export const APP_MAX_ADDRESSES = 8;
+export const APP_MAX_ADDRESS_LENGTH = 256;
+export const APP_MAX_NAME_BYTES = 64;
+
+export type AppMessage =
+  | { readonly type: 'text'; readonly id: Uint8Array; readonly sentAt: number; readonly text: string }
+  | { readonly type: 'ack'; readonly ids: readonly Uint8Array[] }
+  | { readonly type: 'addresses'; readonly addresses: readonly string[] }
+  | { readonly type: 'hello'; readonly inviteSecret: Uint8Array; readonly name: string | null };
+
+const ADDRESS_RE = /^\/[\x21-\x7e]+$/;
+const CONTROL_RE = /\p{Cc}/u;
+
+function arg(what: string): CompeerError {
+  return new CompeerError(ErrorCodes.INVALID_ARGUMENT, `app message: ${what}`);
+}
+
+function bad(what: string): DecodeError {
+  return new DecodeError(ErrorCodes.MALFORMED_MESSAGE, `app message: ${what}`);
+}
+
+function checkText(text: string): Uint8Array {
+  const bytes = utf8(text);
+  if (bytes.length > APP_TEXT_MAX_BYTES) {
+    throw new LimitError(ErrorCodes.LIMIT_EXCEEDED, `app message: text of ${bytes.length} bytes, at most ${APP_TEXT_MAX_BYTES}`);
+  }
+  return bytes;
+}
+
+function checkAddress(a: string): Uint8Array {
+  const bytes = utf8(a);
+  if (bytes.length > APP_MAX_ADDRESS_LENGTH || !ADDRESS_RE.test(a)) throw arg('address is not a printable multiaddr');
+  return bytes;
+}
+
+function checkName(name: string): Uint8Array {
+  const bytes = utf8(name);
+  if (bytes.length === 0 || bytes.length > APP_MAX_NAME_BYTES || CONTROL_RE.test(name)) throw arg('name: 1 to 64 bytes, no control characters');
+  return bytes;
+}
+
+/** Encodes; invalid values (sizes, shapes) throw INVALID_ARGUMENT or LIMIT_EXCEEDED — never an undecodable message. */
+export function encodeAppMessage(m: AppMessage): Uint8Array {
+  const head = (type: number): Uint8Array => Uint8Array.of(APP_MESSAGE_VERSION, type);
+  switch (m.type) {
+    case 'text': {
+      assertBytes(m.id, 'message id', APP_MESSAGE_ID_LENGTH);
+      assertInteger(m.sentAt, 'sentAt', 0, Number.MAX_SAFE_INTEGER);
+      const text = checkText(m.text);
+      return concatBytes(head(APP_TYPE_TEXT), m.id, u64(m.sentAt), u32(text.length), text);
+    }
+    case 'ack': {
+      if (m.ids.length < 1 || m.ids.length > APP_ACK_MAX_IDS) throw arg(`ack: 1 to ${APP_ACK_MAX_IDS} ids`);
+      for (const id of m.ids) assertBytes(id, 'acked id', APP_MESSAGE_ID_LENGTH);
+      return concatBytes(head(APP_TYPE_ACK), u16(m.ids.length), ...m.ids);
+    }
+    case 'addresses': {
+      if (m.addresses.length > APP_MAX_ADDRESSES) throw arg(`at most ${APP_MAX_ADDRESSES} addresses`);
+      const parts = m.addresses.map(checkAddress);
+      return concatBytes(head(APP_TYPE_ADDRESSES), Uint8Array.of(parts.length), ...parts.flatMap((p) => [u16(p.length), p]));
+    }
+    case 'hello': {
+      assertBytes(m.inviteSecret, 'invite secret', APP_INVITE_SECRET_LENGTH);
+      const name = m.name === null ? new Uint8Array(0) : checkName(m.name);
+      return concatBytes(head(APP_TYPE_HELLO), m.inviteSecret, Uint8Array.of(name.length), name);
+    }
+  }
+}
+
+/** Strict decode: every failure is a DecodeError (or LimitError for an oversized text). */
+export function decodeAppMessage(bytes: Uint8Array): AppMessage {
+  if (bytes.length > 2 + APP_MESSAGE_ID_LENGTH + 8 + 4 + APP_TEXT_MAX_BYTES) {
+    throw new LimitError(ErrorCodes.LIMIT_EXCEEDED, `app message: ${bytes.length} bytes`);
+  }
+  const r = new StrictReader(bytes, 'app message');
+  const version = r.u8('version');
+  if (version !== APP_MESSAGE_VERSION) throw new DecodeError(ErrorCodes.UNSUPPORTED_VERSION, `app message: unsupported version ${version}`);
+  const type = r.u8('type');
+  let m: AppMessage;
+  switch (type) {
+    case APP_TYPE_TEXT: {
+      const id = r.bytes(APP_MESSAGE_ID_LENGTH, 'id');
+      const sentAt = r.u64('sentAt');
+      const len = r.u32('text length');
+      if (len > APP_TEXT_MAX_BYTES) throw new LimitError(ErrorCodes.LIMIT_EXCEEDED, `app message: text of ${len} bytes`);
+      m = { type: 'text', id, sentAt, text: fromUtf8(r.bytes(len, 'text')) };
+      break;
+    }
+    case APP_TYPE_ACK: {
+      const count = r.u16('ack count');
+      if (count < 1 || count > APP_ACK_MAX_IDS) throw bad(`ack: ${count} ids`);
+      const ids: Uint8Array[] = [];
+      for (let i = 0; i < count; i++) ids.push(r.bytes(APP_MESSAGE_ID_LENGTH, 'acked id'));
+      m = { type: 'ack', ids };
+      break;
+    }
+    case APP_TYPE_ADDRESSES: {
+      const count = r.u8('address count');
+      if (count > APP_MAX_ADDRESSES) throw bad(`${count} addresses`);
+      const addresses: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const len = r.u16('address length');
+        if (len > APP_MAX_ADDRESS_LENGTH) throw bad('address too long');
+        const a = fromUtf8(r.bytes(len, 'address'));
+        if (!ADDRESS_RE.test(a)) throw bad('address is not a printable multiaddr');
+        addresses.push(a);
+      }
+      m = { type: 'addresses', addresses };
+      break;
+    }
+    case APP_TYPE_HELLO: {
+      const inviteSecret = r.bytes(APP_INVITE_SECRET_LENGTH, 'invite secret');
+      const len = r.u8('name length');
+      if (len > APP_MAX_NAME_BYTES) throw bad('name too long');
+      const name = fromUtf8(r.bytes(len, 'name'));
+      if (CONTROL_RE.test(name)) throw bad('name has control characters');
+      m = { type: 'hello', inviteSecret, name: len === 0 ? null : name };
+      break;
+    }
+    default:
+      throw bad(`unknown type ${type}`);
+  }
+  r.end();
+  return m;
+}

@@ -1,0 +1,71 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CompeerError } from '../../src/lib/errors.ts';
+import { APP_TEXT_MAX_BYTES, decodeAppMessage, encodeAppMessage, type AppMessage } from '../../src/protocol/wire/app-message.ts';
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof CompeerError, `expected a CompeerError, got ${String(e)}`);
+    return e.code;
+  }
+  assert.fail('expected a throw');
+}
+
+const id = new Uint8Array(16).fill(1);
+const samples: AppMessage[] = [
+  { type: 'text', id, sentAt: 1_700_000_000_000, text: 'hello 👋' },
+  { type: 'text', id, sentAt: 0, text: '' },
+  { type: 'ack', ids: [id, new Uint8Array(16).fill(2)] },
+  { type: 'addresses', addresses: ['/ip4/127.0.0.1/tcp/1/p2p/12D3KooWabc'] },
+  { type: 'addresses', addresses: [] },
+  { type: 'hello', inviteSecret: new Uint8Array(16).fill(9), name: 'Bob' },
+  { type: 'hello', inviteSecret: new Uint8Array(16).fill(9), name: null },
+];
+
+describe('app messages', () => {
+  test('round trip of every type', () => {
+    for (const m of samples) assert.deepEqual(decodeAppMessage(encodeAppMessage(m)), m);
+  });
+
+  test('the largest text fits and one byte more does not', () => {
+    const big = { type: 'text', id, sentAt: 1, text: 'x'.repeat(APP_TEXT_MAX_BYTES) } as const;
+    assert.equal(decodeAppMessage(encodeAppMessage(big)).type, 'text');
+    assert.equal(code(() => encodeAppMessage({ ...big, text: big.text + 'x' })), 'LIMIT_EXCEEDED');
+  });
+
+  test('strict: version, type, truncation, trailing bytes, limits', () => {
+    const t = encodeAppMessage(samples[0] as AppMessage);
+    assert.equal(code(() => decodeAppMessage(Uint8Array.of(2, 1))), 'UNSUPPORTED_VERSION');
+    assert.equal(code(() => decodeAppMessage(Uint8Array.of(1, 9))), 'MALFORMED_MESSAGE');
+    assert.equal(code(() => decodeAppMessage(new Uint8Array(0))), 'INVALID_LENGTH');
+    assert.equal(code(() => decodeAppMessage(t.subarray(0, t.length - 1))), 'INVALID_LENGTH');
+    assert.equal(code(() => decodeAppMessage(new Uint8Array([...t, 0]))), 'INVALID_LENGTH');
+    assert.equal(code(() => decodeAppMessage(Uint8Array.of(1, 2, 0, 0))), 'MALFORMED_MESSAGE'); // empty ack
+    assert.equal(code(() => decodeAppMessage(Uint8Array.of(1, 3, 9))), 'MALFORMED_MESSAGE'); // 9 addresses
+    assert.equal(code(() => decodeAppMessage(new Uint8Array(70_000))), 'LIMIT_EXCEEDED');
+    const badUtf8 = encodeAppMessage({ type: 'text', id, sentAt: 1, text: 'ab' });
+    badUtf8[badUtf8.length - 1] = 0xff;
+    assert.equal(code(() => decodeAppMessage(badUtf8)), 'INVALID_ENCODING');
+    assert.equal(code(() => encodeAppMessage({ type: 'ack', ids: [] })), 'INVALID_ARGUMENT');
+    assert.equal(code(() => encodeAppMessage({ type: 'addresses', addresses: ['not a multiaddr'] })), 'INVALID_ARGUMENT');
+    assert.equal(code(() => encodeAppMessage({ type: 'hello', inviteSecret: id, name: 'a\nb' })), 'INVALID_ARGUMENT');
+  });
+
+  test('every truncation and bit flip gives a typed error or a valid message', () => {
+    for (const m of samples) {
+      const b = encodeAppMessage(m);
+      for (let i = 0; i < b.length; i++) {
+        code(() => decodeAppMessage(b.subarray(0, i)));
+        const f = b.slice();
+        f[i] = (f[i] as number) ^ 0x41;
+        try {
+          decodeAppMessage(f);
+        } catch (e) {
+          assert.ok(e instanceof CompeerError);
+        }
+      }
+    }
+  });
+});
