@@ -46,3 +46,14 @@ export const RATCHET_MAX_OLD_CHAINS = 5; // limit: finished receiving chains kep
 export const RATCHET_SKIPPED_KEY_MAX_AGE_MS = 30 * 24 * 3600_000; // limit: a skipped key is deleted after 30 d
 export const RATCHET_MAX_AD_LENGTH = 1024; // limit: associated data from the handshake (two identities: 258)
 export const RATCHET_KEY_CACHE_SIZE = 512; // limit: imported ratchet keys cached in memory (each of 2 caches)
+
+// ---- signed peer announcements (protocol/wire/announcement.ts; docs/networking.md "Discovery")
+export const ANNOUNCEMENT_VERSION = 0x01; // spec: first byte of a peer announcement
+export const ANNOUNCEMENT_MAX_ADDRESSES = 8; // spec: multiaddr strings per announcement
+export const ANNOUNCEMENT_MAX_ADDRESS_BYTES = 256; // spec: bytes per multiaddr string
+export const ANNOUNCEMENT_MAX_PEER_ID_BYTES = 128; // spec: bytes of the peer ID string (Ed25519: 52)
+export const ANNOUNCEMENT_MAX_HOP_TTL = 8; // spec: the largest hop TTL a receiver accepts
+export const ANNOUNCEMENT_DEFAULT_HOP_TTL = 3; // limit: hops our own announcements travel
+export const ANNOUNCEMENT_MAX_AGE_MS = 30 * 60_000; // limit: older announcements are stale
+export const ANNOUNCEMENT_MAX_CLOCK_SKEW_MS = 2 * 60_000; // limit: how far in the future a timestamp may be
+export const ANNOUNCEMENT_INTERVAL_MS = 5 * 60_000; // limit: how often a node re-announces itself
