@@ -77,7 +77,7 @@ describe('control API server', () => {
 
   it('refuses a missing, malformed or wrong token with 401 UNAUTHORIZED', async () => {
     const host = { host: `127.0.0.1:${server.port}` };
-    for (const h of [{}, { authorization: 'Basic abc' }, { authorization: `Bearer ${newToken()}` }, { authorization: `Bearer ${token}x` }, { authorization: `bearer ${token}` }]) {
+    for (const h of [{} as Record<string, string>, { authorization: 'Basic abc' }, { authorization: `Bearer ${newToken()}` }, { authorization: `Bearer ${token}x` }, { authorization: `bearer ${token}` }]) {
       const r = await raw(server, 'GET', '/v1/id', { ...host, ...h });
       assert.equal(r.status, 401, JSON.stringify(h));
       assert.equal(code(r), 'UNAUTHORIZED');
