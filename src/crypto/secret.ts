@@ -19,12 +19,20 @@ const REDACTED = {
   },
 };
 
+const HIDDEN: PropertyDescriptorMap = {
+  toJSON: { value: REDACTED.toJSON, enumerable: false },
+  toString: { value: REDACTED.toString, enumerable: false },
+  [inspect.custom]: { value: REDACTED[inspect.custom], enumerable: false },
+};
+
+// Plain Uint8Arrays get a shared prototype carrying the hiding methods: ~0.3 µs instead of ~2.5 µs
+// for defining three properties per instance, and the ratchet brands several keys per message.
+const SECRET_PROTOTYPE: object = Object.create(Uint8Array.prototype, HIDDEN);
+
 /** Brands `bytes` as secret in place (no copy) and hides it from printing. */
 export function secretBytes(bytes: Uint8Array): SecretBytes {
-  Object.defineProperties(bytes, {
-    toJSON: { value: REDACTED.toJSON, enumerable: false },
-    toString: { value: REDACTED.toString, enumerable: false },
-    [inspect.custom]: { value: REDACTED[inspect.custom], enumerable: false },
-  });
+  const proto: unknown = Object.getPrototypeOf(bytes);
+  if (proto === Uint8Array.prototype) Object.setPrototypeOf(bytes, SECRET_PROTOTYPE);
+  else if (proto !== SECRET_PROTOTYPE) Object.defineProperties(bytes, HIDDEN); // e.g. a Buffer keeps its own prototype
   return bytes as SecretBytes;
 }
