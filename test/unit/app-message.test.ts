@@ -18,10 +18,10 @@ const samples: AppMessage[] = [
   { type: 'text', id, sentAt: 1_700_000_000_000, text: 'hello 👋' },
   { type: 'text', id, sentAt: 0, text: '' },
   { type: 'ack', ids: [id, new Uint8Array(16).fill(2)] },
-  { type: 'addresses', addresses: ['/ip4/127.0.0.1/tcp/1/p2p/12D3KooWabc'] },
-  { type: 'addresses', addresses: [] },
-  { type: 'hello', inviteSecret: new Uint8Array(16).fill(9), name: 'Bob' },
-  { type: 'hello', inviteSecret: new Uint8Array(16).fill(9), name: null },
+  { type: 'addresses', id, addresses: ['/ip4/127.0.0.1/tcp/1/p2p/12D3KooWabc'] },
+  { type: 'addresses', id, addresses: [] },
+  { type: 'hello', id, inviteSecret: new Uint8Array(16).fill(9), name: 'Bob' },
+  { type: 'hello', id, inviteSecret: new Uint8Array(16).fill(9), name: null },
 ];
 
 describe('app messages', () => {
@@ -43,14 +43,14 @@ describe('app messages', () => {
     assert.equal(code(() => decodeAppMessage(t.subarray(0, t.length - 1))), 'INVALID_LENGTH');
     assert.equal(code(() => decodeAppMessage(new Uint8Array([...t, 0]))), 'INVALID_LENGTH');
     assert.equal(code(() => decodeAppMessage(Uint8Array.of(1, 2, 0, 0))), 'MALFORMED_MESSAGE'); // empty ack
-    assert.equal(code(() => decodeAppMessage(Uint8Array.of(1, 3, 9))), 'MALFORMED_MESSAGE'); // 9 addresses
+    assert.equal(code(() => decodeAppMessage(Uint8Array.of(1, 3, ...id, 9))), 'MALFORMED_MESSAGE'); // 9 addresses
     assert.equal(code(() => decodeAppMessage(new Uint8Array(70_000))), 'LIMIT_EXCEEDED');
     const badUtf8 = encodeAppMessage({ type: 'text', id, sentAt: 1, text: 'ab' });
     badUtf8[badUtf8.length - 1] = 0xff;
     assert.equal(code(() => decodeAppMessage(badUtf8)), 'INVALID_ENCODING');
     assert.equal(code(() => encodeAppMessage({ type: 'ack', ids: [] })), 'INVALID_ARGUMENT');
-    assert.equal(code(() => encodeAppMessage({ type: 'addresses', addresses: ['not a multiaddr'] })), 'INVALID_ARGUMENT');
-    assert.equal(code(() => encodeAppMessage({ type: 'hello', inviteSecret: id, name: 'a\nb' })), 'INVALID_ARGUMENT');
+    assert.equal(code(() => encodeAppMessage({ type: 'addresses', id, addresses: ['not a multiaddr'] })), 'INVALID_ARGUMENT');
+    assert.equal(code(() => encodeAppMessage({ type: 'hello', id, inviteSecret: id, name: 'a\nb' })), 'INVALID_ARGUMENT');
   });
 
   test('every truncation and bit flip gives a typed error or a valid message', () => {

@@ -5,10 +5,11 @@
  *   app message = version (1) = 0x01 | type (1) | body
  *   0x01 text       id (16) | sentAt (u64, ms) | length (u32) | UTF-8 text (≤ APP_TEXT_MAX_BYTES)
  *   0x02 ack        count (u16, 1..APP_ACK_MAX_IDS) | ids (16 each)
- *   0x03 addresses  count (u8, ≤ APP_MAX_ADDRESSES) | each: length (u16, ≤ APP_MAX_ADDRESS_LENGTH) | ASCII multiaddr
- *   0x04 hello      invite secret (16) | name length (u8, ≤ 64) | UTF-8 name (0 = none)
+ *   0x03 addresses  id (16) | count (u8, ≤ APP_MAX_ADDRESSES) | each: length (u16, ≤ APP_MAX_ADDRESS_LENGTH) | ASCII multiaddr
+ *   0x04 hello      id (16) | invite secret (16) | name length (u8, ≤ 64) | UTF-8 name (0 = none)
  *
- * `text` ids are 16 random bytes chosen by the sender; the receiver deduplicates on them and acks them.
+ * Ids are 16 random bytes chosen by the sender; the receiver deduplicates texts on them and acks every
+ * message that carries one (texts and the control messages alike, so all travel through the outbox).
  * `addresses` is how contacts learn each other's current addresses — only inside the encrypted channel.
  * `hello` is the first message of a first contact: it proves the sender holds one of our invites.
  * This module knows nothing of sessions, contacts or delivery; it only encodes and decodes.
@@ -39,8 +40,8 @@ export const APP_MAX_NAME_BYTES = 64;
 export type AppMessage =
   | { readonly type: 'text'; readonly id: Uint8Array; readonly sentAt: number; readonly text: string }
   | { readonly type: 'ack'; readonly ids: readonly Uint8Array[] }
-  | { readonly type: 'addresses'; readonly addresses: readonly string[] }
-  | { readonly type: 'hello'; readonly inviteSecret: Uint8Array; readonly name: string | null };
+  | { readonly type: 'addresses'; readonly id: Uint8Array; readonly addresses: readonly string[] }
+  | { readonly type: 'hello'; readonly id: Uint8Array; readonly inviteSecret: Uint8Array; readonly name: string | null };
 
 const ADDRESS_RE = /^\/[\x21-\x7e]+$/;
 const CONTROL_RE = /\p{Cc}/u;
@@ -90,15 +91,22 @@ export function encodeAppMessage(m: AppMessage): Uint8Array {
     }
     case 'addresses': {
       if (m.addresses.length > APP_MAX_ADDRESSES) throw arg(`at most ${APP_MAX_ADDRESSES} addresses`);
+      assertBytes(m.id, 'message id', APP_MESSAGE_ID_LENGTH);
       const parts = m.addresses.map(checkAddress);
-      return concatBytes(head(APP_TYPE_ADDRESSES), Uint8Array.of(parts.length), ...parts.flatMap((p) => [u16(p.length), p]));
+      return concatBytes(head(APP_TYPE_ADDRESSES), m.id, Uint8Array.of(parts.length), ...parts.flatMap((p) => [u16(p.length), p]));
     }
     case 'hello': {
+      assertBytes(m.id, 'message id', APP_MESSAGE_ID_LENGTH);
       assertBytes(m.inviteSecret, 'invite secret', APP_INVITE_SECRET_LENGTH);
       const name = m.name === null ? new Uint8Array(0) : checkName(m.name);
-      return concatBytes(head(APP_TYPE_HELLO), m.inviteSecret, Uint8Array.of(name.length), name);
+      return concatBytes(head(APP_TYPE_HELLO), m.id, m.inviteSecret, Uint8Array.of(name.length), name);
     }
   }
+}
+
+/** The id of a message that is acked (every type but `ack`). */
+export function appMessageId(m: AppMessage): Uint8Array | undefined {
+  return m.type === 'ack' ? undefined : m.id;
 }
 
 /** Strict decode: every failure is a DecodeError (or LimitError for an oversized text). */
@@ -129,6 +137,7 @@ export function decodeAppMessage(bytes: Uint8Array): AppMessage {
       break;
     }
     case APP_TYPE_ADDRESSES: {
+      const id = r.bytes(APP_MESSAGE_ID_LENGTH, 'id');
       const count = r.u8('address count');
       if (count > APP_MAX_ADDRESSES) throw bad(`${count} addresses`);
       const addresses: string[] = [];
@@ -139,16 +148,17 @@ export function decodeAppMessage(bytes: Uint8Array): AppMessage {
         if (!ADDRESS_RE.test(a)) throw bad('address is not a printable multiaddr');
         addresses.push(a);
       }
-      m = { type: 'addresses', addresses };
+      m = { type: 'addresses', id, addresses };
       break;
     }
     case APP_TYPE_HELLO: {
+      const id = r.bytes(APP_MESSAGE_ID_LENGTH, 'id');
       const inviteSecret = r.bytes(APP_INVITE_SECRET_LENGTH, 'invite secret');
       const len = r.u8('name length');
       if (len > APP_MAX_NAME_BYTES) throw bad('name too long');
       const name = fromUtf8(r.bytes(len, 'name'));
       if (CONTROL_RE.test(name)) throw bad('name has control characters');
-      m = { type: 'hello', inviteSecret, name: len === 0 ? null : name };
+      m = { type: 'hello', id, inviteSecret, name: len === 0 ? null : name };
       break;
     }
     default:

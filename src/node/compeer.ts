@@ -1,0 +1,335 @@
+/**
+ * createCompeer: the composition root of one Compeer node. It wires the store (NodeStore port), the
+ * libp2p node (src/net/), the prekey lifecycle (prekeys.ts), bundles (bundles.ts) and messaging
+ * (messaging.ts), and implements CompeerApi (types.ts). Events go out only after the store committed.
+ *
+ * Lifecycle: start → node key from meta (created once, so the peer ID is stable) → net node with the
+ * `cbundle` DHT namespace → handlers /compeer/msg/1 and /compeer/bundle/1 → prekeys maintained and the
+ * bundle published → discovery hook (opts.discovery, src/node/discovery/) → timers (retries, prekey
+ * maintenance and republishing) → flush of the outbox. stop() undoes it in reverse.
+ * This module knows nothing of the HTTP API or the CLI.
+ */
+import { toHex } from '../lib/bytes.ts';
+import type { Clock, Rng } from '../lib/deps.ts';
+import { CompeerError, ErrorCodes, LimitError, ProtocolError, StateError } from '../lib/errors.ts';
+import { silentLogger, type Logger } from '../lib/log.ts';
+import { systemClock, systemRng } from '../lib/system.ts';
+import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
+import { encodePublicIdentity, sameIdentity, userIdOf } from '../protocol/identity.ts';
+import { inviteToLink, parseInviteLink, INVITE_SECRET_LENGTH } from '../protocol/invite.ts';
+import { initiateSession, encodeSession } from '../protocol/session.ts';
+import { fingerprintHash } from '../protocol/verify/fingerprint.ts';
+import { formatSafetyNumber, safetyNumber, safetyNumberParty } from '../protocol/verify/safety-number.ts';
+import { SAFETY_NUMBER_ITERATIONS } from '../protocol/wire/constants.ts';
+import { APP_TEXT_MAX_BYTES } from '../protocol/wire/app-message.ts';
+import type { ContactRecord } from '../store/contacts.ts';
+import type { MessageRecord } from '../store/messages.ts';
+import { createNetNode, type NetNode, type NetNodeOptions } from '../net/index.ts';
+import type { CompeerApi, CompeerEvent, ContactInfo, IdentityInfo, MessageInfo, MessagesQuery, PeerInfo, SendOptions, StatusInfo, VerifyInfo } from './types.ts';
+import type { NodeStore } from './node-store.ts';
+import { createPrekeyManager } from './prekeys.ts';
+import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, fetchBundle } from './bundles.ts';
+import { contactInfo, createMessaging, inviteKey, MSG_PROTOCOL, newMessageId } from './messaging.ts';
+import { DEFAULT_TTL_MS, MAX_TTL_MS } from './outbox-policy.ts';
+
+const NODE_KEY = 'node.key';
+const PENDING_HELLO = 'node.pending-hello/';
+
+/** What the discovery part (src/node/discovery/) gets, and gives back. */
+export interface DiscoveryContext {
+  readonly net: NetNode;
+  readonly store: NodeStore;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly rng: Rng;
+}
+export type StartDiscovery = (ctx: DiscoveryContext) => Promise<{ stop(): Promise<void> }>;
+
+export interface CompeerOptions {
+  readonly store: NodeStore;
+  readonly net?: Omit<NetNodeOptions, 'nodeKey' | 'dht' | 'logger' | 'clock'>;
+  readonly logger?: Logger;
+  readonly rng?: Rng;
+  readonly clock?: Clock;
+  /** Started after the net node; stopped first. */
+  readonly discovery?: StartDiscovery;
+  /** Refuse to send to a contact whose key changed until it is verified again (default true). */
+  readonly refuseChangedKeys?: boolean;
+  /** Outbox retry timer (default 1 s). */
+  readonly retryIntervalMs?: number;
+  /** Prekey maintenance and bundle republishing (default 1 h). */
+  readonly maintenanceIntervalMs?: number;
+  /** Deadline of one delivery or bundle request (default 5 s). */
+  readonly requestTimeoutMs?: number;
+  /** Deadline of a DHT put/get (default 5 s). */
+  readonly dhtTimeoutMs?: number;
+}
+
+export interface CompeerNode extends CompeerApi {
+  readonly userId: string;
+  readonly peerId: string;
+  readonly net: NetNode;
+  /** Publishes the current bundle to the DHT now; resolves to the number of peers that stored it. */
+  publishBundle(): Promise<number>;
+  /** Runs the outbox retries now (tests; otherwise on the timer). */
+  retryNow(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function nodeKeyOf(store: NodeStore, rng: Rng): Uint8Array {
+  const existing = store.meta.get(NODE_KEY);
+  if (existing && existing.length === 32) return existing;
+  const key = rng.bytes(32);
+  store.transaction(() => store.meta.set(NODE_KEY, key));
+  return key;
+}
+
+function messageInfo(m: MessageRecord): MessageInfo {
+  return { id: m.id, contact: m.contact, direction: m.direction, text: m.text, status: m.status, sentAt: m.sentAt, receivedAt: m.receivedAt };
+}
+
+export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> {
+  const { store } = opts;
+  const rng = opts.rng ?? systemRng;
+  const clock = opts.clock ?? systemClock;
+  const log = (opts.logger ?? silentLogger).child({ component: 'node' });
+  const requestTimeoutMs = opts.requestTimeoutMs ?? 5_000;
+  const dhtTimeoutMs = opts.dhtTimeoutMs ?? 5_000;
+  const refuseChanged = opts.refuseChangedKeys ?? true;
+  const own = store.identity;
+  const userId = userIdOf(own.public);
+  const listeners = new Set<(e: CompeerEvent) => void>();
+  const emit = (events: readonly CompeerEvent[]): void => {
+    for (const e of events) {
+      for (const l of listeners) {
+        try {
+          l(e);
+        } catch (err) {
+          log.warn('event listener failed', { error: err instanceof Error ? err : String(err) });
+        }
+      }
+    }
+  };
+
+  const net = await createNetNode({
+    ...opts.net,
+    nodeKey: nodeKeyOf(store, rng),
+    dht: { namespaces: { [BUNDLE_NAMESPACE]: bundleNamespace } },
+    logger: opts.logger ?? silentLogger,
+    clock,
+  });
+  const prekeys = createPrekeyManager(store, rng);
+  const messaging = createMessaging({ store, net, rng, clock, log, emit, ownAddresses: () => net.addresses(), requestTimeoutMs });
+
+  await net.handle(MSG_PROTOCOL, (req, from) => messaging.handle(req, from), {
+    rateLimit: { perSecond: 2_000, burst: 4_000 },
+    maxInboundStreams: 256,
+    maxRequestBytes: 70 * 1024,
+  });
+  await net.handle(
+    BUNDLE_PROTOCOL,
+    async (req, from) => {
+      if (req.length !== 0 && req.length !== 32) {
+        log.warn('bundle request refused', { peer: from, bytes: req.length });
+        return new Uint8Array(0);
+      }
+      return prekeys.served(clock());
+    },
+    { maxRequestBytes: 64, rateLimit: { perSecond: 5, burst: 20 } },
+  );
+  await net.start();
+  prekeys.maintain(clock());
+
+  const publishBundle = async (): Promise<number> => {
+    try {
+      return await net.dhtPut(bundleDhtKey(userId), prekeys.published(clock()), { timeoutMs: dhtTimeoutMs });
+    } catch (e) {
+      log.warn('bundle publish failed', { error: e instanceof Error ? e : String(e) });
+      return 0;
+    }
+  };
+  void publishBundle();
+  const discovery = opts.discovery ? await opts.discovery({ net, store, log, clock, rng }) : undefined;
+
+  let stopped = false;
+  let ticking = false;
+  const retry = setInterval(() => {
+    if (ticking || stopped) return;
+    ticking = true;
+    messaging.tick().finally(() => (ticking = false));
+  }, opts.retryIntervalMs ?? 1_000);
+  const maintenance = setInterval(() => {
+    try {
+      prekeys.maintain(clock());
+    } catch (e) {
+      log.error('prekey maintenance failed', { error: e instanceof Error ? e : String(e) });
+    }
+    void publishBundle();
+  }, opts.maintenanceIntervalMs ?? 3600_000);
+  retry.unref();
+  maintenance.unref();
+  for (const c of store.contacts.list()) void messaging.flush(c.userId, true);
+
+  const resolve = (q: string): ContactRecord => {
+    if (typeof q !== 'string' || q.length === 0 || q.length > 128) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'contact: a name or user ID prefix');
+    return store.contacts.resolve(q);
+  };
+
+  /** Fetches the bundle and starts the session with `hello` first (when the contact has none yet). */
+  const startSession = async (c: ContactRecord): Promise<void> => {
+    const secret = store.meta.get(PENDING_HELLO + c.userId);
+    if (!secret) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session and no invite for this contact');
+    const bundle = await fetchBundle(net, userIdOf(decodeKnownIdentity(c.publicKey)), c.addresses, log, { timeoutMs: requestTimeoutMs });
+    if (!sameIdentity(bundle.identity, decodeKnownIdentity(c.publicKey))) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'bundle identity');
+    const session = initiateSession(own, bundle, rng);
+    const now = clock();
+    store.transaction(() => {
+      if (store.sessions.has(c.userId)) return;
+      store.sessions.put(c.userId, encodeSession(session), now);
+      messaging.enqueue(c.userId, { type: 'hello', id: newMessageId(rng), inviteSecret: secret, name: store.name }, now + DEFAULT_TTL_MS);
+      messaging.enqueue(c.userId, { type: 'addresses', id: newMessageId(rng), addresses: net.addresses().slice(0, 8) }, now + DEFAULT_TTL_MS);
+      store.meta.delete(PENDING_HELLO + c.userId);
+    });
+  };
+
+  const api: CompeerNode = {
+    userId,
+    peerId: net.peerId,
+    net,
+    publishBundle,
+    retryNow: () => messaging.tick(),
+
+    async id(): Promise<IdentityInfo> {
+      const secret = rng.bytes(INVITE_SECRET_LENGTH);
+      const now = clock();
+      store.transaction(() => store.meta.set(inviteKey(secret), new TextEncoder().encode(String(now))));
+      const addresses = net.addresses();
+      const fp = toHex(fingerprintHash(safetyNumberParty(own.public), SAFETY_NUMBER_ITERATIONS).subarray(0, 16));
+      return {
+        userId,
+        name: store.name,
+        safetyFingerprint: fp.match(/.{4}/g)?.join(' ') ?? fp,
+        invite: inviteToLink({ identity: own.public, secret, addresses, name: store.name }),
+        addresses,
+      };
+    },
+
+    async addContact(link, name) {
+      const invite = parseInviteLink(link);
+      if (invite.userId === userId) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'this is our own invite');
+      const chosen = name ?? invite.name;
+      const existing = store.contacts.get(invite.userId);
+      if (existing) throw new StateError(ErrorCodes.ALREADY_EXISTS, 'this contact exists');
+      store.transaction(() => {
+        store.contacts.add({ userId: invite.userId, name: chosen, publicKey: encodePublicIdentity(invite.identity), createdAt: clock(), addresses: invite.addresses });
+        store.meta.set(PENDING_HELLO + invite.userId, invite.secret);
+      });
+      const c = store.contacts.get(invite.userId);
+      if (c) {
+        emit([{ type: 'contact', contact: contactInfo(c) }]);
+        await startSession(c);
+        void messaging.flush(c.userId, true);
+      }
+      return { userId: invite.userId, name: chosen };
+    },
+
+    async contacts(): Promise<ContactInfo[]> {
+      return store.contacts.list().map(contactInfo);
+    },
+
+    async send(contact, text, sendOpts?: SendOptions) {
+      if (typeof text !== 'string') throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'text: a string');
+      if (Buffer.byteLength(text, 'utf8') > APP_TEXT_MAX_BYTES) throw new LimitError(ErrorCodes.LIMIT_EXCEEDED, `text: at most ${APP_TEXT_MAX_BYTES} bytes`);
+      const ttl = sendOpts?.ttlMs ?? DEFAULT_TTL_MS;
+      if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'ttlMs: 1 ms to 30 days');
+      const c = resolve(contact);
+      if (c.keyChanged && refuseChanged) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'the contact key changed: verify it first');
+      if (!store.sessions.has(c.userId)) await startSession(c);
+      const idBytes = newMessageId(rng);
+      const id = toHex(idBytes);
+      const now = clock();
+      const record: MessageRecord = { id, contact: c.userId, direction: 'out', text, status: 'queued', sentAt: now, receivedAt: null, expiresAt: now + ttl };
+      store.transaction(() => {
+        store.messages.add(record);
+        messaging.enqueue(c.userId, { type: 'text', id: idBytes, sentAt: now, text }, now + ttl);
+      });
+      emit([{ type: 'message', message: messageInfo(record) }]);
+      void messaging.flush(c.userId);
+      return { id, status: 'queued' };
+    },
+
+    async messages(contact, query?: MessagesQuery) {
+      const c = resolve(contact);
+      const count = query?.count ?? 0;
+      const waitMs = Math.min(Math.max(query?.waitMs ?? 0, 0), 3600_000);
+      const list = (): MessageInfo[] => store.messages.list(c.userId).map(messageInfo);
+      let out = list();
+      if (out.length >= count || waitMs === 0) return out;
+      await new Promise<void>((done) => {
+        const timer = setTimeout(finish, waitMs);
+        const off = api.on((e) => {
+          if ((e.type === 'message' && e.message.contact === c.userId) || (e.type === 'status' && e.contact === c.userId)) {
+            if (store.messages.count(c.userId) >= count) finish();
+          }
+        });
+        function finish(): void {
+          clearTimeout(timer);
+          off();
+          done();
+        }
+      });
+      out = list();
+      return out;
+    },
+
+    async verify(contact, confirm): Promise<VerifyInfo> {
+      const c = resolve(contact);
+      const sn = safetyNumber(own.public, decodeKnownIdentity(c.publicKey));
+      if (confirm) {
+        store.transaction(() => store.contacts.setVerified(c.userId, true));
+        const updated = store.contacts.get(c.userId);
+        if (updated) emit([{ type: 'contact', contact: contactInfo(updated) }]);
+      }
+      return { safetyNumber: formatSafetyNumber(sn.digits), sas: null, verified: confirm || c.verified };
+    },
+
+    async peers(): Promise<PeerInfo[]> {
+      const now = clock();
+      const byPeer = new Map<string, PeerInfo>();
+      for (const conn of net.connections()) {
+        const p = byPeer.get(conn.peerId) ?? { peerId: conn.peerId, addresses: [], lastSeen: now, score: 0 };
+        p.addresses.push(conn.address);
+        byPeer.set(conn.peerId, p);
+      }
+      return [...byPeer.values()];
+    },
+
+    async status(): Promise<StatusInfo> {
+      const peers = new Set(net.connections().map((c) => c.peerId)).size;
+      const counts = store.outbox.counts();
+      return {
+        state: peers > 0 ? 'online' : 'local-only',
+        reason: peers > 0 ? 'connected to peers' : 'no peer connected',
+        peers,
+        outbox: { queued: counts.queued + counts.sent, held: counts.held },
+      };
+    },
+
+    on(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(retry);
+      clearInterval(maintenance);
+      if (discovery) await discovery.stop().catch((e: unknown) => log.warn('discovery stop failed', { error: e instanceof Error ? e : String(e) }));
+      await net.stop();
+      listeners.clear();
+      store.close();
+    },
+  };
+  return api;
+}

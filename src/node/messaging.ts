@@ -1,0 +1,354 @@
+/**
+ * Messages between contacts over `/compeer/msg/1` (docs/node.md "Message flow").
+ *
+ * Outbound (`enqueue`, then `flush`): 1. in ONE store transaction: encode the app message, advance the
+ * session (sessionEncrypt), save the session, seal the envelope, put it in the outbox — so the ratchet
+ * state is on disk before the ciphertext leaves the node 2. request to the contact's known peers, oldest
+ * entry first, one at a time per contact (a `hello` must arrive before anything else) 3. the response is a
+ * sealed envelope with an `ack`: in one transaction the session advances, acked entries leave the
+ * outbox, messages become `delivered` 4. events after the commit. A peer that could not be reached gets
+ * the same bytes again later (no ratchet step wasted); a peer that answered without acking (it lost the
+ * message, or its ack was lost) gets a fresh encryption of the same app message (same id: the receiver
+ * deduplicates).
+ *
+ * Inbound (`handle`): 1. openEnvelope → authenticated sender 2. in ONE transaction: the contact's session
+ * decrypts it, or acceptSession starts a new one — accepted only for a `hello` naming one of our unused
+ * invites (the invite is used up) or for a known contact re-initiating 3. deduplicate by id, store,
+ * apply addresses/acks 4. encrypt the ack on the same session 5. commit, then events. Any failure: an
+ * empty response (no oracle) and a log line; nothing is changed.
+ * This module knows nothing of how contacts are added or bundles fetched (compeer.ts, bundles.ts).
+ */
+import { equalBytes, fromHex, toHex } from '../lib/bytes.ts';
+import type { Clock, Rng } from '../lib/deps.ts';
+import { CompeerError, ErrorCodes, ProtocolError } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import { sha256 } from '../crypto/hash.ts';
+import { encodePublicIdentity, sameIdentity, userIdOf, type PublicIdentity } from '../protocol/identity.ts';
+import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
+import { acceptSession, decodeSession, encodeSession, isPrekeyMessage, sessionDecrypt, sessionEncrypt, type Session } from '../protocol/session.ts';
+import { openEnvelope, sealEnvelope, SEALED_MAX_LENGTH } from '../protocol/sealed/envelope.ts';
+import { appMessageId, decodeAppMessage, encodeAppMessage, type AppMessage } from '../protocol/wire/app-message.ts';
+import type { ContactRecord } from '../store/contacts.ts';
+import type { OutboxItem } from '../store/outbox.ts';
+import type { NetNode } from '../net/index.ts';
+import type { CompeerEvent } from './types.ts';
+import type { NodeStore } from './node-store.ts';
+import { byPeer } from './bundles.ts';
+import { retryDelay } from './outbox-policy.ts';
+
+export const MSG_PROTOCOL = '/compeer/msg/1';
+const CTL_PREFIX = 'node.ctl/';
+export const INVITE_PREFIX = 'node.invite/';
+const MAX_CONTACT_ADDRESSES = 16;
+
+export interface MessagingDeps {
+  readonly store: NodeStore;
+  readonly net: NetNode;
+  readonly rng: Rng;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly emit: (events: readonly CompeerEvent[]) => void;
+  /** Our current addresses, sent to contacts inside the session. */
+  readonly ownAddresses: () => string[];
+  readonly requestTimeoutMs: number;
+}
+
+export function inviteKey(secret: Uint8Array): string {
+  return INVITE_PREFIX + toHex(sha256(secret));
+}
+
+export function newMessageId(rng: Rng): Uint8Array {
+  return rng.bytes(16);
+}
+
+export function contactInfo(c: ContactRecord): { userId: string; name: string | null; verified: boolean; keyChanged: boolean } {
+  return { userId: c.userId, name: c.name, verified: c.verified, keyChanged: c.keyChanged };
+}
+
+export interface Messaging {
+  /** The `/compeer/msg/1` handler: never throws; an empty response for anything it refuses. */
+  handle(req: Uint8Array, from: string): Promise<Uint8Array>;
+  /** Inside a transaction: encrypts `app` on the contact's session and queues it. */
+  enqueue(contact: string, app: AppMessage, expiresAt: number): void;
+  /** Sends the contact's due outbox entries, oldest first (one flush per contact at a time). */
+  flush(contact: string, force?: boolean): Promise<void>;
+  /** Retries whatever is due; expires what is too old. */
+  tick(): Promise<void>;
+  /** Maps a current user ID (after a key change) to the contact's record key. */
+  contactKeyFor(userId: string): string;
+  noteAlias(currentUserId: string, contactKey: string): void;
+}
+
+export function createMessaging(d: MessagingDeps): Messaging {
+  const { store, net, rng, clock, log } = d;
+  const own = store.identity;
+  const aliases = new Map<string, string>();
+  const lastPeer = new Map<string, string>(); // contact → peer ID it last reached us from
+  const flushing = new Set<string>();
+  const again = new Set<string>();
+  for (const c of store.contacts.list()) {
+    const current = userIdOf(decodeKnownIdentity(c.publicKey));
+    if (current !== c.userId) aliases.set(current, c.userId);
+  }
+  const contactKeyFor = (uid: string): string => aliases.get(uid) ?? uid;
+
+  const loadSession = (key: string): Session | undefined => {
+    const raw = store.sessions.get(key);
+    return raw === undefined ? undefined : decodeSession(raw);
+  };
+
+  const enqueue = (contact: string, app: AppMessage, expiresAt: number): void => {
+    const c = store.contacts.get(contact);
+    const session = loadSession(contact);
+    if (!c || !session) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session with this contact');
+    const id = appMessageId(app);
+    if (id === undefined) throw new CompeerError(ErrorCodes.INTERNAL, 'acks are not queued');
+    const now = clock();
+    const wire = seal(contact, session, app, now);
+    store.outbox.enqueue({ messageId: toHex(id), contact, wire, attempts: 0, nextAttemptAt: now, expiresAt, state: 'queued', createdAt: now });
+    if (app.type !== 'text') store.meta.set(CTL_PREFIX + toHex(id), encodeAppMessage(app));
+  };
+
+  /** Encrypts on `session`, saves the session, returns the envelope (inside the caller's transaction). */
+  const seal = (contact: string, session: Session, app: AppMessage, now: number): Uint8Array => {
+    const content = sessionEncrypt(session, encodeAppMessage(app), rng);
+    store.sessions.put(contact, encodeSession(session), now);
+    return sealEnvelope(own, session.remoteIdentity, content, rng);
+  };
+
+  /** The app message of an outbox entry, for a fresh encryption. */
+  const plaintextOf = (item: OutboxItem): AppMessage | undefined => {
+    const ctl = store.meta.get(CTL_PREFIX + item.messageId);
+    if (ctl) return decodeAppMessage(ctl);
+    const m = store.messages.get(item.contact, 'out', item.messageId);
+    return m ? { type: 'text', id: fromHex(m.id), sentAt: m.sentAt, text: m.text } : undefined;
+  };
+
+  /** Applies acked ids (inside a transaction); returns the events to emit. */
+  const applyAcks = (contact: string, ids: readonly Uint8Array[], events: CompeerEvent[]): Set<string> => {
+    const done = new Set<string>();
+    for (const raw of ids) {
+      const id = toHex(raw);
+      if (store.outbox.remove(contact, id)) done.add(id);
+      store.meta.delete(CTL_PREFIX + id);
+      const m = store.messages.get(contact, 'out', id);
+      if (m && m.status !== 'delivered') {
+        store.messages.setStatus(contact, 'out', id, 'delivered');
+        events.push({ type: 'status', id, contact, status: 'delivered' });
+        done.add(id);
+      }
+    }
+    return done;
+  };
+
+  /** Takes a new identity for a hello (inside the transaction); returns the contact key. */
+  const acceptHello = (sender: PublicIdentity, app: Extract<AppMessage, { type: 'hello' }>, now: number, events: CompeerEvent[]): string => {
+    const key = inviteKey(app.inviteSecret);
+    if (store.meta.get(key) === undefined) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'hello: unknown or used invite');
+    store.meta.delete(key); // one-time
+    const senderUid = userIdOf(sender);
+    const byName = app.name === null ? undefined : store.contacts.list().find((c) => c.name === app.name);
+    if (byName && !equalBytes(byName.publicKey, encodePublicIdentity(sender))) {
+      // The same person under a new identity: keep the contact and its history, flag the change.
+      store.contacts.changeIdentity(byName.userId, encodePublicIdentity(sender), now);
+      aliases.set(senderUid, byName.userId);
+      log.warn('contact identity changed', { contact: byName.userId });
+      const updated = store.contacts.get(byName.userId);
+      if (updated) events.push({ type: 'contact', contact: contactInfo(updated) });
+      return byName.userId;
+    }
+    store.contacts.add({ userId: senderUid, name: byName ? null : app.name, publicKey: encodePublicIdentity(sender), createdAt: now });
+    const added = store.contacts.get(senderUid);
+    if (added) events.push({ type: 'contact', contact: contactInfo(added) });
+    return senderUid;
+  };
+
+  const handle = async (req: Uint8Array, from: string): Promise<Uint8Array> => {
+    const events: CompeerEvent[] = [];
+    let contactKey: string | undefined;
+    let reply: Uint8Array;
+    try {
+      const { sender, content } = openEnvelope(own, req);
+      const now = clock();
+      const queued: string[] = [];
+      reply = store.transaction(() => {
+        const senderUid = userIdOf(sender);
+        let key = contactKeyFor(senderUid);
+        let contact = store.contacts.get(key);
+        if (contact && !equalBytes(contact.publicKey, encodePublicIdentity(sender))) contact = undefined;
+        let session = contact ? loadSession(key) : undefined;
+        let plaintext: Uint8Array | undefined;
+        let fresh = false;
+        if (session) {
+          try {
+            plaintext = sessionDecrypt(session, content, now);
+          } catch (e) {
+            if (!(e instanceof CompeerError && e.code === ErrorCodes.NO_SESSION && isPrekeyMessage(content))) throw e;
+          }
+        }
+        if (plaintext === undefined) {
+          const accepted = acceptSession(own, store.prekeys, store.replay, content, now);
+          if (!sameIdentity(accepted.session.remoteIdentity, sender)) {
+            throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'session initiator is not the envelope sender');
+          }
+          session = accepted.session;
+          plaintext = accepted.plaintext;
+          fresh = true;
+        }
+        const app = decodeAppMessage(plaintext);
+        if (fresh && !contact) {
+          if (app.type !== 'hello') throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'first message from a stranger is not a hello');
+          key = acceptHello(sender, app, now, events);
+          contact = store.contacts.get(key);
+          const addresses = d.ownAddresses().slice(0, 8);
+          store.sessions.put(key, encodeSession(session as Session), now);
+          enqueue(key, { type: 'addresses', id: newMessageId(rng), addresses }, now + 7 * 24 * 3600_000);
+          queued.push(key);
+          session = loadSession(key);
+        }
+        if (!contact || !session) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no contact for this session');
+        contactKey = key;
+        switch (app.type) {
+          case 'text': {
+            const id = toHex(app.id);
+            const record = { id, contact: key, direction: 'in' as const, text: app.text, status: 'delivered' as const, sentAt: app.sentAt, receivedAt: now, expiresAt: null };
+            if (store.messages.add(record)) events.push({ type: 'message', message: { ...record } });
+            break;
+          }
+          case 'ack':
+            applyAcks(key, app.ids, events);
+            break;
+          case 'addresses':
+            store.contacts.setAddresses(key, app.addresses.slice(0, MAX_CONTACT_ADDRESSES));
+            break;
+          case 'hello':
+            break; // a repeat on an existing session
+        }
+        const id = appMessageId(app);
+        if (id === undefined) {
+          store.sessions.put(key, encodeSession(session), now);
+          return new Uint8Array(0);
+        }
+        const content2 = sessionEncrypt(session, encodeAppMessage({ type: 'ack', ids: [id] }), rng);
+        store.sessions.put(key, encodeSession(session), now);
+        return sealEnvelope(own, session.remoteIdentity, content2, rng);
+      });
+      if (contactKey !== undefined) lastPeer.set(contactKey, from);
+      for (const k of queued) void flush(k);
+    } catch (e) {
+      log.warn('message refused', { peer: from, error: e instanceof Error ? e : String(e) });
+      return new Uint8Array(0);
+    }
+    d.emit(events);
+    return reply;
+  };
+
+  /** Handles a response to one of our requests; returns the ids it acked. */
+  const onResponse = (contact: string, res: Uint8Array): Set<string> => {
+    const events: CompeerEvent[] = [];
+    let done = new Set<string>();
+    if (res.length === 0) return done;
+    try {
+      const { sender, content } = openEnvelope(own, res);
+      const c = store.contacts.get(contact);
+      if (!c || !equalBytes(c.publicKey, encodePublicIdentity(sender))) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'ack from another identity');
+      const now = clock();
+      done = store.transaction(() => {
+        const session = loadSession(contact);
+        if (!session) throw new ProtocolError(ErrorCodes.NO_SESSION, 'ack without a session');
+        const app = decodeAppMessage(sessionDecrypt(session, content, now));
+        if (app.type !== 'ack') throw new ProtocolError(ErrorCodes.UNEXPECTED_MESSAGE, 'response is not an ack');
+        store.sessions.put(contact, encodeSession(session), now);
+        return applyAcks(contact, app.ids, events);
+      });
+    } catch (e) {
+      log.warn('ack refused', { contact, error: e instanceof Error ? e : String(e) });
+    }
+    d.emit(events);
+    return done;
+  };
+
+  /** One attempt for one entry; true when it was acked. */
+  const attempt = async (item: OutboxItem): Promise<boolean> => {
+    const c = store.contacts.get(item.contact);
+    if (!c) return false;
+    const peers = byPeer(c.addresses);
+    const hint = lastPeer.get(item.contact);
+    if (hint !== undefined && !peers.has(hint)) peers.set(hint, []);
+    let reached = false;
+    for (const [peer, addrs] of peers) {
+      let res: Uint8Array;
+      try {
+        res = await net.request(peer, addrs, MSG_PROTOCOL, item.wire, { timeoutMs: d.requestTimeoutMs, maxResponseBytes: SEALED_MAX_LENGTH });
+      } catch (e) {
+        log.debug('delivery attempt failed', { contact: item.contact, peer, error: e instanceof Error ? e : String(e) });
+        continue;
+      }
+      reached = true;
+      if (onResponse(item.contact, res).has(item.messageId)) return true;
+    }
+    const now = clock();
+    const events: CompeerEvent[] = [];
+    store.transaction(() => {
+      const current = store.outbox.get(item.messageId);
+      if (!current) return;
+      let wire: Uint8Array | undefined;
+      if (reached) {
+        // Reached but not acked: the next attempt is a fresh encryption of the same app message.
+        const app = plaintextOf(current);
+        const session = loadSession(item.contact);
+        if (app && session) wire = seal(item.contact, session, app, now);
+        const m = store.messages.get(item.contact, 'out', item.messageId);
+        if (m && m.status === 'queued') {
+          store.messages.setStatus(item.contact, 'out', item.messageId, 'sent');
+          events.push({ type: 'status', id: item.messageId, contact: item.contact, status: 'sent' });
+        }
+      }
+      store.outbox.update(item.messageId, {
+        attempts: current.attempts + 1,
+        nextAttemptAt: now + retryDelay(current.attempts, (rng.bytes(1)[0] as number) / 256),
+        state: reached ? 'sent' : 'queued',
+        ...(wire ? { wire } : {}),
+      });
+    });
+    d.emit(events);
+    return false;
+  };
+
+  const flush = async (contact: string, force = false): Promise<void> => {
+    if (flushing.has(contact)) {
+      again.add(contact);
+      return;
+    }
+    flushing.add(contact);
+    try {
+      do {
+        again.delete(contact);
+        const now = clock();
+        for (const item of store.outbox.forContact(contact)) {
+          if (!force && item.nextAttemptAt > now) break; // keep the order: nothing overtakes an earlier entry
+          if (!(await attempt(item))) break;
+        }
+        force = false;
+      } while (again.has(contact));
+    } catch (e) {
+      log.warn('flush failed', { contact, error: e instanceof Error ? e : String(e) });
+    } finally {
+      flushing.delete(contact);
+    }
+  };
+
+  const tick = async (): Promise<void> => {
+    const now = clock();
+    const events: CompeerEvent[] = [];
+    store.transaction(() => {
+      for (const item of store.outbox.removeExpired(now)) store.meta.delete(CTL_PREFIX + item.messageId);
+      for (const m of store.messages.expire(now)) events.push({ type: 'status', id: m.id, contact: m.contact, status: m.status });
+    });
+    d.emit(events);
+    const contacts = new Set(store.outbox.due(now, 256).map((i) => i.contact));
+    await Promise.all([...contacts].map((c) => flush(c)));
+  };
+
+  return { handle, enqueue, flush, tick, contactKeyFor, noteAlias: (u, k) => void aliases.set(u, k) };
+}
