@@ -17,7 +17,7 @@
  *
  * This module knows nothing of storage, libp2p or multiaddr parsing beyond reading the IP component.
  */
-import type { Admission, AdmissionView, PeerCaps, PeerPolicy, PeerRecord, PeerSource, RefusalReason } from '../store/peers.ts';
+import { byWorst, type Admission, type AdmissionView, type PeerCaps, type PeerPolicy, type PeerRecord, type PeerSource, type RefusalReason } from '../store/peers.ts';
 
 export interface PeerPolicyOptions {
   readonly initialScore?: number;
@@ -131,11 +131,6 @@ export function prefixOf(addresses: readonly string[]): string {
   return fallback ?? 'none';
 }
 
-/** Lowest score first, then least recently seen, then peerId: the entry a newcomer would replace. */
-export function worstFirst(a: PeerRecord, b: PeerRecord): number {
-  return a.score - b.score || a.lastSeen - b.lastSeen || (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0);
-}
-
 /** The cap decision, pure: one eviction per full group, each strictly worse than the candidate. */
 export function decideAdmission(view: AdmissionView): Admission {
   const evict = new Set<string>();
@@ -147,7 +142,7 @@ export function decideAdmission(view: AdmissionView): Admission {
   ];
   for (const g of groups) {
     if (g.size() < g.cap) continue;
-    const victim = [...g.members].filter((p) => !evict.has(p.peerId)).sort(worstFirst)[0];
+    const victim = [...g.members].filter((p) => !evict.has(p.peerId)).sort(byWorst)[0];
     if (victim === undefined || !(victim.score < candidate.score)) return { admit: false, reason: g.reason };
     evict.add(victim.peerId);
   }

@@ -29,6 +29,106 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'contacts, sessions, messages, outbox, prekeys, peers',
+    // Sealed columns (seal.ts, label = table.column/row): contacts.secret, sessions.state, messages.text,
+    // signed_prekeys.private, one_time_prekeys.private, kem_prekeys.seed. Everything else is metadata
+    // in the clear (the database file is 0600). Text lists are JSON arrays.
+    sql: `
+      CREATE TABLE contacts (
+        user_id TEXT PRIMARY KEY,
+        name TEXT UNIQUE,
+        public BLOB NOT NULL,
+        verified INTEGER NOT NULL DEFAULT 0 CHECK (verified IN (0, 1)),
+        key_changed INTEGER NOT NULL DEFAULT 0 CHECK (key_changed IN (0, 1)),
+        addresses TEXT NOT NULL DEFAULT '[]',
+        secret BLOB,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE contact_key_history (
+        user_id TEXT NOT NULL REFERENCES contacts (user_id) ON DELETE CASCADE,
+        public BLOB NOT NULL,
+        replaced_at INTEGER NOT NULL
+      );
+      CREATE INDEX contact_key_history_by_user ON contact_key_history (user_id, replaced_at);
+      CREATE TABLE sessions (
+        user_id TEXT PRIMARY KEY,
+        state BLOB NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE messages (
+        contact TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        id TEXT NOT NULL,
+        text BLOB NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'held', 'delivered', 'expired', 'failed')),
+        sent_at INTEGER NOT NULL,
+        received_at INTEGER,
+        expires_at INTEGER,
+        local_at INTEGER NOT NULL,
+        PRIMARY KEY (contact, direction, id)
+      );
+      CREATE INDEX messages_by_time ON messages (contact, local_at);
+      CREATE INDEX messages_expiring ON messages (expires_at)
+        WHERE direction = 'out' AND status IN ('queued', 'sent', 'held') AND expires_at IS NOT NULL;
+      CREATE TABLE outbox (
+        message_id TEXT PRIMARY KEY,
+        contact TEXT NOT NULL,
+        wire BLOB NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'held')),
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX outbox_due ON outbox (next_attempt_at);
+      CREATE INDEX outbox_by_contact ON outbox (contact, created_at);
+      CREATE INDEX outbox_expiry ON outbox (expires_at);
+      CREATE TABLE signed_prekeys (
+        id INTEGER NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        public BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        private BLOB NOT NULL
+      );
+      CREATE TABLE one_time_prekeys (
+        id INTEGER NOT NULL UNIQUE,
+        public BLOB NOT NULL,
+        private BLOB NOT NULL,
+        reserved INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE kem_prekeys (
+        id INTEGER NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('one-time', 'last-resort')),
+        created_at INTEGER NOT NULL,
+        public BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        seed BLOB NOT NULL,
+        reserved INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE prekey_replay (
+        spk_id INTEGER NOT NULL,
+        tag BLOB NOT NULL,
+        added_at INTEGER NOT NULL,
+        PRIMARY KEY (spk_id, tag)
+      ) WITHOUT ROWID;
+      CREATE TABLE peers (
+        peer_id TEXT PRIMARY KEY,
+        addresses TEXT NOT NULL,
+        capabilities TEXT NOT NULL,
+        routing_key BLOB,
+        score REAL NOT NULL,
+        source TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+      );
+      CREATE INDEX peers_by_prefix ON peers (prefix);
+      CREATE INDEX peers_by_source ON peers (source);
+      CREATE INDEX peers_by_rank ON peers (score, last_seen);
+    `,
+  },
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

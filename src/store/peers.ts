@@ -114,6 +114,7 @@ export interface PeerTableAccess {
   byPrefix(prefix: string): PeerRecord[];
   bySource(source: PeerSource): PeerRecord[];
   total(): number;
+  /** The n worst entries other than `exceptPeerId`, in byWorst order. */
   worst(n: number, exceptPeerId: string): PeerRecord[];
   put(peer: PeerRecord): void;
   delete(peerId: string): void;
@@ -178,8 +179,30 @@ export function byRank(a: PeerRecord, b: PeerRecord): number {
   return b.score - a.score || b.lastSeen - a.lastSeen || (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0);
 }
 
+/** Worst first: score asc, lastSeen asc, peerId asc (the order of PeerTableAccess.worst). */
+export function byWorst(a: PeerRecord, b: PeerRecord): number {
+  return a.score - b.score || a.lastSeen - b.lastSeen || (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0);
+}
+
 export function copyPeer(p: PeerRecord): PeerRecord {
   return { ...p, addresses: [...p.addresses], capabilities: [...p.capabilities], routingKey: p.routingKey?.slice() ?? null };
+}
+
+/**
+ * Stands in when a store is opened without a policy (commands that never touch the peer table):
+ * reads work, writes fail loudly rather than run without Sybil caps.
+ */
+export const NO_PEER_POLICY: PeerPolicy = {
+  initialScore: 0,
+  prefixOf: () => missingPolicy(),
+  caps: () => missingPolicy(),
+  admit: () => missingPolicy(),
+  scoreAfter: () => missingPolicy(),
+  isStale: () => missingPolicy(),
+};
+
+function missingPolicy(): never {
+  throw new CompeerError(ErrorCodes.INTERNAL, 'peer table: the store was opened without a peerPolicy (src/routing/peer-policy.ts)');
 }
 
 export function memoryPeerRepository(policy: PeerPolicy, log: UndoLog = noUndo): PeerRepository {
@@ -189,7 +212,7 @@ export function memoryPeerRepository(policy: PeerPolicy, log: UndoLog = noUndo):
     byPrefix: (prefix) => [...rows.values()].filter((p) => p.prefix === prefix),
     bySource: (source) => [...rows.values()].filter((p) => p.source === source),
     total: () => rows.size,
-    worst: (n, except) => [...rows.values()].filter((p) => p.peerId !== except).sort(byRank).reverse().slice(0, n),
+    worst: (n, except) => [...rows.values()].filter((p) => p.peerId !== except).sort(byWorst).slice(0, n),
     put: (p) => mapSet(log, rows, p.peerId, p),
     delete: (id) => void mapDelete(log, rows, id),
   };

@@ -50,3 +50,37 @@ export function textOrNullColumn(row: Row, name: string): string | null {
   if (v === null || typeof v === 'string') return v;
   throw new DecodeError(ErrorCodes.STATE_CORRUPT, `column ${name}: expected text or null`);
 }
+
+export function textColumn(row: Row, name: string): string {
+  const v = row[name];
+  if (typeof v !== 'string') throw new DecodeError(ErrorCodes.STATE_CORRUPT, `column ${name}: expected text`);
+  return v;
+}
+
+export function intOrNullColumn(row: Row, name: string): number | null {
+  return row[name] === null ? null : intColumn(row, name);
+}
+
+export function blobOrNullColumn(row: Row, name: string): Uint8Array | null {
+  return row[name] === null ? null : blobColumn(row, name);
+}
+
+export function realColumn(row: Row, name: string): number {
+  const v = row[name];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new DecodeError(ErrorCodes.STATE_CORRUPT, `column ${name}: expected a number`);
+  return v;
+}
+
+/** A JSON array of strings kept in a text column (address and capability lists). */
+export function stringListColumn(row: Row, name: string): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(textColumn(row, name));
+  } catch {
+    throw new DecodeError(ErrorCodes.STATE_CORRUPT, `column ${name}: expected a JSON list`);
+  }
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) {
+    throw new DecodeError(ErrorCodes.STATE_CORRUPT, `column ${name}: expected a list of strings`);
+  }
+  return v as string[];
+}

@@ -1,9 +1,14 @@
 /**
  * Opens a node's store: DIR/compeer.db (node:sqlite, WAL, migrated) plus the storage key that seals
  * secrets in it. The key is unlocked lazily, on the first sealed read or write, so commands that touch
- * no secret need no passphrase.
+ * no secret need no passphrase. `openMemoryStore` gives the same Store shape on the in-memory reference
+ * implementations (`--ephemeral`: nothing is written to disk).
  *
  * Files in DIR: compeer.db (+ -wal, -shm), storage.key (key-file mode only). DIR is created 0700.
+ *
+ * Transactions: `store.transaction(fn)` runs `fn` (synchronous) atomically over every repository —
+ * e.g. the new session state, the message and its outbox entry commit together or not at all.
+ * Nested calls are savepoints. Fire events only after the outermost transaction returned.
  */
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,11 +16,25 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { Clock, Rng } from '../lib/deps.ts';
 import { ErrorCodes, StateError } from '../lib/errors.ts';
 import { silentLogger, type Logger } from '../lib/log.ts';
-import type { IdentityRepository } from './identity.ts';
+import { InMemoryPrekeyPool, type PrekeyPool } from '../protocol/handshake/prekey-store.ts';
+import { InMemoryReplayCache, type ReplayCache } from '../protocol/handshake/replay-cache.ts';
+import { memoryContactRepository, type ContactRepository } from './contacts.ts';
+import { sqliteContactRepository } from './contacts-sqlite.ts';
+import { memoryIdentityRepository, type IdentityRepository } from './identity.ts';
 import { sqliteIdentityRepository } from './identity-sqlite.ts';
+import { asyncTransactionError, isThenable, memoryTransactions } from './memory-tx.ts';
+import { memoryMessageRepository, type MessageRepository } from './messages.ts';
+import { sqliteMessageRepository } from './messages-sqlite.ts';
 import { migrate } from './migrations.ts';
+import { memoryOutboxRepository, type OutboxRepository } from './outbox.ts';
+import { sqliteOutboxRepository } from './outbox-sqlite.ts';
+import { memoryPeerRepository, NO_PEER_POLICY, type PeerPolicy, type PeerRepository } from './peers.ts';
+import { sqlitePeerRepository } from './peers-sqlite.ts';
+import { sqlitePrekeyPool, sqliteReplayCache } from './prekeys-sqlite.ts';
 import type { Sealer } from './seal.ts';
-import { openSqlite } from './sql.ts';
+import { memorySessionRepository, type SessionRepository } from './sessions.ts';
+import { sqliteSessionRepository } from './sessions-sqlite.ts';
+import { openSqlite, transaction } from './sql.ts';
 import { unlock } from './storage-key.ts';
 
 export const DB_FILE = 'compeer.db';
@@ -28,13 +47,33 @@ export interface StoreOptions {
   create: boolean;
   passphrase?: string | undefined;
   logger?: Logger;
+  /**
+   * The peer-table policy (src/routing/peer-policy.ts `createPeerPolicy()`). Without one the peer
+   * table can be read but every write throws INTERNAL (never a table without Sybil caps).
+   */
+  peerPolicy?: PeerPolicy;
 }
 
 export interface Store {
+  /** The data folder, or null for a memory store. */
+  readonly dir: string | null;
+  readonly identities: IdentityRepository;
+  readonly contacts: ContactRepository;
+  readonly sessions: SessionRepository;
+  readonly messages: MessageRepository;
+  readonly outbox: OutboxRepository;
+  /** Our prekeys (private halves sealed); also the PQXDH responder's PrekeyStore. */
+  readonly prekeys: PrekeyPool;
+  readonly replayCache: ReplayCache;
+  readonly peers: PeerRepository;
+  /** Runs synchronous `fn` atomically across all repositories; nested calls are savepoints. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
+
+export interface SqliteStore extends Store {
   readonly dir: string;
   readonly db: DatabaseSync;
-  readonly identities: IdentityRepository;
-  close(): void;
 }
 
 function prepareDir(dir: string, create: boolean, logger: Logger): void {
@@ -47,14 +86,40 @@ function prepareDir(dir: string, create: boolean, logger: Logger): void {
   }
 }
 
-export function openStore(opts: StoreOptions): Store {
+/** BEGIN IMMEDIATE at the outermost level, SAVEPOINT inside; rolls back on a throw or a promise. */
+export function sqliteTransactions(db: DatabaseSync): <T>(fn: () => T) => T {
+  let depth = 0;
+  const checked = <T>(fn: () => T): T => {
+    const out = fn();
+    if (isThenable(out)) throw asyncTransactionError();
+    return out;
+  };
+  return <T>(fn: () => T): T => {
+    if (!db.isTransaction) return transaction(db, () => checked(fn));
+    const name = `sp${++depth}`;
+    db.exec(`SAVEPOINT ${name}`);
+    try {
+      const out = checked(fn);
+      db.exec(`RELEASE ${name}`);
+      return out;
+    } catch (e) {
+      db.exec(`ROLLBACK TO ${name}`);
+      db.exec(`RELEASE ${name}`);
+      throw e;
+    } finally {
+      depth--;
+    }
+  };
+}
+
+export function openStore(opts: StoreOptions): SqliteStore {
   const logger = opts.logger ?? silentLogger;
   prepareDir(opts.dir, opts.create, logger);
   const path = join(opts.dir, DB_FILE);
   const isNew = !existsSync(path);
   const db = openSqlite(path);
   try {
-    // The database holds metadata in the clear (names, later contacts): owner-only, like DIR.
+    // The database holds metadata in the clear (names, contacts, peers): owner-only, like DIR.
     if (isNew && process.platform !== 'win32') chmodSync(path, 0o600);
     const { from, to } = migrate(db, opts.clock);
     logger.debug('store opened', { dir: opts.dir, schemaFrom: from, schemaTo: to });
@@ -69,6 +134,40 @@ export function openStore(opts: StoreOptions): Store {
     dir: opts.dir,
     db,
     identities: sqliteIdentityRepository(db, getSealer),
+    contacts: sqliteContactRepository(db, getSealer),
+    sessions: sqliteSessionRepository(db, getSealer),
+    messages: sqliteMessageRepository(db, getSealer),
+    outbox: sqliteOutboxRepository(db),
+    prekeys: sqlitePrekeyPool(db, getSealer),
+    replayCache: sqliteReplayCache(db),
+    peers: sqlitePeerRepository(db, opts.peerPolicy ?? NO_PEER_POLICY),
+    transaction: sqliteTransactions(db),
     close: () => db.close(),
+  };
+}
+
+export interface MemoryStoreOptions {
+  peerPolicy?: PeerPolicy;
+}
+
+/**
+ * The same Store on the in-memory reference implementations: nothing touches the disk. Transactions
+ * roll back contacts, sessions, messages, outbox and peers; the prekey pool and replay cache (the
+ * protocol's own in-memory classes) are not journaled.
+ */
+export function openMemoryStore(opts: MemoryStoreOptions = {}): Store {
+  const tx = memoryTransactions();
+  return {
+    dir: null,
+    identities: memoryIdentityRepository(),
+    contacts: memoryContactRepository(tx),
+    sessions: memorySessionRepository(tx),
+    messages: memoryMessageRepository(tx),
+    outbox: memoryOutboxRepository(tx),
+    prekeys: new InMemoryPrekeyPool(),
+    replayCache: new InMemoryReplayCache(),
+    peers: memoryPeerRepository(opts.peerPolicy ?? NO_PEER_POLICY, tx),
+    transaction: (fn) => tx.transaction(fn),
+    close: () => {},
   };
 }

@@ -1,0 +1,124 @@
+/**
+ * ContactRepository on the `contacts` and `contact_key_history` tables (migration 2). The pairwise
+ * secret is sealed with the label contacts.secret/<userId>; names, identities, flags and addresses are
+ * metadata in the clear. A name clash is caught by the UNIQUE index as well as checked first.
+ */
+import type { DatabaseSync } from 'node:sqlite';
+import { equalBytes } from '../lib/bytes.ts';
+import { ErrorCodes, StateError } from '../lib/errors.ts';
+import {
+  checkAddresses,
+  checkSecret,
+  contactNotFound,
+  nameTaken,
+  pickResolved,
+  type ContactRecord,
+  type ContactRepository,
+} from './contacts.ts';
+import { sealLabel, type Sealer } from './seal.ts';
+import { blobColumn, blobOrNullColumn, intColumn, stringListColumn, textColumn, textOrNullColumn, transaction, type Row } from './sql.ts';
+
+const secretAd = (userId: string): Uint8Array => sealLabel('contacts', 'secret', userId);
+const COLUMNS = 'user_id, name, public, verified, key_changed, addresses, created_at';
+
+function toRecord(row: Row): ContactRecord {
+  return {
+    userId: textColumn(row, 'user_id'),
+    name: textOrNullColumn(row, 'name'),
+    publicKey: blobColumn(row, 'public'),
+    verified: intColumn(row, 'verified') === 1,
+    keyChanged: intColumn(row, 'key_changed') === 1,
+    addresses: stringListColumn(row, 'addresses'),
+    createdAt: intColumn(row, 'created_at'),
+  };
+}
+
+/** Runs `fn` in a transaction unless one is open (then the caller's transaction covers it). */
+function atomically<T>(db: DatabaseSync, fn: () => T): T {
+  return db.isTransaction ? fn() : transaction(db, fn);
+}
+
+export function sqliteContactRepository(db: DatabaseSync, sealer: () => Sealer): ContactRepository {
+  const one = db.prepare(`SELECT ${COLUMNS} FROM contacts WHERE user_id = ?`);
+  const byName = db.prepare('SELECT user_id FROM contacts WHERE name = ? AND user_id <> ?');
+  const must = (userId: string): ContactRecord => {
+    const row = one.get(userId);
+    if (row === undefined) throw contactNotFound(userId);
+    return toRecord(row);
+  };
+  const checkName = (name: string | null, except: string): void => {
+    if (name !== null && byName.get(name, except) !== undefined) throw nameTaken();
+  };
+  const setFlags = db.prepare('UPDATE contacts SET verified = ?, key_changed = ? WHERE user_id = ?');
+  return {
+    add(n) {
+      const addresses = checkAddresses(n.addresses ?? []);
+      atomically(db, () => {
+        if (one.get(n.userId) !== undefined) throw new StateError(ErrorCodes.ALREADY_EXISTS, 'contact already exists');
+        checkName(n.name, n.userId);
+        db.prepare(`INSERT INTO contacts (${COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, ?)`).run(
+          n.userId, n.name, n.publicKey, n.verified === true ? 1 : 0, JSON.stringify(addresses), n.createdAt,
+        );
+      });
+    },
+    get(userId) {
+      const row = one.get(userId);
+      return row === undefined ? undefined : toRecord(row);
+    },
+    resolve(query) {
+      const q = query.toLowerCase();
+      // Prefix match with LIKE would treat % and _ as wildcards: compare a substring instead.
+      const rows = db
+        .prepare(`SELECT ${COLUMNS} FROM contacts WHERE name = ? OR (length(?) > 0 AND substr(user_id, 1, length(?)) = ?)`)
+        .all(query, q, q, q);
+      return pickResolved(query, rows.map(toRecord));
+    },
+    list: () => db.prepare(`SELECT ${COLUMNS} FROM contacts ORDER BY created_at, user_id`).all().map(toRecord),
+    rename(userId, name) {
+      atomically(db, () => {
+        must(userId);
+        checkName(name, userId);
+        db.prepare('UPDATE contacts SET name = ? WHERE user_id = ?').run(name, userId);
+      });
+    },
+    changeIdentity(userId, publicKey, now) {
+      atomically(db, () => {
+        const c = must(userId);
+        if (equalBytes(c.publicKey, publicKey)) return;
+        db.prepare('INSERT INTO contact_key_history (user_id, public, replaced_at) VALUES (?, ?, ?)').run(userId, c.publicKey, now);
+        db.prepare('UPDATE contacts SET public = ?, key_changed = 1, verified = 0 WHERE user_id = ?').run(publicKey, userId);
+      });
+    },
+    setVerified(userId, verified) {
+      const c = must(userId);
+      setFlags.run(verified ? 1 : 0, verified ? 0 : c.keyChanged ? 1 : 0, userId);
+    },
+    acceptKeyChange(userId) {
+      const c = must(userId);
+      setFlags.run(c.verified ? 1 : 0, 0, userId);
+    },
+    keyHistory: (userId) =>
+      db
+        .prepare('SELECT public, replaced_at FROM contact_key_history WHERE user_id = ? ORDER BY replaced_at, rowid')
+        .all(userId)
+        .map((r) => ({ publicKey: blobColumn(r, 'public'), replacedAt: intColumn(r, 'replaced_at') })),
+    setAddresses(userId, addresses) {
+      const list = checkAddresses(addresses);
+      must(userId);
+      db.prepare('UPDATE contacts SET addresses = ? WHERE user_id = ?').run(JSON.stringify(list), userId);
+    },
+    getSecret(userId) {
+      const row = db.prepare('SELECT secret FROM contacts WHERE user_id = ?').get(userId);
+      if (row === undefined) throw contactNotFound(userId);
+      const sealed = blobOrNullColumn(row, 'secret');
+      return sealed === null ? undefined : sealer().open(sealed, secretAd(userId));
+    },
+    setSecret(userId, secret) {
+      checkSecret(secret);
+      must(userId);
+      const sealed = secret === null ? null : sealer().seal(secret, secretAd(userId));
+      db.prepare('UPDATE contacts SET secret = ? WHERE user_id = ?').run(sealed, userId);
+    },
+    remove: (userId) => db.prepare('DELETE FROM contacts WHERE user_id = ?').run(userId).changes > 0,
+  };
+}

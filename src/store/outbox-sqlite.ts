@@ -1,0 +1,85 @@
+/**
+ * OutboxRepository on the `outbox` table (migration 2). The wire bytes are already end-to-end
+ * encrypted by the session and stored as they are; the rest is delivery bookkeeping.
+ */
+import type { DatabaseSync } from 'node:sqlite';
+import { DecodeError, ErrorCodes } from '../lib/errors.ts';
+import {
+  checkOutboxItem,
+  checkOutboxUpdate,
+  OUTBOX_STATES,
+  outboxExists,
+  type OutboxItem,
+  type OutboxRepository,
+  type OutboxState,
+} from './outbox.ts';
+import { blobColumn, intColumn, textColumn, type Row } from './sql.ts';
+
+const COLUMNS = 'message_id, contact, wire, attempts, next_attempt_at, expires_at, state, created_at';
+
+function state(row: Row): OutboxState {
+  const s = textColumn(row, 'state');
+  const found = OUTBOX_STATES.find((x) => x === s);
+  if (found === undefined) throw new DecodeError(ErrorCodes.STATE_CORRUPT, 'column state: unknown');
+  return found;
+}
+
+function toItem(row: Row): OutboxItem {
+  return {
+    messageId: textColumn(row, 'message_id'),
+    contact: textColumn(row, 'contact'),
+    wire: blobColumn(row, 'wire'),
+    attempts: intColumn(row, 'attempts'),
+    nextAttemptAt: intColumn(row, 'next_attempt_at'),
+    expiresAt: intColumn(row, 'expires_at'),
+    state: state(row),
+    createdAt: intColumn(row, 'created_at'),
+  };
+}
+
+export function sqliteOutboxRepository(db: DatabaseSync): OutboxRepository {
+  const insert = db.prepare(`INSERT INTO outbox (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`);
+  const one = db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE message_id = ?`);
+  const due = db.prepare(
+    `SELECT ${COLUMNS} FROM outbox WHERE next_attempt_at <= ? AND expires_at > ? ORDER BY next_attempt_at, created_at, rowid LIMIT ?`,
+  );
+  return {
+    enqueue(i) {
+      checkOutboxItem(i);
+      const { changes } = insert.run(i.messageId, i.contact, i.wire, i.attempts, i.nextAttemptAt, i.expiresAt, i.state, i.createdAt);
+      if (changes === 0) throw outboxExists();
+    },
+    get(id) {
+      const row = one.get(id);
+      return row === undefined ? undefined : toItem(row);
+    },
+    due: (now, limit = Number.MAX_SAFE_INTEGER) => due.all(now, now, limit).map(toItem),
+    nextDueAt() {
+      const row = db.prepare('SELECT MIN(next_attempt_at) AS t FROM outbox').get();
+      return typeof row?.t === 'number' ? row.t : undefined;
+    },
+    forContact: (contact) =>
+      db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE contact = ? ORDER BY created_at, rowid`).all(contact).map(toItem),
+    update(id, c) {
+      checkOutboxUpdate(c);
+      const r = db
+        .prepare(
+          `UPDATE outbox SET state = COALESCE(?, state), attempts = COALESCE(?, attempts),
+             next_attempt_at = COALESCE(?, next_attempt_at), wire = COALESCE(?, wire) WHERE message_id = ?`,
+        )
+        .run(c.state ?? null, c.attempts ?? null, c.nextAttemptAt ?? null, c.wire ?? null, id);
+      return r.changes > 0;
+    },
+    remove: (contact, id) => db.prepare('DELETE FROM outbox WHERE message_id = ? AND contact = ?').run(id, contact).changes > 0,
+    removeExpired(now) {
+      const rows = db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE expires_at <= ? ORDER BY next_attempt_at, created_at, rowid`).all(now);
+      if (rows.length > 0) db.prepare('DELETE FROM outbox WHERE expires_at <= ?').run(now);
+      return rows.map(toItem);
+    },
+    counts() {
+      const c = { queued: 0, sent: 0, held: 0 };
+      for (const row of db.prepare('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state').all()) c[state(row)] = intColumn(row, 'n');
+      return c;
+    },
+  };
+}

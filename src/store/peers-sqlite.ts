@@ -1,0 +1,86 @@
+/**
+ * PeerRepository on the `peers` table (migration 2). Runs the shared upsert algorithm of peers.ts
+ * (policy decides, this file persists) inside one transaction, so an admission and its evictions
+ * commit together. Lists are JSON text; the routing key is public and kept as is.
+ */
+import type { DatabaseSync } from 'node:sqlite';
+import { applyUpsert, byRank, checkScore, type PeerPolicy, type PeerRecord, type PeerRepository, type PeerSource, type PeerTableAccess } from './peers.ts';
+import { blobOrNullColumn, intColumn, realColumn, stringListColumn, textColumn, transaction, type Row } from './sql.ts';
+
+const COLUMNS = 'peer_id, addresses, capabilities, routing_key, score, source, prefix, first_seen, last_seen';
+
+function toPeer(row: Row): PeerRecord {
+  return {
+    peerId: textColumn(row, 'peer_id'),
+    addresses: stringListColumn(row, 'addresses'),
+    capabilities: stringListColumn(row, 'capabilities'),
+    routingKey: blobOrNullColumn(row, 'routing_key'),
+    score: realColumn(row, 'score'),
+    source: textColumn(row, 'source') as PeerSource,
+    prefix: textColumn(row, 'prefix'),
+    firstSeen: intColumn(row, 'first_seen'),
+    lastSeen: intColumn(row, 'last_seen'),
+  };
+}
+
+function atomically<T>(db: DatabaseSync, fn: () => T): T {
+  return db.isTransaction ? fn() : transaction(db, fn);
+}
+
+export function sqlitePeerRepository(db: DatabaseSync, policy: PeerPolicy): PeerRepository {
+  const one = db.prepare(`SELECT ${COLUMNS} FROM peers WHERE peer_id = ?`);
+  const put = db.prepare(
+    `INSERT INTO peers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (peer_id) DO UPDATE SET addresses = excluded.addresses, capabilities = excluded.capabilities,
+       routing_key = excluded.routing_key, score = excluded.score, source = excluded.source, prefix = excluded.prefix,
+       first_seen = excluded.first_seen, last_seen = excluded.last_seen`,
+  );
+  const del = db.prepare('DELETE FROM peers WHERE peer_id = ?');
+  const countAll = (): number => {
+    const row = db.prepare('SELECT COUNT(*) AS n FROM peers').get();
+    return row === undefined ? 0 : intColumn(row, 'n');
+  };
+  const access: PeerTableAccess = {
+    get: (id) => {
+      const row = one.get(id);
+      return row === undefined ? undefined : toPeer(row);
+    },
+    byPrefix: (prefix) => db.prepare(`SELECT ${COLUMNS} FROM peers WHERE prefix = ?`).all(prefix).map(toPeer),
+    bySource: (source) => db.prepare(`SELECT ${COLUMNS} FROM peers WHERE source = ?`).all(source).map(toPeer),
+    total: countAll,
+    worst: (n, except) =>
+      db
+        .prepare(`SELECT ${COLUMNS} FROM peers WHERE peer_id <> ? ORDER BY score, last_seen, peer_id LIMIT ?`)
+        .all(except, n)
+        .map(toPeer),
+    put: (p) =>
+      void put.run(
+        p.peerId, JSON.stringify(p.addresses), JSON.stringify(p.capabilities), p.routingKey, p.score, p.source, p.prefix, p.firstSeen, p.lastSeen,
+      ),
+    delete: (id) => void del.run(id),
+  };
+  return {
+    upsert: (s) => atomically(db, () => applyUpsert(access, policy, s)),
+    recordOutcome(peerId, ok, now) {
+      return atomically(db, () => {
+        const p = access.get(peerId);
+        if (p === undefined) return undefined;
+        const score = checkScore(policy.scoreAfter(p.score, ok));
+        access.put({ ...p, score, lastSeen: ok ? Math.max(p.lastSeen, now) : p.lastSeen });
+        return score;
+      });
+    },
+    prune(now) {
+      return atomically(db, () => {
+        const stale = db.prepare(`SELECT ${COLUMNS} FROM peers`).all().map(toPeer).filter((p) => policy.isStale(p, now)).map((p) => p.peerId);
+        for (const id of stale) del.run(id);
+        return stale;
+      });
+    },
+    get: access.get,
+    list: (limit = Number.MAX_SAFE_INTEGER) =>
+      db.prepare(`SELECT ${COLUMNS} FROM peers ORDER BY score DESC, last_seen DESC, peer_id LIMIT ?`).all(limit).map(toPeer).sort(byRank),
+    count: countAll,
+    remove: (id) => del.run(id).changes > 0,
+  };
+}
