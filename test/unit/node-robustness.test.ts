@@ -1,0 +1,135 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { systemRng } from '../../src/lib/system.ts';
+import { generateIdentity } from '../../src/protocol/identity.ts';
+import { createPrekeyBundle, decodePrekeyBundle, encodePrekeyBundle } from '../../src/protocol/handshake/bundle.ts';
+import { generateKemPrekey, generateSignedPrekey } from '../../src/protocol/handshake/prekeys.ts';
+import { BUNDLE_NAMESPACE, bundleDhtKey, bundleNamespace, fetchBundle } from '../../src/node/bundles.ts';
+import { MSG_PROTOCOL } from '../../src/node/messaging.ts';
+import { silentLogger } from '../../src/lib/log.ts';
+import { startCompeer, type TestNode } from './node-helpers.ts';
+import { codeOf, waitFor } from './net-helpers.ts';
+
+function bundleOf(seedless = generateIdentity(systemRng), ts = Date.now()): Uint8Array {
+  const spk = generateSignedPrekey(seedless, 1, systemRng, ts);
+  const kem = generateKemPrekey(seedless, 'last-resort', 2, systemRng, ts);
+  return encodePrekeyBundle(createPrekeyBundle(seedless, { signedPrekey: spk.public, kemPrekey: kem.public }, ts));
+}
+
+describe('node: DHT bundles', () => {
+  test('validator: a bundle under another identity\'s key, or garbage, is rejected; newest wins', () => {
+    const a = generateIdentity(systemRng);
+    const b = generateIdentity(systemRng);
+    const aBundle = bundleOf(a);
+    const keyA = bundleDhtKey(bundleDecodeUserId(aBundle));
+    assert.doesNotThrow(() => bundleNamespace.validate(keyA, aBundle));
+    assert.throws(() => bundleNamespace.validate(keyA, bundleOf(b)), (e) => codeOf(e) === 'UNTRUSTED_IDENTITY');
+    assert.throws(() => bundleNamespace.validate(keyA, new Uint8Array(100)), (e) => typeof codeOf(e) === 'string');
+    const forged = aBundle.slice();
+    forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 1;
+    assert.throws(() => bundleNamespace.validate(keyA, forged), (e) => typeof codeOf(e) === 'string');
+    const older = bundleOf(a, Date.now() - 60_000);
+    assert.equal(bundleNamespace.select(keyA, [older, aBundle]), 1);
+    assert.equal(bundleNamespace.select(keyA, [aBundle, older]), 0);
+    assert.equal(BUNDLE_NAMESPACE, 'cbundle');
+  });
+
+  describe('three nodes', () => {
+    let a: TestNode;
+    let b: TestNode;
+    let c: TestNode;
+    before(async () => {
+      c = await startCompeer('carol');
+      const boot = c.node.net.addresses();
+      a = await startCompeer('alice', { bootstrap: boot });
+      b = await startCompeer('bob', { bootstrap: boot });
+      await waitFor(() => a.node.net.connections().length > 0 && b.node.net.connections().length > 0, 5_000);
+    });
+    after(async () => {
+      await a?.node.stop();
+      await b?.node.stop();
+      await c?.node.stop();
+    });
+
+    test('A fetches B\'s bundle from the DHT through C with B\'s address unknown; a forged record is refused', async () => {
+      assert.ok((await b.node.publishBundle()) >= 1, 'stored on at least one peer');
+      await b.node.stop(); // B is gone: only the DHT can answer
+      const bundle = await fetchBundle(a.node.net, b.node.userId, [], silentLogger, { timeoutMs: 3_000 });
+      assert.equal(bundle.userId, b.node.userId);
+      // A forged record under B's key is refused by the putter's own validator and by C's.
+      const forged = bundleOf();
+      await assert.rejects(a.node.net.dhtPut(bundleDhtKey(b.node.userId), forged, { timeoutMs: 1_000 }), (e) => codeOf(e) === 'UNTRUSTED_IDENTITY');
+    });
+  });
+});
+
+function bundleDecodeUserId(bytes: Uint8Array): string {
+  return decodePrekeyBundle(bytes).userId;
+}
+
+describe('node: bad input on /compeer/msg/1', () => {
+  let alice: TestNode;
+  let bob: TestNode;
+  before(async () => {
+    alice = await startCompeer('alice');
+    bob = await startCompeer('bob');
+    await alice.node.addContact((await bob.node.id()).invite);
+    await waitFor(async () => (await bob.node.contacts()).length === 1, 5_000);
+  });
+  after(async () => {
+    await alice?.node.stop();
+    await bob?.node.stop();
+  });
+
+  test('garbage gets an empty response and a log line; the node keeps working', async () => {
+    const peer = bob.node.peerId;
+    const addrs = bob.node.net.addresses();
+    for (const junk of [new Uint8Array(0), new Uint8Array(1000).fill(7), new Uint8Array(450)]) {
+      const res = await alice.node.net.request(peer, addrs, MSG_PROTOCOL, junk, { timeoutMs: 3_000 });
+      assert.equal(res.length, 0);
+    }
+    assert.ok(bob.logs.find('message refused').length >= 3);
+    // Oversized: the stream is reset, and bob still works.
+    await assert.rejects(alice.node.net.request(peer, addrs, MSG_PROTOCOL, new Uint8Array(80 * 1024), { timeoutMs: 3_000 }));
+    await alice.node.send('bob', 'still here');
+    const got = await bob.node.messages('alice', { waitMs: 5_000, count: 1 });
+    assert.equal(got[0]?.text, 'still here');
+  });
+
+  test('a replayed envelope is not delivered twice; a forged hello (unknown invite) is refused', async () => {
+    // Capture the next envelope alice sends by wrapping the request of her net node.
+    const net = alice.node.net;
+    const orig = net.request.bind(net);
+    const captured: Uint8Array[] = [];
+    (net as { request: typeof net.request }).request = async (peer, addrs, proto, bytes, o) => {
+      if (proto === MSG_PROTOCOL) captured.push(bytes.slice());
+      return orig(peer, addrs, proto, bytes, o);
+    };
+    await alice.node.send('bob', 'only once');
+    assert.ok(await waitFor(async () => (await alice.node.messages('bob')).some((m) => m.text === 'only once' && m.status === 'delivered'), 5_000));
+    (net as { request: typeof net.request }).request = orig;
+    const before = (await bob.node.messages('alice')).length;
+    for (const env of captured) {
+      const res = await orig(bob.node.peerId, bob.node.net.addresses(), MSG_PROTOCOL, env, { timeoutMs: 3_000 });
+      assert.equal(res.length, 0, 'a replay gets no ack');
+    }
+    assert.equal((await bob.node.messages('alice')).length, before);
+
+    // A stranger with a valid session setup but a made-up invite secret is not accepted.
+    const mallory = await startCompeer('mallory');
+    try {
+      const link = (await bob.node.id()).invite;
+      const tampered = await import('../../src/protocol/invite.ts').then((m) => {
+        const inv = m.parseInviteLink(link);
+        return m.inviteToLink({ identity: inv.identity, secret: new Uint8Array(16), addresses: inv.addresses, name: inv.name });
+      });
+      await mallory.node.addContact(tampered);
+      await mallory.node.retryNow();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await bob.node.contacts()).length, 1, 'mallory is not a contact');
+      assert.ok(bob.logs.find('message refused').length > 0);
+    } finally {
+      await mallory.node.stop();
+    }
+  });
+});
