@@ -60,6 +60,18 @@ describe('announcement codec', () => {
     assert.deepEqual(bare.addresses, []);
   });
 
+  test('decodes from a Buffer view into a larger pooled buffer (as the network hands it over)', () => {
+    const bytes = encodeAnnouncement(key, fields);
+    const pool = Buffer.alloc(bytes.length + 100, 0xee);
+    pool.set(bytes, 37);
+    const view = pool.subarray(37, 37 + bytes.length);
+    const a = verifyAnnouncement(view, { now: NOW });
+    assert.equal(a.timestamp, NOW);
+    assert.deepEqual(a.addresses, fields.addresses);
+    pool.fill(0);
+    assert.deepEqual(a.onionKey, onion, 'decoded fields are copies');
+  });
+
   test('the peer ID derived from the key is the one libp2p derives from the node key', async () => {
     for (let i = 0; i < 5; i++) {
       const seed = randomBytes(32);

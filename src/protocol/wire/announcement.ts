@@ -171,7 +171,9 @@ class Reader {
 
   take(n: number, field: string): Uint8Array {
     if (this.#off + n > this.b.length) throw new DecodeError(ErrorCodes.INVALID_LENGTH, `announcement: truncated at ${field}`);
-    const out = this.b.slice(this.#off, this.#off + n);
+    // A copy, whatever the input is (Buffer#slice would return a view into a pooled buffer).
+    const out = new Uint8Array(n);
+    out.set(this.b.subarray(this.#off, this.#off + n));
     this.#off += n;
     return out;
   }
