@@ -57,3 +57,7 @@ export const ANNOUNCEMENT_DEFAULT_HOP_TTL = 3; // limit: hops our own announceme
 export const ANNOUNCEMENT_MAX_AGE_MS = 30 * 60_000; // limit: older announcements are stale
 export const ANNOUNCEMENT_MAX_CLOCK_SKEW_MS = 2 * 60_000; // limit: how far in the future a timestamp may be
 export const ANNOUNCEMENT_INTERVAL_MS = 5 * 60_000; // limit: how often a node re-announces itself
+
+// ---- session sets (protocol/session-set.ts)
+export const SESSION_SET_VERSION = 0x01; // spec: state encoding version
+export const SESSION_SET_MAX_ARCHIVED = 4; // limit: older sessions kept per contact for in-flight messages
