@@ -50,7 +50,7 @@ export function acquireDaemonLock(dir: string, pid = process.pid): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = readPid(path);
-      if (holder !== undefined && holder !== pid && pidAlive(holder)) {
+      if (holder !== undefined && pidAlive(holder)) {
         const api = readDaemonInfo(dir)?.api;
         throw new CompeerError(ErrorCodes.ALREADY_EXISTS, `a node is already running on ${dir} (pid ${holder}${api === undefined ? '' : `, API ${api}`})`);
       }

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { Clock, Rng } from '../lib/deps.ts';
 import { CompeerError, ErrorCodes } from '../lib/errors.ts';
 import { createLogger, isLogLevel, type LogLevel, type Logger } from '../lib/log.ts';
+import type { NodeFactory } from './node-factory.ts';
 import { defaultDataDir, type Env } from './paths.ts';
 import { printResult, type CommandResult } from './output.ts';
 
@@ -19,6 +20,15 @@ export interface CliIo {
   cwd: string;
   rng: Rng;
   clock: Clock;
+  /**
+   * Calls `handler` once when the process is asked to stop (SIGINT, SIGTERM); returns an unsubscribe.
+   * Injected so tests can stop an in-process `compeer start`.
+   */
+  onStopSignal(handler: (signal: string) => void): () => void;
+  /** Interactive input for `chat` (process.stdin). */
+  stdin?: NodeJS.ReadableStream;
+  /** Builds the node for `compeer start` (default: the real one, node-factory.ts). */
+  createNode?: NodeFactory;
 }
 
 export interface GlobalOptions {
@@ -54,12 +64,28 @@ export function contextFrom(opts: GlobalOptions, io: CliIo): Context {
   return { dir, json: opts.json === true, logger, io, passphrase };
 }
 
-export type Handler<O> = (ctx: Context, opts: O) => CommandResult | Promise<CommandResult>;
+/** A handler returns what to print, or undefined when it printed itself (start, chat). */
+export type Handler<O> = (ctx: Context, opts: O) => CommandResult | undefined | Promise<CommandResult | undefined>;
 
 /** Adapts a handler to a commander action: builds the context, runs, prints the result. */
 export function action<O>(io: CliIo, handler: Handler<O>): (opts: O, cmd: Command) => Promise<void> {
   return async (opts, cmd) => {
     const ctx = contextFrom(cmd.optsWithGlobals<GlobalOptions>(), io);
-    printResult(ctx, await handler(ctx, opts));
+    const result = await handler(ctx, opts);
+    if (result !== undefined) printResult(ctx, result);
+  };
+}
+
+export type ArgsHandler<O> = (ctx: Context, args: string[], opts: O) => CommandResult | undefined | Promise<CommandResult | undefined>;
+
+/** As `action`, for commands with positional arguments (commander passes them before the options). */
+export function actionArgs<O>(io: CliIo, handler: ArgsHandler<O>): (...args: unknown[]) => Promise<void> {
+  return async (...args) => {
+    const cmd = args[args.length - 1] as Command;
+    const opts = args[args.length - 2] as O;
+    const positional = args.slice(0, -2).map((a) => String(a));
+    const ctx = contextFrom(cmd.optsWithGlobals<GlobalOptions>(), io);
+    const result = await handler(ctx, positional, opts);
+    if (result !== undefined) printResult(ctx, result);
   };
 }

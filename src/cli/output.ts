@@ -8,8 +8,8 @@ import { isCompeerError, type ErrorCode } from '../lib/errors.ts';
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
 
 export interface CommandResult {
-  /** Printed as one JSON line with --json. */
-  readonly data: { [k: string]: JsonValue };
+  /** Printed as one JSON line with --json: an object or an array (the API's DTOs as they are). */
+  readonly data: object;
   /** Printed otherwise. */
   readonly text: string;
 }

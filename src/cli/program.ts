@@ -8,9 +8,17 @@ import pkg from '../../package.json' with { type: 'json' };
 import { CompeerError, ErrorCodes } from '../lib/errors.ts';
 import { LogLevels } from '../lib/log.ts';
 import { systemClock, systemRng } from '../lib/system.ts';
+import { registerAdd } from './commands/add.ts';
+import { registerChat } from './commands/chat.ts';
+import { registerContacts } from './commands/contacts.ts';
 import { registerId } from './commands/id.ts';
 import { registerInit } from './commands/init.ts';
+import { registerMessages } from './commands/messages.ts';
+import { registerPeers } from './commands/peers.ts';
+import { registerSend } from './commands/send.ts';
 import { registerStart } from './commands/start.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerVerify } from './commands/verify.ts';
 import { contextFrom, DEFAULT_LOG_LEVEL, type CliIo, type GlobalOptions } from './context.ts';
 import { EXIT_OK, EXIT_USAGE, printError } from './output.ts';
 
@@ -24,6 +32,20 @@ export function systemIo(): CliIo {
     cwd: process.cwd(),
     rng: systemRng,
     clock: systemClock,
+    onStopSignal: (handler) => {
+      const on = (signal: NodeJS.Signals): void => {
+        off();
+        handler(signal);
+      };
+      const off = (): void => {
+        process.off('SIGINT', on);
+        process.off('SIGTERM', on);
+      };
+      process.once('SIGINT', on);
+      process.once('SIGTERM', on);
+      return off;
+    },
+    stdin: process.stdin,
   };
 }
 
@@ -43,8 +65,16 @@ export function buildProgram(io: CliIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
   registerInit(program, io);
-  registerId(program, io);
   registerStart(program, io);
+  registerId(program, io);
+  registerAdd(program, io);
+  registerContacts(program, io);
+  registerSend(program, io);
+  registerMessages(program, io);
+  registerVerify(program, io);
+  registerPeers(program, io);
+  registerStatus(program, io);
+  registerChat(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

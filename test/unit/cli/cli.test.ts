@@ -1,4 +1,4 @@
-/** The `compeer` program driven in-process: global options, init, id, start, errors and exit codes. */
+/** The `compeer` program driven in-process: global options, init, errors and exit codes (the daemon: daemon.test.ts). */
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,10 +38,6 @@ describe('compeer CLI', () => {
     const againJson = fakeIo();
     assert.equal(await run(['--dir', dir, '--json', 'init'], againJson), EXIT_CODES.ALREADY_EXISTS);
     assert.deepEqual(JSON.parse(againJson.out), { error: { code: 'ALREADY_EXISTS', message: `an identity already exists in ${dir}` } });
-
-    const id = fakeIo();
-    assert.equal(await run(['id', '--json', '--dir', dir], id), 0);
-    assert.deepEqual(JSON.parse(id.out), out);
   });
 
   it('takes DIR from $COMPEER_HOME, relative paths from the working directory', async (t) => {
@@ -54,20 +50,7 @@ describe('compeer CLI', () => {
     assert.equal((JSON.parse(rel.out) as { dir: string }).dir, join(base, 'rel'));
   });
 
-  it('start creates the identity when needed, shows it, and says the node is not there yet', async (t) => {
-    const dir = tempDir(t);
-    const first = fakeIo();
-    assert.equal(await run(['start', '--dir', dir], first), 0);
-    assert.match(first.out, /Created a Compeer identity/);
-    assert.match(first.out, /not in this version yet/);
-    const second = fakeIo();
-    assert.equal(await run(['start', '--dir', dir, '--json'], second), 0);
-    const j = JSON.parse(second.out) as { created: boolean; running: boolean; userId: string };
-    assert.equal(j.created, false);
-    assert.equal(j.running, false);
-  });
-
-  it('usage errors exit 2 (with a JSON error under --json); id without a store is NOT_FOUND', async (t) => {
+  it('usage errors exit 2 (with a JSON error under --json); id without a daemon is NOT_RUNNING', async (t) => {
     const io = fakeIo();
     assert.equal(await run(['init', '--bogus'], io), 2);
     assert.match(io.err, /unknown option/);
@@ -77,8 +60,8 @@ describe('compeer CLI', () => {
     assert.equal(await run(['--log-level', 'loud', 'id'], fakeIo()), 2);
     assert.equal(await run([], fakeIo()), 2);
     const missing = fakeIo();
-    assert.equal(await run(['id', '--dir', join(tempDir(t), 'none')], missing), EXIT_CODES.NOT_FOUND);
-    assert.match(missing.err, /\(NOT_FOUND\)/);
+    assert.equal(await run(['id', '--dir', join(tempDir(t), 'none')], missing), EXIT_CODES.NOT_RUNNING);
+    assert.match(missing.err, /compeer start.*\(NOT_RUNNING\)/);
   });
 
   it('rejects a bad name and a bad COMPEER_LOG_LEVEL with INVALID_ARGUMENT', async (t) => {
