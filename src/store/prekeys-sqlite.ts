@@ -144,22 +144,24 @@ export function sqlitePrekeyPool(db: DatabaseSync, sealer: () => Sealer): Prekey
       db.prepare('DELETE FROM signed_prekeys WHERE id = ?').run(id);
     },
     addOneTimePrekeys(pairs: readonly OneTimePrekeyPair[]) {
+      const seal = sealer(); // unlocked before the transaction: the key set-up is one itself
       atomically(db, () => {
         const has = db.prepare('SELECT 1 AS x FROM one_time_prekeys WHERE id = ?');
         const insert = db.prepare('INSERT INTO one_time_prekeys (id, public, private) VALUES (?, ?, ?)');
         for (const { public: p, keyPair } of pairs) {
           if (has.get(p.id) !== undefined) throw exists('one-time prekey', p.id);
-          insert.run(p.id, p.publicKey, sealer().seal(keyPair.privateKey, ad('one_time_prekeys', 'private', p.id, p.publicKey)));
+          insert.run(p.id, p.publicKey, seal.seal(keyPair.privateKey, ad('one_time_prekeys', 'private', p.id, p.publicKey)));
         }
       });
     },
     addKemPrekeys(pairs: readonly KemPrekeyPair[]) {
+      const seal = sealer();
       atomically(db, () => {
         const has = db.prepare('SELECT 1 AS x FROM kem_prekeys WHERE id = ?');
         const insert = db.prepare('INSERT INTO kem_prekeys (id, kind, created_at, public, signature, seed) VALUES (?, ?, ?, ?, ?, ?)');
         for (const { public: p, keyPair } of pairs) {
           if (has.get(p.id) !== undefined) throw exists('KEM prekey', p.id);
-          const sealed = sealer().seal(keyPair.seed, ad('kem_prekeys', 'seed', p.id, p.publicKey));
+          const sealed = seal.seal(keyPair.seed, ad('kem_prekeys', 'seed', p.id, p.publicKey));
           insert.run(p.id, p.kind, p.createdAt, p.publicKey, p.signature, sealed);
         }
       });

@@ -8,7 +8,8 @@
  *
  * Transactions: `store.transaction(fn)` runs `fn` (synchronous) atomically over every repository —
  * e.g. the new session state, the message and its outbox entry commit together or not at all.
- * Nested calls are savepoints. Fire events only after the outermost transaction returned.
+ * Nested calls are savepoints. Fire events only after the outermost transaction returned. A sqlite
+ * store unlocks the storage key before its first transaction (the key set-up is a transaction itself).
  */
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -130,6 +131,7 @@ export function openStore(opts: StoreOptions): SqliteStore {
   let sealer: Sealer | undefined;
   const getSealer = (): Sealer =>
     (sealer ??= unlock({ db, dir: opts.dir, rng: opts.rng, create: opts.create, passphrase: opts.passphrase, logger }));
+  const inTransaction = sqliteTransactions(db);
   return {
     dir: opts.dir,
     db,
@@ -141,7 +143,11 @@ export function openStore(opts: StoreOptions): SqliteStore {
     prekeys: sqlitePrekeyPool(db, getSealer),
     replayCache: sqliteReplayCache(db),
     peers: sqlitePeerRepository(db, opts.peerPolicy ?? NO_PEER_POLICY),
-    transaction: sqliteTransactions(db),
+    transaction: (fn) => {
+      // The storage key's first-use set-up runs its own transaction: do it before ours begins.
+      if (!db.isTransaction) getSealer();
+      return inTransaction(fn);
+    },
     close: () => db.close(),
   };
 }
