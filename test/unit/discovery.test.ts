@@ -12,60 +12,37 @@ import { generateEd25519 } from '../../src/crypto/ed25519.ts';
 import { generateX25519 } from '../../src/crypto/x25519.ts';
 import { systemRng } from '../../src/lib/system.ts';
 import type { NetNode } from '../../src/net/types.ts';
-import { ANNOUNCE_TOPIC, normalizeAddresses, startDiscovery, type Discovery, type DiscoveryPeerSink, type PeerOutcome, type PeerSighting } from '../../src/node/discovery/index.ts';
+import { ANNOUNCE_TOPIC, normalizeAddresses, startDiscovery, type Discovery } from '../../src/node/discovery/index.ts';
+import { createPeerPolicy } from '../../src/routing/peer-policy.ts';
+import { memoryPeerRepository, type PeerRepository } from '../../src/store/peers.ts';
 import { decodeAnnouncement, encodeAnnouncement, withHopTtl } from '../../src/protocol/wire/announcement.ts';
 import { sleep, startNode, waitFor } from './net-helpers.ts';
 
-/**
- * A minimal in-test peer table with a cap per announcing source (what the store's peer repository and
- * routing/peer-policy.ts do in the product).
- */
-class TestPeerTable implements DiscoveryPeerSink {
-  readonly peers = new Map<string, PeerSighting>();
-  readonly outcomes: Array<[string, PeerOutcome]> = [];
-  readonly upserts = new Map<string, number>();
-  readonly perSourceCap: number;
-  constructor(perSourceCap: number) {
-    this.perSourceCap = perSourceCap;
-  }
-  upsert(s: PeerSighting): boolean {
-    this.upserts.set(s.peerId, (this.upserts.get(s.peerId) ?? 0) + 1);
-    const old = this.peers.get(s.peerId);
-    if (old !== undefined && s.announcement === undefined) {
-      this.peers.set(s.peerId, { ...old, seenAt: s.seenAt }); // a plain sighting keeps what was announced
-      return true;
-    }
-    if (old === undefined) {
-      const fromSource = [...this.peers.values()].filter((p) => p.source === s.source).length;
-      if (fromSource >= this.perSourceCap) return false;
-    } else if (old.announcement && s.announcement && s.announcement.timestamp <= old.announcement.timestamp) {
-      return false;
-    }
-    this.peers.set(s.peerId, s);
-    return true;
-  }
-  recordOutcome(peerId: string, outcome: PeerOutcome): void {
-    this.outcomes.push([peerId, outcome]);
-  }
-  prune(): number {
-    return 0;
-  }
-  fromSource(source: string): PeerSighting[] {
-    return [...this.peers.values()].filter((p) => p.source === source);
-  }
+/** The store's in-memory peer repository under the real policy, counting upserts per peer. */
+function table(perGossipSource = 16): PeerRepository & { upserts: Map<string, number> } {
+  const repo = memoryPeerRepository(createPeerPolicy({ maxPerGossipSource: perGossipSource }));
+  const upserts = new Map<string, number>();
+  return {
+    ...repo,
+    upserts,
+    upsert(s) {
+      upserts.set(s.peerId, (upserts.get(s.peerId) ?? 0) + 1);
+      return repo.upsert(s);
+    },
+  };
 }
 
 interface Peer {
   key: Uint8Array;
   net: NetNode;
-  table: TestPeerTable;
+  table: ReturnType<typeof table>;
   disco?: Discovery;
 }
 
 async function peer(perOrigin = 1000): Promise<Peer> {
   const key = randomBytes(32);
   const net = await startNode({ nodeKey: key, gossip: { perOriginRateLimit: { perSecond: perOrigin, burst: perOrigin } } });
-  return { key, net, table: new TestPeerTable(16) };
+  return { key, net, table: table(16) };
 }
 
 function discover(p: Peer, extra: { announceIntervalMs?: number } = {}): Discovery {
@@ -114,28 +91,28 @@ describe('node/discovery', () => {
   });
 
   after(async () => {
-    for (const p of [a, b, c, m, f]) p.disco?.stop();
+    await Promise.all([a, b, c, m, f].map((p) => p.disco?.stop()));
     await Promise.all([a, b, c, m, f].map((p) => p.net.stop()));
   });
 
   test("A's announcement reaches C through B, hop TTL decremented, and lands in C's table", async () => {
-    // C may meet A first in a DHT walk (a plain sighting): wait for the announcement.
-    assert.ok(await waitFor(() => c.table.peers.get(a.net.peerId)?.announcement !== undefined, 15_000, 50), "A's announcement entered C's peer table");
-    const atC = c.table.peers.get(a.net.peerId);
-    assert.equal(atC?.source, `gossip:${b.net.peerId}`, 'C heard of A from B, the re-publisher');
-    assert.equal(atC?.announcement?.capabilities, 1);
-    assert.equal(atC?.announcement?.onionKey?.length, 32);
-    assert.deepEqual(atC?.addresses, a.net.addresses(), 'the addresses end in /p2p/<A>');
+    // Only an announcement carries a routing key and capabilities (C may have met A in a DHT walk first).
+    assert.ok(await waitFor(() => c.table.get(a.net.peerId)?.routingKey != null, 15_000, 50), "A's announcement entered C's peer table");
+    const atC = c.table.get(a.net.peerId);
+    assert.deepEqual(atC?.capabilities, ['relay']);
+    assert.equal(atC?.routingKey?.length, 32);
+    assert.ok(atC?.source === `gossip:${b.net.peerId}` || atC?.source === 'dht', `first heard of from B's gossip or a DHT walk, not ${atC?.source}`);
+    assert.ok(atC?.addresses.every((x) => x.endsWith(`/p2p/${a.net.peerId}`)));
     const seen = hopsAtC.filter((h) => h.peerId === a.net.peerId);
     assert.ok(seen.length > 0);
     assert.ok(seen.every((h) => h.hopTtl === 2 && h.from === b.net.peerId), `C only ever saw A's announcement at TTL 2 from B: ${JSON.stringify(seen)}`);
-    // B learned A directly; nobody stores itself.
-    assert.equal(b.table.peers.get(a.net.peerId)?.source, `gossip:${a.net.peerId}`);
-    assert.ok(!a.table.peers.has(a.net.peerId));
+    // Nobody stores itself.
+    assert.equal(a.table.get(a.net.peerId), undefined);
+    assert.equal(c.table.get(c.net.peerId), undefined);
   });
 
   test('a flood of forged announcements is rejected and never enters the table', async () => {
-    // Make sure M's publications reach C at all (C's subscription is known to M).
+    // Make sure F's publications reach C at all (C's subscription is known to F).
     assert.ok(await waitFor(async () => (await f.net.publish(ANNOUNCE_TOPIC, Uint8Array.of(0))) > 0, 10_000, 100));
     const before = c.disco?.stats().rejected ?? 0;
     const victim = generateEd25519(systemRng);
@@ -154,22 +131,35 @@ describe('node/discovery', () => {
     for (const bytes of forged) await f.net.publish(ANNOUNCE_TOPIC, bytes);
     assert.ok(await waitFor(() => (c.disco?.stats().rejected ?? 0) - before >= 60, 10_000), `C rejected ${(c.disco?.stats().rejected ?? 0) - before}`);
     await sleep(200);
-    assert.equal(c.table.fromSource(`gossip:${f.net.peerId}`).length, 0, 'nothing from M entered the table');
-    assert.ok(![...c.table.peers.keys()].some((id) => id !== a.net.peerId && id !== b.net.peerId && id !== f.net.peerId));
+    const victimId = decodeAnnouncement(encodeAnnouncement(victim, { addresses: [], capabilities: 0, timestamp: 1, hopTtl: 1 })).peerId;
+    assert.equal(c.table.get(victimId), undefined, 'the victim never entered the table');
+    assert.equal(c.table.upserts.get(victimId), undefined, 'nor was it ever handed to the table');
+    assert.ok(c.table.list().every((p) => p.source !== `gossip:${f.net.peerId}`), 'nothing from F entered the table');
   });
 
-  test("a Sybil flood from one source is capped by the table's per-source cap and not forwarded beyond it", async () => {
+  test("a Sybil flood from one source is capped by the table's prefix and source caps, and not forwarded beyond them", async () => {
     assert.ok(await waitFor(async () => (await m.net.publish(ANNOUNCE_TOPIC, Uint8Array.of(1))) > 0, 10_000, 100));
+    const fromM = (): number => c.table.list().filter((p) => p.source === `gossip:${m.net.peerId}`).length;
+    const refused = (): number => c.disco?.stats().refusedByTable ?? 0;
     const forwardedBefore = c.disco?.stats().forwarded ?? 0;
-    const n = 60;
-    for (let i = 0; i < n; i++) {
-      const k = generateEd25519(systemRng);
-      await m.net.publish(ANNOUNCE_TOPIC, encodeAnnouncement(k, { addresses: [`/ip4/10.7.${i}.1/tcp/4001`], capabilities: 3, timestamp: Date.now(), hopTtl: 2 }));
-    }
-    const stats = (): number => c.disco?.stats().refusedByTable ?? 0;
-    assert.ok(await waitFor(() => c.table.fromSource(`gossip:${m.net.peerId}`).length >= 16 && stats() >= n - 16, 15_000), `table has ${c.table.fromSource(`gossip:${m.net.peerId}`).length}, refused ${stats()}`);
-    assert.equal(c.table.fromSource(`gossip:${m.net.peerId}`).length, 16, 'the per-source cap holds');
-    assert.equal((c.disco?.stats().forwarded ?? 0) - forwardedBefore, 16, 'only accepted announcements are forwarded');
+    const refusedBefore = refused();
+    const flood = async (n: number, addr: (i: number) => string): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        const k = generateEd25519(systemRng);
+        await m.net.publish(ANNOUNCE_TOPIC, encodeAnnouncement(k, { addresses: [addr(i)], capabilities: 3, timestamp: Date.now(), hopTtl: 2 }));
+      }
+    };
+    // 1. Twenty Sybils in one public /16: the prefix cap (8) holds.
+    await flood(20, (i) => `/ip4/203.0.113.${i + 1}/tcp/4001`);
+    assert.ok(await waitFor(() => fromM() + refused() - refusedBefore >= 20, 10_000), `${fromM()} in, ${refused() - refusedBefore} refused`);
+    assert.equal(fromM(), 8, 'prefix cap: 8 per public /16');
+    // 2. Sixty more, each in its own /16: the per-source cap (16 in this test) holds.
+    await flood(60, (i) => `/ip4/${20 + i}.${i}.0.1/tcp/4001`);
+    assert.ok(await waitFor(() => fromM() + refused() - refusedBefore >= 80, 15_000), `${fromM()} in, ${refused() - refusedBefore} refused`);
+    assert.equal(fromM(), 16, 'source cap: 16 per gossip source');
+    assert.equal((c.disco?.stats().forwarded ?? 0) - forwardedBefore, 16, 'only admitted announcements are forwarded');
+    // The honest peers are still there.
+    assert.ok(c.table.get(a.net.peerId) !== undefined && c.table.get(b.net.peerId) !== undefined);
   });
 
   test('replays and TTL-reset copies of a known announcement never reach the table twice', async () => {

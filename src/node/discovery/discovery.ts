@@ -17,7 +17,8 @@
  *      not gossipsub's mesh, bounds how far an announcement travels.
  * net.onPeerDiscovered sightings go to the table with their source ('mdns', 'bootstrap', …).
  * Maintenance, every `maintenanceIntervalMs`: prune the table, and dial a few gossip-learned peers to
- * record real outcomes (dial-ok / dial-failed) for their reachability scores.
+ * record real outcomes (dial ok / failed) for their reachability scores; identify on a connection we
+ * dialled counts as a successful dial.
  */
 import { ed25519FromSeed, type Ed25519KeyPair } from '../../crypto/ed25519.ts';
 import type { X25519PublicKey } from '../../crypto/x25519.ts';
@@ -26,7 +27,7 @@ import { equalBytes } from '../../lib/bytes.ts';
 import { CompeerError, CryptoError, ErrorCodes, LimitError, ProtocolError } from '../../lib/errors.ts';
 import { silentLogger, type Logger } from '../../lib/log.ts';
 import { createTokenBuckets, type RateLimit } from '../../net/rate-limit.ts';
-import type { GossipVerdict, NetNode } from '../../net/types.ts';
+import type { DiscoveredPeer, GossipVerdict, NetNode } from '../../net/types.ts';
 import {
   ANNOUNCEMENT_DEFAULT_HOP_TTL,
   ANNOUNCEMENT_INTERVAL_MS,
@@ -44,7 +45,7 @@ import {
   withHopTtl,
   type PeerAnnouncement,
 } from '../../protocol/wire/announcement.ts';
-import type { DiscoveryPeerSink, PeerSource } from './peer-sink.ts';
+import { MAX_PEER_ADDRESSES, type PeerRepository, type PeerSource } from '../../store/peers.ts';
 
 export const ANNOUNCE_TOPIC = '/compeer/announce/1';
 export const DEFAULT_SOURCE_RATE_LIMIT: RateLimit = { perSecond: 5, burst: 50 };
@@ -55,12 +56,18 @@ const FIRST_RETRY_MS = 500;
 const PROBE_QUEUE_MAX = 256;
 const PROBE_TIMEOUT_MS = 5_000;
 
+/**
+ * The slice of the peer table discovery uses (src/store/peers.ts; its caps per IP prefix, per announcing
+ * source and in total come from the PeerPolicy the store was opened with, src/routing/peer-policy.ts).
+ */
+export type DiscoveryPeerTable = Pick<PeerRepository, 'upsert' | 'recordOutcome' | 'prune'>;
+
 /** The slice of the net node discovery uses. */
 export type DiscoveryNet = Pick<NetNode, 'peerId' | 'addresses' | 'publish' | 'subscribe' | 'onPeerDiscovered' | 'connections' | 'dial'>;
 
 export interface DiscoveryOptions {
   readonly net: DiscoveryNet;
-  readonly peers: DiscoveryPeerSink;
+  readonly peers: DiscoveryPeerTable;
   /** The libp2p node key as given to createNetNode (32-byte seed or 64-byte seed‖public). */
   readonly nodeKey: Uint8Array;
   readonly clock: Clock;
@@ -98,7 +105,8 @@ export interface DiscoveryStats {
 }
 
 export interface Discovery {
-  stop(): void;
+  /** Stops timers and subscriptions; resolves when a running maintenance pass has finished. */
+  stop(): Promise<void>;
   /** Signs and publishes a fresh announcement now; resolves to the number of peers it was sent to. */
   announceNow(): Promise<number>;
   /** Maintenance now: prune, then probe (tests, and after a network change). */
@@ -128,6 +136,19 @@ export function normalizeAddresses(peerId: string, addresses: readonly string[])
     else if (a.endsWith(suffix) && last === a.length - suffix.length) out.add(a);
   }
   return [...out];
+}
+
+/** Capability bits as the peer table's names. */
+export function capabilityNames(bits: number): string[] {
+  const out: string[] = [];
+  if ((bits & CAPABILITY_RELAY) !== 0) out.push('relay');
+  if ((bits & CAPABILITY_MAILBOX) !== 0) out.push('mailbox');
+  return out;
+}
+
+/** net's discovery mechanisms as peer-table sources: identify means a live connection ('direct'). */
+function sourceOf(p: DiscoveredPeer): PeerSource {
+  return p.source === 'identify' ? 'direct' : p.source;
 }
 
 export function startDiscovery(opts: DiscoveryOptions): Discovery {
@@ -209,13 +230,16 @@ export function startDiscovery(opts: DiscoveryOptions): Discovery {
     const addresses = normalizeAddresses(a.peerId, a.addresses);
     let accepted = false;
     try {
-      accepted = await peers.upsert({
+      const res = peers.upsert({
         peerId: a.peerId,
         addresses,
+        capabilities: capabilityNames(a.capabilities),
+        routingKey: a.onionKey ?? null,
         source: `gossip:${from}`,
         seenAt: clock(),
-        announcement: { timestamp: a.timestamp, capabilities: a.capabilities, onionKey: a.onionKey },
       });
+      accepted = res.outcome !== 'refused';
+      if (res.outcome === 'refused') log.debug('announced peer refused by the table', { peer: a.peerId, origin: from, reason: res.reason });
     } catch (err) {
       log.warn('peer table upsert failed', { peer: a.peerId, err: err instanceof Error ? err : String(err) });
     }
@@ -270,61 +294,69 @@ export function startDiscovery(opts: DiscoveryOptions): Discovery {
       if (stopped || dials >= probesPerTick) break;
       toProbe.delete(peerId);
       if (connected.has(peerId)) {
-        await peers.recordOutcome(peerId, 'dial-ok', clock());
+        peers.recordOutcome(peerId, true, clock());
         continue;
       }
       const addr = addresses[0];
       if (addr === undefined) continue;
       dials++;
+      let ok = true;
       try {
         await net.dial(addr, { timeoutMs: PROBE_TIMEOUT_MS });
-        await peers.recordOutcome(peerId, 'dial-ok', clock());
       } catch (err) {
+        ok = false;
         log.debug('probe dial failed', { peer: peerId, err: err instanceof Error ? err : String(err) });
-        await peers.recordOutcome(peerId, 'dial-failed', clock());
       }
+      if (!stopped) peers.recordOutcome(peerId, ok, clock());
     }
   };
 
   const maintainNow = async (): Promise<void> => {
     try {
-      const pruned = await peers.prune(clock());
-      if (pruned > 0) log.debug('peers pruned', { count: pruned });
+      const pruned = peers.prune(clock());
+      if (pruned.length > 0) log.debug('peers pruned', { count: pruned.length });
       if (probesPerTick > 0) await probe();
     } catch (err) {
       log.warn('discovery maintenance failed', { err: err instanceof Error ? err : String(err) });
     }
   };
 
-  const onDiscovered = (p: { peerId: string; addresses: string[]; source: PeerSource }): void => {
+  const onDiscovered = (p: DiscoveredPeer): void => {
     if (stopped || p.peerId === net.peerId) return;
     const now = clock();
-    const outbound = p.source === 'identify' && net.connections().some((c) => c.peerId === p.peerId && c.direction === 'outbound');
-    void (async () => {
-      try {
-        await peers.upsert({ peerId: p.peerId, addresses: normalizeAddresses(p.peerId, p.addresses), source: p.source, seenAt: now });
-        // identify runs over a live connection: when we dialled it, that is a successful dial.
-        if (outbound) await peers.recordOutcome(p.peerId, 'dial-ok', now);
-      } catch (err) {
-        log.warn('peer table upsert failed', { peer: p.peerId, err: err instanceof Error ? err : String(err) });
+    try {
+      const res = peers.upsert({ peerId: p.peerId, addresses: normalizeAddresses(p.peerId, p.addresses).slice(0, MAX_PEER_ADDRESSES), source: sourceOf(p), seenAt: now });
+      if (res.outcome === 'refused') {
+        log.debug('discovered peer refused by the table', { peer: p.peerId, source: p.source, reason: res.reason });
+        return;
       }
-    })();
+      // identify runs over a live connection: when we dialled it, that is a successful dial.
+      const outbound = p.source === 'identify' && net.connections().some((c) => c.peerId === p.peerId && c.direction === 'outbound');
+      if (outbound) peers.recordOutcome(p.peerId, true, now);
+    } catch (err) {
+      log.warn('peer table upsert failed', { peer: p.peerId, err: err instanceof Error ? err : String(err) });
+    }
   };
 
   const unsubscribe = net.subscribe(ANNOUNCE_TOPIC, () => {}, { validate });
   const undiscover = net.onPeerDiscovered(onDiscovered);
-  const maintenanceTimer = setInterval(() => void maintainNow(), maintenanceMs);
+  let maintaining: Promise<void> | undefined;
+  const maintenanceTimer = setInterval(() => {
+    maintaining ??= maintainNow().finally(() => (maintaining = undefined));
+  }, maintenanceMs);
   maintenanceTimer.unref();
   announceLoop();
 
   return {
-    stop(): void {
-      if (stopped) return;
-      stopped = true;
-      if (announceTimer !== undefined) clearTimeout(announceTimer);
-      clearInterval(maintenanceTimer);
-      unsubscribe();
-      undiscover();
+    async stop(): Promise<void> {
+      if (!stopped) {
+        stopped = true;
+        if (announceTimer !== undefined) clearTimeout(announceTimer);
+        clearInterval(maintenanceTimer);
+        unsubscribe();
+        undiscover();
+      }
+      await maintaining;
     },
     announceNow,
     maintainNow,
