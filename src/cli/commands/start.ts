@@ -18,7 +18,7 @@ import { CompeerError, ErrorCodes } from '../../lib/errors.ts';
 import { renderQr } from '../../protocol/invite.ts';
 import { action, type CliIo, type Context } from '../context.ts';
 import { createIdentity, openCtxStore, readIdentity, validateName } from '../identity.ts';
-import { defaultNodeFactory, type DaemonNode } from '../node-factory.ts';
+import type { DaemonNode, NodeFactory } from '../node-factory.ts';
 
 export interface StartOptions {
   init?: boolean;
@@ -76,7 +76,9 @@ async function start(ctx: Context, opts: StartOptions): Promise<void> {
       cleanups.push(acquireDaemonLock(ctx.dir));
       ensureIdentity(ctx, opts);
     }
-    const node: DaemonNode = await (ctx.io.createNode ?? defaultNodeFactory)({
+    // Loaded on demand: the node pulls in libp2p, which the client commands never need.
+    const factory: NodeFactory = ctx.io.createNode ?? (await import('../node-factory.ts')).defaultNodeFactory;
+    const node: DaemonNode = await factory({
       dir: ctx.dir,
       passphrase: ctx.passphrase,
       ephemeral,
