@@ -11,7 +11,7 @@
  */
 import { toHex } from '../lib/bytes.ts';
 import type { Clock, Rng } from '../lib/deps.ts';
-import { CompeerError, ErrorCodes, LimitError, ProtocolError, StateError } from '../lib/errors.ts';
+import { CompeerError, ErrorCodes, LimitError, ProtocolError } from '../lib/errors.ts';
 import { silentLogger, type Logger } from '../lib/log.ts';
 import { systemClock, systemRng } from '../lib/system.ts';
 import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
@@ -31,8 +31,8 @@ import { createPrekeyManager } from './prekeys.ts';
 import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, fetchBundle } from './bundles.ts';
 import { contactInfo, createMessaging, inviteKey, MSG_PROTOCOL, newMessageId } from './messaging.ts';
 import { DEFAULT_TTL_MS, MAX_TTL_MS } from './outbox-policy.ts';
+import { loadOrCreateNodeKey } from './node-key.ts';
 
-const NODE_KEY = 'node.key';
 const PENDING_HELLO = 'node.pending-hello/';
 
 /** What the discovery part (src/node/discovery/) gets, and gives back. */
@@ -76,12 +76,18 @@ export interface CompeerNode extends CompeerApi {
   stop(): Promise<void>;
 }
 
-function nodeKeyOf(store: NodeStore, rng: Rng): Uint8Array {
-  const existing = store.meta.get(NODE_KEY);
-  if (existing && existing.length === 32) return existing;
-  const key = rng.bytes(32);
-  store.transaction(() => store.meta.set(NODE_KEY, key));
-  return key;
+const LAST_ADDRESSES = 'node.last-addresses';
+const NAME_MAX_BYTES = 64;
+
+/** A local contact name: 1–64 UTF-8 bytes after trimming, no control characters (they could rewrite a terminal). */
+function checkName(name: string | null | undefined): string | null {
+  if (name === undefined || name === null) return null;
+  if (typeof name !== 'string') throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'name: a string');
+  const t = name.trim();
+  if (t === '' || Buffer.byteLength(t, 'utf8') > NAME_MAX_BYTES || /\p{Cc}/u.test(t)) {
+    throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, `name: 1 to ${NAME_MAX_BYTES} bytes, no control characters`);
+  }
+  return t;
 }
 
 function messageInfo(m: MessageRecord): MessageInfo {
@@ -113,7 +119,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
 
   const net = await createNetNode({
     ...opts.net,
-    nodeKey: nodeKeyOf(store, rng),
+    nodeKey: loadOrCreateNodeKey(store, rng, log),
     dht: { namespaces: { [BUNDLE_NAMESPACE]: bundleNamespace } },
     logger: opts.logger ?? silentLogger,
     clock,
@@ -168,7 +174,24 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   }, opts.maintenanceIntervalMs ?? 3600_000);
   retry.unref();
   maintenance.unref();
+  announceAddresses();
   for (const c of store.contacts.list()) void messaging.flush(c.userId, true);
+
+  /** Tells every contact with a session our addresses when they differ from what we told them last. */
+  function announceAddresses(): void {
+    const addresses = net.addresses().slice(0, 8);
+    const text = JSON.stringify(addresses);
+    const last = store.meta.get(LAST_ADDRESSES);
+    if (last && new TextDecoder().decode(last) === text) return;
+    const now = clock();
+    store.transaction(() => {
+      for (const c of store.contacts.list()) {
+        if (!store.sessions.has(c.userId)) continue;
+        messaging.enqueue(c.userId, { type: 'addresses', id: newMessageId(rng), addresses }, now + DEFAULT_TTL_MS);
+      }
+      store.meta.set(LAST_ADDRESSES, new TextEncoder().encode(text));
+    });
+  }
 
   const resolve = (q: string): ContactRecord => {
     if (typeof q !== 'string' || q.length === 0 || q.length > 128) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'contact: a name or user ID prefix');
@@ -217,9 +240,15 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     async addContact(link, name) {
       const invite = parseInviteLink(link);
       if (invite.userId === userId) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'this is our own invite');
-      const chosen = name ?? invite.name;
-      const existing = store.contacts.get(invite.userId);
-      if (existing) throw new StateError(ErrorCodes.ALREADY_EXISTS, 'this contact exists');
+      const chosen = checkName(name ?? invite.name);
+      const key = messaging.contactKeyFor(invite.userId);
+      const existing = store.contacts.get(key);
+      if (existing) {
+        // Already a contact (e.g. they added us first): the invite adds nothing but maybe a name.
+        if (name !== undefined && chosen !== existing.name) store.transaction(() => store.contacts.rename(key, chosen));
+        const c = store.contacts.get(key) ?? existing;
+        return { userId: c.userId, name: c.name };
+      }
       store.transaction(() => {
         store.contacts.add({ userId: invite.userId, name: chosen, publicKey: encodePublicIdentity(invite.identity), createdAt: clock(), addresses: invite.addresses });
         store.meta.set(PENDING_HELLO + invite.userId, invite.secret);
@@ -227,7 +256,12 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       const c = store.contacts.get(invite.userId);
       if (c) {
         emit([{ type: 'contact', contact: contactInfo(c) }]);
-        await startSession(c);
+        try {
+          await startSession(c);
+        } catch (e) {
+          // The contact stays; the session starts at the first send (bundle fetched again then).
+          log.warn('session setup deferred', { contact: c.userId, error: e instanceof Error ? e : String(e) });
+        }
         void messaging.flush(c.userId, true);
       }
       return { userId: invite.userId, name: chosen };
@@ -294,6 +328,8 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     },
 
     async peers(): Promise<PeerInfo[]> {
+      const table = store.peers?.list(256) ?? [];
+      if (table.length > 0) return table.map((p) => ({ peerId: p.peerId, addresses: [...p.addresses], lastSeen: p.lastSeen, score: p.score }));
       const now = clock();
       const byPeer = new Map<string, PeerInfo>();
       for (const conn of net.connections()) {

@@ -16,6 +16,7 @@ import { memoryMessageRepository, type MessageRepository } from '../store/messag
 import { memoryOutboxRepository, type OutboxRepository } from '../store/outbox.ts';
 import { memorySessionRepository, type SessionRepository } from '../store/sessions.ts';
 import { mapDelete, mapSet, memoryTransactions } from '../store/memory-tx.ts';
+import type { PeerRepository } from '../store/peers.ts';
 
 export interface NodeMeta {
   get(key: string): Uint8Array | undefined;
@@ -36,6 +37,8 @@ export interface NodeStore {
   readonly prekeys: PrekeyPool;
   readonly replay: ReplayCache;
   readonly meta: NodeMeta;
+  /** The peer table fed by discovery (src/node/discovery/), when the store has one. */
+  readonly peers?: PeerRepository;
   /** Runs `fn` (synchronous) atomically: everything it changed is undone when it throws. */
   transaction<T>(fn: () => T): T;
   /** Whether what is written survives a restart. */

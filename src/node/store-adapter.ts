@@ -48,6 +48,7 @@ export function nodeStoreFrom(store: Store): NodeStore {
     outbox: store.outbox,
     prekeys: store.prekeys,
     replay: store.replayCache,
+    peers: store.peers,
     meta: db ? sqliteMeta(db) : memoryMeta(),
     transaction: (fn) => store.transaction(fn),
     persistent: store.dir !== null,
