@@ -30,7 +30,7 @@ function fakeNet(peerId: string, recipients = 1) {
   };
   const net = {
     peerId,
-    addresses: () => [`/ip4/127.0.0.1/tcp/4001/p2p/${peerId}`],
+    addresses: () => [`/ip4/127.0.0.1/tcp/4001/p2p/${peerId}`, `/ip4/192.168.1.5/tcp/4001/p2p/${peerId}`, `/ip4/203.0.113.9/tcp/4001/p2p/${peerId}`, `/dns4/node.example/tcp/443/wss/p2p/${peerId}`],
     publish: async (topic: string, bytes: Uint8Array) => {
       assert.equal(topic, ANNOUNCE_TOPIC);
       state.published.push(bytes);
@@ -99,8 +99,14 @@ describe('node/discovery logic', () => {
     assert.equal(x?.hopTtl, 5);
     assert.equal(x?.capabilities, 3);
     assert.deepEqual(x?.onionKey, onion);
-    assert.deepEqual(x?.addresses, [`/ip4/127.0.0.1/tcp/4001/p2p/${me}`]);
+    assert.deepEqual(x?.addresses, [`/ip4/203.0.113.9/tcp/4001/p2p/${me}`, `/dns4/node.example/tcp/443/wss/p2p/${me}`], 'no loopback or LAN addresses by default');
     assert.ok((y?.timestamp ?? 0) > (x?.timestamp ?? 0), 'same clock reading, still newer');
+  });
+
+  test('announcePrivateAddresses: loopback and LAN addresses too', async () => {
+    const { d, state } = setup({ announcePrivateAddresses: true });
+    await d.announceNow();
+    assert.equal(decodeAnnouncement(state.published.at(-1) ?? new Uint8Array()).addresses.length, 4);
   });
 
   test('refuses a node key that is not the net node’s, and a hop TTL out of range', () => {

@@ -45,6 +45,7 @@ import {
   withHopTtl,
   type PeerAnnouncement,
 } from '../../protocol/wire/announcement.ts';
+import { addressPrefix } from '../../routing/peer-policy.ts';
 import { MAX_PEER_ADDRESSES, type PeerRepository, type PeerSource } from '../../store/peers.ts';
 
 export const ANNOUNCE_TOPIC = '/compeer/announce/1';
@@ -80,6 +81,12 @@ export interface DiscoveryOptions {
   readonly capabilities?: { readonly relay?: boolean; readonly mailbox?: boolean };
   /** Addresses to announce (default: net.addresses()); at most 8 of at most 256 bytes each are sent. */
   readonly addresses?: () => string[];
+  /**
+   * Also announce loopback and private-range (LAN) addresses (default false): on the wide-area gossip
+   * they are useless to strangers and tell them about our network; LAN peers find us by mDNS anyway.
+   * Loopback and LAN tests turn it on.
+   */
+  readonly announcePrivateAddresses?: boolean;
   /** Announcements older than this are stale (default ANNOUNCEMENT_MAX_AGE_MS). */
   readonly maxAgeMs?: number;
   /** Per gossip origin, before any signature check (default 5/s, burst 50). */
@@ -136,6 +143,12 @@ export function normalizeAddresses(peerId: string, addresses: readonly string[])
     else if (a.endsWith(suffix) && last === a.length - suffix.length) out.add(a);
   }
   return [...out];
+}
+
+/** Whether an address may go on the wide-area gossip: not loopback, not a private (LAN) range, not memory. */
+export function isPublicAddress(addr: string): boolean {
+  const p = addressPrefix(addr);
+  return p === undefined || !(p === 'loopback' || p === 'memory' || p.startsWith('lan'));
 }
 
 /** Capability bits as the peer table's names. */
@@ -257,6 +270,7 @@ export function startDiscovery(opts: DiscoveryOptions): Discovery {
     lastTimestamp = timestamp;
     const addresses = ownAddresses()
       .filter((s) => s.length > 0 && Buffer.byteLength(s) <= ANNOUNCEMENT_MAX_ADDRESS_BYTES)
+      .filter((s) => opts.announcePrivateAddresses === true || isPublicAddress(s))
       .slice(0, ANNOUNCEMENT_MAX_ADDRESSES);
     const bytes = encodeAnnouncement(key, { addresses, onionKey: opts.onionKey, capabilities, timestamp, hopTtl: ttlHops });
     const recipients = await net.publish(ANNOUNCE_TOPIC, bytes);
