@@ -1,0 +1,121 @@
+/**
+ * Real `compeer` processes for multi-process tests: one-shot commands (`compeer(dir, args)`) and
+ * daemons (`startDaemon`) on loopback, each in its own data folder. Every daemon started here is
+ * tracked so `stopAll()` (call it from `after`) leaves no process behind.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+const ENV = { ...process.env, COMPEER_LOG_LEVEL: 'warn', COMPEER_HOME: '', COMPEER_API: '', COMPEER_PASSPHRASE: '' };
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `compeer --dir DIR ARGS…` to completion. */
+export function compeer(dir: string, args: readonly string[], timeoutMs = 30_000): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, '--dir', dir, ...args], { env: ENV, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** As `compeer` with --json, and the parsed stdout; throws with stderr when the command failed. */
+export async function compeerJson<T>(dir: string, args: readonly string[], timeoutMs?: number): Promise<T> {
+  const r = await compeer(dir, [...args, '--json'], timeoutMs);
+  if (r.code !== 0) throw new Error(`compeer ${args.join(' ')} exited ${r.code}: ${r.stdout}${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+export interface Daemon {
+  readonly proc: ChildProcess;
+  readonly api: string;
+  readonly userId: string;
+  readonly addresses: string[];
+  readonly stderr: () => string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null if killed). */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+
+export async function startDaemon(dir: string, args: readonly string[], readyTimeoutMs = 30_000): Promise<Daemon> {
+  const proc = spawn(process.execPath, [MAIN, '--dir', dir, 'start', '--json', ...args], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  let out = '';
+  let err = '';
+  proc.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  void exited.then(() => running.delete(proc));
+  const ready = await new Promise<{ api: string; userId: string; addresses: string[] }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line in ${readyTimeoutMs} ms: ${out}${err}`)), readyTimeoutMs);
+    proc.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const line = out.split('\n').find((l) => l.includes('"ready":true'));
+      if (line !== undefined) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as { api: string; userId: string; addresses: string[] });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`compeer start exited ${code} before ready: ${out}${err}`));
+    });
+  });
+  return {
+    proc,
+    ...ready,
+    stderr: () => err,
+    async stop(graceMs = 10_000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+export function stopAll(): void {
+  for (const p of running) p.kill('SIGKILL');
+  running.clear();
+}
+
+/** A TCP port that was free a moment ago (for a daemon that must keep its address across a restart). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDirs(t: { after(fn: () => void): void }): (name: string) => string {
+  const base = mkdtempSync(join(tmpdir(), 'compeer-mp-'));
+  t.after(() => rmSync(base, { recursive: true, force: true }));
+  return (name) => join(base, name);
+}
+
+/** Polls `fn` until it returns a value that is not undefined, or throws after `ms`. */
+export async function eventually<T>(fn: () => Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
