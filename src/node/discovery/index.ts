@@ -4,3 +4,4 @@
  */
 export { ANNOUNCE_TOPIC, capabilityNames, isPublicAddress, normalizeAddresses, startDiscovery } from './discovery.ts';
 export type { Discovery, DiscoveryNet, DiscoveryOptions, DiscoveryPeerTable, DiscoveryStats } from './discovery.ts';
+export { discoveryHook, type DiscoveryConfig } from './hook.ts';
