@@ -41,7 +41,7 @@ import {
   decodeAnnouncement,
   ed25519PeerId,
   encodeAnnouncement,
-  verifyAnnouncement,
+  verifyDecodedAnnouncement,
   withHopTtl,
   type PeerAnnouncement,
 } from '../../protocol/wire/announcement.ts';
@@ -229,7 +229,7 @@ export function startDiscovery(opts: DiscoveryOptions): Discovery {
       if (head.peerId === net.peerId) return ignore();
       const known = seen.get(head.peerId);
       if (known !== undefined && head.timestamp <= known) return ignore(); // duplicate, replay or older
-      a = verifyAnnouncement(data, { now: clock(), ...(opts.maxAgeMs === undefined ? {} : { maxAgeMs: opts.maxAgeMs }) });
+      a = verifyDecodedAnnouncement(head, { now: clock(), ...(opts.maxAgeMs === undefined ? {} : { maxAgeMs: opts.maxAgeMs }) });
     } catch (err) {
       // Stale or future: an honest peer with an old copy or a skewed clock. Anything else is forged.
       const honest = err instanceof ProtocolError;

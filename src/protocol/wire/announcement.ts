@@ -62,6 +62,12 @@ export interface PeerAnnouncement {
   readonly hopTtl: number;
 }
 
+/** A parsed but unverified announcement: the signed bytes and the signature travel with it. */
+export interface DecodedAnnouncement extends PeerAnnouncement {
+  readonly signed: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
 export interface AnnouncementFields {
   readonly addresses: readonly string[];
   readonly onionKey?: X25519PublicKey | undefined;
@@ -196,7 +202,7 @@ function malformed(m: string): DecodeError {
  * `verifyAnnouncement`). Throws LimitError (oversized), DecodeError (malformed, wrong version),
  * CryptoError (a key that is not a valid point).
  */
-export function decodeAnnouncement(bytes: Uint8Array): PeerAnnouncement & { readonly signed: Uint8Array; readonly signature: Uint8Array } {
+export function decodeAnnouncement(bytes: Uint8Array): DecodedAnnouncement {
   if (bytes.length > ANNOUNCEMENT_MAX_BYTES) {
     throw new LimitError(ErrorCodes.LIMIT_EXCEEDED, `announcement of ${bytes.length} bytes (max ${ANNOUNCEMENT_MAX_BYTES})`);
   }
@@ -240,7 +246,7 @@ export function decodeAnnouncement(bytes: Uint8Array): PeerAnnouncement & { read
     capabilities,
     timestamp: Number(tsBig),
     hopTtl,
-    signed: bytes.subarray(0, signedEnd),
+    signed: new Uint8Array(bytes.subarray(0, signedEnd)), // a copy: the input may be a pooled buffer
     signature,
   };
 }
@@ -255,7 +261,11 @@ export function decodeAnnouncement(bytes: Uint8Array): PeerAnnouncement & { read
  * ProtocolError — callers treat the two differently (gossip 'reject' vs 'ignore').
  */
 export function verifyAnnouncement(bytes: Uint8Array, opts: VerifyOptions): PeerAnnouncement {
-  const a = decodeAnnouncement(bytes);
+  return verifyDecodedAnnouncement(decodeAnnouncement(bytes), opts);
+}
+
+/** Steps 2–4 of `verifyAnnouncement`, for a caller that decoded first (e.g. to drop duplicates cheaply). */
+export function verifyDecodedAnnouncement(a: DecodedAnnouncement, opts: VerifyOptions): PeerAnnouncement {
   if (ed25519PeerId(a.signingKey) !== a.peerId) {
     throw new CryptoError(ErrorCodes.INVALID_KEY, 'announcement: the signing key does not derive the announced peer ID');
   }
