@@ -129,6 +129,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX peers_by_rank ON peers (score, last_seen);
     `,
   },
+  {
+    version: 3,
+    name: 'sealed key/value area',
+    // Every kv.value is sealed (label kv.value/<key>): the node's private facts (node key, invites).
+    sql: `
+      CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

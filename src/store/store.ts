@@ -23,6 +23,8 @@ import { memoryContactRepository, type ContactRepository } from './contacts.ts';
 import { sqliteContactRepository } from './contacts-sqlite.ts';
 import { memoryIdentityRepository, type IdentityRepository } from './identity.ts';
 import { sqliteIdentityRepository } from './identity-sqlite.ts';
+import { memoryKeyValueRepository, type KeyValueRepository } from './kv.ts';
+import { sqliteKeyValueRepository } from './kv-sqlite.ts';
 import { asyncTransactionError, isThenable, memoryTransactions } from './memory-tx.ts';
 import { memoryMessageRepository, type MessageRepository } from './messages.ts';
 import { sqliteMessageRepository } from './messages-sqlite.ts';
@@ -67,6 +69,8 @@ export interface Store {
   readonly prekeys: PrekeyPool;
   readonly replayCache: ReplayCache;
   readonly peers: PeerRepository;
+  /** A sealed key/value area for the node's private facts (node key, invite secrets). */
+  readonly kv: KeyValueRepository;
   /** Runs synchronous `fn` atomically across all repositories; nested calls are savepoints. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -143,6 +147,7 @@ export function openStore(opts: StoreOptions): SqliteStore {
     prekeys: sqlitePrekeyPool(db, getSealer),
     replayCache: sqliteReplayCache(db),
     peers: sqlitePeerRepository(db, opts.peerPolicy ?? NO_PEER_POLICY),
+    kv: sqliteKeyValueRepository(db, getSealer),
     transaction: (fn) => {
       // The storage key's first-use set-up runs its own transaction: do it before ours begins.
       if (!db.isTransaction) getSealer();
@@ -173,6 +178,7 @@ export function openMemoryStore(opts: MemoryStoreOptions = {}): Store {
     prekeys: new InMemoryPrekeyPool(),
     replayCache: new InMemoryReplayCache(),
     peers: memoryPeerRepository(opts.peerPolicy ?? NO_PEER_POLICY, tx),
+    kv: memoryKeyValueRepository(tx),
     transaction: (fn) => tx.transaction(fn),
     close: () => {},
   };

@@ -29,6 +29,7 @@ import { uid } from './subjects.ts';
 const TEXT = 'meet me at the old mill at midnight, bring the ledger';
 const SESSION = Uint8Array.from({ length: 400 }, (_, i) => (i * 31 + 7) & 0xff);
 const SECRET = Uint8Array.from({ length: 32 }, (_, i) => 0xa0 ^ i);
+const NODE_KEY = Uint8Array.from({ length: 64 }, (_, i) => 0x5c ^ (i * 3));
 const rng = seededRng(9);
 const bob = generateIdentity(rng);
 const spk = generateSignedPrekey(bob, 1, rng, 1_000);
@@ -56,6 +57,7 @@ function fill(s: SqliteStore): void {
     s.messages.add(message(1, { text: TEXT }));
     s.outbox.enqueue(item(1));
     s.peers.upsert(sighting('peer-1', '1.2.3.4'));
+    s.kv.set('node.key', NODE_KEY);
   });
   s.prekeys.addSignedPrekey(spk);
   s.prekeys.addOneTimePrekeys(opks);
@@ -71,6 +73,7 @@ const needles = (): [string, Buffer][] => [
   ['signed prekey private key', Buffer.from(spk.keyPair.privateKey.subarray(8, 24))],
   ['one-time prekey private key', Buffer.from((opks[1]?.keyPair.privateKey ?? new Uint8Array(32)).subarray(8, 24))],
   ['KEM prekey seed', Buffer.from(kem.keyPair.seed.subarray(8, 24))],
+  ['kv value', Buffer.from(NODE_KEY.subarray(8, 24))],
 ];
 
 function assertNoneIn(bytes: Uint8Array, where: string): void {
@@ -87,7 +90,7 @@ describe('store at rest', () => {
         s.db.prepare(sql).all().flatMap((r) => Object.values(r).flatMap((v: unknown) => (v instanceof Uint8Array ? [v] : [])));
       for (const [table, col] of [
         ['messages', 'text'], ['sessions', 'state'], ['contacts', 'secret'],
-        ['signed_prekeys', 'private'], ['one_time_prekeys', 'private'], ['kem_prekeys', 'seed'],
+        ['signed_prekeys', 'private'], ['one_time_prekeys', 'private'], ['kem_prekeys', 'seed'], ['kv', 'value'],
       ] as const) {
         const values = raw(`SELECT ${col} FROM ${table}`);
         assert.ok(values.length > 0, `${table}.${col} has rows`);
@@ -118,6 +121,9 @@ describe('store at rest', () => {
       assert.throws(() => s.prekeys.getOneTimePrekey(11), { code: 'DECRYPT_FAILED' });
       s.db.prepare('UPDATE contacts SET secret = (SELECT secret FROM contacts WHERE user_id = ?) WHERE user_id = ?').run(uid('alice'), uid('bob'));
       assert.throws(() => s.contacts.getSecret(uid('bob')), { code: 'DECRYPT_FAILED' });
+      s.kv.set('other', Uint8Array.of(1));
+      s.db.prepare("UPDATE kv SET value = (SELECT value FROM kv WHERE key = 'node.key') WHERE key = 'other'").run();
+      assert.throws(() => s.kv.get('other'), { code: 'DECRYPT_FAILED' });
     });
   });
 
@@ -142,6 +148,7 @@ describe('store at rest', () => {
       assert.deepEqual(s.prekeys.getKemPrekey(20)?.keyPair.seed, kem.keyPair.seed);
       assert.equal(s.prekeys.availableOneTimePrekeys(), 3);
       assert.equal(s.replayCache.has(1, new Uint8Array(32).fill(4)), true);
+      assert.deepEqual(s.kv.get('node.key'), NODE_KEY);
     });
   });
 
@@ -152,6 +159,21 @@ describe('store at rest', () => {
     withStore(opts(dir, { create: false, passphrase: 'wrong' }), (s) => {
       assert.throws(() => s.messages.list(uid('alice')), { code: 'UNAUTHORIZED' });
       assert.equal(s.outbox.counts().queued, 1, 'unsealed bookkeeping needs no key');
+    });
+  });
+
+  it('migrates a v2 database to the current schema, keeping its rows', (t) => {
+    const dir = tempDir(t);
+    const db = openSqlite(join(dir, DB_FILE));
+    migrate(db, fixedClock, MIGRATIONS.filter((m) => m.version <= 2));
+    assert.equal(schemaVersion(db), 2);
+    db.prepare("INSERT INTO outbox VALUES ('m', 'c', x'01', 0, 1, 2, 'queued', 0)").run();
+    db.close();
+    withStore(opts(dir), (s) => {
+      assert.equal(schemaVersion(s.db), Math.max(...MIGRATIONS.map((m) => m.version)));
+      assert.equal(s.outbox.counts().queued, 1);
+      s.kv.set('node.key', NODE_KEY);
+      assert.deepEqual(s.kv.get('node.key'), NODE_KEY);
     });
   });
 
