@@ -17,7 +17,8 @@ import { systemClock, systemRng } from '../lib/system.ts';
 import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
 import { encodePublicIdentity, sameIdentity, userIdOf } from '../protocol/identity.ts';
 import { inviteToLink, parseInviteLink, INVITE_SECRET_LENGTH } from '../protocol/invite.ts';
-import { initiateSession, encodeSession } from '../protocol/session.ts';
+import { initiateSession } from '../protocol/session.ts';
+import { encodeSessionSet } from '../protocol/session-set.ts';
 import { fingerprintHash } from '../protocol/verify/fingerprint.ts';
 import { formatSafetyNumber, safetyNumber, safetyNumberParty } from '../protocol/verify/safety-number.ts';
 import { SAFETY_NUMBER_ITERATIONS } from '../protocol/wire/constants.ts';
@@ -208,7 +209,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     const now = clock();
     store.transaction(() => {
       if (store.sessions.has(c.userId)) return;
-      store.sessions.put(c.userId, encodeSession(session), now);
+      store.sessions.put(c.userId, encodeSessionSet({ active: session, archived: [] }), now);
       messaging.enqueue(c.userId, { type: 'hello', id: newMessageId(rng), inviteSecret: secret, name: store.name }, now + DEFAULT_TTL_MS);
       messaging.enqueue(c.userId, { type: 'addresses', id: newMessageId(rng), addresses: net.addresses().slice(0, 8) }, now + DEFAULT_TTL_MS);
       store.meta.delete(PENDING_HELLO + c.userId);

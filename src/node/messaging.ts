@@ -25,7 +25,8 @@ import type { Logger } from '../lib/log.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { encodePublicIdentity, sameIdentity, userIdOf, type PublicIdentity } from '../protocol/identity.ts';
 import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
-import { acceptSession, decodeSession, encodeSession, isPrekeyMessage, sessionDecrypt, sessionEncrypt, type Session } from '../protocol/session.ts';
+import { acceptSession, type AcceptedSession } from '../protocol/session.ts';
+import { decodeSessionSet, emptySessionSet, encodeSessionSet, setDecrypt, setEncrypt, type SessionSet } from '../protocol/session-set.ts';
 import { openEnvelope, sealEnvelope, SEALED_MAX_LENGTH } from '../protocol/sealed/envelope.ts';
 import { appMessageId, decodeAppMessage, encodeAppMessage, type AppMessage } from '../protocol/wire/app-message.ts';
 import type { ContactRecord } from '../store/contacts.ts';
@@ -92,15 +93,15 @@ export function createMessaging(d: MessagingDeps): Messaging {
   }
   const contactKeyFor = (uid: string): string => aliases.get(uid) ?? uid;
 
-  const loadSession = (key: string): Session | undefined => {
+  const loadSet = (key: string): SessionSet | undefined => {
     const raw = store.sessions.get(key);
-    return raw === undefined ? undefined : decodeSession(raw);
+    return raw === undefined ? undefined : decodeSessionSet(raw);
   };
 
   const enqueue = (contact: string, app: AppMessage, expiresAt: number): void => {
     const c = store.contacts.get(contact);
-    const session = loadSession(contact);
-    if (!c || !session) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session with this contact');
+    const session = loadSet(contact);
+    if (!c || !session?.active) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session with this contact');
     const id = appMessageId(app);
     if (id === undefined) throw new CompeerError(ErrorCodes.INTERNAL, 'acks are not queued');
     const now = clock();
@@ -109,11 +110,13 @@ export function createMessaging(d: MessagingDeps): Messaging {
     if (app.type !== 'text') store.meta.set(CTL_PREFIX + toHex(id), encodeAppMessage(app));
   };
 
-  /** Encrypts on `session`, saves the session, returns the envelope (inside the caller's transaction). */
-  const seal = (contact: string, session: Session, app: AppMessage, now: number): Uint8Array => {
-    const content = sessionEncrypt(session, encodeAppMessage(app), rng);
-    store.sessions.put(contact, encodeSession(session), now);
-    return sealEnvelope(own, session.remoteIdentity, content, rng);
+  /** Encrypts on the active session, saves the set, returns the envelope (inside the caller's transaction). */
+  const seal = (contact: string, set: SessionSet, app: AppMessage, now: number): Uint8Array => {
+    const content = setEncrypt(set, encodeAppMessage(app), rng);
+    store.sessions.put(contact, encodeSessionSet(set), now);
+    const remote = set.active?.remoteIdentity;
+    if (!remote) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no active session');
+    return sealEnvelope(own, remote, content, rng);
   };
 
   /** The app message of an outbox entry, for a fresh encryption. */
@@ -176,22 +179,23 @@ export function createMessaging(d: MessagingDeps): Messaging {
         let key = contactKeyFor(senderUid);
         let contact = store.contacts.get(key);
         if (contact && !equalBytes(contact.publicKey, encodePublicIdentity(sender))) contact = undefined;
-        let session = contact ? loadSession(key) : undefined;
-        let plaintext: Uint8Array | undefined;
-        let fresh = false;
-        if (session) {
-          try {
-            plaintext = sessionDecrypt(session, content, now);
-          } catch (e) {
-            if (!(e instanceof CompeerError && e.code === ErrorCodes.NO_SESSION && isPrekeyMessage(content))) throw e;
-          }
-        }
-        if (plaintext === undefined) {
+        let set = contact ? (loadSet(key) ?? emptySessionSet()) : undefined;
+        const accept = (): AcceptedSession => {
           const accepted = acceptSession(own, store.prekeys, store.replay, content, now);
           if (!sameIdentity(accepted.session.remoteIdentity, sender)) {
             throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'session initiator is not the envelope sender');
           }
-          session = accepted.session;
+          return accepted;
+        };
+        let plaintext: Uint8Array;
+        let fresh: boolean;
+        if (set) {
+          const r = setDecrypt(set, content, now, accept);
+          plaintext = r.plaintext;
+          fresh = r.newSession;
+        } else {
+          const accepted = accept();
+          set = { active: accepted.session, archived: [] };
           plaintext = accepted.plaintext;
           fresh = true;
         }
@@ -201,12 +205,12 @@ export function createMessaging(d: MessagingDeps): Messaging {
           key = acceptHello(sender, app, now, events);
           contact = store.contacts.get(key);
           const addresses = d.ownAddresses().slice(0, 8);
-          store.sessions.put(key, encodeSession(session as Session), now);
+          store.sessions.put(key, encodeSessionSet(set), now);
           enqueue(key, { type: 'addresses', id: newMessageId(rng), addresses }, now + 7 * 24 * 3600_000);
           queued.push(key);
-          session = loadSession(key);
+          set = loadSet(key);
         }
-        if (!contact || !session) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no contact for this session');
+        if (!contact || !set) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no contact for this session');
         contactKey = key;
         switch (app.type) {
           case 'text': {
@@ -226,12 +230,10 @@ export function createMessaging(d: MessagingDeps): Messaging {
         }
         const id = appMessageId(app);
         if (id === undefined) {
-          store.sessions.put(key, encodeSession(session), now);
+          store.sessions.put(key, encodeSessionSet(set), now);
           return new Uint8Array(0);
         }
-        const content2 = sessionEncrypt(session, encodeAppMessage({ type: 'ack', ids: [id] }), rng);
-        store.sessions.put(key, encodeSession(session), now);
-        return sealEnvelope(own, session.remoteIdentity, content2, rng);
+        return seal(key, set, { type: 'ack', ids: [id] }, now);
       });
       if (contactKey !== undefined) lastPeer.set(contactKey, from);
       for (const k of queued) void flush(k);
@@ -254,11 +256,14 @@ export function createMessaging(d: MessagingDeps): Messaging {
       if (!c || !equalBytes(c.publicKey, encodePublicIdentity(sender))) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'ack from another identity');
       const now = clock();
       done = store.transaction(() => {
-        const session = loadSession(contact);
-        if (!session) throw new ProtocolError(ErrorCodes.NO_SESSION, 'ack without a session');
-        const app = decodeAppMessage(sessionDecrypt(session, content, now));
+        const set = loadSet(contact);
+        if (!set) throw new ProtocolError(ErrorCodes.NO_SESSION, 'ack without a session');
+        const noNewSession = (): never => {
+          throw new ProtocolError(ErrorCodes.UNEXPECTED_MESSAGE, 'a response does not start a session');
+        };
+        const app = decodeAppMessage(setDecrypt(set, content, now, noNewSession).plaintext);
         if (app.type !== 'ack') throw new ProtocolError(ErrorCodes.UNEXPECTED_MESSAGE, 'response is not an ack');
-        store.sessions.put(contact, encodeSession(session), now);
+        store.sessions.put(contact, encodeSessionSet(set), now);
         return applyAcks(contact, app.ids, events);
       });
     } catch (e) {
@@ -296,8 +301,8 @@ export function createMessaging(d: MessagingDeps): Messaging {
       if (reached) {
         // Reached but not acked: the next attempt is a fresh encryption of the same app message.
         const app = plaintextOf(current);
-        const session = loadSession(item.contact);
-        if (app && session) wire = seal(item.contact, session, app, now);
+        const set = loadSet(item.contact);
+        if (app && set?.active) wire = seal(item.contact, set, app, now);
         const m = store.messages.get(item.contact, 'out', item.messageId);
         if (m && m.status === 'queued') {
           store.messages.setStatus(item.contact, 'out', item.messageId, 'sent');

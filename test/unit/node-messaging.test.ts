@@ -43,10 +43,43 @@ describe('node: two people talk', () => {
     assert.equal(status.outbox.queued, 0);
   });
 
-  test('an invite is accepted once: a second add of the same link by another node is refused', async () => {
+  test('safety numbers agree; confirm marks verified', async () => {
     const v = await alice.node.verify('bob', false);
     const w = await bob.node.verify('alice', true);
     assert.equal(v.safetyNumber, w.safetyNumber);
     assert.equal(w.verified, true);
+  });
+});
+
+describe('node: both add each other at the same time', () => {
+  let carol: TestNode;
+  let dave: TestNode;
+  before(async () => {
+    carol = await startCompeer('carol');
+    dave = await startCompeer('dave');
+  });
+  after(async () => {
+    await carol?.node.stop();
+    await dave?.node.stop();
+  });
+
+  test('simultaneous initiations converge on one session; messages flow both ways', async () => {
+    const [ic, id] = [await carol.node.id(), await dave.node.id()];
+    await Promise.all([carol.node.addContact(id.invite), dave.node.addContact(ic.invite)]);
+    assert.equal((await carol.node.contacts()).length, 1);
+    assert.equal((await dave.node.contacts()).length, 1);
+    await carol.node.send('dave', 'c1');
+    await dave.node.send('carol', 'd1');
+    const atDave = await dave.node.messages('carol', { waitMs: 8_000, count: 2 });
+    const atCarol = await carol.node.messages('dave', { waitMs: 8_000, count: 2 });
+    assert.deepEqual(atDave.filter((m) => m.direction === 'in').map((m) => m.text), ['c1']);
+    assert.deepEqual(atCarol.filter((m) => m.direction === 'in').map((m) => m.text), ['d1']);
+    assert.ok(
+      await waitFor(async () => [...(await carol.node.messages('dave')), ...(await dave.node.messages('carol'))].filter((m) => m.direction === 'out').every((m) => m.status === 'delivered'), 8_000),
+      'both delivered',
+    );
+    // Adding a known contact again is a no-op that returns the contact.
+    assert.equal((await carol.node.addContact(id.invite)).userId, dave.node.userId);
+    await assert.rejects(carol.node.addContact(id.invite, 'bad\u0007name'), (e) => (e as { code?: string }).code === 'INVALID_ARGUMENT');
   });
 });
