@@ -18,10 +18,10 @@ export interface Result {
   stderr: string;
 }
 
-/** Runs `compeer --dir DIR ARGS…` to completion. */
-export function compeer(dir: string, args: readonly string[], timeoutMs = 30_000): Promise<Result> {
+/** Runs `compeer --dir DIR ARGS…` to completion (`env` is added to a clean Compeer environment). */
+export function compeer(dir: string, args: readonly string[], timeoutMs = 30_000, env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, '--dir', dir, ...args], { env: ENV, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(process.execPath, [MAIN, '--dir', dir, ...args], { env: { ...ENV, ...env }, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
       resolve({ code, stdout, stderr });
     });
@@ -29,8 +29,8 @@ export function compeer(dir: string, args: readonly string[], timeoutMs = 30_000
 }
 
 /** As `compeer` with --json, and the parsed stdout; throws with stderr when the command failed. */
-export async function compeerJson<T>(dir: string, args: readonly string[], timeoutMs?: number): Promise<T> {
-  const r = await compeer(dir, [...args, '--json'], timeoutMs);
+export async function compeerJson<T>(dir: string, args: readonly string[], timeoutMs?: number, env?: Record<string, string>): Promise<T> {
+  const r = await compeer(dir, [...args, '--json'], timeoutMs, env);
   if (r.code !== 0) throw new Error(`compeer ${args.join(' ')} exited ${r.code}: ${r.stdout}${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
@@ -40,6 +40,8 @@ export interface Daemon {
   readonly api: string;
   readonly userId: string;
   readonly addresses: string[];
+  /** Printed by --ephemeral daemons only. */
+  readonly token?: string;
   readonly stderr: () => string;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null if killed). */
   stop(graceMs?: number): Promise<number | null>;
@@ -55,14 +57,15 @@ export async function startDaemon(dir: string, args: readonly string[], readyTim
   proc.stderr?.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   void exited.then(() => running.delete(proc));
-  const ready = await new Promise<{ api: string; userId: string; addresses: string[] }>((resolve, reject) => {
+  type Ready = { api: string; userId: string; addresses: string[]; token?: string };
+  const ready = await new Promise<Ready>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line in ${readyTimeoutMs} ms: ${out}${err}`)), readyTimeoutMs);
     proc.stdout?.on('data', (c: Buffer) => {
       out += c.toString();
       const line = out.split('\n').find((l) => l.includes('"ready":true'));
       if (line !== undefined) {
         clearTimeout(timer);
-        resolve(JSON.parse(line) as { api: string; userId: string; addresses: string[] });
+        resolve(JSON.parse(line) as Ready);
       }
     });
     void exited.then((code) => {
@@ -83,6 +86,14 @@ export async function startDaemon(dir: string, args: readonly string[], readyTim
       return code;
     },
   };
+}
+
+/** Spawns `compeer ARGS…` with piped stdio (for `chat`), tracked like the daemons. */
+export function spawnCompeer(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
+  const proc = spawn(process.execPath, [MAIN, ...args], { env: { ...ENV, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  return proc;
 }
 
 export function stopAll(): void {

@@ -62,6 +62,10 @@ describe('compeer CLI: two users over loopback', { timeout: 120_000 }, () => {
       [['in', 'hello alice']],
     );
     assert.deepEqual(await compeerJson<ContactInfo[]>(a, ['contacts']), [{ userId: ib.userId, name: 'bob', verified: false, keyChanged: false }]);
+    // the other half of the exchange: alice adds bob's invite too — the same contact, not a second one
+    const idB = await compeerJson<IdentityInfo>(b, ['id']);
+    assert.deepEqual(await compeerJson(a, ['add', idB.invite, '--name', 'bob']), { userId: ib.userId, name: 'bob' });
+    assert.equal((await compeerJson<ContactInfo[]>(a, ['contacts'])).length, 1);
     await delivered(b, 'alice', 'hello alice');
 
     // alice → bob
