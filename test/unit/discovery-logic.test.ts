@@ -14,7 +14,8 @@ import { ANNOUNCE_TOPIC, startDiscovery, type Discovery, type DiscoveryOptions }
 import { decodeAnnouncement, ed25519PeerId, encodeAnnouncement, withHopTtl } from '../../src/protocol/wire/announcement.ts';
 import { ANNOUNCEMENT_MAX_AGE_MS, ANNOUNCEMENT_MAX_CLOCK_SKEW_MS } from '../../src/protocol/wire/constants.ts';
 import { createPeerPolicy } from '../../src/routing/peer-policy.ts';
-import { memoryPeerRepository } from '../../src/store/peers.ts';
+import { memoryPeerRepository, type PeerRepository } from '../../src/store/peers.ts';
+import { SUBJECTS } from './store/subjects.ts';
 
 const T0 = 1_790_000_000_000;
 
@@ -60,12 +61,12 @@ afterEach(async () => {
   running = [];
 });
 
-function setup(extra: Partial<DiscoveryOptions> = {}, recipients = 1) {
+function setup(extra: Partial<DiscoveryOptions> = {}, recipients = 1, table?: PeerRepository) {
   const seed = randomBytes(32);
   const me = ed25519PeerId(ed25519FromSeed(seed).publicKey);
   const { net, state } = fakeNet(me, recipients);
   const clock = { now: T0 };
-  const peers = memoryPeerRepository(createPeerPolicy());
+  const peers = table ?? memoryPeerRepository(createPeerPolicy());
   const d = startDiscovery({
     net,
     peers,
@@ -173,15 +174,27 @@ describe('node/discovery logic', () => {
     assert.equal(state.published.length, 2, 'forwarding bucket of 2');
   });
 
-  test('the table refusing an announcement (a cap) means it is not forwarded', async () => {
-    const { d, state, validate, peers } = setup();
-    state.published.length = 0;
-    // 8 per public /16 by default: the 9th in 198.51/16 is refused.
-    for (let i = 0; i < 9; i++) await validate(announcement(generateEd25519(systemRng), T0, 3, [`/ip4/198.51.100.${i}/tcp/1`]), `src${i}`);
-    assert.equal(peers.count(), 8);
-    assert.equal(d.stats().refusedByTable, 1);
-    assert.equal(state.published.length, 8);
-  });
+  for (const [name, subject] of SUBJECTS) {
+    test(`the table refusing an announcement (a cap) means it is not forwarded (${name} store)`, async () => {
+      const sub = subject({ maxPerGossipSource: 5 });
+      try {
+        const { d, state, validate, peers } = setup({}, 1, sub.store.peers);
+        state.published.length = 0;
+        // 8 per public /16 by default: the 9th in 198.51/16 is refused.
+        for (let i = 0; i < 9; i++) await validate(announcement(generateEd25519(systemRng), T0, 3, [`/ip4/198.51.100.${i}/tcp/1`]), `src${i}`);
+        assert.equal(peers.count(), 8);
+        assert.equal(d.stats().refusedByTable, 1);
+        assert.equal(state.published.length, 8);
+        // 5 per gossip source here: a sixth Sybil from one source, each in its own /16, is refused.
+        for (let i = 0; i < 6; i++) await validate(announcement(generateEd25519(systemRng), T0, 3, [`/ip4/${30 + i}.1.0.1/tcp/1`]), 'sybil-source');
+        assert.equal(peers.list().filter((p) => p.source === 'gossip:sybil-source').length, 5);
+        assert.equal(d.stats().refusedByTable, 2);
+        await d.stop();
+      } finally {
+        sub.close();
+      }
+    });
+  }
 
   test('the dedupe cache is bounded (oldest entries go first)', async () => {
     const { validate, peers } = setup({ seenCacheSize: 2 });
