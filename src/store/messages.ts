@@ -107,7 +107,11 @@ export function memoryMessageRepository(log: UndoLog = noUndo): MessageRepositor
       const all = byContact(contact).map((r) => ({ ...r.m }));
       return opts.limit === undefined ? all : all.slice(Math.max(0, all.length - opts.limit));
     },
-    count: (contact) => byContact(contact).length,
+    count: (contact) => {
+      let n = 0;
+      for (const r of rows.values()) if (r.m.contact === contact) n++;
+      return n;
+    },
     setStatus(contact, direction, id, status) {
       checkStatus(status);
       const k = keyOf(contact, direction, id);

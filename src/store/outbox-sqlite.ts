@@ -43,6 +43,11 @@ export function sqliteOutboxRepository(db: DatabaseSync): OutboxRepository {
   const due = db.prepare(
     `SELECT ${COLUMNS} FROM outbox WHERE next_attempt_at <= ? AND expires_at > ? ORDER BY next_attempt_at, created_at, rowid LIMIT ?`,
   );
+  const update = db.prepare(
+    `UPDATE outbox SET state = COALESCE(?, state), attempts = COALESCE(?, attempts),
+       next_attempt_at = COALESCE(?, next_attempt_at), wire = COALESCE(?, wire) WHERE message_id = ?`,
+  );
+  const remove = db.prepare('DELETE FROM outbox WHERE message_id = ? AND contact = ?');
   return {
     enqueue(i) {
       checkOutboxItem(i);
@@ -62,15 +67,10 @@ export function sqliteOutboxRepository(db: DatabaseSync): OutboxRepository {
       db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE contact = ? ORDER BY created_at, rowid`).all(contact).map(toItem),
     update(id, c) {
       checkOutboxUpdate(c);
-      const r = db
-        .prepare(
-          `UPDATE outbox SET state = COALESCE(?, state), attempts = COALESCE(?, attempts),
-             next_attempt_at = COALESCE(?, next_attempt_at), wire = COALESCE(?, wire) WHERE message_id = ?`,
-        )
-        .run(c.state ?? null, c.attempts ?? null, c.nextAttemptAt ?? null, c.wire ?? null, id);
+      const r = update.run(c.state ?? null, c.attempts ?? null, c.nextAttemptAt ?? null, c.wire ?? null, id);
       return r.changes > 0;
     },
-    remove: (contact, id) => db.prepare('DELETE FROM outbox WHERE message_id = ? AND contact = ?').run(id, contact).changes > 0,
+    remove: (contact, id) => remove.run(id, contact).changes > 0,
     removeExpired(now) {
       const rows = db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE expires_at <= ? ORDER BY next_attempt_at, created_at, rowid`).all(now);
       if (rows.length > 0) db.prepare('DELETE FROM outbox WHERE expires_at <= ?').run(now);
