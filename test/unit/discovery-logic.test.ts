@@ -21,6 +21,7 @@ const T0 = 1_790_000_000_000;
 
 function fakeNet(peerId: string, recipients = 1) {
   const state = {
+    extraAddresses: [] as string[],
     validate: undefined as SubscribeOptions['validate'],
     discovered: undefined as ((p: DiscoveredPeer) => void) | undefined,
     published: [] as Uint8Array[],
@@ -31,7 +32,7 @@ function fakeNet(peerId: string, recipients = 1) {
   };
   const net = {
     peerId,
-    addresses: () => [`/ip4/127.0.0.1/tcp/4001/p2p/${peerId}`, `/ip4/192.168.1.5/tcp/4001/p2p/${peerId}`, `/ip4/203.0.113.9/tcp/4001/p2p/${peerId}`, `/dns4/node.example/tcp/443/wss/p2p/${peerId}`],
+    addresses: () => [`/ip4/127.0.0.1/tcp/4001/p2p/${peerId}`, `/ip4/192.168.1.5/tcp/4001/p2p/${peerId}`, `/ip4/203.0.113.9/tcp/4001/p2p/${peerId}`, `/dns4/node.example/tcp/443/wss/p2p/${peerId}`, ...state.extraAddresses],
     publish: async (topic: string, bytes: Uint8Array) => {
       assert.equal(topic, ANNOUNCE_TOPIC);
       state.published.push(bytes);
@@ -237,6 +238,18 @@ describe('node/discovery logic', () => {
     assert.ok((peers.get(ed25519PeerId(bad.publicKey))?.score ?? 1) < 0.5);
     await d.maintainNow();
     assert.equal(state.dials.length, 2, 'each learned peer is probed once');
+  });
+
+  test('maintenance re-announces when our addresses changed, and only then', async () => {
+    const { d, state, me } = setup();
+    await d.announceNow();
+    const n = state.published.length;
+    await d.maintainNow();
+    assert.equal(state.published.length, n, 'unchanged: no announcement');
+    state.extraAddresses.push(`/ip4/198.51.100.44/tcp/4002/p2p/${me}`);
+    await d.maintainNow();
+    assert.equal(state.published.length, n + 1);
+    assert.ok(decodeAnnouncement(state.published.at(-1) ?? new Uint8Array()).addresses.includes(`/ip4/198.51.100.44/tcp/4002/p2p/${me}`));
   });
 
   test('while nobody hears us, announcements retry with backoff', async () => {

@@ -16,7 +16,8 @@
  *   7. return 'ignore' even for a good announcement, so gossipsub never forwards it itself: the hop TTL,
  *      not gossipsub's mesh, bounds how far an announcement travels.
  * net.onPeerDiscovered sightings go to the table with their source ('mdns', 'bootstrap', …).
- * Maintenance, every `maintenanceIntervalMs`: prune the table, and dial a few gossip-learned peers to
+ * Maintenance, every `maintenanceIntervalMs`: prune the table, re-announce when our addresses changed,
+ * and dial a few gossip-learned peers to
  * record real outcomes (dial ok / failed) for their reachability scores; identify on a connection we
  * dialled counts as a successful dial.
  */
@@ -265,13 +266,18 @@ export function startDiscovery(opts: DiscoveryOptions): Discovery {
     return 'ignore'; // handled: propagation is ours, hop by hop (see the header)
   };
 
-  const announceNow = async (): Promise<number> => {
-    const timestamp = Math.max(clock(), lastTimestamp + 1); // strictly increasing: receivers drop repeats
-    lastTimestamp = timestamp;
-    const addresses = ownAddresses()
+  const announceable = (): string[] =>
+    ownAddresses()
       .filter((s) => s.length > 0 && Buffer.byteLength(s) <= ANNOUNCEMENT_MAX_ADDRESS_BYTES)
       .filter((s) => opts.announcePrivateAddresses === true || isPublicAddress(s))
       .slice(0, ANNOUNCEMENT_MAX_ADDRESSES);
+  let lastAnnounced: string | undefined;
+
+  const announceNow = async (): Promise<number> => {
+    const timestamp = Math.max(clock(), lastTimestamp + 1); // strictly increasing: receivers drop repeats
+    lastTimestamp = timestamp;
+    const addresses = announceable();
+    lastAnnounced = addresses.join(' ');
     const bytes = encodeAnnouncement(key, { addresses, onionKey: opts.onionKey, capabilities, timestamp, hopTtl: ttlHops });
     const recipients = await net.publish(ANNOUNCE_TOPIC, bytes);
     stats.announced++;
@@ -330,6 +336,8 @@ export function startDiscovery(opts: DiscoveryOptions): Discovery {
       const pruned = peers.prune(clock());
       if (pruned.length > 0) log.debug('peers pruned', { count: pruned.length });
       if (probesPerTick > 0) await probe();
+      // Our addresses changed (a new listener, a relay reservation): tell the network now.
+      if (!stopped && lastAnnounced !== undefined && announceable().join(' ') !== lastAnnounced) await announceNow();
     } catch (err) {
       log.warn('discovery maintenance failed', { err: err instanceof Error ? err : String(err) });
     }
