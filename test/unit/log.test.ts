@@ -4,7 +4,7 @@
  * encoding of any 16-byte run of them. Plus unit tests of the logger's redaction.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,6 +56,35 @@ function runCli(args: string[], env: Record<string, string> = {}): Buffer {
   return Buffer.concat([r.stdout, r.stderr]);
 }
 
+/** Runs `compeer start …` until it prints `ready`, calls `during`, stops it with SIGINT; all its output. */
+async function runDaemon<T>(args: string[], env: Record<string, string>, during: () => T): Promise<{ output: Buffer; during: T }> {
+  const base = { ...process.env };
+  delete base.COMPEER_LOG_LEVEL;
+  delete base.COMPEER_PASSPHRASE;
+  const proc = spawn(process.execPath, ['src/cli/main.ts', ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const chunks: Buffer[] = [];
+  let stdout = '';
+  proc.stdout.on('data', (c: Buffer) => {
+    chunks.push(c);
+    stdout += c.toString();
+  });
+  proc.stderr.on('data', (c: Buffer) => chunks.push(c));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!stdout.includes('ready\n')) {
+      if (proc.exitCode !== null || Date.now() > deadline) assert.fail(`compeer start did not get ready: ${Buffer.concat(chunks).toString()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const result = during();
+    proc.kill('SIGINT');
+    assert.equal(await exited, 0, 'compeer start stops cleanly on SIGINT');
+    return { output: Buffer.concat(chunks), during: result };
+  } finally {
+    proc.kill('SIGKILL');
+  }
+}
+
 describe('leak detector (it can fail)', () => {
   const secret = new Uint8Array(randomBytes(32));
   const shifted = new Uint8Array([1, 2, 3, ...secret]);
@@ -83,11 +112,14 @@ describe('leak detector (it can fail)', () => {
 });
 
 describe('no key material in CLI output', () => {
-  it('init, id and start at --log-level debug print no private key, key file or passphrase', (t) => {
+  it('init, start (the daemon) and id at --log-level debug print no private key, key file, API token or passphrase', async (t) => {
     const dir = join(tempDir(t), 'home');
     let output = runCli(['init', '--log-level', 'debug', '--dir', dir, '--name', 'alice']);
-    output = Buffer.concat([output, runCli(['id', '--log-level', 'debug', '--dir', dir, '--json'])]);
-    output = Buffer.concat([output, runCli(['start', '--dir', dir], { COMPEER_LOG_LEVEL: 'debug' })]);
+    const daemon = await runDaemon(['start', '--dir', dir, '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0'], { COMPEER_LOG_LEVEL: 'debug' }, () => {
+      const id = runCli(['id', '--log-level', 'debug', '--dir', dir, '--json']);
+      return { id, token: Buffer.from(readFileSync(join(dir, 'api.token'), 'utf8').trim(), 'hex') };
+    });
+    output = Buffer.concat([output, daemon.output, daemon.during.id]);
     const text = output.toString('utf8');
     assert.match(text, /"level":"debug","msg":"identity generated","userId":"[a-z2-7]{32}"/, 'debug logs were produced');
 
@@ -101,6 +133,7 @@ describe('no key material in CLI output', () => {
       x25519Private: id.dh.privateKey,
       encodedSecret: stored.secret,
       storageKey: new Uint8Array(readFileSync(join(dir, KEY_FILE))),
+      apiToken: daemon.during.token,
     };
     assert.equal(findLeak(output, secrets), null);
   });
