@@ -75,7 +75,7 @@ export interface ContactRepository {
   keyHistory(userId: string): KeyChange[];
   /** Replaces the known addresses (at most MAX_CONTACT_ADDRESSES, each at most MAX_ADDRESS_LENGTH). */
   setAddresses(userId: string, addresses: readonly string[]): void;
-  /** The pairwise (rendezvous) secret, or undefined; returned bytes are the caller's to wipe. */
+  /** The pairwise (rendezvous) secret, or undefined when none is set (NOT_FOUND for an unknown contact); returned bytes are the caller's to wipe. */
   getSecret(userId: string): Uint8Array | undefined;
   /** Sets (32 bytes) or clears (null) the pairwise secret. NOT_FOUND for an unknown contact. */
   setSecret(userId: string, secret: Uint8Array | null): void;
