@@ -188,7 +188,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
   };
 
-  const server: Server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 0 }, (req, res) => void handle(req, res));
+  const server: Server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => void handle(req, res));
   server.maxConnections = limits.maxConnections;
   server.keepAliveTimeout = 5_000;
   server.on('clientError', (_err, socket) => {
