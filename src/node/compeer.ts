@@ -23,6 +23,7 @@ import { fingerprintHash } from '../protocol/verify/fingerprint.ts';
 import { formatSafetyNumber, safetyNumber, safetyNumberParty } from '../protocol/verify/safety-number.ts';
 import { SAFETY_NUMBER_ITERATIONS } from '../protocol/wire/constants.ts';
 import { APP_TEXT_MAX_BYTES } from '../protocol/wire/app-message.ts';
+import { MSG_BATCH_MAX_BYTES } from '../protocol/wire/msg-batch.ts';
 import type { ContactRecord } from '../store/contacts.ts';
 import type { MessageRecord } from '../store/messages.ts';
 import { createNetNode, type NetNode, type NetNodeOptions } from '../net/index.ts';
@@ -131,7 +132,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   await net.handle(MSG_PROTOCOL, (req, from) => messaging.handle(req, from), {
     rateLimit: { perSecond: 2_000, burst: 4_000 },
     maxInboundStreams: 256,
-    maxRequestBytes: 70 * 1024,
+    maxRequestBytes: MSG_BATCH_MAX_BYTES,
   });
   await net.handle(
     BUNDLE_PROTOCOL,

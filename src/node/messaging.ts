@@ -29,6 +29,7 @@ import { acceptSession, type AcceptedSession } from '../protocol/session.ts';
 import { decodeSessionSet, emptySessionSet, encodeSessionSet, setDecrypt, setEncrypt, type SessionSet } from '../protocol/session-set.ts';
 import { openEnvelope, sealEnvelope, SEALED_MAX_LENGTH } from '../protocol/sealed/envelope.ts';
 import { appMessageId, decodeAppMessage, encodeAppMessage, type AppMessage } from '../protocol/wire/app-message.ts';
+import { decodeMsgBatch, encodeMsgBatch, MSG_BATCH_MAX, MSG_BATCH_MAX_BYTES } from '../protocol/wire/msg-batch.ts';
 import type { ContactRecord } from '../store/contacts.ts';
 import type { OutboxItem } from '../store/outbox.ts';
 import type { NetNode } from '../net/index.ts';
@@ -166,82 +167,102 @@ export function createMessaging(d: MessagingDeps): Messaging {
     return senderUid;
   };
 
+  /** One opened envelope, inside its own (nested) transaction; returns the contact key and the id to ack. */
+  const receiveOne = (sender: PublicIdentity, content: Uint8Array, now: number, events: CompeerEvent[], queued: string[]): { key: string; id: Uint8Array | undefined } => {
+    const senderUid = userIdOf(sender);
+    let key = contactKeyFor(senderUid);
+    let contact = store.contacts.get(key);
+    if (contact && !equalBytes(contact.publicKey, encodePublicIdentity(sender))) contact = undefined;
+    let set = contact ? (loadSet(key) ?? emptySessionSet()) : undefined;
+    const accept = (): AcceptedSession => {
+      const accepted = acceptSession(own, store.prekeys, store.replay, content, now);
+      if (!sameIdentity(accepted.session.remoteIdentity, sender)) {
+        throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'session initiator is not the envelope sender');
+      }
+      return accepted;
+    };
+    let plaintext: Uint8Array;
+    let fresh: boolean;
+    if (set) {
+      const r = setDecrypt(set, content, now, accept);
+      plaintext = r.plaintext;
+      fresh = r.newSession;
+    } else {
+      const accepted = accept();
+      set = { active: accepted.session, archived: [] };
+      plaintext = accepted.plaintext;
+      fresh = true;
+    }
+    const app = decodeAppMessage(plaintext);
+    if (fresh && !contact) {
+      if (app.type !== 'hello') throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'first message from a stranger is not a hello');
+      key = acceptHello(sender, app, now, events);
+      contact = store.contacts.get(key);
+      store.sessions.put(key, encodeSessionSet(set), now);
+      enqueue(key, { type: 'addresses', id: newMessageId(rng), addresses: d.ownAddresses().slice(0, 8) }, now + 7 * 24 * 3600_000);
+      queued.push(key);
+    } else {
+      store.sessions.put(key, encodeSessionSet(set), now);
+    }
+    if (!contact) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no contact for this session');
+    switch (app.type) {
+      case 'text': {
+        const id = toHex(app.id);
+        const record = { id, contact: key, direction: 'in' as const, text: app.text, status: 'delivered' as const, sentAt: app.sentAt, receivedAt: now, expiresAt: null };
+        if (store.messages.add(record)) events.push({ type: 'message', message: { ...record } });
+        break;
+      }
+      case 'ack':
+        applyAcks(key, app.ids, events);
+        break;
+      case 'addresses':
+        store.contacts.setAddresses(key, app.addresses.slice(0, MAX_CONTACT_ADDRESSES));
+        break;
+      case 'hello':
+        break; // a repeat on an existing session
+    }
+    return { key, id: appMessageId(app) };
+  };
+
   const handle = async (req: Uint8Array, from: string): Promise<Uint8Array> => {
     const events: CompeerEvent[] = [];
+    const queued: string[] = [];
     let contactKey: string | undefined;
     let reply: Uint8Array;
     try {
-      const { sender, content } = openEnvelope(own, req);
+      // Open every envelope first (CPU only); all must come from one sender.
+      const opened = decodeMsgBatch(req).map((env) => openEnvelope(own, env));
+      const first = opened[0];
+      if (!first) throw new ProtocolError(ErrorCodes.MALFORMED_MESSAGE, 'empty request');
       const now = clock();
-      const queued: string[] = [];
       reply = store.transaction(() => {
-        const senderUid = userIdOf(sender);
-        let key = contactKeyFor(senderUid);
-        let contact = store.contacts.get(key);
-        if (contact && !equalBytes(contact.publicKey, encodePublicIdentity(sender))) contact = undefined;
-        let set = contact ? (loadSet(key) ?? emptySessionSet()) : undefined;
-        const accept = (): AcceptedSession => {
-          const accepted = acceptSession(own, store.prekeys, store.replay, content, now);
-          if (!sameIdentity(accepted.session.remoteIdentity, sender)) {
-            throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'session initiator is not the envelope sender');
+        const acked: Uint8Array[] = [];
+        for (const o of opened) {
+          if (!sameIdentity(o.sender, first.sender)) {
+            log.warn('message refused', { peer: from, error: 'batch mixes senders' });
+            continue;
           }
-          return accepted;
-        };
-        let plaintext: Uint8Array;
-        let fresh: boolean;
-        if (set) {
-          const r = setDecrypt(set, content, now, accept);
-          plaintext = r.plaintext;
-          fresh = r.newSession;
-        } else {
-          const accepted = accept();
-          set = { active: accepted.session, archived: [] };
-          plaintext = accepted.plaintext;
-          fresh = true;
-        }
-        const app = decodeAppMessage(plaintext);
-        if (fresh && !contact) {
-          if (app.type !== 'hello') throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'first message from a stranger is not a hello');
-          key = acceptHello(sender, app, now, events);
-          contact = store.contacts.get(key);
-          const addresses = d.ownAddresses().slice(0, 8);
-          store.sessions.put(key, encodeSessionSet(set), now);
-          enqueue(key, { type: 'addresses', id: newMessageId(rng), addresses }, now + 7 * 24 * 3600_000);
-          queued.push(key);
-          set = loadSet(key);
-        }
-        if (!contact || !set) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no contact for this session');
-        contactKey = key;
-        switch (app.type) {
-          case 'text': {
-            const id = toHex(app.id);
-            const record = { id, contact: key, direction: 'in' as const, text: app.text, status: 'delivered' as const, sentAt: app.sentAt, receivedAt: now, expiresAt: null };
-            if (store.messages.add(record)) events.push({ type: 'message', message: { ...record } });
-            break;
+          const mine: CompeerEvent[] = [];
+          try {
+            const r = store.transaction(() => receiveOne(o.sender, o.content, now, mine, queued));
+            contactKey = r.key;
+            if (r.id) acked.push(r.id);
+            events.push(...mine);
+          } catch (e) {
+            log.warn('message refused', { peer: from, error: e instanceof Error ? e : String(e) });
           }
-          case 'ack':
-            applyAcks(key, app.ids, events);
-            break;
-          case 'addresses':
-            store.contacts.setAddresses(key, app.addresses.slice(0, MAX_CONTACT_ADDRESSES));
-            break;
-          case 'hello':
-            break; // a repeat on an existing session
         }
-        const id = appMessageId(app);
-        if (id === undefined) {
-          store.sessions.put(key, encodeSessionSet(set), now);
-          return new Uint8Array(0);
-        }
-        return seal(key, set, { type: 'ack', ids: [id] }, now);
+        const set = contactKey === undefined ? undefined : loadSet(contactKey);
+        if (contactKey === undefined || !set?.active || acked.length === 0) return new Uint8Array(0);
+        return seal(contactKey, set, { type: 'ack', ids: acked }, now);
       });
       if (contactKey !== undefined) lastPeer.set(contactKey, from);
-      for (const k of queued) void flush(k);
     } catch (e) {
       log.warn('message refused', { peer: from, error: e instanceof Error ? e : String(e) });
       return new Uint8Array(0);
     }
     d.emit(events);
+    for (const k of queued) void flush(k);
     return reply;
   };
 
@@ -273,51 +294,76 @@ export function createMessaging(d: MessagingDeps): Messaging {
     return done;
   };
 
-  /** One attempt for one entry; true when it was acked. */
-  const attempt = async (item: OutboxItem): Promise<boolean> => {
-    const c = store.contacts.get(item.contact);
-    if (!c) return false;
+  /** One request carrying `items` (in order); resolves to the ids acked. Unacked ones are rescheduled. */
+  const attempt = async (contact: string, items: readonly OutboxItem[]): Promise<Set<string>> => {
+    const c = store.contacts.get(contact);
+    let acked = new Set<string>();
+    if (!c || items.length === 0) return acked;
     const peers = byPeer(c.addresses);
-    const hint = lastPeer.get(item.contact);
-    if (hint !== undefined && !peers.has(hint)) peers.set(hint, []);
+    const hint = lastPeer.get(contact);
+    if (hint !== undefined) {
+      const known = peers.get(hint);
+      peers.delete(hint);
+      peers.set(hint, known ?? []);
+    }
+    // The peer that last reached us first: it is the likeliest to be up.
+    const order = [...peers].reverse();
+    const request = encodeMsgBatch(items.map((i) => i.wire));
     let reached = false;
-    for (const [peer, addrs] of peers) {
+    for (const [peer, addrs] of order) {
       let res: Uint8Array;
       try {
-        res = await net.request(peer, addrs, MSG_PROTOCOL, item.wire, { timeoutMs: d.requestTimeoutMs, maxResponseBytes: SEALED_MAX_LENGTH });
+        res = await net.request(peer, addrs, MSG_PROTOCOL, request, { timeoutMs: d.requestTimeoutMs, maxResponseBytes: SEALED_MAX_LENGTH });
       } catch (e) {
-        log.debug('delivery attempt failed', { contact: item.contact, peer, error: e instanceof Error ? e : String(e) });
+        log.debug('delivery attempt failed', { contact, peer, error: e instanceof Error ? e : String(e) });
         continue;
       }
       reached = true;
-      if (onResponse(item.contact, res).has(item.messageId)) return true;
+      acked = onResponse(contact, res);
+      if (acked.size > 0) break;
     }
     const now = clock();
     const events: CompeerEvent[] = [];
     store.transaction(() => {
-      const current = store.outbox.get(item.messageId);
-      if (!current) return;
-      let wire: Uint8Array | undefined;
-      if (reached) {
-        // Reached but not acked: the next attempt is a fresh encryption of the same app message.
-        const app = plaintextOf(current);
-        const set = loadSet(item.contact);
-        if (app && set?.active) wire = seal(item.contact, set, app, now);
-        const m = store.messages.get(item.contact, 'out', item.messageId);
-        if (m && m.status === 'queued') {
-          store.messages.setStatus(item.contact, 'out', item.messageId, 'sent');
-          events.push({ type: 'status', id: item.messageId, contact: item.contact, status: 'sent' });
+      for (const item of items) {
+        if (acked.has(item.messageId)) continue;
+        const current = store.outbox.get(item.messageId);
+        if (!current) continue;
+        let wire: Uint8Array | undefined;
+        if (reached) {
+          // Reached but not acked: the next attempt is a fresh encryption of the same app message.
+          const app = plaintextOf(current);
+          const set = loadSet(contact);
+          if (app && set?.active) wire = seal(contact, set, app, now);
+          const m = store.messages.get(contact, 'out', item.messageId);
+          if (m && m.status === 'queued') {
+            store.messages.setStatus(contact, 'out', item.messageId, 'sent');
+            events.push({ type: 'status', id: item.messageId, contact, status: 'sent' });
+          }
         }
+        store.outbox.update(item.messageId, {
+          attempts: current.attempts + 1,
+          nextAttemptAt: now + retryDelay(current.attempts, (rng.bytes(1)[0] as number) / 256),
+          state: reached ? 'sent' : 'queued',
+          ...(wire ? { wire } : {}),
+        });
       }
-      store.outbox.update(item.messageId, {
-        attempts: current.attempts + 1,
-        nextAttemptAt: now + retryDelay(current.attempts, (rng.bytes(1)[0] as number) / 256),
-        state: reached ? 'sent' : 'queued',
-        ...(wire ? { wire } : {}),
-      });
     });
     d.emit(events);
-    return false;
+    return acked;
+  };
+
+  /** The next due entries of a contact, oldest first, as many as fit one request. */
+  const nextBatch = (contact: string, now: number, force: boolean): OutboxItem[] => {
+    const batch: OutboxItem[] = [];
+    let bytes = 2;
+    for (const item of store.outbox.forContact(contact)) {
+      if (!force && item.nextAttemptAt > now) break; // keep the order: nothing overtakes an earlier entry
+      if (batch.length >= MSG_BATCH_MAX || bytes + 4 + item.wire.length > MSG_BATCH_MAX_BYTES) break;
+      batch.push(item);
+      bytes += 4 + item.wire.length;
+    }
+    return batch;
   };
 
   const flush = async (contact: string, force = false): Promise<void> => {
@@ -329,12 +375,13 @@ export function createMessaging(d: MessagingDeps): Messaging {
     try {
       do {
         again.delete(contact);
-        const now = clock();
-        for (const item of store.outbox.forContact(contact)) {
-          if (!force && item.nextAttemptAt > now) break; // keep the order: nothing overtakes an earlier entry
-          if (!(await attempt(item))) break;
+        for (;;) {
+          const batch = nextBatch(contact, clock(), force);
+          if (batch.length === 0) break;
+          const acked = await attempt(contact, batch);
+          force = false;
+          if (!batch.every((i) => acked.has(i.messageId))) break;
         }
-        force = false;
       } while (again.has(contact));
     } catch (e) {
       log.warn('flush failed', { contact, error: e instanceof Error ? e : String(e) });

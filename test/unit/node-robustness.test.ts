@@ -90,7 +90,7 @@ describe('node: bad input on /compeer/msg/1', () => {
     }
     assert.ok(bob.logs.find('message refused').length >= 3);
     // Oversized: the stream is reset, and bob still works.
-    await assert.rejects(alice.node.net.request(peer, addrs, MSG_PROTOCOL, new Uint8Array(80 * 1024), { timeoutMs: 3_000 }));
+    await assert.rejects(alice.node.net.request(peer, addrs, MSG_PROTOCOL, new Uint8Array(300 * 1024), { timeoutMs: 3_000 }));
     await alice.node.send('bob', 'still here');
     const got = await bob.node.messages('alice', { waitMs: 5_000, count: 1 });
     assert.equal(got[0]?.text, 'still here');
