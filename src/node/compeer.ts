@@ -21,7 +21,7 @@ import { initiateSession } from '../protocol/session.ts';
 import { encodeSessionSet } from '../protocol/session-set.ts';
 import { fingerprintHash } from '../protocol/verify/fingerprint.ts';
 import { formatSafetyNumber, safetyNumber, safetyNumberParty } from '../protocol/verify/safety-number.ts';
-import { SAFETY_NUMBER_ITERATIONS } from '../protocol/wire/constants.ts';
+import { ONE_TIME_PREKEY_LOW_WATERMARK, SAFETY_NUMBER_ITERATIONS } from '../protocol/wire/constants.ts';
 import { APP_TEXT_MAX_BYTES, type AppMessage } from '../protocol/wire/app-message.ts';
 import { MSG_BATCH_MAX_BYTES } from '../protocol/wire/msg-batch.ts';
 import type { ContactRecord } from '../store/contacts.ts';
@@ -79,6 +79,7 @@ export interface CompeerNode extends CompeerApi {
 }
 
 const LAST_ADDRESSES = 'node.last-addresses';
+const SESSION_RETRY_MS = 30_000;
 const NAME_MAX_BYTES = 64;
 
 /** A local contact name: 1–64 UTF-8 bytes after trimming, no control characters (they could rewrite a terminal). */
@@ -127,6 +128,8 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     clock,
   });
   const prekeys = createPrekeyManager(store, rng);
+  let refillScheduled = false;
+  let stopped = false;
   const messaging = createMessaging({ store, net, rng, clock, log, emit, ownAddresses: () => net.addresses(), requestTimeoutMs });
 
   await net.handle(MSG_PROTOCOL, (req, from) => messaging.handle(req, from), {
@@ -141,7 +144,21 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
         log.warn('bundle request refused', { peer: from, bytes: req.length });
         return new Uint8Array(0);
       }
-      return prekeys.served(clock());
+      const bundle = prekeys.served(clock());
+      // Requests drain one-time prekeys faster than the hourly maintenance refills them.
+      if (store.prekeys.availableOneTimePrekeys() < ONE_TIME_PREKEY_LOW_WATERMARK && !refillScheduled) {
+        refillScheduled = true;
+        setImmediate(() => {
+          refillScheduled = false;
+          if (stopped) return;
+          try {
+            prekeys.maintain(clock());
+          } catch (e) {
+            log.error('prekey maintenance failed', { error: e instanceof Error ? e : String(e) });
+          }
+        });
+      }
+      return bundle;
     },
     { maxRequestBytes: 64, rateLimit: { perSecond: 5, burst: 20 } },
   );
@@ -159,12 +176,15 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   void publishBundle();
   const discovery = opts.discovery ? await opts.discovery({ net, store, log, clock, rng }) : undefined;
 
-  let stopped = false;
   let ticking = false;
+  let nextSessionRetry = 0;
   const retry = setInterval(() => {
     if (ticking || stopped) return;
     ticking = true;
-    messaging.tick().finally(() => (ticking = false));
+    const now = clock();
+    const sessions = now >= nextSessionRetry ? retryPendingSessions() : Promise.resolve();
+    if (now >= nextSessionRetry) nextSessionRetry = now + SESSION_RETRY_MS;
+    Promise.all([messaging.tick(), sessions]).finally(() => (ticking = false));
   }, opts.retryIntervalMs ?? 1_000);
   const maintenance = setInterval(() => {
     try {
@@ -237,6 +257,20 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       }
       store.meta.set(LAST_ADDRESSES, new TextEncoder().encode(text));
     });
+  }
+
+  /** Contacts added from an invite whose bundle could not be fetched yet: try again (their hello is waiting). */
+  async function retryPendingSessions(): Promise<void> {
+    for (const key of store.meta.keys(PENDING_HELLO)) {
+      const c = store.contacts.get(key.slice(PENDING_HELLO.length));
+      if (!c || store.sessions.has(c.userId)) continue;
+      try {
+        await startSession(c);
+        void messaging.flush(c.userId, true);
+      } catch (e) {
+        log.debug('session setup still deferred', { contact: c.userId, error: e instanceof Error ? e : String(e) });
+      }
+    }
   }
 
   const resolve = (q: string): ContactRecord => {
