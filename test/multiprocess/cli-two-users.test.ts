@@ -1,9 +1,8 @@
 /**
  * Two people, real `compeer` processes on TCP loopback with separate data folders (issue 4):
- * init, start (no mDNS, explicit --listen), invite (`id --json` → `add`), messages both ways,
- * `messages --wait`, delivered status at the sender, both daemons stopped and restarted (history and
- * session survive: sending works again), and a key change (bob re-created in a fresh folder under the
- * same name) detected and shown by `contacts`, refused by `send` until `verify --confirm`.
+ * init, start (no mDNS, explicit --listen), invites exchanged (`id --json` → `add`), messages both
+ * ways, `messages --wait`, delivered status at the sender, both daemons stopped and restarted (history
+ * and session survive: sending works again). The key change: cli-key-change.test.ts.
  * Daemons keep their ports across the restart: with mDNS off and no bootstrap peers, the last address
  * each learned from the other is the only way back.
  */
@@ -26,10 +25,10 @@ async function delivered(dir: string, contact: string, text: string): Promise<Me
 describe('compeer CLI: two users over loopback', { timeout: 120_000 }, () => {
   after(stopAll);
 
-  it('invite, talk both ways, restart both, detect a key change', async (t) => {
+  it('invite, talk both ways, restart both', async (t) => {
     const path = tempDirs(t);
-    const [a, b, b2] = [path('alice'), path('bob'), path('bob-again')];
-    const [pa, pb, pb2] = [await freePort(), await freePort(), await freePort()];
+    const [a, b] = [path('alice'), path('bob')];
+    const [pa, pb] = [await freePort(), await freePort()];
 
     // init
     const [ia, ib] = await Promise.all([compeerJson<{ userId: string }>(a, ['init', '--name', 'alice']), compeerJson<{ userId: string }>(b, ['init', '--name', 'bob'])]);
@@ -103,29 +102,6 @@ describe('compeer CLI: two users over loopback', { timeout: 120_000 }, () => {
     const texts = (await compeerJson<MessageInfo[]>(b, ['messages', 'alice'])).map((m) => m.text);
     assert.deepEqual(texts.slice(0, 3), ['hello alice', 'hi bob', 'after restart']);
 
-    // key change: bob starts over in a fresh folder under the same name and adds a new invite of alice's
-    await bob.stop();
-    await compeerJson(b2, ['init', '--name', 'bob']);
-    const bob2 = await startDaemon(b2, listen(pb2));
-    const idA2 = await compeerJson<IdentityInfo>(a, ['id']);
-    await compeerJson(b2, ['add', idA2.invite, '--name', 'alice']);
-    await compeerJson(b2, ['send', 'alice', 'it is me, new keys']);
-    const changed = await eventually(async () => {
-      const list = await compeerJson<ContactInfo[]>(a, ['contacts']);
-      return list.find((c) => c.name === 'bob' && c.keyChanged);
-    }, 'alice sees the key change');
-    assert.equal(changed.verified, false);
-    assert.match((await compeer(a, ['contacts'])).stdout, /^bob .*KEY CHANGED/m);
-    const refused = await compeer(a, ['send', 'bob', 'are you really bob?']);
-    assert.equal(refused.code, 37, `UNTRUSTED_IDENTITY: ${refused.stderr}`);
-    const v = await compeerJson<{ safetyNumber: string; verified: boolean }>(a, ['verify', 'bob', '--confirm']);
-    assert.equal(v.verified, true);
-    assert.match(v.safetyNumber.replace(/\s/g, ''), /^\d{60}$/);
-    assert.deepEqual(
-      (await compeerJson<ContactInfo[]>(a, ['contacts'])).map((c) => [c.name, c.verified, c.keyChanged]),
-      [['bob', true, false]],
-    );
-
-    assert.deepEqual(await Promise.all([alice.stop(), bob2.stop()]), [0, 0]);
+    assert.deepEqual(await Promise.all([alice.stop(), bob.stop()]), [0, 0]);
   });
 });
