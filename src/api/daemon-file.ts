@@ -88,6 +88,10 @@ export function readDaemonInfo(dir: string): DaemonInfo | undefined {
 export function runningDaemon(dir: string): DaemonInfo {
   const info = readDaemonInfo(dir);
   if (info === undefined || !pidAlive(info.pid)) {
+    const starting = readPid(join(dir, LOCK_FILE));
+    if (starting !== undefined && pidAlive(starting)) {
+      throw new CompeerError(ErrorCodes.NOT_RUNNING, `the node on ${dir} is starting (pid ${starting}); try again when it has printed \`ready\``);
+    }
     throw new CompeerError(ErrorCodes.NOT_RUNNING, `no node is running on ${dir}; start one with \`compeer start\``);
   }
   return info;

@@ -99,6 +99,9 @@ describe('finding the daemon', () => {
     assert.throws(() => runningDaemon(dir), { code: 'NOT_RUNNING' });
     writeFileSync(join(dir, 'daemon.json'), '{"pid":"x"}');
     assert.equal(readDaemonInfo(dir), undefined);
+    const release = acquireDaemonLock(dir);
+    assert.throws(() => runningDaemon(dir), (e: unknown) => e instanceof CompeerError && e.code === 'NOT_RUNNING' && /is starting/.test(e.message));
+    release();
     removeDaemonInfo(dir);
     writeFileSync(join(dir, 'api.token'), 'short\n');
     assert.throws(() => readToken(dir), { code: 'UNAUTHORIZED' });
