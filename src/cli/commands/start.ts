@@ -23,8 +23,8 @@ import type { DaemonNode, NodeFactory } from '../node-factory.ts';
 export interface StartOptions {
   init?: boolean;
   name?: string;
-  listen: string[];
-  bootstrap: string[];
+  listen?: string[];
+  bootstrap?: string[];
   api: string;
   allowRemoteApi?: boolean;
   mdns: boolean;
@@ -32,7 +32,7 @@ export interface StartOptions {
   printInvite?: boolean;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /** Step 2: the identity must exist (or is created with --init). Runs under the lock. */
 function ensureIdentity(ctx: Context, opts: StartOptions): void {
@@ -82,8 +82,8 @@ async function start(ctx: Context, opts: StartOptions): Promise<void> {
       dir: ctx.dir,
       passphrase: ctx.passphrase,
       ephemeral,
-      listen: opts.listen,
-      bootstrap: opts.bootstrap,
+      listen: opts.listen ?? [],
+      bootstrap: opts.bootstrap ?? [],
       mdns: opts.mdns,
       logger: ctx.logger,
       rng: ctx.io.rng,
@@ -153,8 +153,8 @@ export function registerStart(program: Command, io: CliIo): void {
     .description('run the node in the foreground with the local API; prints `ready` when it is up')
     .option('--init', 'create the identity if there is none (what `npm start` does)')
     .option('--name <name>', 'display name for an identity created by --init')
-    .option('--listen <multiaddr>', 'listen address, repeatable (default: TCP and WebSockets on 0.0.0.0, random ports)', collect, [])
-    .option('--bootstrap <multiaddr>', 'a peer to connect to at start, repeatable', collect, [])
+    .option('--listen <multiaddr>', 'listen address, repeatable (default: TCP and WebSockets on 0.0.0.0, random ports)', collect)
+    .option('--bootstrap <multiaddr>', 'a peer to connect to at start, repeatable', collect)
     .option('--api <host:port>', 'address of the local control API', '127.0.0.1:0')
     .option('--allow-remote-api', 'allow --api on a non-loopback address (anyone who can reach it and has the token controls the node)')
     .option('--no-mdns', 'no LAN discovery (mDNS)')
