@@ -132,39 +132,6 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   let stopped = false;
   const messaging = createMessaging({ store, net, rng, clock, log, emit, ownAddresses: () => net.addresses(), requestTimeoutMs });
 
-  await net.handle(MSG_PROTOCOL, (req, from) => messaging.handle(req, from), {
-    rateLimit: { perSecond: 2_000, burst: 4_000 },
-    maxInboundStreams: 256,
-    maxRequestBytes: MSG_BATCH_MAX_BYTES,
-  });
-  await net.handle(
-    BUNDLE_PROTOCOL,
-    async (req, from) => {
-      if (req.length !== 0 && req.length !== 32) {
-        log.warn('bundle request refused', { peer: from, bytes: req.length });
-        return new Uint8Array(0);
-      }
-      const bundle = prekeys.served(clock());
-      // Requests drain one-time prekeys faster than the hourly maintenance refills them.
-      if (store.prekeys.availableOneTimePrekeys() < ONE_TIME_PREKEY_LOW_WATERMARK && !refillScheduled) {
-        refillScheduled = true;
-        setImmediate(() => {
-          refillScheduled = false;
-          if (stopped) return;
-          try {
-            prekeys.maintain(clock());
-          } catch (e) {
-            log.error('prekey maintenance failed', { error: e instanceof Error ? e : String(e) });
-          }
-        });
-      }
-      return bundle;
-    },
-    { maxRequestBytes: 64, rateLimit: { perSecond: 5, burst: 20 } },
-  );
-  await net.start();
-  prekeys.maintain(clock());
-
   const publishBundle = async (): Promise<number> => {
     try {
       return await net.dhtPut(bundleDhtKey(userId), prekeys.published(clock()), { timeoutMs: dhtTimeoutMs });
@@ -173,8 +140,48 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       return 0;
     }
   };
+  let discovery: { stop(): Promise<void> } | undefined;
+  try {
+    await net.handle(MSG_PROTOCOL, (req, from) => messaging.handle(req, from), {
+      rateLimit: { perSecond: 2_000, burst: 4_000 },
+      maxInboundStreams: 256,
+      maxRequestBytes: MSG_BATCH_MAX_BYTES,
+    });
+    await net.handle(
+      BUNDLE_PROTOCOL,
+      async (req, from) => {
+        if (req.length !== 0 && req.length !== 32) {
+          log.warn('bundle request refused', { peer: from, bytes: req.length });
+          return new Uint8Array(0);
+        }
+        const bundle = prekeys.served(clock());
+        // Requests drain one-time prekeys faster than the hourly maintenance refills them.
+        if (store.prekeys.availableOneTimePrekeys() < ONE_TIME_PREKEY_LOW_WATERMARK && !refillScheduled) {
+          refillScheduled = true;
+          setImmediate(() => {
+            refillScheduled = false;
+            if (stopped) return;
+            try {
+              prekeys.maintain(clock());
+            } catch (e) {
+              log.error('prekey maintenance failed', { error: e instanceof Error ? e : String(e) });
+            }
+          });
+        }
+        return bundle;
+      },
+      { maxRequestBytes: 64, rateLimit: { perSecond: 5, burst: 20 } },
+    );
+    prekeys.maintain(clock());
+    await net.start();
+    discovery = opts.discovery ? await opts.discovery({ net, store, log, clock, rng }) : undefined;
+  } catch (e) {
+    // Leave nothing running; the store stays open (the caller opened it and closes it).
+    stopped = true;
+    await net.stop().catch(() => {});
+    throw e;
+  }
   void publishBundle();
-  const discovery = opts.discovery ? await opts.discovery({ net, store, log, clock, rng }) : undefined;
 
   let ticking = false;
   let nextSessionRetry = 0;

@@ -83,3 +83,16 @@ describe('node: both add each other at the same time', () => {
     await assert.rejects(carol.node.addContact(id.invite, 'bad\u0007name'), (e) => (e as { code?: string }).code === 'INVALID_ARGUMENT');
   });
 });
+
+describe('node: start failure', () => {
+  test('a failing discovery hook rejects createCompeer and leaves nothing running', async () => {
+    await assert.rejects(
+      startCompeer('erin', {
+        discovery: async () => {
+          throw new Error('discovery failed');
+        },
+      }),
+      /discovery failed/,
+    );
+  });
+});
