@@ -93,6 +93,14 @@ function checkName(name: string | null | undefined): string | null {
   return t;
 }
 
+/** Addresses for an invite, likeliest to work from elsewhere first: public, then LAN, then loopback; TCP before WebSockets. */
+function inviteOrder(addresses: readonly string[]): string[] {
+  const rank = (a: string): number =>
+    (/^\/ip[46]\/(127\.|::1\/)/.test(a) ? 4 : /^\/ip4\/(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.)|^\/ip6\/(f[cd]|fe80)/i.test(a) ? 2 : 0) +
+    (a.includes('/ws') ? 1 : 0);
+  return [...addresses].sort((x, y) => rank(x) - rank(y));
+}
+
 function messageInfo(m: MessageRecord): MessageInfo {
   return { id: m.id, contact: m.contact, direction: m.direction, text: m.text, status: m.status, sentAt: m.sentAt, receivedAt: m.receivedAt };
 }
@@ -313,7 +321,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       const secret = rng.bytes(INVITE_SECRET_LENGTH);
       const now = clock();
       store.transaction(() => store.meta.set(inviteKey(secret), new TextEncoder().encode(String(now))));
-      const addresses = net.addresses();
+      const addresses = inviteOrder(net.addresses());
       const fp = toHex(fingerprintHash(safetyNumberParty(own.public), SAFETY_NUMBER_ITERATIONS).subarray(0, 16));
       return {
         userId,
