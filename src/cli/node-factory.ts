@@ -1,11 +1,13 @@
 /**
  * The one place the CLI builds a node: `compeer start` calls a NodeFactory with the resolved flags.
  * The default opens the store in DIR (or a memory store with a fresh identity for --ephemeral),
- * adapts it to the node's port and runs createCompeer (src/node/) with the network options.
+ * adapts it to the node's port and runs createCompeer (src/node/) with the network options and
+ * discovery (signed announcements into the peer table).
  * Injectable through CliIo.createNode so tests can run the daemon in-process over a fake node.
  */
 import type { Clock, Rng } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
+import { discoveryHook } from '../node/discovery/index.ts';
 import { createCompeer, nodeStoreFrom, type CompeerApi, type CompeerNode } from '../node/index.ts';
 import { generateIdentity } from '../protocol/identity.ts';
 import { createPeerPolicy } from '../routing/peer-policy.ts';
@@ -70,6 +72,9 @@ export const defaultNodeFactory: NodeFactory = async (o) => {
         mdns: o.mdns,
         allowPrivateAddresses: listenPrivate || o.mdns,
       },
+      // Signed announcements feed the peer table; private addresses are announced only when we listen
+      // on nothing else (a loopback or LAN-only node), since strangers far away cannot use them.
+      discovery: discoveryHook({ announcePrivateAddresses: listenPrivate }),
       logger: o.logger,
       rng: o.rng,
       clock: o.clock,
