@@ -33,6 +33,8 @@ export interface ApiLimits {
   maxEventBufferBytes: number;
 }
 
+const LOG_BURST = 20;
+
 export const API_LIMITS: ApiLimits = {
   maxBodyBytes: 128 * 1024,
   rateBurst: 100,
@@ -149,6 +151,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     return true;
   };
 
+  // Refusals are logged (auth failures at warn: someone local is probing), at most LOG_BURST per
+  // minute so a flood cannot flood the log too; the next line says how many were left out.
+  let logWindow = { start: now(), count: 0, dropped: 0 };
+  const refused = (where: { method: string | undefined; route: string; status: number }, code: string): void => {
+    const t = now();
+    if (t - logWindow.start > 60_000) logWindow = { start: t, count: 0, dropped: logWindow.dropped };
+    if (logWindow.count >= LOG_BURST) {
+      logWindow.dropped++;
+      return;
+    }
+    logWindow.count++;
+    const fields = { ...where, code, ...(logWindow.dropped > 0 ? { notLogged: logWindow.dropped } : {}) };
+    logWindow.dropped = 0;
+    if (code === ErrorCodes.UNAUTHORIZED) log.warn('api request refused', fields);
+    else log.info('api request refused', fields);
+  };
+
   /** Steps 1–3, shared by HTTP requests and WebSocket upgrades. */
   const admit = (req: IncomingMessage): void => {
     checkHostAndOrigin(req.headers, policy);
@@ -180,8 +199,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       log.debug('api request', { method: req.method, route: url.pathname, status: 200 });
     } catch (err) {
       const { status, body } = errorResponse(err);
-      if (status >= 500) log.warn('api request failed', { method: req.method, route: route === undefined ? '?' : url.pathname, status, error: err instanceof Error ? err : String(err) });
-      else log.debug('api request refused', { method: req.method, route: route === undefined ? '?' : url.pathname, status, code: body.error.code });
+      const where = { method: req.method, route: route === undefined ? '?' : url.pathname, status };
+      if (status >= 500) log.warn('api request failed', { ...where, error: err instanceof Error ? err : String(err) });
+      else refused(where, body.error.code);
       // After a refused body the rest of it may still be arriving: close rather than read it.
       if (!res.headersSent) sendJson(res, status, body, status === 413 || status === 401);
       else res.destroy();
@@ -204,6 +224,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (new URL(req.url ?? '/', 'http://localhost').pathname !== EVENTS_PATH) throw new CompeerError(ErrorCodes.NOT_FOUND, 'no such WebSocket');
       if (wss.clients.size >= limits.maxEventClients) throw new CompeerError(ErrorCodes.RATE_LIMITED, 'too many event subscribers');
     } catch (err) {
+      refused({ method: 'UPGRADE', route: EVENTS_PATH, status: errorResponse(err).status }, errorResponse(err).body.error.code);
       refuseUpgrade(socket, err);
       return;
     }
