@@ -36,7 +36,7 @@ async function chat(ctx: Context, query: string): Promise<void> {
   const sub = await api.subscribe((e) => {
     if ((e.type === 'message' && e.message.contact === contact.userId) || (e.type !== 'message' && (e.type === 'status' ? e.contact : e.contact.userId) === contact.userId)) show(e);
   });
-  for (const m of await api.messages(contact.userId, { count: HISTORY })) show({ type: 'message', message: m });
+  for (const m of (await api.messages(contact.userId)).slice(-HISTORY)) show({ type: 'message', message: m });
   if (!ctx.json) out(`-- chat with ${contactLabel(contact)}; type a message and Enter, /quit to leave`);
 
   const rl = createInterface({ input: ctx.io.stdin ?? process.stdin, terminal: false });
