@@ -66,9 +66,14 @@ async function start(ctx: Context, opts: StartOptions): Promise<void> {
       }
     }
   };
-  // A signal during start-up stops as soon as the current step is done.
+  // A signal during start-up stops as soon as the current step is done (without printing `ready`);
+  // a second one gets the default action (the handler is gone), for a start-up that hangs.
   const stop = Promise.withResolvers<string>();
-  const offSignal = ctx.io.onStopSignal((sig) => stop.resolve(sig));
+  let stopping = false;
+  const offSignal = ctx.io.onStopSignal((sig) => {
+    stopping = true;
+    stop.resolve(sig);
+  });
   try {
     if (!ephemeral) {
       if (opts.init === true) mkdirSync(ctx.dir, { recursive: true, mode: 0o700 });
@@ -105,7 +110,7 @@ async function start(ctx: Context, opts: StartOptions): Promise<void> {
 
     const id = await node.id();
     ctx.logger.info('node ready', { userId: id.userId, api: server.url, ephemeral });
-    printReady(ctx, opts, { api: server.url, token: ephemeral ? token : undefined, id });
+    if (!stopping) printReady(ctx, opts, { api: server.url, token: ephemeral ? token : undefined, id });
     const signal = await stop.promise;
     ctx.logger.info('stopping', { signal });
   } finally {
