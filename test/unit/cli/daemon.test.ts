@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -146,6 +147,20 @@ describe('compeer start (over a fake node) and the client commands', () => {
     assert.equal((await cli(['start', '--dir', dir, '--api', '0.0.0.0:0'])).code, EXIT_CODES.INVALID_ARGUMENT);
     assert.equal((await cli(['start', '--dir', dir, '--api', 'nonsense'])).code, EXIT_CODES.INVALID_ARGUMENT);
     assert.ok(!existsSync(join(dir, 'daemon.lock')), 'a failed start leaves no lock');
+  });
+
+  it('a start that fails half-way (API port taken) stops the node and leaves no files behind', async (t) => {
+    const dir = join(tempDir(t), 'home');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    t.after(() => blocker.close());
+    const port = (blocker.address() as AddressInfo).port;
+    let stopped = false;
+    const io = fakeIo({}, { createNode: async (): Promise<DaemonNode> => Object.assign(fakeApi(), { stop: async () => void (stopped = true) }) });
+    assert.equal(await run(['start', '--init', '--dir', dir, '--api', `127.0.0.1:${port}`], io), EXIT_CODES.INVALID_ARGUMENT);
+    assert.match(io.err, /cannot listen/);
+    assert.ok(stopped, 'the node was stopped');
+    assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('compeer.db') && f !== 'storage.key'), []);
   });
 
   it('--print-invite shows the invite link, a QR code and the API address', async (t) => {
