@@ -22,7 +22,7 @@ import { encodeSessionSet } from '../protocol/session-set.ts';
 import { fingerprintHash } from '../protocol/verify/fingerprint.ts';
 import { formatSafetyNumber, safetyNumber, safetyNumberParty } from '../protocol/verify/safety-number.ts';
 import { ONE_TIME_PREKEY_LOW_WATERMARK, SAFETY_NUMBER_ITERATIONS } from '../protocol/wire/constants.ts';
-import { APP_TEXT_MAX_BYTES, type AppMessage } from '../protocol/wire/app-message.ts';
+import { APP_TEXT_MAX_BYTES, type BatchableMessage } from '../protocol/wire/app-message.ts';
 import { MSG_BATCH_MAX_BYTES } from '../protocol/wire/msg-batch.ts';
 import type { ContactRecord } from '../store/contacts.ts';
 import type { MessageRecord } from '../store/messages.ts';
@@ -221,7 +221,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
    */
   interface PendingSend {
     readonly record: MessageRecord;
-    readonly app: AppMessage;
+    readonly app: BatchableMessage;
     resolve(): void;
     reject(e: unknown): void;
   }

@@ -18,9 +18,9 @@
  * empty response (no oracle) and a log line; nothing is changed.
  * This module knows nothing of how contacts are added or bundles fetched (compeer.ts, bundles.ts).
  */
-import { equalBytes, fromHex, toHex } from '../lib/bytes.ts';
+import { concatBytes, equalBytes, fromHex, toHex } from '../lib/bytes.ts';
 import type { Clock, Rng } from '../lib/deps.ts';
-import { CompeerError, ErrorCodes, ProtocolError } from '../lib/errors.ts';
+import { ErrorCodes, ProtocolError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { encodePublicIdentity, sameIdentity, userIdOf, type PublicIdentity } from '../protocol/identity.ts';
@@ -28,8 +28,18 @@ import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
 import { acceptSession, type AcceptedSession } from '../protocol/session.ts';
 import { decodeSessionSet, emptySessionSet, encodeSessionSet, setDecrypt, setEncrypt, type SessionSet } from '../protocol/session-set.ts';
 import { openEnvelope, sealEnvelope, SEALED_MAX_LENGTH } from '../protocol/sealed/envelope.ts';
-import { appMessageId, decodeAppMessage, encodeAppMessage, type AppMessage } from '../protocol/wire/app-message.ts';
-import { decodeMsgBatch, encodeMsgBatch, MSG_BATCH_MAX, MSG_BATCH_MAX_BYTES } from '../protocol/wire/msg-batch.ts';
+import {
+  APP_ACK_MAX_IDS,
+  APP_BATCH_MAX,
+  APP_MESSAGE_MAX_BYTES,
+  appMessageIds,
+  batchEncodedSize,
+  decodeAppMessage,
+  encodeAppMessage,
+  type AppMessage,
+  type BatchableMessage,
+} from '../protocol/wire/app-message.ts';
+import { decodeMsgBatch } from '../protocol/wire/msg-batch.ts';
 import type { ContactRecord } from '../store/contacts.ts';
 import type { OutboxItem } from '../store/outbox.ts';
 import type { NetNode } from '../net/index.ts';
@@ -55,6 +65,25 @@ export interface MessagingDeps {
   readonly requestTimeoutMs: number;
 }
 
+/** An outbox entry that has not been encrypted yet (or whose last encryption reached the peer unacked). */
+const NO_WIRE = new Uint8Array(0);
+const CACHE_TAG = 0xca;
+
+/** The envelope last sent for a batch, kept on the batch's first entry: tag | count | ids (16 each) | envelope. */
+function encodeCache(ids: readonly string[], envelope: Uint8Array): Uint8Array {
+  return concatBytes(Uint8Array.of(CACHE_TAG, ids.length), ...ids.map(fromHex), envelope);
+}
+
+function decodeCache(wire: Uint8Array): { ids: string[]; envelope: Uint8Array } | undefined {
+  if (wire.length < 2 || wire[0] !== CACHE_TAG) return undefined;
+  const count = wire[1] as number;
+  const start = 2 + 16 * count;
+  if (count === 0 || wire.length <= start) return undefined;
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push(toHex(wire.subarray(2 + 16 * i, 18 + 16 * i)));
+  return { ids, envelope: wire.subarray(start) };
+}
+
 export function inviteKey(secret: Uint8Array): string {
   return INVITE_PREFIX + toHex(sha256(secret));
 }
@@ -70,8 +99,8 @@ export function contactInfo(c: ContactRecord): { userId: string; name: string | 
 export interface Messaging {
   /** The `/compeer/msg/1` handler: never throws; an empty response for anything it refuses. */
   handle(req: Uint8Array, from: string): Promise<Uint8Array>;
-  /** Inside a transaction: encrypts `app` on the contact's session and queues it. */
-  enqueue(contact: string, app: AppMessage, expiresAt: number): void;
+  /** Inside a transaction: queues `app` for a contact with a session (encrypted when it is sent). */
+  enqueue(contact: string, app: BatchableMessage, expiresAt: number): void;
   /** Sends the contact's due outbox entries, oldest first (one flush per contact at a time). */
   flush(contact: string, force?: boolean): Promise<void>;
   /** Retries whatever is due; expires what is too old. */
@@ -99,16 +128,12 @@ export function createMessaging(d: MessagingDeps): Messaging {
     return raw === undefined ? undefined : decodeSessionSet(raw);
   };
 
-  const enqueue = (contact: string, app: AppMessage, expiresAt: number): void => {
-    const c = store.contacts.get(contact);
-    const session = loadSet(contact);
-    if (!c || !session?.active) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session with this contact');
-    const id = appMessageId(app);
-    if (id === undefined) throw new CompeerError(ErrorCodes.INTERNAL, 'acks are not queued');
+  const enqueue = (contact: string, app: BatchableMessage, expiresAt: number): void => {
+    if (!store.contacts.get(contact) || !store.sessions.has(contact)) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session with this contact');
+    const id = toHex(app.id);
     const now = clock();
-    const wire = seal(contact, session, app, now);
-    store.outbox.enqueue({ messageId: toHex(id), contact, wire, attempts: 0, nextAttemptAt: now, expiresAt, state: 'queued', createdAt: now });
-    if (app.type !== 'text') store.meta.set(CTL_PREFIX + toHex(id), encodeAppMessage(app));
+    store.outbox.enqueue({ messageId: id, contact, wire: NO_WIRE, attempts: 0, nextAttemptAt: now, expiresAt, state: 'queued', createdAt: now });
+    if (app.type !== 'text') store.meta.set(CTL_PREFIX + id, encodeAppMessage(app));
   };
 
   /** Encrypts on the active session, saves the set, returns the envelope (inside the caller's transaction). */
@@ -120,10 +145,13 @@ export function createMessaging(d: MessagingDeps): Messaging {
     return sealEnvelope(own, remote, content, rng);
   };
 
-  /** The app message of an outbox entry, for a fresh encryption. */
-  const plaintextOf = (item: OutboxItem): AppMessage | undefined => {
+  /** The app message of an outbox entry, encoded, for an encryption. */
+  const plaintextOf = (item: OutboxItem): BatchableMessage | undefined => {
     const ctl = store.meta.get(CTL_PREFIX + item.messageId);
-    if (ctl) return decodeAppMessage(ctl);
+    if (ctl) {
+      const m = decodeAppMessage(ctl);
+      return m.type === 'ack' || m.type === 'batch' ? undefined : m;
+    }
     const m = store.messages.get(item.contact, 'out', item.messageId);
     return m ? { type: 'text', id: fromHex(m.id), sentAt: m.sentAt, text: m.text } : undefined;
   };
@@ -168,7 +196,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
   };
 
   /** One opened envelope, inside its own (nested) transaction; returns the contact key and the id to ack. */
-  const receiveOne = (sender: PublicIdentity, content: Uint8Array, now: number, events: CompeerEvent[], queued: string[]): { key: string; id: Uint8Array | undefined } => {
+  const receiveOne = (sender: PublicIdentity, content: Uint8Array, now: number, events: CompeerEvent[], queued: string[]): { key: string; ids: Uint8Array[] } => {
     const senderUid = userIdOf(sender);
     let key = contactKeyFor(senderUid);
     let contact = store.contacts.get(key);
@@ -194,9 +222,11 @@ export function createMessaging(d: MessagingDeps): Messaging {
       fresh = true;
     }
     const app = decodeAppMessage(plaintext);
+    const parts: readonly AppMessage[] = app.type === 'batch' ? app.messages : [app];
     if (fresh && !contact) {
-      if (app.type !== 'hello') throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'first message from a stranger is not a hello');
-      key = acceptHello(sender, app, now, events);
+      const first = parts[0];
+      if (first?.type !== 'hello') throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'first message from a stranger is not a hello');
+      key = acceptHello(sender, first, now, events);
       contact = store.contacts.get(key);
       store.sessions.put(key, encodeSessionSet(set), now);
       enqueue(key, { type: 'addresses', id: newMessageId(rng), addresses: d.ownAddresses().slice(0, 8) }, now + 7 * 24 * 3600_000);
@@ -205,23 +235,26 @@ export function createMessaging(d: MessagingDeps): Messaging {
       store.sessions.put(key, encodeSessionSet(set), now);
     }
     if (!contact) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no contact for this session');
-    switch (app.type) {
-      case 'text': {
-        const id = toHex(app.id);
-        const record = { id, contact: key, direction: 'in' as const, text: app.text, status: 'delivered' as const, sentAt: app.sentAt, receivedAt: now, expiresAt: null };
-        if (store.messages.add(record)) events.push({ type: 'message', message: { ...record } });
-        break;
+    for (const part of parts) {
+      switch (part.type) {
+        case 'text': {
+          const id = toHex(part.id);
+          const record = { id, contact: key, direction: 'in' as const, text: part.text, status: 'delivered' as const, sentAt: part.sentAt, receivedAt: now, expiresAt: null };
+          if (store.messages.add(record)) events.push({ type: 'message', message: { ...record } });
+          break;
+        }
+        case 'ack':
+          applyAcks(key, part.ids, events);
+          break;
+        case 'addresses':
+          store.contacts.setAddresses(key, part.addresses.slice(0, MAX_CONTACT_ADDRESSES));
+          break;
+        case 'hello':
+        case 'batch':
+          break; // a repeated hello on an existing session; batches do not nest (the codec refuses it)
       }
-      case 'ack':
-        applyAcks(key, app.ids, events);
-        break;
-      case 'addresses':
-        store.contacts.setAddresses(key, app.addresses.slice(0, MAX_CONTACT_ADDRESSES));
-        break;
-      case 'hello':
-        break; // a repeat on an existing session
     }
-    return { key, id: appMessageId(app) };
+    return { key, ids: appMessageIds(app) };
   };
 
   const handle = async (req: Uint8Array, from: string): Promise<Uint8Array> => {
@@ -246,7 +279,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
           try {
             const r = store.transaction(() => receiveOne(o.sender, o.content, now, mine, queued));
             contactKey = r.key;
-            if (r.id) acked.push(r.id);
+            acked.push(...r.ids);
             events.push(...mine);
           } catch (e) {
             log.warn('message refused', { peer: from, error: e instanceof Error ? e : String(e) });
@@ -254,7 +287,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
         }
         const set = contactKey === undefined ? undefined : loadSet(contactKey);
         if (contactKey === undefined || !set?.active || acked.length === 0) return new Uint8Array(0);
-        return seal(contactKey, set, { type: 'ack', ids: acked }, now);
+        return seal(contactKey, set, { type: 'ack', ids: acked.slice(0, APP_ACK_MAX_IDS) }, now);
       });
       if (contactKey !== undefined) lastPeer.set(contactKey, from);
     } catch (e) {
@@ -294,8 +327,28 @@ export function createMessaging(d: MessagingDeps): Messaging {
     return done;
   };
 
+  /**
+   * The envelope for `items`: the one cached on the first item when it covers exactly these (a retry
+   * after the peer could not be reached: the same bytes, no ratchet step wasted), else a fresh
+   * encryption of their app messages — one session message and one envelope for the whole batch —
+   * with the session saved and the envelope cached in the same transaction, before it leaves.
+   */
+  const envelopeFor = (contact: string, items: readonly OutboxItem[], apps: readonly BatchableMessage[], now: number): Uint8Array => {
+    const first = items[0] as OutboxItem;
+    const cached = decodeCache(first.wire);
+    if (cached && cached.ids.length === items.length && cached.ids.every((id, i) => id === items[i]?.messageId)) return cached.envelope;
+    return store.transaction(() => {
+      const set = loadSet(contact);
+      if (!set?.active) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session with this contact');
+      const app: AppMessage = apps.length === 1 ? (apps[0] as BatchableMessage) : { type: 'batch', messages: apps };
+      const envelope = seal(contact, set, app, now);
+      store.outbox.update(first.messageId, { wire: encodeCache(items.map((i) => i.messageId), envelope) });
+      return envelope;
+    });
+  };
+
   /** One request carrying `items` (in order); resolves to the ids acked. Unacked ones are rescheduled. */
-  const attempt = async (contact: string, items: readonly OutboxItem[]): Promise<Set<string>> => {
+  const attempt = async (contact: string, items: readonly OutboxItem[], apps: readonly BatchableMessage[]): Promise<Set<string>> => {
     const c = store.contacts.get(contact);
     let acked = new Set<string>();
     if (!c || items.length === 0) return acked;
@@ -308,12 +361,17 @@ export function createMessaging(d: MessagingDeps): Messaging {
     }
     // The peer that last reached us first: it is the likeliest to be up.
     const order = [...peers].reverse();
-    const request = encodeMsgBatch(items.map((i) => i.wire));
     let reached = false;
-    for (const [peer, addrs] of order) {
+    let request: Uint8Array | undefined;
+    try {
+      request = envelopeFor(contact, items, apps, clock());
+    } catch (e) {
+      log.warn('could not encrypt for the contact', { contact, error: e instanceof Error ? e : String(e) });
+    }
+    for (const [peer, addrs] of request ? order : []) {
       let res: Uint8Array;
       try {
-        res = await net.request(peer, addrs, MSG_PROTOCOL, request, { timeoutMs: d.requestTimeoutMs, maxResponseBytes: SEALED_MAX_LENGTH });
+        res = await net.request(peer, addrs, MSG_PROTOCOL, request as Uint8Array, { timeoutMs: d.requestTimeoutMs, maxResponseBytes: SEALED_MAX_LENGTH });
       } catch (e) {
         log.debug('delivery attempt failed', { contact, peer, error: e instanceof Error ? e : String(e) });
         continue;
@@ -322,19 +380,18 @@ export function createMessaging(d: MessagingDeps): Messaging {
       acked = onResponse(contact, res);
       if (acked.size > 0) break;
     }
+    if (items.every((i) => acked.has(i.messageId))) return acked;
     const now = clock();
     const events: CompeerEvent[] = [];
     store.transaction(() => {
+      const first = items[0] as OutboxItem;
+      // Reached but not (fully) acked: the next attempt is a fresh encryption (the receiver deduplicates by id).
+      if (reached && store.outbox.get(first.messageId)) store.outbox.update(first.messageId, { wire: NO_WIRE });
       for (const item of items) {
         if (acked.has(item.messageId)) continue;
         const current = store.outbox.get(item.messageId);
         if (!current) continue;
-        let wire: Uint8Array | undefined;
         if (reached) {
-          // Reached but not acked: the next attempt is a fresh encryption of the same app message.
-          const app = plaintextOf(current);
-          const set = loadSet(contact);
-          if (app && set?.active) wire = seal(contact, set, app, now);
           const m = store.messages.get(contact, 'out', item.messageId);
           if (m && m.status === 'queued') {
             store.messages.setStatus(contact, 'out', item.messageId, 'sent');
@@ -345,7 +402,6 @@ export function createMessaging(d: MessagingDeps): Messaging {
           attempts: current.attempts + 1,
           nextAttemptAt: now + retryDelay(current.attempts, (rng.bytes(1)[0] as number) / 256),
           state: reached ? 'sent' : 'queued',
-          ...(wire ? { wire } : {}),
         });
       }
     });
@@ -353,17 +409,33 @@ export function createMessaging(d: MessagingDeps): Messaging {
     return acked;
   };
 
-  /** The next due entries of a contact, oldest first, as many as fit one request. */
-  const nextBatch = (contact: string, now: number, force: boolean): OutboxItem[] => {
-    const batch: OutboxItem[] = [];
-    let bytes = 2;
-    for (const item of store.outbox.forContact(contact)) {
+  /**
+   * The next due entries of a contact, oldest first: those of a cached envelope when the first entry has
+   * one still complete, else as many as fit one batch. Entries whose plaintext is gone are dropped.
+   */
+  const nextBatch = (contact: string, now: number, force: boolean): { items: OutboxItem[]; apps: BatchableMessage[] } => {
+    const items: OutboxItem[] = [];
+    const apps: BatchableMessage[] = [];
+    const sizes: number[] = [];
+    const all = store.outbox.forContact(contact);
+    const cached = all[0] ? decodeCache(all[0].wire) : undefined;
+    const want = cached ? new Set(cached.ids) : undefined;
+    for (const item of all) {
       if (!force && item.nextAttemptAt > now) break; // keep the order: nothing overtakes an earlier entry
-      if (batch.length >= MSG_BATCH_MAX || bytes + 4 + item.wire.length > MSG_BATCH_MAX_BYTES) break;
-      batch.push(item);
-      bytes += 4 + item.wire.length;
+      if (want && !want.has(item.messageId)) continue;
+      const app = plaintextOf(item);
+      if (!app) {
+        log.warn('outbox entry without a message dropped', { contact });
+        store.transaction(() => store.outbox.remove(contact, item.messageId));
+        continue;
+      }
+      const size = encodeAppMessage(app).length;
+      if (items.length > 0 && (items.length >= APP_BATCH_MAX || batchEncodedSize([...sizes, size]) > APP_MESSAGE_MAX_BYTES)) break;
+      items.push(item);
+      apps.push(app);
+      sizes.push(size);
     }
-    return batch;
+    return { items, apps };
   };
 
   const flush = async (contact: string, force = false): Promise<void> => {
@@ -376,11 +448,11 @@ export function createMessaging(d: MessagingDeps): Messaging {
       do {
         again.delete(contact);
         for (;;) {
-          const batch = nextBatch(contact, clock(), force);
-          if (batch.length === 0) break;
-          const acked = await attempt(contact, batch);
+          const { items, apps } = nextBatch(contact, clock(), force);
+          if (items.length === 0) break;
+          const acked = await attempt(contact, items, apps);
           force = false;
-          if (!batch.every((i) => acked.has(i.messageId))) break;
+          if (!items.every((i) => acked.has(i.messageId))) break;
         }
       } while (again.has(contact));
     } catch (e) {

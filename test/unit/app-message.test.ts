@@ -69,3 +69,30 @@ describe('app messages', () => {
     }
   });
 });
+
+describe('app message batches', () => {
+  const text = (n: number): AppMessage => ({ type: 'text', id: new Uint8Array(16).fill(n), sentAt: n, text: `m${n}` });
+  test('round trip; ids of every message', async () => {
+    const { appMessageIds } = await import('../../src/protocol/wire/app-message.ts');
+    const b: AppMessage = { type: 'batch', messages: [samples[5], text(1), text(2)] as never };
+    assert.deepEqual(decodeAppMessage(encodeAppMessage(b)), b);
+    assert.equal(appMessageIds(b).length, 3);
+    assert.equal(appMessageIds({ type: 'ack', ids: [id] }).length, 0);
+  });
+  test('limits: 2..64 messages, no nesting, no acks, total size', () => {
+    assert.equal(code(() => encodeAppMessage({ type: 'batch', messages: [text(1)] as never })), 'INVALID_ARGUMENT');
+    assert.equal(code(() => encodeAppMessage({ type: 'batch', messages: Array.from({ length: 65 }, (_, i) => text(i)) as never })), 'INVALID_ARGUMENT');
+    assert.equal(code(() => encodeAppMessage({ type: 'batch', messages: [text(1), { type: 'ack', ids: [id] }] as never })), 'INVALID_ARGUMENT');
+    const big = { type: 'text', id, sentAt: 1, text: 'x'.repeat(40_000) } as const;
+    assert.equal(code(() => encodeAppMessage({ type: 'batch', messages: [big, big] })), 'LIMIT_EXCEEDED');
+    // A nested batch and an ack inside a batch are refused by the decoder too.
+    const inner = encodeAppMessage({ type: 'batch', messages: [text(1), text(2)] as never });
+    const nested = Uint8Array.from([1, 5, 2, 0, 0, 0, inner.length, ...inner, 0, 0, 0, inner.length, ...inner]);
+    assert.equal(code(() => decodeAppMessage(nested)), 'MALFORMED_MESSAGE');
+    const ack = encodeAppMessage({ type: 'ack', ids: [id] });
+    const t = encodeAppMessage(text(1));
+    const withAck = Uint8Array.from([1, 5, 2, 0, 0, 0, t.length, ...t, 0, 0, 0, ack.length, ...ack]);
+    assert.equal(code(() => decodeAppMessage(withAck)), 'MALFORMED_MESSAGE');
+    assert.equal(code(() => decodeAppMessage(Uint8Array.of(1, 5, 1))), 'MALFORMED_MESSAGE');
+  });
+});

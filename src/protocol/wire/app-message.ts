@@ -7,6 +7,10 @@
  *   0x02 ack        count (u16, 1..APP_ACK_MAX_IDS) | ids (16 each)
  *   0x03 addresses  id (16) | count (u8, ≤ APP_MAX_ADDRESSES) | each: length (u16, ≤ APP_MAX_ADDRESS_LENGTH) | ASCII multiaddr
  *   0x04 hello      id (16) | invite secret (16) | name length (u8, ≤ 64) | UTF-8 name (0 = none)
+ *   0x05 batch      count (u8, 2..APP_BATCH_MAX) | each: length (u32) | app message (text, addresses or hello)
+ *
+ * A batch carries several queued messages in one session message (one ratchet step, one envelope);
+ * the whole encoding stays within APP_MESSAGE_MAX_BYTES so it fits a sealed envelope.
  *
  * Ids are 16 random bytes chosen by the sender; the receiver deduplicates texts on them and acks every
  * message that carries one (texts and the control messages alike, so all travel through the outbox).
@@ -24,6 +28,7 @@ export const APP_TYPE_TEXT = 0x01;
 export const APP_TYPE_ACK = 0x02;
 export const APP_TYPE_ADDRESSES = 0x03;
 export const APP_TYPE_HELLO = 0x04;
+export const APP_TYPE_BATCH = 0x05;
 
 export const APP_MESSAGE_ID_LENGTH = 16;
 export const APP_INVITE_SECRET_LENGTH = 16;
@@ -36,12 +41,22 @@ export const APP_ACK_MAX_IDS = 256;
 export const APP_MAX_ADDRESSES = 8;
 export const APP_MAX_ADDRESS_LENGTH = 256;
 export const APP_MAX_NAME_BYTES = 64;
+export const APP_BATCH_MAX = 64;
+/**
+ * Largest app message (a batch): a sealed envelope carries at most 65,535 bytes of content, of which the
+ * session framing takes up to 1,267 (prekey message) and the ratchet 85: 62 KiB leaves a margin.
+ */
+export const APP_MESSAGE_MAX_BYTES = 62 * 1024;
 
 export type AppMessage =
   | { readonly type: 'text'; readonly id: Uint8Array; readonly sentAt: number; readonly text: string }
   | { readonly type: 'ack'; readonly ids: readonly Uint8Array[] }
   | { readonly type: 'addresses'; readonly id: Uint8Array; readonly addresses: readonly string[] }
-  | { readonly type: 'hello'; readonly id: Uint8Array; readonly inviteSecret: Uint8Array; readonly name: string | null };
+  | { readonly type: 'hello'; readonly id: Uint8Array; readonly inviteSecret: Uint8Array; readonly name: string | null }
+  | { readonly type: 'batch'; readonly messages: readonly BatchableMessage[] };
+
+/** What a batch may carry: messages with an id (no acks, no nested batches). */
+export type BatchableMessage = Extract<AppMessage, { type: 'text' | 'addresses' | 'hello' }>;
 
 const ADDRESS_RE = /^\/[\x21-\x7e]+$/;
 const CONTROL_RE = /\p{Cc}/u;
@@ -95,6 +110,16 @@ export function encodeAppMessage(m: AppMessage): Uint8Array {
       const parts = m.addresses.map(checkAddress);
       return concatBytes(head(APP_TYPE_ADDRESSES), m.id, Uint8Array.of(parts.length), ...parts.flatMap((p) => [u16(p.length), p]));
     }
+    case 'batch': {
+      if (m.messages.length < 2 || m.messages.length > APP_BATCH_MAX) throw arg(`batch: 2 to ${APP_BATCH_MAX} messages`);
+      const parts = m.messages.map((x) => {
+        if ((x.type as string) === 'batch' || (x.type as string) === 'ack') throw arg('batch: only texts, addresses and hellos');
+        return encodeAppMessage(x);
+      });
+      const out = concatBytes(head(APP_TYPE_BATCH), Uint8Array.of(parts.length), ...parts.flatMap((p) => [u32(p.length), p]));
+      if (out.length > APP_MESSAGE_MAX_BYTES) throw new LimitError(ErrorCodes.LIMIT_EXCEEDED, `app message: batch of ${out.length} bytes`);
+      return out;
+    }
     case 'hello': {
       assertBytes(m.id, 'message id', APP_MESSAGE_ID_LENGTH);
       assertBytes(m.inviteSecret, 'invite secret', APP_INVITE_SECRET_LENGTH);
@@ -104,14 +129,25 @@ export function encodeAppMessage(m: AppMessage): Uint8Array {
   }
 }
 
-/** The id of a message that is acked (every type but `ack`). */
-export function appMessageId(m: AppMessage): Uint8Array | undefined {
-  return m.type === 'ack' ? undefined : m.id;
+/** The ids a message asks to be acked: its own, or those of a batch's messages; none for an ack. */
+export function appMessageIds(m: AppMessage): Uint8Array[] {
+  if (m.type === 'ack') return [];
+  if (m.type === 'batch') return m.messages.map((x) => x.id);
+  return [m.id];
 }
 
 /** Strict decode: every failure is a DecodeError (or LimitError for an oversized text). */
 export function decodeAppMessage(bytes: Uint8Array): AppMessage {
-  if (bytes.length > 2 + APP_MESSAGE_ID_LENGTH + 8 + 4 + APP_TEXT_MAX_BYTES) {
+  return decodeOne(bytes, true);
+}
+
+/** Bytes a batch of messages of these encoded sizes takes. */
+export function batchEncodedSize(sizes: readonly number[]): number {
+  return 3 + sizes.reduce((n, s) => n + 4 + s, 0);
+}
+
+function decodeOne(bytes: Uint8Array, top: boolean): AppMessage {
+  if (bytes.length > APP_MESSAGE_MAX_BYTES) {
     throw new LimitError(ErrorCodes.LIMIT_EXCEEDED, `app message: ${bytes.length} bytes`);
   }
   const r = new StrictReader(bytes, 'app message');
@@ -149,6 +185,20 @@ export function decodeAppMessage(bytes: Uint8Array): AppMessage {
         addresses.push(a);
       }
       m = { type: 'addresses', id, addresses };
+      break;
+    }
+    case APP_TYPE_BATCH: {
+      if (!top) throw bad('nested batch');
+      const count = r.u8('batch count');
+      if (count < 2 || count > APP_BATCH_MAX) throw bad(`batch of ${count}`);
+      const messages: BatchableMessage[] = [];
+      for (let i = 0; i < count; i++) {
+        const len = r.u32('batch entry length');
+        const inner = decodeOne(r.bytes(len, 'batch entry'), false);
+        if (inner.type === 'ack' || inner.type === 'batch') throw bad('batch: only texts, addresses and hellos');
+        messages.push(inner);
+      }
+      m = { type: 'batch', messages };
       break;
     }
     case APP_TYPE_HELLO: {
