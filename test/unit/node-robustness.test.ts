@@ -133,3 +133,50 @@ describe('node: bad input on /compeer/msg/1', () => {
     }
   });
 });
+
+describe('node: retries', () => {
+  let alice: TestNode;
+  let bob: TestNode;
+  before(async () => {
+    alice = await startCompeer('alice', { retryIntervalMs: 60_000 });
+    bob = await startCompeer('bob');
+    await alice.node.addContact((await bob.node.id()).invite);
+    await waitFor(async () => (await bob.node.contacts()).length === 1, 5_000);
+    await waitFor(async () => (await alice.node.status()).outbox.queued === 0, 5_000);
+  });
+  after(async () => {
+    await alice?.node.stop();
+    await bob?.node.stop();
+  });
+
+  test('after an unreachable attempt the same bytes are sent again; then delivered once', async () => {
+    const net = alice.node.net;
+    const orig = net.request.bind(net);
+    const sent: Uint8Array[] = [];
+    let fail = true;
+    (net as { request: typeof net.request }).request = async (peer, addrs, proto, bytes, o) => {
+      if (proto === MSG_PROTOCOL) {
+        sent.push(bytes.slice());
+        if (fail) throw Object.assign(new Error('unreachable'), { code: 'UNREACHABLE' });
+      }
+      return orig(peer, addrs, proto, bytes, o);
+    };
+    try {
+      await alice.node.send('bob', 'through a retry');
+      assert.ok(await waitFor(() => sent.length >= 1, 3_000));
+      await new Promise((r) => setTimeout(r, 50));
+      fail = false;
+      for (const item of alice.store.outbox.forContact(bob.node.userId)) {
+        alice.store.transaction(() => alice.store.outbox.update(item.messageId, { nextAttemptAt: 0 }));
+      }
+      await alice.node.retryNow();
+      assert.ok(await waitFor(async () => (await alice.node.messages('bob')).some((m) => m.status === 'delivered'), 5_000));
+      assert.ok(sent.length >= 2);
+      assert.deepEqual(sent[sent.length - 1], sent[0], 'the cached envelope went out again');
+      const got = await bob.node.messages('alice');
+      assert.equal(got.filter((m) => m.text === 'through a retry').length, 1);
+    } finally {
+      (net as { request: typeof net.request }).request = orig;
+    }
+  });
+});
