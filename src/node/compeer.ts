@@ -31,7 +31,7 @@ import type { CompeerApi, CompeerEvent, ContactInfo, IdentityInfo, MessageInfo, 
 import type { NodeStore } from './node-store.ts';
 import { createPrekeyManager } from './prekeys.ts';
 import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, fetchBundle } from './bundles.ts';
-import { contactInfo, createMessaging, inviteKey, MSG_PROTOCOL, newMessageId } from './messaging.ts';
+import { contactInfo, createMessaging, INVITE_PREFIX as INVITE_META_PREFIX, INVITE_TTL_MS, inviteKey, MSG_PROTOCOL, newMessageId } from './messaging.ts';
 import { DEFAULT_TTL_MS, MAX_TTL_MS } from './outbox-policy.ts';
 import { loadOrCreateNodeKey } from './node-key.ts';
 
@@ -80,6 +80,8 @@ export interface CompeerNode extends CompeerApi {
 
 const LAST_ADDRESSES = 'node.last-addresses';
 const SESSION_RETRY_MS = 30_000;
+/** Invites outstanding at once, and how long one stays valid. */
+const MAX_INVITES = 100;
 const NAME_MAX_BYTES = 64;
 
 /** A local contact name: 1–64 UTF-8 bytes after trimming, no control characters (they could rewrite a terminal). */
@@ -320,7 +322,17 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     async id(): Promise<IdentityInfo> {
       const secret = rng.bytes(INVITE_SECRET_LENGTH);
       const now = clock();
-      store.transaction(() => store.meta.set(inviteKey(secret), new TextEncoder().encode(String(now))));
+      store.transaction(() => {
+        // Outstanding invites are bounded: the oldest beyond MAX_INVITES, and any past INVITE_TTL_MS, go.
+        const outstanding = store.meta
+          .keys(INVITE_META_PREFIX)
+          .map((k) => ({ k, at: Number(new TextDecoder().decode(store.meta.get(k) ?? new Uint8Array(0))) || 0 }))
+          .sort((x, y) => x.at - y.at);
+        outstanding.forEach(({ k, at }, i) => {
+          if (now - at > INVITE_TTL_MS || outstanding.length - i >= MAX_INVITES) store.meta.delete(k);
+        });
+        store.meta.set(inviteKey(secret), new TextEncoder().encode(String(now)));
+      });
       const addresses = inviteOrder(net.addresses());
       const fp = toHex(fingerprintHash(safetyNumberParty(own.public), SAFETY_NUMBER_ITERATIONS).subarray(0, 16));
       return {
@@ -385,7 +397,11 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     async messages(contact, query?: MessagesQuery) {
       const c = resolve(contact);
       const count = query?.count ?? 0;
-      const waitMs = Math.min(Math.max(query?.waitMs ?? 0, 0), 3600_000);
+      const wait = query?.waitMs ?? 0;
+      if (!Number.isSafeInteger(count) || count < 0 || !Number.isFinite(wait) || wait < 0) {
+        throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'messages: count and waitMs are non-negative numbers');
+      }
+      const waitMs = Math.min(wait, 3600_000);
       const list = (): MessageInfo[] => store.messages.list(c.userId).map(messageInfo);
       let out = list();
       if (out.length >= count || waitMs === 0) return out;

@@ -51,6 +51,8 @@ import { retryDelay } from './outbox-policy.ts';
 export const MSG_PROTOCOL = '/compeer/msg/1';
 const CTL_PREFIX = 'node.ctl/';
 export const INVITE_PREFIX = 'node.invite/';
+/** How long an invite we made stays valid (its secret is kept until used, expired or pushed out). */
+export const INVITE_TTL_MS = 30 * 24 * 3600_000;
 const MAX_CONTACT_ADDRESSES = 16;
 
 export interface MessagingDeps {
@@ -176,7 +178,11 @@ export function createMessaging(d: MessagingDeps): Messaging {
   /** Takes a new identity for a hello (inside the transaction); returns the contact key. */
   const acceptHello = (sender: PublicIdentity, app: Extract<AppMessage, { type: 'hello' }>, now: number, events: CompeerEvent[]): string => {
     const key = inviteKey(app.inviteSecret);
-    if (store.meta.get(key) === undefined) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'hello: unknown or used invite');
+    const made = store.meta.get(key);
+    if (made === undefined) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'hello: unknown or used invite');
+    if (now - (Number(new TextDecoder().decode(made)) || 0) > INVITE_TTL_MS) {
+      throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'hello: expired invite');
+    }
     store.meta.delete(key); // one-time
     const senderUid = userIdOf(sender);
     const byName = app.name === null ? undefined : store.contacts.list().find((c) => c.name === app.name);

@@ -96,3 +96,27 @@ describe('node: start failure', () => {
     );
   });
 });
+
+describe('node: invites are bounded', () => {
+  test('at most 100 outstanding; an expired invite is refused', async () => {
+    let now = Date.now();
+    const frank = await startCompeer('frank', { clock: () => now });
+    const gina = await startCompeer('gina');
+    try {
+      for (let i = 0; i < 105; i++) await frank.node.id();
+      assert.equal(frank.store.meta.keys('node.invite/').length, 100);
+      const link = (await frank.node.id()).invite;
+      now += 31 * 24 * 3600_000;
+      await gina.node.addContact(link);
+      await gina.node.retryNow();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await frank.node.contacts()).length, 0, 'expired invite refused');
+      assert.ok(frank.logs.find('message refused').length > 0);
+      assert.equal((await frank.node.messages('frank').catch((e: { code?: string }) => e.code)), 'NOT_FOUND');
+      await assert.rejects(frank.node.messages('x', { count: -1 }), (e) => (e as { code?: string }).code !== undefined);
+    } finally {
+      await frank.node.stop();
+      await gina.node.stop();
+    }
+  });
+});
