@@ -1,0 +1,157 @@
+/**
+ * Node: two complete Compeer nodes over TCP on 127.0.0.1, each with its own sqlite store on disk
+ * (WAL, synchronous=FULL, secrets sealed), against a raw libp2p request/response echo over one
+ * reused stream measured in the same run — the floor any protocol on libp2p pays (issue 4):
+ *   delivery latency: send() → sealed, encrypted, sent → decrypted and committed at the recipient →
+ *     encrypted ack back → "delivered" committed at the sender; vs the echo round trip of 1 KiB;
+ *   sustained throughput: 1 KiB messages sent back to back, all persisted and acknowledged; vs
+ *     sequential echoes (the floor's throughput).
+ *
+ *   npm run bench -- node
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { systemClock, systemRng } from '../../src/lib/system.ts';
+import { measureEcho } from '../../src/net/echo-bench.ts';
+import { createCompeer, nodeStoreFrom, type CompeerNode } from '../../src/node/index.ts';
+import { generateIdentity } from '../../src/protocol/identity.ts';
+import { createPeerPolicy } from '../../src/routing/peer-policy.ts';
+import { storedIdentityOf } from '../../src/store/identity-keys.ts';
+import { openStore } from '../../src/store/store.ts';
+import { defineSuite, type Prepared, type Sample } from '../harness.ts';
+
+const TEXT = 'x'.repeat(1024);
+const FLOOR = 'raw libp2p echo, 1 KiB';
+
+async function node(dir: string, name: string): Promise<CompeerNode> {
+  const store = openStore({ dir, create: true, rng: systemRng, clock: systemClock, peerPolicy: createPeerPolicy() });
+  store.identities.create(storedIdentityOf(generateIdentity(systemRng), name, systemClock()));
+  return createCompeer({
+    store: nodeStoreFrom(store),
+    net: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, allowPrivateAddresses: true, bootstrap: [] },
+  });
+}
+
+/** Two nodes that are each other's contacts, with a session in both directions. */
+async function pair(): Promise<{ alice: CompeerNode; bob: CompeerNode; bobName: string; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'compeer-bench-node-'));
+  const alice = await node(join(dir, 'alice'), 'alice');
+  const bob = await node(join(dir, 'bob'), 'bob');
+  const { name } = await alice.addContact((await bob.id()).invite, 'bob');
+  const bobName = name ?? 'bob';
+  await alice.send(bobName, 'hello');
+  const aliceId = alice.userId;
+  // Bob learns Alice as a contact when her hello (carrying his invite secret) arrives.
+  for (let i = 0; !(await bob.contacts()).some((c) => c.userId === aliceId); i++) {
+    if (i > 200) throw new Error('bench: the hello did not arrive');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await bob.messages(aliceId, { waitMs: 10_000, count: 1 });
+  await bob.send(aliceId, 'hi');
+  await alice.messages(bobName, { waitMs: 10_000, count: 2 });
+  return {
+    alice,
+    bob,
+    bobName,
+    async close() {
+      await alice.stop();
+      await bob.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Tracks "delivered" events on a node, so a wait cannot miss an ack that beat send()'s return. */
+function deliveries(node: CompeerNode): { until(ids: readonly string[]): Promise<void> } {
+  const seen = new Set<string>();
+  let wake: (() => void) | undefined;
+  node.on((e) => {
+    if (e.type === 'status' && e.status === 'delivered') {
+      seen.add(e.id);
+      wake?.();
+    }
+  });
+  return {
+    async until(ids) {
+      for (;;) {
+        if (ids.every((id) => seen.has(id))) {
+          for (const id of ids) seen.delete(id);
+          return;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    },
+  };
+}
+
+async function latencies(alice: CompeerNode, to: string, budgetMs: number): Promise<number[]> {
+  const track = deliveries(alice);
+  const out: number[] = [];
+  const end = performance.now() + budgetMs;
+  while (performance.now() < end) {
+    const t = performance.now();
+    const { id } = await alice.send(to, TEXT);
+    await track.until([id]);
+    out.push((performance.now() - t) * 1000);
+  }
+  return out;
+}
+
+function quantile(values: number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+}
+
+function latencyCase(q: number, label: string) {
+  return {
+    name: `delivery latency ${label} (send → stored → ack)`,
+    unit: 'µs',
+    better: 'lower' as const,
+    baselineName: FLOOR,
+    async prepare(): Promise<Prepared> {
+      const p = await pair();
+      const ours: Sample = async (budget) => quantile(await latencies(p.alice, p.bobName, budget), q);
+      const baseline: Sample = async (budget) => {
+        const s = await measureEcho({ mode: 'raw-stream', bytes: 1024, count: Math.max(200, Math.round(budget * 2)), warmup: 100 });
+        return q === 0.5 ? s.p50Us : s.p99Us;
+      };
+      return { ours, baseline, close: () => p.close() };
+    },
+  };
+}
+
+export default defineSuite({
+  description: 'Two Compeer nodes on TCP loopback with sqlite stores vs a raw libp2p echo (the floor)',
+  cases: [
+    latencyCase(0.5, 'p50'),
+    latencyCase(0.99, 'p99'),
+    {
+      name: 'sustained 1 KiB messages, persisted and acked',
+      unit: 'msgs/s',
+      better: 'higher',
+      baselineName: 'raw libp2p echo, 1 KiB, sequential',
+      async prepare(): Promise<Prepared> {
+        const p = await pair();
+        const track = deliveries(p.alice);
+        const ours: Sample = async (budget) => {
+          // Send in waves of 1,000 until the budget is spent; count only fully delivered waves.
+          let n = 0;
+          const t0 = performance.now();
+          do {
+            const sends: Promise<{ id: string }>[] = [];
+            for (let i = 0; i < 1000; i++) sends.push(p.alice.send(p.bobName, TEXT));
+            await track.until((await Promise.all(sends)).map((r) => r.id));
+            n += 1000;
+          } while (performance.now() - t0 < budget);
+          return (n * 1000) / (performance.now() - t0);
+        };
+        const baseline: Sample = async (budget) =>
+          (await measureEcho({ mode: 'raw-stream', bytes: 1024, count: Math.max(200, Math.round(budget * 2)), warmup: 100 })).perSecond;
+        return { ours, baseline, close: () => p.close() };
+      },
+    },
+  ],
+});
+
