@@ -96,6 +96,46 @@ describe('node: bad input on /compeer/msg/1', () => {
     assert.equal(got[0]?.text, 'still here');
   });
 
+  test('random bytes and bit-flipped envelopes: empty responses, no state change, still working', async () => {
+    const peer = bob.node.peerId;
+    const addrs = bob.node.net.addresses();
+    const net = alice.node.net;
+    const orig = net.request.bind(net);
+    let real: Uint8Array | undefined;
+    (net as { request: typeof net.request }).request = async (p, a, proto, bytes, o) => {
+      if (proto === MSG_PROTOCOL) real ??= bytes.slice();
+      return orig(p, a, proto, bytes, o);
+    };
+    await alice.node.send('bob', 'sample');
+    assert.ok(await waitFor(() => real !== undefined, 3_000));
+    (net as { request: typeof net.request }).request = orig;
+    await bob.node.messages('alice', { waitMs: 3_000, count: 1 });
+    const before = (await bob.node.messages('alice')).length;
+    const sample = real as Uint8Array;
+    const inputs: Uint8Array[] = [];
+    for (let i = 0; i < 40; i++) {
+      const n = [1, 2, 33, 194, 450, 451, 706, 1000, 5000][i % 9] as number;
+      const r = new Uint8Array(n).map(() => Math.floor(Math.random() * 256));
+      if (i % 3 === 0) r[0] = 1; // looks like an envelope
+      if (i % 3 === 1) r[0] = 0xb1; // looks like a batch
+      inputs.push(r);
+    }
+    for (let i = 0; i < 40; i++) {
+      const f = sample.slice();
+      const at = Math.floor(Math.random() * f.length);
+      f[at] = (f[at] as number) ^ (1 << (i % 8));
+      inputs.push(f);
+    }
+    for (const req of inputs) {
+      const res = await orig(peer, addrs, MSG_PROTOCOL, req, { timeoutMs: 3_000 });
+      assert.equal(res.length, 0);
+    }
+    assert.equal((await bob.node.messages('alice')).length, before);
+    await alice.node.send('bob', 'after the fuzz');
+    const got = await bob.node.messages('alice', { waitMs: 5_000, count: before + 1 });
+    assert.equal(got[got.length - 1]?.text, 'after the fuzz');
+  });
+
   test('a replayed envelope is not delivered twice; a forged hello (unknown invite) is refused', async () => {
     // Capture the next envelope alice sends by wrapping the request of her net node.
     const net = alice.node.net;
