@@ -210,9 +210,13 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       log.error('prekey maintenance failed', { error: e instanceof Error ? e : String(e) });
     }
     void publishBundle();
+    announceSafely();
   }, opts.maintenanceIntervalMs ?? 3600_000);
+  // Addresses can change shortly after start (a relay reservation, identify's observed address).
+  const lateAnnounce = setTimeout(announceSafely, 10_000);
   retry.unref();
   maintenance.unref();
+  lateAnnounce.unref();
   announceAddresses();
   for (const c of store.contacts.list()) void messaging.flush(c.userId, true);
 
@@ -259,6 +263,16 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       if (pendingSends.length === 0) setImmediate(commitSends);
       pendingSends.push({ ...p, resolve, reject });
     });
+
+  function announceSafely(): void {
+    if (stopped) return;
+    try {
+      announceAddresses();
+      for (const c of store.contacts.list()) void messaging.flush(c.userId);
+    } catch (e) {
+      log.warn('address announcement failed', { error: e instanceof Error ? e : String(e) });
+    }
+  }
 
   /** Tells every contact with a session our addresses when they differ from what we told them last. */
   function announceAddresses(): void {
@@ -467,6 +481,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       stopped = true;
       clearInterval(retry);
       clearInterval(maintenance);
+      clearTimeout(lateAnnounce);
       if (discovery) await discovery.stop().catch((e: unknown) => log.warn('discovery stop failed', { error: e instanceof Error ? e : String(e) }));
       await net.stop();
       listeners.clear();
