@@ -73,7 +73,7 @@ export interface CompeerNode extends CompeerApi {
   readonly net: NetNode;
   /** Publishes the current bundle to the DHT now; resolves to the number of peers that stored it. */
   publishBundle(): Promise<number>;
-  /** Runs the outbox retries now (tests; otherwise on the timer). */
+  /** Runs the deferred session setups and the outbox retries now (tests; otherwise on the timers). */
   retryNow(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -320,8 +320,12 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     store.transaction(() => {
       if (store.sessions.has(c.userId)) return;
       store.sessions.put(c.userId, encodeSessionSet({ active: session, archived: [] }), now);
-      messaging.enqueue(c.userId, { type: 'hello', id: newMessageId(rng), inviteSecret: secret, name: store.name }, now + DEFAULT_TTL_MS);
-      messaging.enqueue(c.userId, { type: 'addresses', id: newMessageId(rng), addresses: net.addresses().slice(0, 8) }, now + DEFAULT_TTL_MS);
+      // Messages queued while there was no session wait behind the hello (it must arrive first) and are due now.
+      const waiting = store.outbox.forContact(c.userId);
+      const at = Math.min(now, (waiting[0]?.createdAt ?? now) - 2);
+      messaging.enqueue(c.userId, { type: 'hello', id: newMessageId(rng), inviteSecret: secret, name: store.name }, now + DEFAULT_TTL_MS, at);
+      messaging.enqueue(c.userId, { type: 'addresses', id: newMessageId(rng), addresses: net.addresses().slice(0, 8) }, now + DEFAULT_TTL_MS, at + 1);
+      for (const w of waiting) store.outbox.update(w.messageId, { nextAttemptAt: now });
       store.meta.delete(PENDING_HELLO + c.userId);
     });
   };
@@ -331,7 +335,10 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     peerId: net.peerId,
     net,
     publishBundle,
-    retryNow: () => messaging.tick(),
+    retryNow: async () => {
+      await retryPendingSessions();
+      await messaging.tick();
+    },
 
     async id(): Promise<IdentityInfo> {
       const secret = rng.bytes(INVITE_SECRET_LENGTH);
@@ -399,7 +406,14 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'ttlMs: 1 ms to 30 days');
       const c = resolve(contact);
       if (c.keyChanged && refuseChanged) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'the contact key changed: verify it first');
-      if (!store.sessions.has(c.userId)) await startSession(c);
+      if (!store.sessions.has(c.userId)) {
+        try {
+          await startSession(c);
+        } catch (e) {
+          // Queued all the same: it goes out behind the hello once the session exists (retried every 30 s).
+          log.warn('session setup deferred', { contact: c.userId, error: e instanceof Error ? e : String(e) });
+        }
+      }
       const idBytes = newMessageId(rng);
       const id = toHex(idBytes);
       const now = clock();

@@ -101,8 +101,8 @@ export function contactInfo(c: ContactRecord): { userId: string; name: string | 
 export interface Messaging {
   /** The `/compeer/msg/1` handler: never throws; an empty response for anything it refuses. */
   handle(req: Uint8Array, from: string): Promise<Uint8Array>;
-  /** Inside a transaction: queues `app` for a contact with a session (encrypted when it is sent). */
-  enqueue(contact: string, app: BatchableMessage, expiresAt: number): void;
+  /** Inside a transaction: queues `app` for a contact (encrypted when it is sent; waits while there is no session). */
+  enqueue(contact: string, app: BatchableMessage, expiresAt: number, createdAt?: number): void;
   /** Sends the contact's due outbox entries, oldest first (one flush per contact at a time). */
   flush(contact: string, force?: boolean): Promise<void>;
   /** Retries whatever is due; expires what is too old. */
@@ -130,11 +130,11 @@ export function createMessaging(d: MessagingDeps): Messaging {
     return raw === undefined ? undefined : decodeSessionSet(raw);
   };
 
-  const enqueue = (contact: string, app: BatchableMessage, expiresAt: number): void => {
-    if (!store.contacts.get(contact) || !store.sessions.has(contact)) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session with this contact');
+  const enqueue = (contact: string, app: BatchableMessage, expiresAt: number, createdAt?: number): void => {
+    if (!store.contacts.get(contact)) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no such contact');
     const id = toHex(app.id);
     const now = clock();
-    store.outbox.enqueue({ messageId: id, contact, wire: NO_WIRE, attempts: 0, nextAttemptAt: now, expiresAt, state: 'queued', createdAt: now });
+    store.outbox.enqueue({ messageId: id, contact, wire: NO_WIRE, attempts: 0, nextAttemptAt: now, expiresAt, state: 'queued', createdAt: createdAt ?? now });
     if (app.type !== 'text') store.meta.set(CTL_PREFIX + id, encodeAppMessage(app));
   };
 

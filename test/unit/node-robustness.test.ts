@@ -220,3 +220,36 @@ describe('node: retries', () => {
     }
   });
 });
+
+describe('node: a send before the session exists', () => {
+  test('is queued when the bundle cannot be fetched, and delivered behind the hello once it can', async () => {
+    const alice = await startCompeer('alice', { retryIntervalMs: 60_000 });
+    const bob = await startCompeer('bob');
+    try {
+      const net = alice.node.net;
+      const orig = net.request.bind(net);
+      let block = true;
+      (net as { request: typeof net.request }).request = async (p, a, proto, bytes, o) => {
+        if (block && proto === '/compeer/bundle/1') throw Object.assign(new Error('unreachable'), { code: 'UNREACHABLE' });
+        return orig(p, a, proto, bytes, o);
+      };
+      (net as { dhtGet: typeof net.dhtGet }).dhtGet = async () => [];
+      await alice.node.addContact((await bob.node.id()).invite);
+      const r = await alice.node.send('bob', 'queued before the session');
+      assert.equal(r.status, 'queued');
+      assert.equal((await alice.node.status()).outbox.queued, 1);
+      assert.equal((await bob.node.contacts()).length, 0);
+      block = false;
+      await alice.node.retryNow();
+      const got = await bob.node.messages('alice', { waitMs: 5_000, count: 1 }).catch(async () => {
+        await waitFor(async () => (await bob.node.contacts()).length === 1, 5_000);
+        return bob.node.messages('alice', { waitMs: 5_000, count: 1 });
+      });
+      assert.equal(got[0]?.text, 'queued before the session');
+      assert.ok(await waitFor(async () => (await alice.node.messages('bob'))[0]?.status === 'delivered', 5_000));
+    } finally {
+      await alice.node.stop();
+      await bob.node.stop();
+    }
+  });
+});
