@@ -22,7 +22,7 @@ import { encodeSessionSet } from '../protocol/session-set.ts';
 import { fingerprintHash } from '../protocol/verify/fingerprint.ts';
 import { formatSafetyNumber, safetyNumber, safetyNumberParty } from '../protocol/verify/safety-number.ts';
 import { ONE_TIME_PREKEY_LOW_WATERMARK, SAFETY_NUMBER_ITERATIONS } from '../protocol/wire/constants.ts';
-import { APP_TEXT_MAX_BYTES, type BatchableMessage } from '../protocol/wire/app-message.ts';
+import { APP_TEXT_MAX_BYTES } from '../protocol/wire/app-message.ts';
 import { MSG_BATCH_MAX_BYTES } from '../protocol/wire/msg-batch.ts';
 import type { ContactRecord } from '../store/contacts.ts';
 import type { MessageRecord } from '../store/messages.ts';
@@ -34,6 +34,7 @@ import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, fetch
 import { contactInfo, createMessaging, INVITE_PREFIX as INVITE_META_PREFIX, INVITE_TTL_MS, inviteKey, MSG_PROTOCOL, newMessageId } from './messaging.ts';
 import { DEFAULT_TTL_MS, MAX_TTL_MS } from './outbox-policy.ts';
 import { loadOrCreateNodeKey } from './node-key.ts';
+import { createSendQueue } from './send-queue.ts';
 
 const PENDING_HELLO = 'node.pending-hello/';
 
@@ -220,49 +221,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   announceAddresses();
   for (const c of store.contacts.list()) void messaging.flush(c.userId, true);
 
-  /**
-   * Group commit of sends: the sends made in one turn of the event loop share one store transaction
-   * (one fsync), each in its own savepoint so one failure does not undo the others. A send resolves
-   * after the commit; events follow it, then the contacts' outboxes are flushed.
-   */
-  interface PendingSend {
-    readonly record: MessageRecord;
-    readonly app: BatchableMessage;
-    resolve(): void;
-    reject(e: unknown): void;
-  }
-  let pendingSends: PendingSend[] = [];
-  const commitSends = (): void => {
-    const batch = pendingSends;
-    pendingSends = [];
-    const ok: PendingSend[] = [];
-    try {
-      store.transaction(() => {
-        for (const p of batch) {
-          try {
-            store.transaction(() => {
-              store.messages.add(p.record);
-              messaging.enqueue(p.record.contact, p.app, p.record.expiresAt ?? clock() + DEFAULT_TTL_MS);
-            });
-            ok.push(p);
-          } catch (e) {
-            p.reject(e);
-          }
-        }
-      });
-    } catch (e) {
-      for (const p of ok) p.reject(e);
-      return;
-    }
-    emit(ok.map((p) => ({ type: 'message', message: messageInfo(p.record) })));
-    for (const p of ok) p.resolve();
-    for (const contact of new Set(ok.map((p) => p.record.contact))) void messaging.flush(contact);
-  };
-  const commitSend = (p: Omit<PendingSend, 'resolve' | 'reject'>): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (pendingSends.length === 0) setImmediate(commitSends);
-      pendingSends.push({ ...p, resolve, reject });
-    });
+  const commitSend = createSendQueue({ store, messaging, emit, clock, toInfo: messageInfo });
 
   function announceSafely(): void {
     if (stopped) return;

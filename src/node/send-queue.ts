@@ -1,0 +1,68 @@
+/**
+ * Group commit of sends: the sends made in one turn of the event loop share one store transaction (one
+ * fsync), each in its own savepoint so one failure does not undo the others. A send resolves after the
+ * commit; the `message` events follow it, then the contacts' outboxes are flushed.
+ * This module knows nothing of encryption or the network (messaging.ts does both).
+ */
+import type { Clock } from '../lib/deps.ts';
+import type { BatchableMessage } from '../protocol/wire/app-message.ts';
+import type { MessageRecord } from '../store/messages.ts';
+import type { Messaging } from './messaging.ts';
+import type { NodeStore } from './node-store.ts';
+import { DEFAULT_TTL_MS } from './outbox-policy.ts';
+import type { CompeerEvent, MessageInfo } from './types.ts';
+
+export interface QueuedSend {
+  readonly record: MessageRecord;
+  readonly app: BatchableMessage;
+}
+
+export interface SendQueueDeps {
+  readonly store: NodeStore;
+  readonly messaging: Messaging;
+  readonly emit: (events: readonly CompeerEvent[]) => void;
+  readonly clock: Clock;
+  readonly toInfo: (m: MessageRecord) => MessageInfo;
+}
+
+interface PendingSend extends QueuedSend {
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+/** Returns `commitSend`: stores the message and its outbox entry; resolves once committed. */
+export function createSendQueue(d: SendQueueDeps): (send: QueuedSend) => Promise<void> {
+  const { store, messaging } = d;
+  let pending: PendingSend[] = [];
+  const commit = (): void => {
+    const batch = pending;
+    pending = [];
+    const ok: PendingSend[] = [];
+    try {
+      store.transaction(() => {
+        for (const p of batch) {
+          try {
+            store.transaction(() => {
+              store.messages.add(p.record);
+              messaging.enqueue(p.record.contact, p.app, p.record.expiresAt ?? d.clock() + DEFAULT_TTL_MS);
+            });
+            ok.push(p);
+          } catch (e) {
+            p.reject(e);
+          }
+        }
+      });
+    } catch (e) {
+      for (const p of ok) p.reject(e);
+      return;
+    }
+    d.emit(ok.map((p) => ({ type: 'message', message: d.toInfo(p.record) })));
+    for (const p of ok) p.resolve();
+    for (const contact of new Set(ok.map((p) => p.record.contact))) void messaging.flush(contact);
+  };
+  return (send) =>
+    new Promise((resolve, reject) => {
+      if (pending.length === 0) setImmediate(commit);
+      pending.push({ ...send, resolve, reject });
+    });
+}
