@@ -23,7 +23,7 @@ import { assertBytes } from '../lib/assert.ts';
 import { CompeerError, DecodeError, ErrorCodes, LimitError } from '../lib/errors.ts';
 import { encodePublicIdentity, PUBLIC_IDENTITY_LENGTH, userIdOf, type PublicIdentity, type UserId } from './identity.ts';
 import { decodeKnownIdentity } from './identity-cache.ts';
-import { StrictReader } from './wire/_reader.ts';
+import { StrictReader } from '../lib/reader.ts';
 
 export const INVITE_VERSION = 0x01;
 export const INVITE_PREFIX = 'compeer://invite/';

@@ -1,6 +1,6 @@
 /**
  * Folder-private helpers for the handshake's fixed-layout binary formats (bundle, initial message,
- * prekey signatures): a strict bounds-checked reader, big-endian integer writers, and the type-byte
+ * prekey signatures): the shared strict reader (lib/reader.ts) extended with the type-byte
  * key encodings of docs/protocol.md §"Identity, prekeys and PQXDH".
  *
  *   EncodeEC(k)  = 0x05 | X25519 public key (32)       = 33 bytes
@@ -13,6 +13,7 @@
  */
 import { DecodeError, ErrorCodes } from '../../lib/errors.ts';
 import { concatBytes } from '../../lib/bytes.ts';
+import { StrictReader } from '../../lib/reader.ts';
 import { x25519PublicKey, X25519_KEY_LENGTH, type X25519PublicKey } from '../../crypto/x25519.ts';
 import { mlKem768PublicKey, MLKEM768_PUBLIC_KEY_LENGTH, type MlKem768PublicKey } from '../../crypto/mlkem768.ts';
 import { KEY_TYPE_MLKEM768, KEY_TYPE_X25519 } from '../wire/constants.ts';
@@ -29,77 +30,14 @@ export function encodeMlKem768Key(key: MlKem768PublicKey): Uint8Array {
   return concatBytes(Uint8Array.of(KEY_TYPE_MLKEM768), key);
 }
 
-export function u32(n: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, n, false);
-  return out;
-}
+export { u32, u64 } from '../../lib/reader.ts';
 
-/** Unsigned 64-bit big-endian; callers pass safe integers (timestamps in ms). */
-export function u64(n: number): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(n), false);
-  return out;
-}
-
-/** Strict sequential reader: every read is bounds-checked, `end()` rejects trailing bytes. */
-export class Reader {
-  readonly #bytes: Uint8Array;
-  readonly #view: DataView;
-  readonly #what: string;
-  #off = 0;
-
-  constructor(bytes: Uint8Array, what: string) {
-    this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.#what = what;
-  }
-
-  #need(n: number, field: string): void {
-    if (this.#off + n > this.#bytes.length) {
-      throw new DecodeError(ErrorCodes.INVALID_LENGTH, `${this.#what}: truncated at ${field}`);
-    }
-  }
-
-  get offset(): number {
-    return this.#off;
-  }
-
-  u8(field: string): number {
-    this.#need(1, field);
-    return this.#view.getUint8(this.#off++);
-  }
-
-  u32(field: string): number {
-    this.#need(4, field);
-    const v = this.#view.getUint32(this.#off, false);
-    this.#off += 4;
-    return v;
-  }
-
-  /** A 64-bit big-endian integer that must fit in a JS safe integer (timestamps). */
-  u64(field: string): number {
-    this.#need(8, field);
-    const v = this.#view.getBigUint64(this.#off, false);
-    this.#off += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new DecodeError(ErrorCodes.MALFORMED_MESSAGE, `${this.#what}: ${field} out of range`);
-    }
-    return Number(v);
-  }
-
-  /** A copy of the next `n` bytes (callers keep it; the input buffer may be reused). */
-  bytes(n: number, field: string): Uint8Array {
-    this.#need(n, field);
-    const out = this.#bytes.slice(this.#off, this.#off + n);
-    this.#off += n;
-    return out;
-  }
-
+/** The shared strict reader, plus the type-byte key encodings. */
+export class Reader extends StrictReader {
   x25519Key(field: string): X25519PublicKey {
     const type = this.u8(field);
     if (type !== KEY_TYPE_X25519) {
-      throw new DecodeError(ErrorCodes.MALFORMED_MESSAGE, `${this.#what}: ${field}: expected key type 0x05 (X25519), got 0x${hex2(type)}`);
+      throw new DecodeError(ErrorCodes.MALFORMED_MESSAGE, `${this.what}: ${field}: expected key type 0x05 (X25519), got 0x${hex2(type)}`);
     }
     return x25519PublicKey(this.bytes(X25519_KEY_LENGTH, field));
   }
@@ -107,16 +45,11 @@ export class Reader {
   mlKem768Key(field: string): MlKem768PublicKey {
     const type = this.u8(field);
     if (type !== KEY_TYPE_MLKEM768) {
-      throw new DecodeError(ErrorCodes.MALFORMED_MESSAGE, `${this.#what}: ${field}: expected key type 0x08 (ML-KEM-768), got 0x${hex2(type)}`);
+      throw new DecodeError(ErrorCodes.MALFORMED_MESSAGE, `${this.what}: ${field}: expected key type 0x08 (ML-KEM-768), got 0x${hex2(type)}`);
     }
     return mlKem768PublicKey(this.bytes(MLKEM768_PUBLIC_KEY_LENGTH, field));
   }
 
-  end(): void {
-    if (this.#off !== this.#bytes.length) {
-      throw new DecodeError(ErrorCodes.INVALID_LENGTH, `${this.#what}: ${this.#bytes.length - this.#off} trailing bytes`);
-    }
-  }
 }
 
 function hex2(n: number): string {

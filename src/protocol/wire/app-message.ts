@@ -21,7 +21,7 @@
 import { concatBytes, fromUtf8, utf8 } from '../../lib/bytes.ts';
 import { assertBytes, assertInteger } from '../../lib/assert.ts';
 import { CompeerError, DecodeError, ErrorCodes, LimitError } from '../../lib/errors.ts';
-import { StrictReader, u16, u32, u64 } from './_reader.ts';
+import { StrictReader, u16, u32, u64 } from '../../lib/reader.ts';
 
 export const APP_MESSAGE_VERSION = 0x01;
 export const APP_TYPE_TEXT = 0x01;

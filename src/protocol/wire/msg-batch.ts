@@ -13,7 +13,7 @@ import { concatBytes } from '../../lib/bytes.ts';
 import { CompeerError, DecodeError, ErrorCodes, LimitError } from '../../lib/errors.ts';
 import { SEALED_MAX_LENGTH } from '../sealed/envelope.ts';
 import { SEALED_VERSION } from './constants.ts';
-import { StrictReader, u32 } from './_reader.ts';
+import { StrictReader, u32 } from '../../lib/reader.ts';
 
 export const MSG_BATCH_TAG = 0xb1;
 export const MSG_BATCH_MAX = 64;

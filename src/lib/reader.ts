@@ -1,9 +1,10 @@
 /**
- * Folder-private helpers for the small fixed-layout codecs of wire/ (app messages) and protocol/invite.ts:
- * a strict bounds-checked reader and big-endian writers. Every read names its field, so an error says
- * where the input broke ("invite: truncated at secret"). This module knows nothing of what it reads.
+ * The fixed-layout binary codecs' one reader and big-endian writers (bundles, initial messages,
+ * invites, app messages, batches): every read is bounds-checked and names its field, so an error says
+ * where the input broke ("invite: truncated at secret"); `end()` rejects trailing bytes.
+ * This module knows nothing of what it reads.
  */
-import { DecodeError, ErrorCodes } from '../../lib/errors.ts';
+import { DecodeError, ErrorCodes } from './errors.ts';
 
 export function u16(n: number): Uint8Array {
   return Uint8Array.of((n >>> 8) & 0xff, n & 0xff);
@@ -25,19 +26,24 @@ export function u64(n: number): Uint8Array {
 export class StrictReader {
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
-  readonly #what: string;
+  /** What is being read, for error messages. */
+  protected readonly what: string;
   #off = 0;
 
   constructor(bytes: Uint8Array, what: string) {
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.#what = what;
+    this.what = what;
   }
 
   #need(n: number, field: string): void {
     if (this.#off + n > this.#bytes.length) {
-      throw new DecodeError(ErrorCodes.INVALID_LENGTH, `${this.#what}: truncated at ${field}`);
+      throw new DecodeError(ErrorCodes.INVALID_LENGTH, `${this.what}: truncated at ${field}`);
     }
+  }
+
+  get offset(): number {
+    return this.#off;
   }
 
   get remaining(): number {
@@ -68,12 +74,12 @@ export class StrictReader {
     const v = this.#view.getBigUint64(this.#off, false);
     this.#off += 8;
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new DecodeError(ErrorCodes.MALFORMED_MESSAGE, `${this.#what}: ${field} out of range`);
+      throw new DecodeError(ErrorCodes.MALFORMED_MESSAGE, `${this.what}: ${field} out of range`);
     }
     return Number(v);
   }
 
-  /** A copy of the next `n` bytes. */
+  /** A copy of the next `n` bytes (callers keep it; the input buffer may be reused). */
   bytes(n: number, field: string): Uint8Array {
     this.#need(n, field);
     const out = this.#bytes.slice(this.#off, this.#off + n);
@@ -83,7 +89,7 @@ export class StrictReader {
 
   end(): void {
     if (this.#off !== this.#bytes.length) {
-      throw new DecodeError(ErrorCodes.INVALID_LENGTH, `${this.#what}: ${this.#bytes.length - this.#off} trailing bytes`);
+      throw new DecodeError(ErrorCodes.INVALID_LENGTH, `${this.what}: ${this.#bytes.length - this.#off} trailing bytes`);
     }
   }
 }
