@@ -1,14 +1,40 @@
 /**
- * HKDF-SHA256 (RFC 5869) on @noble/hashes (see hash.ts for why not node:crypto).
+ * HKDF-SHA256 (RFC 5869) on hash.ts's HMAC-SHA256 (see there for why not node:crypto's hkdfSync:
+ * per-call overhead on the short inputs of ratchet steps).
  */
-import { expand, hkdf } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { assertBytes, assertInteger } from '../lib/assert.ts';
+import { hmacSha256 } from './hash.ts';
 
-/** RFC 5869 §2.3: L <= 255 * HashLen. An empty salt means HashLen zero bytes (§2.2). */
+const HASH_LEN = 32;
+const ZERO_SALT = new Uint8Array(HASH_LEN);
+
+/** RFC 5869 §2.3: T(i) = HMAC(PRK, T(i-1) ‖ info ‖ i), OKM = first L bytes of T(1) ‖ T(2) ‖ … */
+function expand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  const okm = new Uint8Array(length);
+  const input = new Uint8Array(HASH_LEN + info.length + 1);
+  let previous = 0; // bytes of T(i-1) at the start of `input`
+  for (let i = 1, off = 0; off < length; i++) {
+    input.set(info, previous);
+    input[previous + info.length] = i;
+    const t = hmacSha256(prk, input.subarray(0, previous + info.length + 1));
+    okm.set(t.subarray(0, Math.min(HASH_LEN, length - off)), off);
+    off += HASH_LEN;
+    input.set(t, 0);
+    previous = HASH_LEN;
+  }
+  input.fill(0);
+  return okm;
+}
+
+/** RFC 5869 §2.3: L <= 255 * HashLen. An absent or empty salt means HashLen zero bytes (§2.2). */
 export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number): Uint8Array {
-  assertInteger(length, 'HKDF output length', 1, 255 * 32);
-  return hkdf(sha256, ikm, salt, info, length);
+  assertInteger(length, 'HKDF output length', 1, 255 * HASH_LEN);
+  const prk = hmacSha256(salt === undefined || salt.length === 0 ? ZERO_SALT : salt, ikm); // §2.2 extract
+  try {
+    return expand(prk, info, length);
+  } finally {
+    prk.fill(0);
+  }
 }
 
 /**
@@ -16,7 +42,7 @@ export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: 
  * (RFC 5869 §3.3: the extract step may then be skipped) — e.g. a ratchet message key.
  */
 export function hkdfSha256Expand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-  assertBytes(prk, 'HKDF PRK', 32);
-  assertInteger(length, 'HKDF output length', 1, 255 * 32);
-  return expand(sha256, prk, info, length);
+  assertBytes(prk, 'HKDF PRK', HASH_LEN);
+  assertInteger(length, 'HKDF output length', 1, 255 * HASH_LEN);
+  return expand(prk, info, length);
 }

@@ -1,5 +1,5 @@
 /**
- * SHA-256/512, HMAC-SHA256 and HKDF-SHA256 wrappers (@noble/hashes): agreement with node:crypto
+ * SHA-256/512, HMAC-SHA256 and HKDF-SHA256 wrappers: agreement with node:crypto's own HMAC and HKDF
  * (OpenSSL) on many input sizes, and HKDF's output-length bounds (RFC 5869 §2.3).
  * Published vectors: test/vectors/ (RFC 5869, Wycheproof HKDF and HMAC).
  */
