@@ -14,14 +14,15 @@
  * with @noble/curves to say why (INVALID_KEY vs WEAK_KEY): noble's [L]A in pure JS costs ~1.3 ms, too
  * slow for every bundle. All of this runs on public data only; private keys stay in OpenSSL.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, sign, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, hash, sign, verify, type KeyObject } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import sodium from 'libsodium-wrappers';
 import { assertBytes } from '../lib/assert.ts';
-import { equalBytes, fromBase64Url, toBase64Url } from '../lib/bytes.ts';
+import { equalBytes, toBase64Url } from '../lib/bytes.ts';
 import type { Rng } from '../lib/deps.ts';
 import { CryptoError, ErrorCodes } from '../lib/errors.ts';
-import { secretBytes, type SecretBytes } from './secret.ts';
+import type { SecretBytes } from './secret.ts';
+import { exportOkp, importOkpPrivate } from './_okp.ts';
 
 export const ED25519_PUBLIC_KEY_LENGTH = 32;
 export const ED25519_SEED_LENGTH = 32;
@@ -37,9 +38,6 @@ export interface Ed25519KeyPair {
   readonly handle: KeyObject;
 }
 
-const PKCS8_PREFIX = Uint8Array.from([
-  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-]);
 // Group order L (RFC 8032 §5.1), little-endian comparison of S against it.
 const L = (1n << 252n) + 27742317777372353535851937790883648493n;
 
@@ -94,23 +92,13 @@ export function ed25519PublicKey(bytes: Uint8Array): Ed25519PublicKey {
 }
 
 function fromHandle(handle: KeyObject): Ed25519KeyPair {
-  const jwk = handle.export({ format: 'jwk' });
-  if (typeof jwk.x !== 'string' || typeof jwk.d !== 'string') {
-    throw new CryptoError(ErrorCodes.INTERNAL, 'Ed25519: key export failed');
-  }
-  const publicKey = fromBase64Url(jwk.x) as Ed25519PublicKey;
-  return { publicKey, seed: secretBytes(fromBase64Url(jwk.d)), handle };
+  const { publicKey, privateKey } = exportOkp(handle, 'Ed25519');
+  return { publicKey: publicKey as Ed25519PublicKey, seed: privateKey, handle };
 }
 
 export function ed25519FromSeed(seed: Uint8Array): Ed25519KeyPair {
   assertBytes(seed, 'Ed25519 seed', ED25519_SEED_LENGTH);
-  // A Buffer from the start, so the copy OpenSSL reads is the one we wipe.
-  const der = Buffer.alloc(PKCS8_PREFIX.length + 32);
-  der.set(PKCS8_PREFIX, 0);
-  der.set(seed, PKCS8_PREFIX.length);
-  const handle = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  der.fill(0);
-  return fromHandle(handle);
+  return fromHandle(importOkpPrivate('ed25519', seed));
 }
 
 export function generateEd25519(rng: Rng): Ed25519KeyPair {

@@ -7,12 +7,13 @@
  * of all zeros is rejected (Wycheproof "acceptable" cases with a zero shared secret are rejected here);
  * twist points are accepted (RFC 7748 §7). This module knows nothing of what the keys are for.
  */
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { assertBytes } from '../lib/assert.ts';
-import { equalBytes, isAllZero, toBase64Url, fromBase64Url } from '../lib/bytes.ts';
+import { equalBytes, isAllZero, toBase64Url } from '../lib/bytes.ts';
 import type { Rng } from '../lib/deps.ts';
 import { CryptoError, ErrorCodes } from '../lib/errors.ts';
 import { secretBytes, type SecretBytes } from './secret.ts';
+import { exportOkp, importOkpPrivate } from './_okp.ts';
 
 export const X25519_KEY_LENGTH = 32;
 
@@ -26,9 +27,6 @@ export interface X25519KeyPair {
   readonly handle: KeyObject;
 }
 
-const PKCS8_PREFIX = Uint8Array.from([
-  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
-]);
 
 // Small-order u-coordinates (and their non-canonical aliases below 2^255) per libsodium's blocklist.
 const SMALL_ORDER = [
@@ -79,24 +77,14 @@ export function x25519PublicKey(bytes: Uint8Array): X25519PublicKey {
 }
 
 function fromHandle(handle: KeyObject): X25519KeyPair {
-  const jwk = handle.export({ format: 'jwk' });
-  if (typeof jwk.x !== 'string' || typeof jwk.d !== 'string') {
-    throw new CryptoError(ErrorCodes.INTERNAL, 'X25519: key export failed');
-  }
-  const publicKey = fromBase64Url(jwk.x) as X25519PublicKey;
-  return { publicKey, privateKey: secretBytes(fromBase64Url(jwk.d)), handle };
+  const { publicKey, privateKey } = exportOkp(handle, 'X25519');
+  return { publicKey: publicKey as X25519PublicKey, privateKey, handle };
 }
 
 /** Imports a private key (32 bytes, clamped by X25519 itself per RFC 7748 §5). */
 export function x25519FromPrivate(privateKey: Uint8Array): X25519KeyPair {
   assertBytes(privateKey, 'X25519 private key', X25519_KEY_LENGTH);
-  // A Buffer from the start, so the copy OpenSSL reads is the one we wipe.
-  const der = Buffer.alloc(PKCS8_PREFIX.length + 32);
-  der.set(PKCS8_PREFIX, 0);
-  der.set(privateKey, PKCS8_PREFIX.length);
-  const handle = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  der.fill(0);
-  return fromHandle(handle);
+  return fromHandle(importOkpPrivate('x25519', privateKey));
 }
 
 export function generateX25519(rng: Rng): X25519KeyPair {

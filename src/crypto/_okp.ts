@@ -1,0 +1,37 @@
+/**
+ * Folder-private: moving X25519 and Ed25519 keys ("OKP" keys, RFC 8037) in and out of OpenSSL.
+ * Private keys enter through PKCS#8 (RFC 8410: a fixed 16-byte prefix + the 32 raw bytes) in a Buffer
+ * that is wiped after the import; both halves leave through one JWK export.
+ * This module knows nothing of what the keys are for.
+ */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { fromBase64Url } from '../lib/bytes.ts';
+import { CryptoError, ErrorCodes } from '../lib/errors.ts';
+import { secretBytes, type SecretBytes } from './secret.ts';
+
+// RFC 8410 §7 PrivateKeyInfo for a 32-byte key: SEQUENCE { version 0, AlgorithmIdentifier { OID },
+// OCTET STRING { OCTET STRING (32) } }; the OID's last byte tells X25519 (0x6e) from Ed25519 (0x70).
+const PKCS8_PREFIX = (oidLast: number): Uint8Array =>
+  Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, oidLast, 0x04, 0x22, 0x04, 0x20]);
+const PREFIXES = { x25519: PKCS8_PREFIX(0x6e), ed25519: PKCS8_PREFIX(0x70) };
+
+export function importOkpPrivate(type: 'x25519' | 'ed25519', raw: Uint8Array): KeyObject {
+  const prefix = PREFIXES[type];
+  // A Buffer from the start, so the copy OpenSSL reads is the one we wipe.
+  const der = Buffer.alloc(prefix.length + 32);
+  der.set(prefix, 0);
+  der.set(raw, prefix.length);
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } finally {
+    der.fill(0);
+  }
+}
+
+export function exportOkp(handle: KeyObject, what: string): { publicKey: Uint8Array; privateKey: SecretBytes } {
+  const jwk = handle.export({ format: 'jwk' });
+  if (typeof jwk.x !== 'string' || typeof jwk.d !== 'string') {
+    throw new CryptoError(ErrorCodes.INTERNAL, `${what}: key export failed`);
+  }
+  return { publicKey: fromBase64Url(jwk.x), privateKey: secretBytes(fromBase64Url(jwk.d)) };
+}
