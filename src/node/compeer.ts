@@ -16,7 +16,7 @@ import { silentLogger, type Logger } from '../lib/log.ts';
 import { systemClock, systemRng } from '../lib/system.ts';
 import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
 import { encodePublicIdentity, sameIdentity, userIdOf } from '../protocol/identity.ts';
-import { inviteToLink, parseInviteLink, INVITE_SECRET_LENGTH } from '../protocol/invite.ts';
+import { inviteToLink, parseInviteLink } from '../protocol/invite.ts';
 import { initiateSession } from '../protocol/session.ts';
 import { encodeSessionSet } from '../protocol/session-set.ts';
 import { fingerprintHash } from '../protocol/verify/fingerprint.ts';
@@ -31,7 +31,8 @@ import type { CompeerApi, CompeerEvent, ContactInfo, IdentityInfo, MessageInfo, 
 import type { NodeStore } from './node-store.ts';
 import { createPrekeyManager } from './prekeys.ts';
 import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, fetchBundle } from './bundles.ts';
-import { contactInfo, createMessaging, INVITE_PREFIX as INVITE_META_PREFIX, INVITE_TTL_MS, inviteKey, MSG_PROTOCOL, newMessageId } from './messaging.ts';
+import { contactInfo, createMessaging, MSG_PROTOCOL, newMessageId } from './messaging.ts';
+import { checkName, inviteOrder, issueInvite } from './invites.ts';
 import { DEFAULT_TTL_MS, MAX_TTL_MS } from './outbox-policy.ts';
 import { loadOrCreateNodeKey } from './node-key.ts';
 import { createSendQueue } from './send-queue.ts';
@@ -81,29 +82,6 @@ export interface CompeerNode extends CompeerApi {
 
 const LAST_ADDRESSES = 'node.last-addresses';
 const SESSION_RETRY_MS = 30_000;
-/** Invites outstanding at once, and how long one stays valid. */
-const MAX_INVITES = 100;
-const NAME_MAX_BYTES = 64;
-
-/** A local contact name: 1–64 UTF-8 bytes after trimming, no control characters (they could rewrite a terminal). */
-function checkName(name: string | null | undefined): string | null {
-  if (name === undefined || name === null) return null;
-  if (typeof name !== 'string') throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'name: a string');
-  const t = name.trim();
-  if (t === '' || Buffer.byteLength(t, 'utf8') > NAME_MAX_BYTES || /\p{Cc}/u.test(t)) {
-    throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, `name: 1 to ${NAME_MAX_BYTES} bytes, no control characters`);
-  }
-  return t;
-}
-
-/** Addresses for an invite, likeliest to work from elsewhere first: public, then LAN, then loopback; TCP before WebSockets. */
-function inviteOrder(addresses: readonly string[]): string[] {
-  const rank = (a: string): number =>
-    (/^\/ip[46]\/(127\.|::1\/)/.test(a) ? 4 : /^\/ip4\/(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.)|^\/ip6\/(f[cd]|fe80)/i.test(a) ? 2 : 0) +
-    (a.includes('/ws') ? 1 : 0);
-  return [...addresses].sort((x, y) => rank(x) - rank(y));
-}
-
 function messageInfo(m: MessageRecord): MessageInfo {
   return { id: m.id, contact: m.contact, direction: m.direction, text: m.text, status: m.status, sentAt: m.sentAt, receivedAt: m.receivedAt };
 }
@@ -300,19 +278,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     },
 
     async id(): Promise<IdentityInfo> {
-      const secret = rng.bytes(INVITE_SECRET_LENGTH);
-      const now = clock();
-      store.transaction(() => {
-        // Outstanding invites are bounded: the oldest beyond MAX_INVITES, and any past INVITE_TTL_MS, go.
-        const outstanding = store.meta
-          .keys(INVITE_META_PREFIX)
-          .map((k) => ({ k, at: Number(new TextDecoder().decode(store.meta.get(k) ?? new Uint8Array(0))) || 0 }))
-          .sort((x, y) => x.at - y.at);
-        outstanding.forEach(({ k, at }, i) => {
-          if (now - at > INVITE_TTL_MS || outstanding.length - i >= MAX_INVITES) store.meta.delete(k);
-        });
-        store.meta.set(inviteKey(secret), new TextEncoder().encode(String(now)));
-      });
+      const secret = store.transaction(() => issueInvite(store.meta, rng, clock()));
       const addresses = inviteOrder(net.addresses());
       const fp = toHex(fingerprintHash(safetyNumberParty(own.public), SAFETY_NUMBER_ITERATIONS).subarray(0, 16));
       return {

@@ -22,7 +22,6 @@ import { concatBytes, equalBytes, fromHex, toHex } from '../lib/bytes.ts';
 import type { Clock, Rng } from '../lib/deps.ts';
 import { ErrorCodes, ProtocolError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
-import { sha256 } from '../crypto/hash.ts';
 import { encodePublicIdentity, sameIdentity, userIdOf, type PublicIdentity } from '../protocol/identity.ts';
 import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
 import { acceptSession, type AcceptedSession } from '../protocol/session.ts';
@@ -47,12 +46,10 @@ import type { CompeerEvent } from './types.ts';
 import type { NodeStore } from './node-store.ts';
 import { byPeer } from './bundles.ts';
 import { retryDelay } from './outbox-policy.ts';
+import { consumeInvite } from './invites.ts';
 
 export const MSG_PROTOCOL = '/compeer/msg/1';
 const CTL_PREFIX = 'node.ctl/';
-export const INVITE_PREFIX = 'node.invite/';
-/** How long an invite we made stays valid (its secret is kept until used, expired or pushed out). */
-export const INVITE_TTL_MS = 30 * 24 * 3600_000;
 const MAX_CONTACT_ADDRESSES = 16;
 
 export interface MessagingDeps {
@@ -84,10 +81,6 @@ function decodeCache(wire: Uint8Array): { ids: string[]; envelope: Uint8Array } 
   const ids: string[] = [];
   for (let i = 0; i < count; i++) ids.push(toHex(wire.subarray(2 + 16 * i, 18 + 16 * i)));
   return { ids, envelope: wire.subarray(start) };
-}
-
-export function inviteKey(secret: Uint8Array): string {
-  return INVITE_PREFIX + toHex(sha256(secret));
 }
 
 export function newMessageId(rng: Rng): Uint8Array {
@@ -177,13 +170,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
 
   /** Takes a new identity for a hello (inside the transaction); returns the contact key. */
   const acceptHello = (sender: PublicIdentity, app: Extract<AppMessage, { type: 'hello' }>, now: number, events: CompeerEvent[]): string => {
-    const key = inviteKey(app.inviteSecret);
-    const made = store.meta.get(key);
-    if (made === undefined) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'hello: unknown or used invite');
-    if (now - (Number(new TextDecoder().decode(made)) || 0) > INVITE_TTL_MS) {
-      throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'hello: expired invite');
-    }
-    store.meta.delete(key); // one-time
+    consumeInvite(store.meta, app.inviteSecret, now);
     const senderUid = userIdOf(sender);
     const byName = app.name === null ? undefined : store.contacts.list().find((c) => c.name === app.name);
     if (byName && !equalBytes(byName.publicKey, encodePublicIdentity(sender))) {

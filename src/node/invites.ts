@@ -1,0 +1,67 @@
+/**
+ * The node's outstanding invites: each `compeer id` issues a fresh 16-byte secret, remembered (sealed,
+ * in the node's meta area) as SHA-256 of it with its issue time; a `hello` that carries it is accepted
+ * once. At most MAX_INVITES are outstanding (the oldest go first) and each lasts INVITE_TTL_MS.
+ * Also the checks on what an invite shows: local names, and the order of the addresses it carries.
+ * This module knows nothing of sessions or the network.
+ */
+import { toHex } from '../lib/bytes.ts';
+import type { Rng } from '../lib/deps.ts';
+import { CompeerError, ErrorCodes, ProtocolError } from '../lib/errors.ts';
+import { sha256 } from '../crypto/hash.ts';
+import { INVITE_SECRET_LENGTH } from '../protocol/invite.ts';
+import type { NodeMeta } from './node-store.ts';
+
+const PREFIX = 'node.invite/';
+export const INVITE_TTL_MS = 30 * 24 * 3600_000;
+export const MAX_INVITES = 100;
+const NAME_MAX_BYTES = 64;
+
+function keyOf(secret: Uint8Array): string {
+  return PREFIX + toHex(sha256(secret));
+}
+
+function issuedAt(meta: NodeMeta, key: string): number {
+  return Number(new TextDecoder().decode(meta.get(key) ?? new Uint8Array(0))) || 0;
+}
+
+/** A new invite secret, remembered; call inside a store transaction. */
+export function issueInvite(meta: NodeMeta, rng: Rng, now: number): Uint8Array {
+  const outstanding = meta
+    .keys(PREFIX)
+    .map((k) => ({ k, at: issuedAt(meta, k) }))
+    .sort((x, y) => x.at - y.at);
+  outstanding.forEach(({ k, at }, i) => {
+    if (now - at > INVITE_TTL_MS || outstanding.length - i >= MAX_INVITES) meta.delete(k);
+  });
+  const secret = rng.bytes(INVITE_SECRET_LENGTH);
+  meta.set(keyOf(secret), new TextEncoder().encode(String(now)));
+  return secret;
+}
+
+/** Accepts an invite secret once (call inside the transaction that adds the contact). */
+export function consumeInvite(meta: NodeMeta, secret: Uint8Array, now: number): void {
+  const key = keyOf(secret);
+  if (meta.get(key) === undefined) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'hello: unknown or used invite');
+  if (now - issuedAt(meta, key) > INVITE_TTL_MS) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'hello: expired invite');
+  meta.delete(key); // one-time
+}
+
+/** A local contact name: 1–64 UTF-8 bytes after trimming, no control characters (they could rewrite a terminal). */
+export function checkName(name: string | null | undefined): string | null {
+  if (name === undefined || name === null) return null;
+  if (typeof name !== 'string') throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'name: a string');
+  const t = name.trim();
+  if (t === '' || Buffer.byteLength(t, 'utf8') > NAME_MAX_BYTES || /\p{Cc}/u.test(t)) {
+    throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, `name: 1 to ${NAME_MAX_BYTES} bytes, no control characters`);
+  }
+  return t;
+}
+
+/** Addresses for an invite, likeliest to work from elsewhere first: public, then LAN, then loopback; TCP before WebSockets. */
+export function inviteOrder(addresses: readonly string[]): string[] {
+  const rank = (a: string): number =>
+    (/^\/ip[46]\/(127\.|::1\/)/.test(a) ? 4 : /^\/ip4\/(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.)|^\/ip6\/(f[cd]|fe80)/i.test(a) ? 2 : 0) +
+    (a.includes('/ws') ? 1 : 0);
+  return [...addresses].sort((x, y) => rank(x) - rank(y));
+}
