@@ -16,23 +16,18 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { equalBytes, utf8 } from '../../src/lib/bytes.ts';
-import { deterministicRng, type Rng } from '../../src/lib/deps.ts';
+import type { Rng } from '../../src/lib/deps.ts';
 import { CompeerError } from '../../src/lib/errors.ts';
-import { sha256 } from '../../src/crypto/hash.ts';
-import { secretBytes } from '../../src/crypto/secret.ts';
-import { generateX25519 } from '../../src/crypto/x25519.ts';
-import type { HandshakeSecrets } from '../../src/protocol/handshake/secrets.ts';
 import {
   decodeRatchetState,
   encodeRatchetState,
-  initRatchetInitiator,
-  initRatchetResponder,
   ratchetDecrypt,
   ratchetEncrypt,
   ratchetInfo,
   type RatchetState,
 } from '../../src/protocol/ratchet/index.ts';
 import { RATCHET_MAX_OLD_CHAINS } from '../../src/protocol/wire/constants.ts';
+import { ratchetPair } from '../unit/ratchet-fixtures.ts';
 
 const NOW = 1_750_000_000_000;
 const PREFIX = 69;
@@ -64,16 +59,8 @@ interface Sent {
 }
 
 function start(seed: number): { rng: Rng; parties: [RatchetState, RatchetState] } {
-  const rng = deterministicRng(sha256(utf8(`ratchet-property/${seed}`)), sha256);
-  const secrets: HandshakeSecrets = {
-    rootKey: secretBytes(rng.bytes(32)),
-    initiatorHeaderKey: secretBytes(rng.bytes(32)),
-    responderNextHeaderKey: secretBytes(rng.bytes(32)),
-    associatedData: rng.bytes(258),
-    transcriptHash: rng.bytes(32),
-  };
-  const bobKey = generateX25519(rng);
-  return { rng, parties: [initRatchetInitiator(secrets, bobKey.publicKey, rng), initRatchetResponder(secrets, bobKey)] };
+  const p = ratchetPair(`ratchet-property/${seed}`);
+  return { rng: p.rng, parties: [p.alice, p.bob] };
 }
 
 /** Runs `fn` expecting a CompeerError with `code`; checks the state's encoding did not change. */

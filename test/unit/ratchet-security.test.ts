@@ -8,17 +8,12 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { equalBytes, toHex, utf8 } from '../../src/lib/bytes.ts';
-import { deterministicRng, type Rng } from '../../src/lib/deps.ts';
-import { CompeerError, CryptoError, DecodeError, type ErrorCode } from '../../src/lib/errors.ts';
-import { sha256 } from '../../src/crypto/hash.ts';
-import { secretBytes } from '../../src/crypto/secret.ts';
+import type { Rng } from '../../src/lib/deps.ts';
 import { generateX25519 } from '../../src/crypto/x25519.ts';
-import type { HandshakeSecrets } from '../../src/protocol/handshake/secrets.ts';
+import { CompeerError, CryptoError, DecodeError, type ErrorCode } from '../../src/lib/errors.ts';
 import {
   decodeRatchetState,
   encodeRatchetState,
-  initRatchetInitiator,
-  initRatchetResponder,
   ratchetDecrypt,
   ratchetEncrypt,
   type RatchetState,
@@ -26,20 +21,12 @@ import {
 import { internal } from '../../src/protocol/ratchet/state.ts';
 import { writeMessagePrefix, MESSAGE_PREFIX_LENGTH } from '../../src/protocol/ratchet/message.ts';
 import type { HeaderKey } from '../../src/protocol/ratchet/kdf.ts';
+import { ratchetPair, type RatchetPair } from './ratchet-fixtures.ts';
 
 const NOW = 1_750_000_000_000;
 
-function makePair(label: string): { rng: Rng; alice: RatchetState; bob: RatchetState } {
-  const rng = deterministicRng(sha256(utf8(`ratchet-security/${label}`)), sha256);
-  const secrets: HandshakeSecrets = {
-    rootKey: secretBytes(rng.bytes(32)),
-    initiatorHeaderKey: secretBytes(rng.bytes(32)),
-    responderNextHeaderKey: secretBytes(rng.bytes(32)),
-    associatedData: rng.bytes(258),
-    transcriptHash: rng.bytes(32),
-  };
-  const bobKey = generateX25519(rng);
-  return { rng, alice: initRatchetInitiator(secrets, bobKey.publicKey, rng), bob: initRatchetResponder(secrets, bobKey) };
+function makePair(label: string): RatchetPair {
+  return ratchetPair(`ratchet-security/${label}`);
 }
 
 const clone = (s: RatchetState): RatchetState => decodeRatchetState(encodeRatchetState(s));

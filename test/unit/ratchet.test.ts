@@ -8,15 +8,9 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { utf8, fromUtf8, equalBytes } from '../../src/lib/bytes.ts';
-import { deterministicRng, type Rng } from '../../src/lib/deps.ts';
 import { CompeerError, CryptoError, DecodeError, ProtocolError, type ErrorCode } from '../../src/lib/errors.ts';
-import { sha256 } from '../../src/crypto/hash.ts';
-import { secretBytes } from '../../src/crypto/secret.ts';
-import { generateX25519, type X25519KeyPair } from '../../src/crypto/x25519.ts';
-import type { HandshakeSecrets } from '../../src/protocol/handshake/secrets.ts';
 import {
   encodeRatchetState,
-  initRatchetInitiator,
   initRatchetResponder,
   ratchetDecrypt,
   ratchetEncrypt,
@@ -33,36 +27,16 @@ import {
   RATCHET_MESSAGE_OVERHEAD,
   RATCHET_SKIPPED_KEY_MAX_AGE_MS,
 } from '../../src/protocol/wire/constants.ts';
+import { ratchetPair, type RatchetPair } from './ratchet-fixtures.ts';
 
 const NOW = 1_750_000_000_000;
 const DAY = 24 * 3600_000;
 
-interface Pair {
-  rng: Rng;
-  secrets: HandshakeSecrets;
-  bobKey: X25519KeyPair;
-  alice: RatchetState;
-  bob: RatchetState;
-}
+type Pair = RatchetPair;
 
 /** Handshake stand-in: random secrets and a responder ratchet key (its "signed prekey"). */
 function makePair(label: string): Pair {
-  const rng = deterministicRng(sha256(utf8(`ratchet-unit/${label}`)), sha256);
-  const secrets: HandshakeSecrets = {
-    rootKey: secretBytes(rng.bytes(32)),
-    initiatorHeaderKey: secretBytes(rng.bytes(32)),
-    responderNextHeaderKey: secretBytes(rng.bytes(32)),
-    associatedData: rng.bytes(258),
-    transcriptHash: rng.bytes(32),
-  };
-  const bobKey = generateX25519(rng);
-  return {
-    rng,
-    secrets,
-    bobKey,
-    alice: initRatchetInitiator(secrets, bobKey.publicKey, rng),
-    bob: initRatchetResponder(secrets, bobKey),
-  };
+  return ratchetPair(`ratchet-unit/${label}`);
 }
 
 function send(p: Pair, from: RatchetState, text: string): Uint8Array {
