@@ -39,6 +39,7 @@ export const ErrorCodes = {
   TIMEOUT: 'TIMEOUT', // a network operation did not finish in time
   UNREACHABLE: 'UNREACHABLE', // no connection to the peer could be made
   STREAM_FAILED: 'STREAM_FAILED', // the remote reset or closed a stream before the exchange completed
+  NO_ROUTE: 'NO_ROUTE', // not enough relays known for the path the caller asked for
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

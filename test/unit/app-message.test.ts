@@ -22,6 +22,7 @@ const samples: AppMessage[] = [
   { type: 'addresses', id, addresses: [] },
   { type: 'hello', id, inviteSecret: new Uint8Array(16).fill(9), name: 'Bob' },
   { type: 'hello', id, inviteSecret: new Uint8Array(16).fill(9), name: null },
+  { type: 'inbox', id, routingKey: new Uint8Array(32).fill(7), mailboxSecret: new Uint8Array(32).fill(8) },
 ];
 
 describe('app messages', () => {

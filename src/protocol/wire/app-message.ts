@@ -7,7 +7,8 @@
  *   0x02 ack        count (u16, 1..APP_ACK_MAX_IDS) | ids (16 each)
  *   0x03 addresses  id (16) | count (u8, ≤ APP_MAX_ADDRESSES) | each: length (u16, ≤ APP_MAX_ADDRESS_LENGTH) | ASCII multiaddr
  *   0x04 hello      id (16) | invite secret (16) | name length (u8, ≤ 64) | UTF-8 name (0 = none)
- *   0x05 batch      count (u8, 2..APP_BATCH_MAX) | each: length (u32) | app message (text, addresses or hello)
+ *   0x05 batch      count (u8, 2..APP_BATCH_MAX) | each: length (u32) | app message (text, addresses, hello or inbox)
+ *   0x06 inbox      id (16) | onion routing key (X25519, 32) | mailbox secret (32)
  *
  * A batch carries several queued messages in one session message (one ratchet step, one envelope);
  * the whole encoding stays within APP_MESSAGE_MAX_BYTES so it fits a sealed envelope.
@@ -16,6 +17,8 @@
  * message that carries one (texts and the control messages alike, so all travel through the outbox).
  * `addresses` is how contacts learn each other's current addresses — only inside the encrypted channel.
  * `hello` is the first message of a first contact: it proves the sender holds one of our invites.
+ * `inbox` tells one contact how to reach us privately (docs/delivery.md): the onion key of our node (the
+ * final layer of a path to us) and the rendezvous secret of the mailbox we fetch for this contact only.
  * This module knows nothing of sessions, contacts or delivery; it only encodes and decodes.
  */
 import { concatBytes, fromUtf8, utf8 } from '../../lib/bytes.ts';
@@ -29,9 +32,12 @@ export const APP_TYPE_ACK = 0x02;
 export const APP_TYPE_ADDRESSES = 0x03;
 export const APP_TYPE_HELLO = 0x04;
 export const APP_TYPE_BATCH = 0x05;
+export const APP_TYPE_INBOX = 0x06;
 
 export const APP_MESSAGE_ID_LENGTH = 16;
 export const APP_INVITE_SECRET_LENGTH = 16;
+export const APP_ROUTING_KEY_LENGTH = 32;
+export const APP_MAILBOX_SECRET_LENGTH = 32;
 /**
  * Text limit: 60 KiB. A sealed envelope carries < 64 KiB of content, which must also hold the session
  * framing (up to 1,267 bytes of PQXDH initial message), the ratchet overhead (85) and this header (30).
@@ -53,10 +59,11 @@ export type AppMessage =
   | { readonly type: 'ack'; readonly ids: readonly Uint8Array[] }
   | { readonly type: 'addresses'; readonly id: Uint8Array; readonly addresses: readonly string[] }
   | { readonly type: 'hello'; readonly id: Uint8Array; readonly inviteSecret: Uint8Array; readonly name: string | null }
+  | { readonly type: 'inbox'; readonly id: Uint8Array; readonly routingKey: Uint8Array; readonly mailboxSecret: Uint8Array }
   | { readonly type: 'batch'; readonly messages: readonly BatchableMessage[] };
 
 /** What a batch may carry: messages with an id (no acks, no nested batches). */
-export type BatchableMessage = Extract<AppMessage, { type: 'text' | 'addresses' | 'hello' }>;
+export type BatchableMessage = Extract<AppMessage, { type: 'text' | 'addresses' | 'hello' | 'inbox' }>;
 
 const ADDRESS_RE = /^\/[\x21-\x7e]+$/;
 const CONTROL_RE = /\p{Cc}/u;
@@ -113,7 +120,7 @@ export function encodeAppMessage(m: AppMessage): Uint8Array {
     case 'batch': {
       if (m.messages.length < 2 || m.messages.length > APP_BATCH_MAX) throw arg(`batch: 2 to ${APP_BATCH_MAX} messages`);
       const parts = m.messages.map((x) => {
-        if ((x.type as string) === 'batch' || (x.type as string) === 'ack') throw arg('batch: only texts, addresses and hellos');
+        if ((x.type as string) === 'batch' || (x.type as string) === 'ack') throw arg('batch: no acks or batches inside');
         return encodeAppMessage(x);
       });
       const out = concatBytes(head(APP_TYPE_BATCH), Uint8Array.of(parts.length), ...parts.flatMap((p) => [u32(p.length), p]));
@@ -125,6 +132,12 @@ export function encodeAppMessage(m: AppMessage): Uint8Array {
       assertBytes(m.inviteSecret, 'invite secret', APP_INVITE_SECRET_LENGTH);
       const name = m.name === null ? new Uint8Array(0) : checkName(m.name);
       return concatBytes(head(APP_TYPE_HELLO), m.id, m.inviteSecret, Uint8Array.of(name.length), name);
+    }
+    case 'inbox': {
+      assertBytes(m.id, 'message id', APP_MESSAGE_ID_LENGTH);
+      assertBytes(m.routingKey, 'routing key', APP_ROUTING_KEY_LENGTH);
+      assertBytes(m.mailboxSecret, 'mailbox secret', APP_MAILBOX_SECRET_LENGTH);
+      return concatBytes(head(APP_TYPE_INBOX), m.id, m.routingKey, m.mailboxSecret);
     }
   }
 }
@@ -195,7 +208,7 @@ function decodeOne(bytes: Uint8Array, top: boolean): AppMessage {
       for (let i = 0; i < count; i++) {
         const len = r.u32('batch entry length');
         const inner = decodeOne(r.bytes(len, 'batch entry'), false);
-        if (inner.type === 'ack' || inner.type === 'batch') throw bad('batch: only texts, addresses and hellos');
+        if (inner.type === 'ack' || inner.type === 'batch') throw bad('batch: no acks or batches inside');
         messages.push(inner);
       }
       m = { type: 'batch', messages };
@@ -209,6 +222,12 @@ function decodeOne(bytes: Uint8Array, top: boolean): AppMessage {
       const name = fromUtf8(r.bytes(len, 'name'));
       if (CONTROL_RE.test(name)) throw bad('name has control characters');
       m = { type: 'hello', id, inviteSecret, name: len === 0 ? null : name };
+      break;
+    }
+    case APP_TYPE_INBOX: {
+      const id = r.bytes(APP_MESSAGE_ID_LENGTH, 'id');
+      const routingKey = r.bytes(APP_ROUTING_KEY_LENGTH, 'routing key');
+      m = { type: 'inbox', id, routingKey, mailboxSecret: r.bytes(APP_MAILBOX_SECRET_LENGTH, 'mailbox secret') };
       break;
     }
     default:

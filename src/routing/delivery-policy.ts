@@ -1,0 +1,72 @@
+/**
+ * The outbox's decisions, pure (docs/delivery.md "Outbox"): which route the next attempt takes and when
+ * an undelivered message is tried again. The node's messaging (src/node/) carries them out; the
+ * simulator runs the same functions.
+ *
+ * Routes: `hops` 0 → direct (a `/compeer/msg/1` stream, the ack in its response). An explicit `hops` N
+ * > 0 is strict: N relays or the message waits (privacy the user asked for is never traded for speed).
+ * Without `hops` (the default) a path of up to DEFAULT_HOPS relays is used, as many as are known; with
+ * none known the message goes direct. A contact whose onion key we do not know yet (first contact: the
+ * `hello` and what waits behind it) is reached directly, or waits when the user asked for relays.
+ * Retries: exponential backoff from 1 s, capped at 5 min, ±20 % jitter (no lockstep retries); after a
+ * path took the message, the ack gets time before the next attempt (a fresh path); held in mailboxes,
+ * the recipient fetches it — the sender only re-deposits after a long while (holders may have failed).
+ */
+export const RETRY_BASE_MS = 1_000;
+export const RETRY_MAX_MS = 5 * 60_000;
+export const ACK_TIMEOUT_MS = 15_000;
+export const HELD_RETRY_MS = 15 * 60_000;
+export const HELD_RETRY_MAX_MS = 6 * 3600_000;
+export const DEFAULT_TTL_MS = 7 * 24 * 3600_000;
+export const MAX_TTL_MS = 30 * 24 * 3600_000;
+export const DEFAULT_HOPS = 3;
+export const MAX_HOPS = 5;
+/** Mailbox holders per message (issue 5: r = 3). */
+export const MAILBOX_REPLICAS = 3;
+
+/** Delay before attempt number `attempts + 1`; `unit` is a uniform draw in [0, 1). */
+export function retryDelay(attempts: number, unit: number): number {
+  const base = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(attempts, 20));
+  return Math.round(base * (0.8 + 0.4 * unit));
+}
+
+export type RouteChoice =
+  | { readonly kind: 'direct' }
+  | { readonly kind: 'onion'; readonly hops: number; readonly strict: boolean }
+  | { readonly kind: 'wait'; readonly why: string };
+
+export interface RouteInputs {
+  /** What the user asked for (undefined: the default). */
+  readonly hops: number | undefined;
+  /** We know the contact's onion key (its `inbox` message arrived). */
+  readonly haveInbox: boolean;
+  /** Relays with an onion key in the peer table. */
+  readonly relaysKnown: number;
+}
+
+export function chooseRoute(i: RouteInputs): RouteChoice {
+  if (i.hops === 0) return { kind: 'direct' };
+  if (i.hops !== undefined) {
+    if (!i.haveInbox) return { kind: 'wait', why: "the contact's onion key is not known yet" };
+    if (i.relaysKnown < i.hops) return { kind: 'wait', why: `${i.relaysKnown} of ${i.hops} relays known` };
+    return { kind: 'onion', hops: i.hops, strict: true };
+  }
+  if (!i.haveInbox || i.relaysKnown === 0) return { kind: 'direct' };
+  return { kind: 'onion', hops: Math.min(DEFAULT_HOPS, i.relaysKnown), strict: false };
+}
+
+export type AttemptOutcome = 'sent' | 'held' | 'unreachable' | 'waiting';
+
+/** When to try again after an attempt with this outcome (`attempts` before it; `unit` uniform in [0, 1)). */
+export function nextAttemptDelay(outcome: AttemptOutcome, attempts: number, unit: number): number {
+  const jitter = 0.8 + 0.4 * unit;
+  switch (outcome) {
+    case 'sent':
+      return Math.round(Math.min(RETRY_MAX_MS, ACK_TIMEOUT_MS * 2 ** Math.min(attempts, 10)) * jitter);
+    case 'held':
+      return Math.round(Math.min(HELD_RETRY_MAX_MS, HELD_RETRY_MS * 2 ** Math.min(attempts, 10)) * jitter);
+    case 'unreachable':
+    case 'waiting':
+      return retryDelay(attempts, unit);
+  }
+}
