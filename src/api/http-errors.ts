@@ -36,6 +36,7 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: number } = {
   TIMEOUT: 504,
   UNREACHABLE: 502,
   STREAM_FAILED: 502,
+  NO_ROUTE: 503,
   INTERNAL: 500,
 };
 
