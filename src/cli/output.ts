@@ -58,6 +58,7 @@ export const EXIT_CODES: { readonly [K in ErrorCode]: number } = {
   TIMEOUT: 60,
   UNREACHABLE: 61,
   STREAM_FAILED: 62,
+  NO_ROUTE: 63,
   INTERNAL: EXIT_SOFTWARE,
 };
 
