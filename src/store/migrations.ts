@@ -137,6 +137,37 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    name: 'mailbox items held for others',
+    // Blobs are opaque ciphertext chunks deposited by others (docs/mailboxes.md), not sealed again.
+    // mailbox_totals (one row) is kept by the triggers so the holder's total caps need no scan.
+    sql: `
+      CREATE TABLE mailbox_items (
+        address BLOB NOT NULL,
+        id BLOB NOT NULL,
+        blob BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        stored_at INTEGER NOT NULL,
+        PRIMARY KEY (address, id)
+      );
+      CREATE INDEX mailbox_items_by_age ON mailbox_items (address, stored_at);
+      CREATE INDEX mailbox_items_expiry ON mailbox_items (expires_at);
+      CREATE TABLE mailbox_totals (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        count INTEGER NOT NULL,
+        bytes INTEGER NOT NULL
+      );
+      INSERT INTO mailbox_totals (id, count, bytes) VALUES (1, 0, 0);
+      CREATE TRIGGER mailbox_items_added AFTER INSERT ON mailbox_items BEGIN
+        UPDATE mailbox_totals SET count = count + 1, bytes = bytes + NEW.size WHERE id = 1;
+      END;
+      CREATE TRIGGER mailbox_items_removed AFTER DELETE ON mailbox_items BEGIN
+        UPDATE mailbox_totals SET count = count - 1, bytes = bytes - OLD.size WHERE id = 1;
+      END;
+    `,
+  },
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

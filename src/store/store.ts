@@ -26,6 +26,8 @@ import { sqliteIdentityRepository } from './identity-sqlite.ts';
 import { memoryKeyValueRepository, type KeyValueRepository } from './kv.ts';
 import { sqliteKeyValueRepository } from './kv-sqlite.ts';
 import { asyncTransactionError, isThenable, memoryTransactions } from './memory-tx.ts';
+import { memoryMailboxRepository, type MailboxRepository } from './mailboxes.ts';
+import { sqliteMailboxRepository } from './mailboxes-sqlite.ts';
 import { memoryMessageRepository, type MessageRepository } from './messages.ts';
 import { sqliteMessageRepository } from './messages-sqlite.ts';
 import { migrate } from './migrations.ts';
@@ -71,6 +73,8 @@ export interface Store {
   readonly peers: PeerRepository;
   /** A sealed key/value area for the node's private facts (node key, invite secrets). */
   readonly kv: KeyValueRepository;
+  /** Opaque blobs this node holds for others' mailboxes (src/routing/mailbox-holder.ts). */
+  readonly mailboxes: MailboxRepository;
   /** Runs synchronous `fn` atomically across all repositories; nested calls are savepoints. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -148,6 +152,7 @@ export function openStore(opts: StoreOptions): SqliteStore {
     replayCache: sqliteReplayCache(db),
     peers: sqlitePeerRepository(db, opts.peerPolicy ?? NO_PEER_POLICY),
     kv: sqliteKeyValueRepository(db, getSealer),
+    mailboxes: sqliteMailboxRepository(db),
     transaction: (fn) => {
       // The storage key's first-use set-up runs its own transaction: do it before ours begins.
       if (!db.isTransaction) getSealer();
@@ -163,8 +168,8 @@ export interface MemoryStoreOptions {
 
 /**
  * The same Store on the in-memory reference implementations: nothing touches the disk. Transactions
- * roll back contacts, sessions, messages, outbox and peers; the prekey pool and replay cache (the
- * protocol's own in-memory classes) are not journaled.
+ * roll back contacts, sessions, messages, outbox, peers, kv and mailboxes; the prekey pool and replay
+ * cache (the protocol's own in-memory classes) are not journaled.
  */
 export function openMemoryStore(opts: MemoryStoreOptions = {}): Store {
   const tx = memoryTransactions();
@@ -179,6 +184,7 @@ export function openMemoryStore(opts: MemoryStoreOptions = {}): Store {
     replayCache: new InMemoryReplayCache(),
     peers: memoryPeerRepository(opts.peerPolicy ?? NO_PEER_POLICY, tx),
     kv: memoryKeyValueRepository(tx),
+    mailboxes: memoryMailboxRepository(tx),
     transaction: (fn) => tx.transaction(fn),
     close: () => {},
   };
