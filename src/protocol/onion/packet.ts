@@ -121,7 +121,7 @@ export function buildOnion(layers: readonly OnionLayer[], payload: Uint8Array, r
   try {
     // Sphinx filler: φ_i = (φ_{i−1} | 0^S) ⊕ H_{i−1}[R − (i−1)S, R + S), so that the tail of β_{n−1}
     // equals what the n−1 peels before it shift in.
-    let filler = new Uint8Array(0);
+    let filler: Uint8Array = new Uint8Array(0);
     for (let i = 1; i < n; i++) {
       const next = concatBytes(filler, new Uint8Array(SLOT_BYTES));
       xorInto(next, (hops[i - 1] as SenderLayer).header, BETA_BYTES - (i - 1) * SLOT_BYTES);
