@@ -16,7 +16,7 @@ import {
   type ContactRepository,
 } from './contacts.ts';
 import { sealLabel, type Sealer } from './seal.ts';
-import { blobColumn, blobOrNullColumn, intColumn, stringListColumn, textColumn, textOrNullColumn, transaction, type Row } from './sql.ts';
+import { blobColumn, blobOrNullColumn, intColumn, stringListColumn, textColumn, textOrNullColumn, transaction, type Row, prepareCached } from './sql.ts';
 
 const secretAd = (userId: string): Uint8Array => sealLabel('contacts', 'secret', userId);
 const COLUMNS = 'user_id, name, public, verified, key_changed, addresses, created_at';
@@ -56,7 +56,7 @@ export function sqliteContactRepository(db: DatabaseSync, sealer: () => Sealer):
       atomically(db, () => {
         if (one.get(n.userId) !== undefined) throw new StateError(ErrorCodes.ALREADY_EXISTS, 'contact already exists');
         checkName(n.name, n.userId);
-        db.prepare(`INSERT INTO contacts (${COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, ?)`).run(
+        prepareCached(db, `INSERT INTO contacts (${COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, ?)`).run(
           n.userId, n.name, n.publicKey, n.verified === true ? 1 : 0, JSON.stringify(addresses), n.createdAt,
         );
       });
@@ -68,25 +68,24 @@ export function sqliteContactRepository(db: DatabaseSync, sealer: () => Sealer):
     resolve(query) {
       const q = query.toLowerCase();
       // Prefix match with LIKE would treat % and _ as wildcards: compare a substring instead.
-      const rows = db
-        .prepare(`SELECT ${COLUMNS} FROM contacts WHERE name = ? OR (length(?) > 0 AND substr(user_id, 1, length(?)) = ?)`)
+      const rows = prepareCached(db, `SELECT ${COLUMNS} FROM contacts WHERE name = ? OR (length(?) > 0 AND substr(user_id, 1, length(?)) = ?)`)
         .all(query, q, q, q);
       return pickResolved(query, rows.map(toRecord));
     },
-    list: () => db.prepare(`SELECT ${COLUMNS} FROM contacts ORDER BY created_at, user_id`).all().map(toRecord),
+    list: () => prepareCached(db, `SELECT ${COLUMNS} FROM contacts ORDER BY created_at, user_id`).all().map(toRecord),
     rename(userId, name) {
       atomically(db, () => {
         must(userId);
         checkName(name, userId);
-        db.prepare('UPDATE contacts SET name = ? WHERE user_id = ?').run(name, userId);
+        prepareCached(db, 'UPDATE contacts SET name = ? WHERE user_id = ?').run(name, userId);
       });
     },
     changeIdentity(userId, publicKey, now) {
       atomically(db, () => {
         const c = must(userId);
         if (equalBytes(c.publicKey, publicKey)) return;
-        db.prepare('INSERT INTO contact_key_history (user_id, public, replaced_at) VALUES (?, ?, ?)').run(userId, c.publicKey, now);
-        db.prepare('UPDATE contacts SET public = ?, key_changed = 1, verified = 0 WHERE user_id = ?').run(publicKey, userId);
+        prepareCached(db, 'INSERT INTO contact_key_history (user_id, public, replaced_at) VALUES (?, ?, ?)').run(userId, c.publicKey, now);
+        prepareCached(db, 'UPDATE contacts SET public = ?, key_changed = 1, verified = 0 WHERE user_id = ?').run(publicKey, userId);
       });
     },
     setVerified(userId, verified) {
@@ -98,17 +97,16 @@ export function sqliteContactRepository(db: DatabaseSync, sealer: () => Sealer):
       setFlags.run(c.verified ? 1 : 0, 0, userId);
     },
     keyHistory: (userId) =>
-      db
-        .prepare('SELECT public, replaced_at FROM contact_key_history WHERE user_id = ? ORDER BY replaced_at, rowid')
+      prepareCached(db, 'SELECT public, replaced_at FROM contact_key_history WHERE user_id = ? ORDER BY replaced_at, rowid')
         .all(userId)
         .map((r) => ({ publicKey: blobColumn(r, 'public'), replacedAt: intColumn(r, 'replaced_at') })),
     setAddresses(userId, addresses) {
       const list = checkAddresses(addresses);
       must(userId);
-      db.prepare('UPDATE contacts SET addresses = ? WHERE user_id = ?').run(JSON.stringify(list), userId);
+      prepareCached(db, 'UPDATE contacts SET addresses = ? WHERE user_id = ?').run(JSON.stringify(list), userId);
     },
     getSecret(userId) {
-      const row = db.prepare('SELECT secret FROM contacts WHERE user_id = ?').get(userId);
+      const row = prepareCached(db, 'SELECT secret FROM contacts WHERE user_id = ?').get(userId);
       if (row === undefined) throw contactNotFound(userId);
       const sealed = blobOrNullColumn(row, 'secret');
       return sealed === null ? undefined : sealer().open(sealed, secretAd(userId));
@@ -117,8 +115,8 @@ export function sqliteContactRepository(db: DatabaseSync, sealer: () => Sealer):
       checkSecret(secret);
       must(userId);
       const sealed = secret === null ? null : sealer().seal(secret, secretAd(userId));
-      db.prepare('UPDATE contacts SET secret = ? WHERE user_id = ?').run(sealed, userId);
+      prepareCached(db, 'UPDATE contacts SET secret = ? WHERE user_id = ?').run(sealed, userId);
     },
-    remove: (userId) => db.prepare('DELETE FROM contacts WHERE user_id = ?').run(userId).changes > 0,
+    remove: (userId) => prepareCached(db, 'DELETE FROM contacts WHERE user_id = ?').run(userId).changes > 0,
   };
 }

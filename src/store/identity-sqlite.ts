@@ -6,7 +6,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { alreadyExists, type IdentityRecord, type IdentityRepository, type StoredIdentity } from './identity.ts';
 import { sealLabel, type Sealer } from './seal.ts';
-import { blobColumn, intColumn, textOrNullColumn } from './sql.ts';
+import { blobColumn, intColumn, textOrNullColumn, prepareCached } from './sql.ts';
 
 const ROW_ID = 1;
 
@@ -44,6 +44,6 @@ export function sqliteIdentityRepository(db: DatabaseSync, sealer: () => Sealer)
       const { changes } = insert.run(ROW_ID, identity.name, identity.publicKey, sealed, identity.createdAt);
       if (changes === 0) throw alreadyExists();
     },
-    remove: () => db.prepare('DELETE FROM identity WHERE id = ?').run(ROW_ID).changes > 0,
+    remove: () => prepareCached(db, 'DELETE FROM identity WHERE id = ?').run(ROW_ID).changes > 0,
   };
 }

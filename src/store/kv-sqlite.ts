@@ -5,7 +5,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { checkKey, checkValue, type KeyValueRepository } from './kv.ts';
 import { sealLabel, type Sealer } from './seal.ts';
-import { blobColumn, textColumn } from './sql.ts';
+import { blobColumn, textColumn, prepareCached } from './sql.ts';
 
 const valueAd = (key: string): Uint8Array => sealLabel('kv', 'value', key);
 
@@ -22,10 +22,9 @@ export function sqliteKeyValueRepository(db: DatabaseSync, sealer: () => Sealer)
       checkValue(value);
       upsert.run(key, sealer().seal(value, valueAd(key)));
     },
-    delete: (key) => db.prepare('DELETE FROM kv WHERE key = ?').run(key).changes > 0,
+    delete: (key) => prepareCached(db, 'DELETE FROM kv WHERE key = ?').run(key).changes > 0,
     keys: (prefix) =>
-      db
-        .prepare('SELECT key FROM kv WHERE substr(key, 1, length(?)) = ? ORDER BY key')
+      prepareCached(db, 'SELECT key FROM kv WHERE substr(key, 1, length(?)) = ? ORDER BY key')
         .all(prefix, prefix)
         .map((r) => textColumn(r, 'key')),
   };

@@ -18,7 +18,7 @@ import {
   type MessageStatus,
 } from './messages.ts';
 import { sealLabel, type Sealer } from './seal.ts';
-import { blobColumn, intColumn, intOrNullColumn, textColumn, type Row } from './sql.ts';
+import { blobColumn, intColumn, intOrNullColumn, textColumn, type Row, prepareCached } from './sql.ts';
 
 const textAd = (contact: string, direction: MessageDirection, id: string): Uint8Array =>
   sealLabel('messages', 'text', `${contact}/${direction}/${id}`);
@@ -73,10 +73,9 @@ export function sqliteMessageRepository(db: DatabaseSync, sealer: () => Sealer):
     },
     list(contact, opts = {}) {
       if (opts.limit === undefined) {
-        return db.prepare(`SELECT ${COLUMNS} FROM messages WHERE contact = ? ORDER BY local_at, rowid`).all(contact).map(toRecord);
+        return prepareCached(db, `SELECT ${COLUMNS} FROM messages WHERE contact = ? ORDER BY local_at, rowid`).all(contact).map(toRecord);
       }
-      const rows = db
-        .prepare(`SELECT ${COLUMNS} FROM messages WHERE contact = ? ORDER BY local_at DESC, rowid DESC LIMIT ?`)
+      const rows = prepareCached(db, `SELECT ${COLUMNS} FROM messages WHERE contact = ? ORDER BY local_at DESC, rowid DESC LIMIT ?`)
         .all(contact, Math.max(0, opts.limit));
       return rows.reverse().map(toRecord);
     },
@@ -92,9 +91,9 @@ export function sqliteMessageRepository(db: DatabaseSync, sealer: () => Sealer):
       const where = "direction = 'out' AND status IN ('queued', 'sent', 'held') AND expires_at IS NOT NULL AND expires_at <= ?";
       const rows = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE ${where} ORDER BY local_at, rowid`).all(now);
       if (rows.length === 0) return [];
-      db.prepare(`UPDATE messages SET status = 'expired' WHERE ${where}`).run(now);
+      prepareCached(db, `UPDATE messages SET status = 'expired' WHERE ${where}`).run(now);
       return rows.map((r) => ({ ...toRecord(r), status: 'expired' as const }));
     },
-    removeContact: (contact) => Number(db.prepare('DELETE FROM messages WHERE contact = ?').run(contact).changes),
+    removeContact: (contact) => Number(prepareCached(db, 'DELETE FROM messages WHERE contact = ?').run(contact).changes),
   };
 }

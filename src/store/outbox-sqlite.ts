@@ -13,7 +13,7 @@ import {
   type OutboxRepository,
   type OutboxState,
 } from './outbox.ts';
-import { blobColumn, intColumn, textColumn, type Row } from './sql.ts';
+import { blobColumn, intColumn, textColumn, type Row, prepareCached } from './sql.ts';
 
 const COLUMNS = 'message_id, contact, wire, attempts, next_attempt_at, expires_at, state, created_at';
 
@@ -64,7 +64,7 @@ export function sqliteOutboxRepository(db: DatabaseSync): OutboxRepository {
       return typeof row?.t === 'number' ? row.t : undefined;
     },
     forContact: (contact) =>
-      db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE contact = ? ORDER BY created_at, rowid`).all(contact).map(toItem),
+      prepareCached(db, `SELECT ${COLUMNS} FROM outbox WHERE contact = ? ORDER BY created_at, rowid`).all(contact).map(toItem),
     update(id, c) {
       checkOutboxUpdate(c);
       const r = update.run(c.state ?? null, c.attempts ?? null, c.nextAttemptAt ?? null, c.wire ?? null, id);
@@ -73,12 +73,12 @@ export function sqliteOutboxRepository(db: DatabaseSync): OutboxRepository {
     remove: (contact, id) => remove.run(id, contact).changes > 0,
     removeExpired(now) {
       const rows = db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE expires_at <= ? ORDER BY next_attempt_at, created_at, rowid`).all(now);
-      if (rows.length > 0) db.prepare('DELETE FROM outbox WHERE expires_at <= ?').run(now);
+      if (rows.length > 0) prepareCached(db, 'DELETE FROM outbox WHERE expires_at <= ?').run(now);
       return rows.map(toItem);
     },
     counts() {
       const c = { queued: 0, sent: 0, held: 0 };
-      for (const row of db.prepare('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state').all()) c[state(row)] = intColumn(row, 'n');
+      for (const row of prepareCached(db, 'SELECT state, COUNT(*) AS n FROM outbox GROUP BY state').all()) c[state(row)] = intColumn(row, 'n');
       return c;
     },
   };

@@ -5,7 +5,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { applyUpsert, byRank, checkScore, type PeerPolicy, type PeerRecord, type PeerRepository, type PeerSource, type PeerTableAccess } from './peers.ts';
-import { blobOrNullColumn, intColumn, realColumn, stringListColumn, textColumn, transaction, type Row } from './sql.ts';
+import { blobOrNullColumn, intColumn, realColumn, stringListColumn, textColumn, transaction, type Row, prepareCached } from './sql.ts';
 
 const COLUMNS = 'peer_id, addresses, capabilities, routing_key, score, source, prefix, first_seen, last_seen';
 
@@ -45,12 +45,11 @@ export function sqlitePeerRepository(db: DatabaseSync, policy: PeerPolicy): Peer
       const row = one.get(id);
       return row === undefined ? undefined : toPeer(row);
     },
-    byPrefix: (prefix) => db.prepare(`SELECT ${COLUMNS} FROM peers WHERE prefix = ?`).all(prefix).map(toPeer),
-    bySource: (source) => db.prepare(`SELECT ${COLUMNS} FROM peers WHERE source = ?`).all(source).map(toPeer),
+    byPrefix: (prefix) => prepareCached(db, `SELECT ${COLUMNS} FROM peers WHERE prefix = ?`).all(prefix).map(toPeer),
+    bySource: (source) => prepareCached(db, `SELECT ${COLUMNS} FROM peers WHERE source = ?`).all(source).map(toPeer),
     total: countAll,
     worst: (n, except) =>
-      db
-        .prepare(`SELECT ${COLUMNS} FROM peers WHERE peer_id <> ? ORDER BY score, last_seen, peer_id LIMIT ?`)
+      prepareCached(db, `SELECT ${COLUMNS} FROM peers WHERE peer_id <> ? ORDER BY score, last_seen, peer_id LIMIT ?`)
         .all(except, n)
         .map(toPeer),
     put: (p) =>
@@ -79,7 +78,7 @@ export function sqlitePeerRepository(db: DatabaseSync, policy: PeerPolicy): Peer
     },
     get: access.get,
     list: (limit = Number.MAX_SAFE_INTEGER) =>
-      db.prepare(`SELECT ${COLUMNS} FROM peers ORDER BY score DESC, last_seen DESC, peer_id LIMIT ?`).all(limit).map(toPeer).sort(byRank),
+      prepareCached(db, `SELECT ${COLUMNS} FROM peers ORDER BY score DESC, last_seen DESC, peer_id LIMIT ?`).all(limit).map(toPeer).sort(byRank),
     count: countAll,
     remove: (id) => del.run(id).changes > 0,
   };

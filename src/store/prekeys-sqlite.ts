@@ -28,7 +28,7 @@ import type {
   SignedPrekeyPair,
 } from '../protocol/handshake/prekeys.ts';
 import { sealLabel, type Sealer } from './seal.ts';
-import { blobColumn, intColumn, textColumn, transaction, type Row } from './sql.ts';
+import { blobColumn, intColumn, textColumn, transaction, type Row, prepareCached } from './sql.ts';
 
 const ad = (table: string, column: string, id: PrekeyId, publicKey: Uint8Array): Uint8Array => sealLabel(table, column, id, publicKey);
 
@@ -117,16 +117,16 @@ export function sqlitePrekeyPool(db: DatabaseSync, sealer: () => Sealer): Prekey
       return row === undefined ? undefined : kemOf(row);
     },
     removeOneTimePrekey(id) {
-      db.prepare('DELETE FROM one_time_prekeys WHERE id = ?').run(id);
+      prepareCached(db, 'DELETE FROM one_time_prekeys WHERE id = ?').run(id);
     },
     removeOneTimeKemPrekey(id) {
-      db.prepare("DELETE FROM kem_prekeys WHERE id = ? AND kind = 'one-time'").run(id);
+      prepareCached(db, "DELETE FROM kem_prekeys WHERE id = ? AND kind = 'one-time'").run(id);
     },
     addSignedPrekey(pair) {
       const p = pair.public;
-      if (db.prepare('SELECT 1 AS x FROM signed_prekeys WHERE id = ?').get(p.id) !== undefined) throw exists('signed prekey', p.id);
+      if (prepareCached(db, 'SELECT 1 AS x FROM signed_prekeys WHERE id = ?').get(p.id) !== undefined) throw exists('signed prekey', p.id);
       const sealed = sealer().seal(pair.keyPair.privateKey, ad('signed_prekeys', 'private', p.id, p.publicKey));
-      db.prepare('INSERT INTO signed_prekeys (id, created_at, public, signature, private) VALUES (?, ?, ?, ?, ?)').run(
+      prepareCached(db, 'INSERT INTO signed_prekeys (id, created_at, public, signature, private) VALUES (?, ?, ?, ?, ?)').run(
         p.id, p.createdAt, p.publicKey, p.signature, sealed,
       );
     },
@@ -141,7 +141,7 @@ export function sqlitePrekeyPool(db: DatabaseSync, sealer: () => Sealer): Prekey
       };
     },
     removeSignedPrekey(id) {
-      db.prepare('DELETE FROM signed_prekeys WHERE id = ?').run(id);
+      prepareCached(db, 'DELETE FROM signed_prekeys WHERE id = ?').run(id);
     },
     addOneTimePrekeys(pairs: readonly OneTimePrekeyPair[]) {
       const seal = sealer(); // unlocked before the transaction: the key set-up is one itself
@@ -167,8 +167,7 @@ export function sqlitePrekeyPool(db: DatabaseSync, sealer: () => Sealer): Prekey
       });
     },
     reserveOneTimePrekey(): OneTimePrekey | undefined {
-      const row = db
-        .prepare(
+      const row = prepareCached(db, 
           `UPDATE one_time_prekeys SET reserved = 1
            WHERE rowid = (SELECT rowid FROM one_time_prekeys WHERE reserved = 0 ORDER BY rowid LIMIT 1) RETURNING id, public`,
         )
@@ -176,8 +175,7 @@ export function sqlitePrekeyPool(db: DatabaseSync, sealer: () => Sealer): Prekey
       return row === undefined ? undefined : { id: intColumn(row, 'id'), publicKey: x25519PublicKey(blobColumn(row, 'public')) };
     },
     reserveKemPrekey(): KemPrekey | undefined {
-      const row = db
-        .prepare(
+      const row = prepareCached(db, 
           `UPDATE kem_prekeys SET reserved = 1
            WHERE rowid = (SELECT rowid FROM kem_prekeys WHERE kind = 'one-time' AND reserved = 0 ORDER BY rowid LIMIT 1)
            RETURNING id, kind, created_at, public, signature`,
@@ -209,7 +207,7 @@ export function sqliteReplayCache(db: DatabaseSync): SqliteReplayCache {
       add.run(spk, tag, now);
     },
     forgetSignedPrekey(spk) {
-      db.prepare('DELETE FROM prekey_replay WHERE spk_id = ?').run(spk);
+      prepareCached(db, 'DELETE FROM prekey_replay WHERE spk_id = ?').run(spk);
     },
     get size() {
       const row = db.prepare('SELECT COUNT(*) AS n FROM prekey_replay').get();

@@ -6,7 +6,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { sealLabel, type Sealer } from './seal.ts';
 import { checkSessionState, type SessionRepository } from './sessions.ts';
-import { blobColumn } from './sql.ts';
+import { blobColumn, prepareCached } from './sql.ts';
 
 const stateAd = (userId: string): Uint8Array => sealLabel('sessions', 'state', userId);
 
@@ -24,7 +24,7 @@ export function sqliteSessionRepository(db: DatabaseSync, sealer: () => Sealer):
       checkSessionState(state);
       upsert.run(userId, sealer().seal(state, stateAd(userId)), now);
     },
-    delete: (userId) => db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId).changes > 0,
+    delete: (userId) => prepareCached(db, 'DELETE FROM sessions WHERE user_id = ?').run(userId).changes > 0,
     has: (userId) => select.get(userId) !== undefined,
   };
 }
