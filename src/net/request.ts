@@ -282,8 +282,6 @@ export function createRequestLayer(deps: RequestLayerDeps): RequestLayer {
     const targets = addrs.map((a) => addressFor(a, pid));
     frameHeader(bytes.length, maxFrameBytes); // an oversized request fails before any dial
     const maxResponseBytes = opts.maxResponseBytes ?? maxFrameBytes;
-    const timeout = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    const signal = opts.signal === undefined ? timeout : AbortSignal.any([timeout, opts.signal]);
     // Pooled streams were opened with some response limit; streams for a different limit are not pooled.
     const key = `${peer} ${protocol} ${maxResponseBytes}`;
     const pool = poolFor(key);
@@ -291,6 +289,12 @@ export function createRequestLayer(deps: RequestLayerDeps): RequestLayer {
       throw new LimitError(ErrorCodes.LIMIT_EXCEEDED, 'too many concurrent requests to the peer');
     }
     pool.active++;
+    // A timer cleared when the exchange ends, not AbortSignal.timeout: that one fires anyway once the
+    // deadline passes — a DOMException and an abort event per finished request (docs/perf-node.md).
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new NetworkError(ErrorCodes.TIMEOUT, `no response within ${timeoutMs} ms`)), timeoutMs);
+    const signal = opts.signal === undefined ? deadline.signal : AbortSignal.any([deadline.signal, opts.signal]);
     let fs: FramedStream | undefined;
     try {
       fs = takeIdle(pool);
@@ -313,6 +317,8 @@ export function createRequestLayer(deps: RequestLayerDeps): RequestLayer {
       pool.active--;
       if (pool.idle.length === 0 && pool.active === 0) pools.delete(key);
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
   };
 
