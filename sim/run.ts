@@ -1,0 +1,75 @@
+/**
+ * `npm run sim -- <scenario> [--json]`: runs sim/scenarios/<scenario>.json (or a path to a scenario
+ * file) in virtual mode, prints the metrics table (or the results as JSON), and writes
+ * sim/results/<scenario>.json and .svg (issue 6).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isCompeerError } from '../src/lib/errors.ts';
+import { renderPlot } from './report/svg.ts';
+import { parseScenarioText } from './scenario.ts';
+import { runScenario, type RunResult } from './simulate.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function ms(v: number | null): string {
+  return v === null ? '—' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`;
+}
+
+function table(r: RunResult): string {
+  const m = r.messages;
+  const rows: [string, string][] = [
+    ['scenario', `${r.scenario} (${r.nodes} nodes, ${ms(r.simulatedMs)} simulated, seed ${r.seed})`],
+    ['wall time', `${ms(r.wallTimeMs)} (${r.events.toLocaleString('en')} events)`],
+    ['messages', `${m.created} created, ${m.delivered} delivered, ${m.pending} pending, ${m.void} void`],
+    ['delivery ratio', `${(m.deliveryRatio * 100).toFixed(3)} %`],
+    ['duplicates', `${m.duplicates} (redundant copies dropped by dedup: ${m.redundantCopies})`],
+    ['lost (TTL over)', String(m.lost)],
+    ['latency p50/p95/p99', `${ms(m.latencyMs.p50)} / ${ms(m.latencyMs.p95)} / ${ms(m.latencyMs.p99)}`],
+    ['overhead', r.overhead === null ? '—' : `${r.overhead.toFixed(1)} transmissions per delivered message`],
+    ['new node knows 8 peers', `p50 ${ms(m.knows8PeersMs.p50)}, p95 ${ms(m.knows8PeersMs.p95)}, max ${ms(m.knows8PeersMs.max)} (${m.knows8PeersMs.count}/${r.newNodes} nodes)`],
+    ['heal to flushed queues', m.healFlushMs.length === 0 ? '—' : m.healFlushMs.map((h) => `${ms(h.flushMs)} (${h.queued} queued, ${h.undelivered} undelivered)`).join('; ')],
+    ['honest share of tables', r.honestTable.min === null ? '—' : `min ${(r.honestTable.min * 100).toFixed(1)} %, mean ${((r.honestTable.mean ?? 0) * 100).toFixed(1)} %, ${r.honestTable.nodesBelow80} nodes below 80 %`],
+    ['survivors in one component', `${r.survivorsReachable.afterRemoval.map((x) => `${(x * 100).toFixed(1)} %`).join(', ') || '—'} after removal; ${(r.survivorsReachable.atEnd * 100).toFixed(1)} % at end`],
+    ['memory per node', `${(r.memoryPerNodeBytes / 1024).toFixed(1)} KiB (heap delta / nodes)`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
+  lines.push('', 'targets:');
+  for (const t of r.targets) lines.push(`  ${t.met ? 'met   ' : 'MISSED'} ${t.name} ${t.target}: ${t.value === null ? '—' : Number.isInteger(t.value) ? t.value : t.value.toFixed(4)}`);
+  return lines.join('\n');
+}
+
+function main(argv: string[]): number {
+  const json = argv.includes('--json');
+  const names = argv.filter((a) => !a.startsWith('--'));
+  if (names.length !== 1) {
+    console.error('usage: npm run sim -- <scenario | path.json> [--json]');
+    return 2;
+  }
+  const name = names[0] as string;
+  const file = name.endsWith('.json') ? name : join(here, 'scenarios', `${name}.json`);
+  try {
+    const scenario = parseScenarioText(readFileSync(file, 'utf8'));
+    const result = runScenario(scenario, json ? {} : { progressEveryMs: 10 * 60_000, onProgress: (t) => console.error(`  … ${ms(t)} simulated`) });
+    const outDir = join(here, 'results');
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, `${scenario.name}.json`), JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(join(outDir, `${scenario.name}.svg`), renderPlot(`${scenario.name}: ${scenario.nodes} nodes`, result.series, result.faults, result.simulatedMs));
+    console.log(json ? JSON.stringify(result, null, 2) : table(result));
+    return 0;
+  } catch (e) {
+    if (isCompeerError(e)) {
+      console.error(`sim: ${e.code}: ${e.message}`);
+      return 1;
+    }
+    if ((e as { code?: string }).code === 'ENOENT') {
+      console.error(`sim: no scenario file ${file}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,178 @@
+/**
+ * One virtual-mode run of a scenario: builds the scheduler, network, world and the node model
+ * (sim/node-model.ts), starts the nodes (bootstrap set at 0, the rest over the start window), drives
+ * the traffic (Poisson per node, to a fixed set of contacts), installs the faults, runs to the end of
+ * the drain, and gathers the results with their target checks.
+ * Output is a plain JSON-able object (results file, --json, the SVG plot).
+ */
+import { CompeerError, ErrorCodes } from '../src/lib/errors.ts';
+import { installFaults, type FaultEvent } from './engine/faults.ts';
+import { createMetrics, type IntervalPoint, type MessageSummary } from './engine/metrics.ts';
+import { createNetwork, type NodeId } from './engine/network.ts';
+import { seededRandom } from './engine/random.ts';
+import { createScheduler } from './engine/scheduler.ts';
+import { createWorld } from './engine/world.ts';
+import { addressIn, createNodeModel, peerIdOf, SIZES, sybilAnnouncement, type NodeStore, type PeerInfo, type SimMsg } from './node-model.ts';
+import type { Scenario } from './scenario.ts';
+
+export interface TargetCheck {
+  readonly name: string;
+  readonly target: number;
+  readonly value: number | null;
+  readonly met: boolean;
+}
+
+export interface RunResult {
+  readonly scenario: string;
+  readonly mode: 'virtual';
+  readonly seed: string;
+  readonly nodes: number;
+  readonly simulatedMs: number;
+  readonly wallTimeMs: number;
+  readonly events: number;
+  readonly messages: MessageSummary;
+  readonly transmissions: number;
+  readonly bytes: number;
+  /** Transmissions (every kind, dials included) per delivered message. */
+  readonly overhead: number | null;
+  readonly transmissionsByKind: Readonly<Record<string, number>>;
+  readonly newNodes: number;
+  readonly honestTable: { readonly min: number | null; readonly mean: number | null; readonly nodesBelow80: number };
+  readonly survivorsReachable: { readonly afterRemoval: readonly number[]; readonly atEnd: number };
+  readonly memoryPerNodeBytes: number;
+  readonly faults: readonly FaultEvent[];
+  readonly series: readonly IntervalPoint[];
+  readonly targets: readonly TargetCheck[];
+}
+
+export interface RunOptions {
+  /** Called with the simulated time every `progressEveryMs` of simulated time. */
+  readonly onProgress?: (simulatedMs: number) => void;
+  readonly progressEveryMs?: number;
+}
+
+const MINUTE = 60_000;
+
+export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
+  if (s.mode !== 'virtual') throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, `scenario ${s.name}: mode '${s.mode}' is not built yet (issue 6: full mode over @libp2p/memory)`);
+  const wallStart = performance.now();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+
+  const random = seededRandom(s.seed);
+  const sched = createScheduler();
+  const net = createNetwork<SimMsg>(sched, random.fork('net'), s.network);
+  const metrics = createMetrics(s.metricsIntervalMs);
+
+  const setup = random.fork('setup');
+  const ids = Array.from({ length: s.nodes }, (_, i) => i as NodeId);
+  const infos: PeerInfo[] = ids.map((id) => ({
+    peerId: peerIdOf(id),
+    addresses: [addressIn(setup.int(20_000), setup.int(65_536))],
+    capabilities: setup.chance(s.node.relayFraction) ? ['relay'] : [],
+  }));
+  const bootstrap = ids.slice(0, s.node.bootstrapNodes);
+  const contacts = ids.map((id) => setup.sample(ids.filter((x) => x !== id), s.traffic.contactsPerNode));
+  const factory = createNodeModel({ config: s.node, info: (id) => infos[id] as PeerInfo, bootstrap, honestCount: s.nodes });
+  const world = createWorld<SimMsg, NodeStore>({ sched, net, metrics, random: random.fork('nodes'), size: s.nodes, factory });
+
+  for (const id of ids) {
+    const at = bootstrap.includes(id) ? 0 : 1 + setup.next() * s.node.startWindowMs;
+    sched.schedule(at, () => world.boot(id), 'boot');
+  }
+
+  // Traffic: a Poisson process per node; an offline sender writes nothing, a removed contact is skipped.
+  const traffic = random.fork('traffic');
+  const rate = s.traffic.messagesPerNodePerMinute / MINUTE;
+  let nextMessage = 0;
+  const tick = (id: NodeId): void => {
+    sched.after(traffic.exp(1 / rate), () => {
+      if (sched.now() > s.durationMs) return;
+      const node = world.node(id);
+      const to = traffic.pick(contacts[id] ?? []);
+      if (node !== undefined && !world.isRemoved(to)) {
+        const msg = { id: nextMessage++, from: id, to, createdAt: sched.now(), expiresAt: sched.now() + s.traffic.ttlMs, bytes: s.traffic.messageBytes };
+        metrics.created(msg.id, id, to, msg.createdAt);
+        node.submit(msg);
+      }
+      tick(id);
+    }, 'traffic');
+  };
+  if (rate > 0) sched.schedule(s.traffic.startMs, () => ids.forEach(tick), 'traffic');
+
+  const faults = installFaults(world, random.fork('faults'), s.faults, {
+    isRelay: (id) => (infos[id]?.capabilities ?? []).includes('relay'),
+    sybilAnnouncement: (k, prefix, at) => sybilAnnouncement(`s${k}`, addressIn(prefix, k & 0xffff), at),
+    announceBytes: SIZES.announce,
+  });
+
+  const end = s.durationMs + s.traffic.drainMs;
+  const step = opts.progressEveryMs ?? end;
+  for (let t = Math.min(step, end); ; t = Math.min(t + step, end)) {
+    sched.runUntil(t);
+    opts.onProgress?.(t);
+    if (t >= end) break;
+  }
+
+  const heapAfter = process.memoryUsage().heapUsed;
+  const honestShares: number[] = [];
+  for (const id of world.liveIds()) {
+    const n = world.node(id)?.inspect();
+    if (n !== undefined && n.tableSize > 0) honestShares.push(n.neighbours.length / n.tableSize);
+  }
+  const atEnd = world.largestComponentFraction();
+  const messages = metrics.summary();
+  const newNodes = s.nodes - bootstrap.length;
+  const result = {
+    scenario: s.name,
+    mode: 'virtual' as const,
+    seed: s.seed,
+    nodes: s.nodes,
+    simulatedMs: end,
+    wallTimeMs: Math.round(performance.now() - wallStart),
+    events: sched.executed(),
+    messages,
+    transmissions: net.stats.transmissions,
+    bytes: net.stats.bytes,
+    overhead: messages.delivered > 0 ? net.stats.transmissions / messages.delivered : null,
+    transmissionsByKind: Object.fromEntries([...net.stats.byKind.entries()].sort()),
+    newNodes,
+    honestTable: {
+      min: honestShares.length > 0 ? Math.min(...honestShares) : null,
+      mean: honestShares.length > 0 ? honestShares.reduce((a, b) => a + b, 0) / honestShares.length : null,
+      nodesBelow80: honestShares.filter((x) => x < 0.8).length,
+    },
+    survivorsReachable: { afterRemoval: faults.reachableAfterRemoval, atEnd },
+    memoryPerNodeBytes: Math.max(0, Math.round((heapAfter - heapBefore) / s.nodes)),
+    faults: faults.log,
+    series: metrics.series(end),
+  };
+  return { ...result, targets: checkTargets(s, result) };
+}
+
+function checkTargets(s: Scenario, r: Omit<RunResult, 'targets'>): TargetCheck[] {
+  const t = s.targets;
+  const out: TargetCheck[] = [
+    { name: 'delivery ratio ≥', target: t.deliveryRatio, value: r.messages.deliveryRatio, met: r.messages.deliveryRatio >= t.deliveryRatio },
+    { name: 'duplicates ≤', target: t.duplicates, value: r.messages.duplicates, met: r.messages.duplicates <= t.duplicates },
+  ];
+  if (t.knows8PeersMs !== null) {
+    const k = r.messages.knows8PeersMs;
+    out.push({ name: 'new node knows 8 peers, max ms ≤', target: t.knows8PeersMs, value: k.max, met: k.count === r.newNodes && k.max !== null && k.max <= t.knows8PeersMs });
+  }
+  if (t.healFlushMs !== null) {
+    const heals = r.messages.healFlushMs;
+    const worst = heals.some((h) => h.flushMs === null) ? null : Math.max(0, ...heals.map((h) => h.flushMs ?? 0));
+    out.push({ name: 'heal to flushed queues, ms ≤', target: t.healFlushMs, value: worst, met: heals.length > 0 && worst !== null && worst <= t.healFlushMs });
+  }
+  if (t.honestTableFraction !== null) {
+    out.push({ name: 'honest share of every peer table ≥', target: t.honestTableFraction, value: r.honestTable.min, met: r.honestTable.min !== null && r.honestTable.min >= t.honestTableFraction });
+  }
+  if (t.survivorsReachable !== null) {
+    const worst = Math.min(r.survivorsReachable.atEnd, ...r.survivorsReachable.afterRemoval);
+    out.push({ name: 'survivors in one component ≥', target: t.survivorsReachable, value: worst, met: worst >= t.survivorsReachable });
+  }
+  if (t.wallTimeMs !== null) out.push({ name: 'wall time ms ≤', target: t.wallTimeMs, value: r.wallTimeMs, met: r.wallTimeMs <= t.wallTimeMs });
+  return out;
+}
