@@ -84,6 +84,9 @@ describe('mailbox keys', () => {
       bent[i] = (bent[i] as number) ^ 1;
       assert.throws(() => verifyMailboxProof(m.address, holder, challenge, 'fetch', bent), CryptoError, `bit flip at ${i}`);
     }
+    // A key of one's own signing over this address: the key must hash to the address.
+    const forged = { ...deriveMailbox(other, 20_000), address: m.address };
+    refused(() => verifyMailboxProof(m.address, holder, challenge, 'fetch', signMailboxProof(forged, holder, challenge, 'fetch')));
     // Another day's key with its own valid signature does not open this day's address.
     const otherDay = deriveMailbox(secret, 20_001);
     refused(() => verifyMailboxProof(m.address, holder, challenge, 'fetch', signMailboxProof(otherDay, holder, challenge, 'fetch')));
