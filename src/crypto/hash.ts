@@ -1,12 +1,13 @@
 /**
- * SHA-256, SHA-512 and HMAC-SHA256 (RFC 2104) on node:crypto's one-shot `hash()`, chosen by
- * measurement (docs/crypto-primitives.md): one-shot `hash()` beats pure JS at every size (64 B: 2.3 µs
- * vs 4.2 µs; 2.6 KiB: 4 µs vs 17 µs), and HMAC built from two one-shot hashes costs 4.8 µs on the
- * 32-byte inputs of chain-key steps, against 7.4 µs for @noble/hashes and 19 µs for `createHmac`
- * (whose per-call object setup dominates). The pads are XORed in a data-independent loop; the hashing
- * runs in OpenSSL.
+ * SHA-256, SHA-512 and HMAC-SHA256 (RFC 2104), chosen by measurement (docs/crypto-primitives.md):
+ * hashes run on node:crypto's one-shot `hash()` (64 B: 2.3 µs vs 4.2 µs for pure JS; 2.6 KiB: 4 µs vs
+ * 17 µs). HMAC of a message up to HMAC_JS_MAX bytes — every ratchet and HKDF step — runs on _sha256.ts's
+ * JavaScript compression function (1 B: ~2.4 µs against ~3.4 µs for two one-shot hashes, 7.4 µs for
+ * @noble/hashes, 19 µs for `createHmac`); longer messages on two one-shot hashes, where OpenSSL's
+ * per-block speed wins. The pads are XORed in a data-independent loop.
  */
 import { hash } from 'node:crypto';
+import { hmacState, hmacWithState, wipeHmacState } from './_sha256.ts';
 
 const BLOCK = 64;
 const OUT = 32;
@@ -29,9 +30,19 @@ function pad(buf: Uint8Array, k: Uint8Array, byte: number): void {
   for (let i = 0; i < k.length; i++) buf[i] = (buf[i] as number) ^ (k[i] as number);
 }
 
+/** Up to this many message bytes, HMAC runs on _sha256.ts (measured crossover: ~200 bytes). */
+const HMAC_JS_MAX = 160;
+
 /** RFC 2104: H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)), K hashed first when longer than the block. */
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
   const k = key.length > BLOCK ? sha256(key) : key;
+  if (data.length <= HMAC_JS_MAX) {
+    const state = hmacState(k);
+    const out = new Uint8Array(OUT);
+    hmacWithState(state, data, out, 0);
+    wipeHmacState(state);
+    return out;
+  }
   const buf = new Uint8Array(BLOCK + Math.max(data.length, OUT));
   pad(buf, k, 0x36);
   buf.set(data, BLOCK);
@@ -42,4 +53,20 @@ export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
   buf.fill(0);
   inner.fill(0);
   return new Uint8Array(out.buffer, out.byteOffset, OUT);
+}
+
+/**
+ * HMAC-SHA256 of each message under one key, the key's pad states computed once (RFC 2104 allows the
+ * precomputation, §4): KDF_CK's two halves from one chain key. Same results as hmacSha256 per message.
+ */
+export function hmacSha256Each(key: Uint8Array, messages: readonly Uint8Array[]): Uint8Array[] {
+  if (key.length > BLOCK || messages.some((m) => m.length > HMAC_JS_MAX)) return messages.map((m) => hmacSha256(key, m));
+  const state = hmacState(key);
+  const out = messages.map((m) => {
+    const mac = new Uint8Array(OUT);
+    hmacWithState(state, m, mac, 0);
+    return mac;
+  });
+  wipeHmacState(state);
+  return out;
 }

@@ -15,7 +15,7 @@
  * wiped after use. This module knows nothing of headers, counters, state or wire formats.
  */
 import { utf8, wipe } from '../../lib/bytes.ts';
-import { hmacSha256 } from '../../crypto/hash.ts';
+import { hmacSha256, hmacSha256Each } from '../../crypto/hash.ts';
 import { hkdfSha256, hkdfSha256Expand } from '../../crypto/hkdf.ts';
 
 declare const rootKeyBrand: unique symbol;
@@ -38,6 +38,7 @@ const ROOT_INFO = utf8('compeer/ratchet/root/v1');
 const MESSAGE_INFO = utf8('compeer/ratchet/message/v1');
 const MESSAGE_KEY_SEED = Uint8Array.of(0x01);
 const CHAIN_KEY_SEED = Uint8Array.of(0x02);
+const SEEDS = [MESSAGE_KEY_SEED, CHAIN_KEY_SEED];
 
 export interface RootStep {
   readonly rootKey: RootKey;
@@ -66,6 +67,17 @@ export function chainMessageKey(chainKey: ChainKey): MessageKey {
 /** KDF_CK's chain-key half: HMAC-SHA256(ck, 0x02). */
 export function chainNextKey(chainKey: ChainKey): ChainKey {
   return hmacSha256(chainKey, CHAIN_KEY_SEED) as ChainKey;
+}
+
+export interface ChainStep {
+  readonly messageKey: MessageKey;
+  readonly chainKey: ChainKey;
+}
+
+/** KDF_CK whole: both halves above from one HMAC key setup (same bytes, half the key hashing). */
+export function chainStep(chainKey: ChainKey): ChainStep {
+  const [messageKey, next] = hmacSha256Each(chainKey, SEEDS) as [MessageKey, ChainKey];
+  return { messageKey, chainKey: next };
 }
 
 export interface MessageCipherKeys {

@@ -24,7 +24,7 @@ import { CryptoError, ErrorCodes, LimitError, ProtocolError } from '../../lib/er
 import { aeadOpen, aeadSeal, AEAD_TAG_LENGTH } from '../../crypto/aead.ts';
 import { generateX25519, x25519 } from '../../crypto/x25519.ts';
 import { RATCHET_HEADER_NONCE_LENGTH, RATCHET_MAX_PLAINTEXT, RATCHET_MAX_SKIP } from '../wire/constants.ts';
-import { chainMessageKey, chainNextKey, kdfRoot, messageCipherKeys, type MessageKey } from './kdf.ts';
+import { chainStep, kdfRoot, messageCipherKeys, type MessageKey } from './kdf.ts';
 import { MESSAGE_PREFIX_LENGTH, openHeader, parseRatchetMessage, writeMessagePrefix, type Header, type ParsedMessage } from './message.ts';
 import { remoteKey } from './_handles.ts';
 import { consumeSkipped, deriveSkipped, enforceLimits, findSkipped, pruneExpired, storeSkipped } from './skipped.ts';
@@ -96,16 +96,19 @@ export function ratchetEncrypt(state: RatchetState, plaintext: Uint8Array, rng: 
   const nonce = rng.bytes(RATCHET_HEADER_NONCE_LENGTH);
   assertBytes(nonce, 'rng output', RATCHET_HEADER_NONCE_LENGTH);
 
-  const mk = chainMessageKey(ck);
+  const { messageKey: mk, chainKey: nextCk } = chainStep(ck);
   const out = new Uint8Array(MESSAGE_PREFIX_LENGTH + plaintext.length + AEAD_TAG_LENGTH);
   writeMessagePrefix(out, hk, nonce, own.publicKey, s.pn, s.ns);
   const prefix = out.subarray(0, MESSAGE_PREFIX_LENGTH);
   try {
     out.set(sealBody(s, mk, prefix, plaintext), MESSAGE_PREFIX_LENGTH);
+  } catch (e) {
+    wipe(nextCk);
+    throw e;
   } finally {
     wipe(mk);
   }
-  s.sendChainKey = chainNextKey(ck);
+  s.sendChainKey = nextCk;
   wipe(ck);
   s.ns++;
   return out;
@@ -135,8 +138,7 @@ function fromCurrent(s: State, chain: ReceivingChain, header: Header, message: P
   const chainKey = chain.chainKey;
   invariant(chainKey !== null, 'current receiving chain without a chain key');
   const { keys, chainKey: at } = deriveSkipped(chainKey, gap);
-  const mk = chainMessageKey(at);
-  const nextCk = chainNextKey(at);
+  const { messageKey: mk, chainKey: nextCk } = chainStep(at);
   if (at !== chainKey) wipe(at);
   let plaintext: Uint8Array;
   try {
@@ -188,8 +190,7 @@ function fromNext(s: State, header: Header, message: ParsedMessage, now: number)
   const step = kdfRoot(s.rootKey, shared);
   wipe(shared);
   const { keys, chainKey: at } = deriveSkipped(step.chainKey, header.n);
-  const mk = chainMessageKey(at);
-  const nextCk = chainNextKey(at);
+  const { messageKey: mk, chainKey: nextCk } = chainStep(at);
   wipe(at, step.chainKey);
   let plaintext: Uint8Array;
   try {

@@ -19,7 +19,7 @@ import {
   RATCHET_MAX_SKIPPED_KEYS,
   RATCHET_SKIPPED_KEY_MAX_AGE_MS,
 } from '../wire/constants.ts';
-import { chainMessageKey, chainNextKey, type ChainKey, type MessageKey } from './kdf.ts';
+import { chainStep, type ChainKey, type MessageKey } from './kdf.ts';
 import { wipeChain, type ReceivingChain, type SkippedKey, type State } from './state.ts';
 
 export interface Derived {
@@ -34,8 +34,8 @@ export function deriveSkipped(chainKey: ChainKey, count: number): Derived {
   const keys: MessageKey[] = [];
   let ck = chainKey;
   for (let i = 0; i < count; i++) {
-    keys.push(chainMessageKey(ck));
-    const next = chainNextKey(ck);
+    const { messageKey, chainKey: next } = chainStep(ck);
+    keys.push(messageKey);
     if (ck !== chainKey) wipe(ck);
     ck = next;
   }
