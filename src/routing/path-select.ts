@@ -75,23 +75,25 @@ export function pathDiversity(path: readonly { readonly prefix: string }[]): num
   return new Set(path.map((p) => p.prefix)).size;
 }
 
-/** Adds to `path` from `pool` (consumed) until it holds `hops` relays or the pool is empty. */
-function fill(path: RelayCandidate[], pool: RelayCandidate[], hops: number, used: Map<string, number>, rng: Rng): void {
-  while (path.length < hops && pool.length > 0) {
-    const byPrefix = new Map<string, RelayCandidate[]>();
-    for (const c of pool) {
-      const group = byPrefix.get(c.prefix);
-      if (group === undefined) byPrefix.set(c.prefix, [c]);
-      else group.push(c);
-    }
+/** Adds to `path` from `pool` until it holds `hops` relays or the pool is used up. */
+function fill(path: RelayCandidate[], pool: readonly RelayCandidate[], hops: number, used: Map<string, number>, rng: Rng): void {
+  const byPrefix = new Map<string, RelayCandidate[]>();
+  for (const c of pool) {
+    const group = byPrefix.get(c.prefix);
+    if (group === undefined) byPrefix.set(c.prefix, [c]);
+    else group.push(c);
+  }
+  while (path.length < hops && byPrefix.size > 0) {
     let least = Infinity;
     for (const p of byPrefix.keys()) least = Math.min(least, used.get(p) ?? 0);
     const prefixes = [...byPrefix.entries()].filter(([p]) => (used.get(p) ?? 0) === least);
-    const [prefix, members] = prefixes[drawIndex(prefixes.map(([, m]) => Math.max(...m.map((c) => relayWeight(c.score)))), rng)] as [string, RelayCandidate[]];
-    const chosen = members[drawIndex(members.map((c) => relayWeight(c.score)), rng)] as RelayCandidate;
-    path.push(chosen);
+    const best = prefixes.map(([, members]) => members.reduce((w, c) => Math.max(w, relayWeight(c.score)), 0));
+    const [prefix, members] = prefixes[drawIndex(best, rng)] as [string, RelayCandidate[]];
+    const i = drawIndex(members.map((c) => relayWeight(c.score)), rng);
+    path.push(members[i] as RelayCandidate);
     used.set(prefix, least + 1);
-    pool.splice(pool.indexOf(chosen), 1);
+    members.splice(i, 1);
+    if (members.length === 0) byPrefix.delete(prefix);
   }
 }
 
