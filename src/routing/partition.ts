@@ -149,8 +149,7 @@ export function createPartitionDetector(opts: PartitionOptions): PartitionDetect
       else if (x.type === 'reach') {
         n[x.ok ? 'remoteOk' : 'remoteFail']++;
         if (x.ok) reached.add(x.peerId);
-      }
-      else if (x.type === 'dht') n[x.ok ? 'dhtOk' : 'dhtFail']++;
+      } else if (x.type === 'dht') n[x.ok ? 'dhtOk' : 'dhtFail']++;
       else if (x.type === 'ack') latencies.push(x.latencyMs);
       else if (x.type === 'ack-timeout') n.ackTimeouts++;
     }
