@@ -28,8 +28,7 @@ export const SEED_LABEL = 'compeer/onion-vectors/v1';
 export interface SpecLayer {
   ephemeral: string;
   macKey: string;
-  headerKey: string;
-  payloadKey: string;
+  streamKey: string;
   tag: string;
   /** 'forward:<peer ID>' or 'exit:<payload length>' */
   instruction: string;
@@ -61,13 +60,13 @@ export function specPeel(privateKey: Uint8Array, publicKey: Uint8Array, packet: 
   const e = packet.slice(1, 33);
   const s = nobleX25519.getSharedSecret(privateKey, e);
   const key = (purpose: string, length: number) => hkdf(nobleSha256, s, new Uint8Array(32), concatBytes(utf8(`compeer/onion/v1/${purpose}`), e, publicKey), length);
-  const [macKey, headerKey, payloadKey, tag] = [key('mac', 32), key('header', 32), key('payload', 32), key('tag', 16)];
+  const [macKey, streamKey, tag] = [key('mac', 32), key('stream', 32), key('tag', 16)];
   const gamma = hmac(nobleSha256, macKey, concatBytes(packet.slice(0, 33), packet.slice(65)));
   if (!equalBytes(gamma, packet.slice(33, 65))) throw new Error('spec: MAC');
   const nonce = new Uint8Array(12);
-  const b = chacha20(headerKey, nonce, concatBytes(packet.slice(65, 833), new Uint8Array(128)));
-  const delta = chacha20(payloadKey, nonce, packet.slice(833));
-  const common = { ephemeral: toHex(e), macKey: toHex(macKey), headerKey: toHex(headerKey), payloadKey: toHex(payloadKey), tag: toHex(tag) };
+  const b = chacha20(streamKey, nonce, concatBytes(packet.slice(65, 833), new Uint8Array(128))); // blocks 0..13
+  const delta = chacha20(streamKey, nonce, packet.slice(833), undefined, 14); // from block 14
+  const common = { ephemeral: toHex(e), macKey: toHex(macKey), streamKey: toHex(streamKey), tag: toHex(tag) };
   if (b[0] === 2) {
     const length = ((b[1] as number) << 8) | (b[2] as number);
     return { ...common, instruction: `exit:${length}`, payload: delta.slice(0, length) };

@@ -6,10 +6,11 @@
  *   prk     = HKDF-Extract(salt = 32 zero bytes, ikm = s)                           RFC 5869 §2.2
  *   <value> = HKDF-Expand(prk, "compeer/onion/v1/<purpose>" | E | P, length)        RFC 5869 §2.3
  *
- * for the purposes mac (32), header (32, ChaCha20 key of the routing info), payload (32, ChaCha20 key of
- * the payload) and tag (16, the replay tag). E and P are bound into every value, so a layer's keys belong
- * to that one ephemeral key and that one relay key. The extract is shared by the four expands; a relay
- * trying several keys (rotation) derives only the MAC key until one verifies.
+ * for the purposes mac (32, HMAC-SHA256 key), stream (32, the ChaCha20 key of both the routing info and
+ * the payload, on disjoint block counters: see packet.ts) and tag (16, the replay tag). E and P are bound
+ * into every value, so a layer's keys belong to that one ephemeral key and that one relay key. The extract
+ * is shared by the expands; a relay trying several keys (rotation) derives only the MAC key until one
+ * verifies.
  * This module knows nothing of the packet layout.
  */
 import { concatBytes, utf8, wipe } from '../../lib/bytes.ts';
@@ -21,11 +22,10 @@ export const ONION_TAG_BYTES = 16;
 const KEY_BYTES = 32;
 const ZERO_SALT = new Uint8Array(32);
 
-type Purpose = 'mac' | 'header' | 'payload' | 'tag';
+type Purpose = 'mac' | 'stream' | 'tag';
 const LABELS: Record<Purpose, Uint8Array> = {
   mac: utf8('compeer/onion/v1/mac'),
-  header: utf8('compeer/onion/v1/header'),
-  payload: utf8('compeer/onion/v1/payload'),
+  stream: utf8('compeer/onion/v1/stream'),
   tag: utf8('compeer/onion/v1/tag'),
 };
 
@@ -50,15 +50,10 @@ export function macKey(secret: LayerSecret): SecretBytes {
 }
 
 export interface StreamKeys {
-  readonly header: SecretBytes;
-  readonly payload: SecretBytes;
+  readonly stream: SecretBytes;
   readonly tag: Uint8Array;
 }
 
 export function streamKeys(secret: LayerSecret): StreamKeys {
-  return {
-    header: secretBytes(expand(secret, 'header', KEY_BYTES)),
-    payload: secretBytes(expand(secret, 'payload', KEY_BYTES)),
-    tag: expand(secret, 'tag', ONION_TAG_BYTES),
-  };
+  return { stream: secretBytes(expand(secret, 'stream', KEY_BYTES)), tag: expand(secret, 'tag', ONION_TAG_BYTES) };
 }

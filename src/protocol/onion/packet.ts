@@ -5,7 +5,8 @@
  *
  *   packet = version (1) | E_i (32) | γ_i (32) | β_i (6 slots × 128 = 768) | δ_i (3,263)
  *   γ_i    = HMAC-SHA256(mac_i, version | E_i | β_i | δ_i)            the MAC covers the payload too
- *   H_i    = ChaCha20(header_i, nonce 0), 896 bytes (β + one slot);   P_i = ChaCha20(payload_i, nonce 0)
+ *   K_i    = ChaCha20(stream_i, nonce 0), 4,159 bytes: H_i = K_i[0, 896) (β + one slot, blocks 0..13),
+ *            P_i = K_i[896, 4159) (the payload, from block 14) — one key, disjoint counters, one call
  *
  * Peel (relay i): 1. size, version 2. E_i valid 3. for each key (current, then previous): s = X25519,
  * MAC key, verify γ_i in constant time 4. B = (β_i | 128 zeros) ⊕ H_i: slot = B[0, 128), β_{i+1} =
@@ -44,7 +45,8 @@ const BETA_BYTES = ONION_MAX_LAYERS * SLOT_BYTES; // 768
 const DELTA_OFF = BETA_OFF + BETA_BYTES; // 833
 /** The largest payload one packet carries (the exit's δ): 4,096 − 833 = 3,263 bytes. */
 export const ONION_PAYLOAD_BYTES = ONION_PACKET_BYTES - DELTA_OFF;
-const HEADER_STREAM_BYTES = BETA_BYTES + SLOT_BYTES; // 896
+const HEADER_STREAM_BYTES = BETA_BYTES + SLOT_BYTES; // 896 = 14 ChaCha20 blocks
+const STREAM_BYTES = HEADER_STREAM_BYTES + ONION_PAYLOAD_BYTES; // 4,159
 const NONCE = new Uint8Array(12); // every stream key is used once, for one stream
 
 export type OnionInstruction = { readonly kind: 'forward'; readonly next: string } | { readonly kind: 'exit' };
@@ -90,8 +92,9 @@ function checkLayers(layers: readonly OnionLayer[], payload: Uint8Array): void {
 interface SenderLayer {
   readonly ephemeral: X25519PublicKey;
   readonly mac: Uint8Array;
-  readonly header: Uint8Array; // H_i, HEADER_STREAM_BYTES
-  readonly payload: Uint8Array; // P_i, ONION_PAYLOAD_BYTES
+  readonly stream: Uint8Array; // K_i: H_i | P_i
+  readonly header: Uint8Array; // H_i = K_i[0, 896)
+  readonly payload: Uint8Array; // P_i = K_i[896, 4159)
 }
 
 function senderLayer(layer: OnionLayer, rng: Rng): SenderLayer {
@@ -99,13 +102,15 @@ function senderLayer(layer: OnionLayer, rng: Rng): SenderLayer {
   const secret = layerSecret(x25519(e, layer.routingKey), e.publicKey, layer.routingKey);
   wipe(e.privateKey);
   const keys = streamKeys(secret);
+  const stream = chacha20Xor(keys.stream, NONCE, new Uint8Array(STREAM_BYTES));
   const out = {
     ephemeral: e.publicKey,
     mac: macKey(secret),
-    header: chacha20Xor(keys.header, NONCE, new Uint8Array(HEADER_STREAM_BYTES)),
-    payload: chacha20Xor(keys.payload, NONCE, new Uint8Array(ONION_PAYLOAD_BYTES)),
+    stream,
+    header: stream.subarray(0, HEADER_STREAM_BYTES),
+    payload: stream.subarray(HEADER_STREAM_BYTES),
   };
-  wipe(secret.prk, keys.header, keys.payload);
+  wipe(secret.prk, keys.stream);
   return out;
 }
 
@@ -147,7 +152,7 @@ export function buildOnion(layers: readonly OnionLayer[], payload: Uint8Array, r
     }
     return concatBytes(VERSION_BYTES, (hops[0] as SenderLayer).ephemeral, gamma, beta, delta);
   } finally {
-    for (const h of hops) wipe(h.mac, h.header, h.payload);
+    for (const h of hops) wipe(h.mac, h.stream);
   }
 }
 
@@ -183,17 +188,17 @@ export function peelOnion(keys: readonly X25519KeyPair[], packet: Uint8Array): P
   const k = streamKeys(secret);
   wipe(secret.prk);
   try {
-    const routing = concatBytes(packet.subarray(BETA_OFF, DELTA_OFF), new Uint8Array(SLOT_BYTES));
-    const b = chacha20Xor(k.header, NONCE, routing);
-    const slot = decodeSlot(b.subarray(0, SLOT_BYTES), ONION_PAYLOAD_BYTES);
+    // (β_i | 0^S | δ_i) ⊕ K_i = slot | β_{i+1} | δ_{i+1}: one ChaCha20 call for header and payload.
+    const out = chacha20Xor(k.stream, NONCE, concatBytes(packet.subarray(BETA_OFF, DELTA_OFF), new Uint8Array(SLOT_BYTES), packet.subarray(DELTA_OFF)));
+    const slot = decodeSlot(out.subarray(0, SLOT_BYTES), ONION_PAYLOAD_BYTES);
     if (slot.kind === 'exit') {
-      const delta = chacha20Xor(k.payload, NONCE, packet.subarray(DELTA_OFF, DELTA_OFF + slot.length));
-      return { kind: 'exit', payload: delta, tag: k.tag };
+      return { kind: 'exit', payload: out.slice(HEADER_STREAM_BYTES, HEADER_STREAM_BYTES + slot.length), tag: k.tag };
     }
-    const delta = chacha20Xor(k.payload, NONCE, packet.subarray(DELTA_OFF));
-    const next = concatBytes(VERSION_BYTES, slot.ephemeral, slot.mac, b.subarray(SLOT_BYTES), delta);
-    return { kind: 'forward', next: slot.next, packet: next, tag: k.tag };
+    out.set(slot.mac, SLOT_BYTES - MAC_BYTES);
+    out.set(slot.ephemeral, SLOT_BYTES - MAC_BYTES - KEY_BYTES);
+    out[SLOT_BYTES - MAC_BYTES - KEY_BYTES - 1] = ONION_VERSION;
+    return { kind: 'forward', next: slot.next, packet: out.slice(SLOT_BYTES - BETA_OFF), tag: k.tag };
   } finally {
-    wipe(k.header, k.payload);
+    wipe(k.stream);
   }
 }
