@@ -10,6 +10,7 @@
  * This module knows nothing of the HTTP API or the CLI.
  */
 import { toHex } from '../lib/bytes.ts';
+import type { X25519PublicKey } from '../crypto/x25519.ts';
 import type { Clock, Rng } from '../lib/deps.ts';
 import { CompeerError, ErrorCodes, LimitError, ProtocolError } from '../lib/errors.ts';
 import { silentLogger, type Logger } from '../lib/log.ts';
@@ -31,9 +32,11 @@ import type { CompeerApi, CompeerEvent, ContactInfo, IdentityInfo, MessageInfo, 
 import type { NodeStore } from './node-store.ts';
 import { createPrekeyManager } from './prekeys.ts';
 import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, fetchBundle } from './bundles.ts';
-import { contactInfo, createMessaging, MSG_PROTOCOL, newMessageId } from './messaging.ts';
+import { contactInfo, createMessaging, MSG_PROTOCOL, newMessageId, type Messaging } from './messaging.ts';
+import { startDelivery, type DeliveryOptions } from './delivery.ts';
+import { createMailboxFetcher, FULL_FETCH_DAYS } from './mailbox-fetch.ts';
 import { checkName, inviteOrder, issueInvite } from './invites.ts';
-import { DEFAULT_TTL_MS, MAX_TTL_MS } from './outbox-policy.ts';
+import { DEFAULT_TTL_MS, MAX_HOPS, MAX_TTL_MS } from '../routing/delivery-policy.ts';
 import { loadOrCreateNodeKey } from './node-key.ts';
 import { createSendQueue } from './send-queue.ts';
 
@@ -46,6 +49,8 @@ export interface DiscoveryContext {
   readonly log: Logger;
   readonly clock: Clock;
   readonly rng: Rng;
+  /** The node's current onion key, announced with the relay and mailbox capabilities. */
+  readonly onionKey: () => X25519PublicKey;
 }
 export type StartDiscovery = (ctx: DiscoveryContext) => Promise<{ stop(): Promise<void> }>;
 
@@ -67,6 +72,10 @@ export interface CompeerOptions {
   readonly requestTimeoutMs?: number;
   /** Deadline of a DHT put/get (default 5 s). */
   readonly dhtTimeoutMs?: number;
+  /** Relaying and mail holding for others (default: both on). */
+  readonly delivery?: DeliveryOptions;
+  /** How often our mailboxes are fetched (default 60 s; a full fetch of the last days runs at start). */
+  readonly mailboxFetchIntervalMs?: number;
 }
 
 export interface CompeerNode extends CompeerApi {
@@ -75,8 +84,10 @@ export interface CompeerNode extends CompeerApi {
   readonly net: NetNode;
   /** Publishes the current bundle to the DHT now; resolves to the number of peers that stored it. */
   publishBundle(): Promise<number>;
-  /** Runs the deferred session setups and the outbox retries now (tests; otherwise on the timers). */
+  /** Runs the deferred session setups, the outbox retries and a mailbox fetch now (tests; otherwise on the timers). */
   retryNow(): Promise<void>;
+  /** Fetches our mailboxes of the last `days` days now; resolves to the envelopes received. */
+  fetchMail(days?: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -119,7 +130,27 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   const prekeys = createPrekeyManager(store, rng);
   let refillScheduled = false;
   let stopped = false;
-  const messaging = createMessaging({ store, net, rng, clock, log, emit, ownAddresses: () => net.addresses(), requestTimeoutMs });
+  // The router hands envelopes to messaging, which sends through the router: bound once both exist.
+  const late: { messaging?: Messaging } = {};
+  const receiveRouted = async (envelope: Uint8Array): Promise<void> => {
+    await late.messaging?.receiveRouted(envelope);
+  };
+  const delivery = await startDelivery({ store, net, rng, clock, log, onEnvelope: receiveRouted, ...(opts.delivery && { options: opts.delivery }) });
+  const msg = createMessaging({
+    store,
+    net,
+    router: delivery.router,
+    routes: delivery.routes,
+    rng,
+    clock,
+    log,
+    emit,
+    ownAddresses: () => net.addresses(),
+    onionKey: delivery.onionKey,
+    requestTimeoutMs,
+  });
+  late.messaging = msg;
+  const mail = createMailboxFetcher({ store, net, rng, clock, log, holdersFor: delivery.routes.holdersFor, onEnvelope: receiveRouted, timeoutMs: requestTimeoutMs });
 
   const publishBundle = async (): Promise<number> => {
     try {
@@ -131,7 +162,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   };
   let discovery: { stop(): Promise<void> } | undefined;
   try {
-    await net.handle(MSG_PROTOCOL, (req, from) => messaging.handle(req, from), {
+    await net.handle(MSG_PROTOCOL, (req, from) => msg.handle(req, from), {
       rateLimit: { perSecond: 2_000, burst: 4_000 },
       maxInboundStreams: 256,
       maxRequestBytes: MSG_BATCH_MAX_BYTES,
@@ -163,7 +194,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     );
     prekeys.maintain(clock());
     await net.start();
-    discovery = opts.discovery ? await opts.discovery({ net, store, log, clock, rng }) : undefined;
+    discovery = opts.discovery ? await opts.discovery({ net, store, log, clock, rng, onionKey: delivery.onionKey }) : undefined;
   } catch (e) {
     // Leave nothing running; the store stays open (the caller opened it and closes it).
     stopped = true;
@@ -180,8 +211,12 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     const now = clock();
     const sessions = now >= nextSessionRetry ? retryPendingSessions() : Promise.resolve();
     if (now >= nextSessionRetry) nextSessionRetry = now + SESSION_RETRY_MS;
-    Promise.all([messaging.tick(), sessions]).finally(() => (ticking = false));
+    Promise.all([msg.tick(), sessions]).finally(() => (ticking = false));
   }, opts.retryIntervalMs ?? 1_000);
+  const fetchMail = async (days: number): Promise<number> => (stopped ? 0 : mail.fetch(days));
+  const mailTimer = setInterval(() => void fetchMail(2), opts.mailboxFetchIntervalMs ?? 60_000);
+  // Peers to ask must be known first: the full fetch of the last days waits for discovery a little.
+  const firstFetch = setTimeout(() => void fetchMail(FULL_FETCH_DAYS), 3_000);
   const maintenance = setInterval(() => {
     try {
       prekeys.maintain(clock());
@@ -189,6 +224,12 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       log.error('prekey maintenance failed', { error: e instanceof Error ? e : String(e) });
     }
     void publishBundle();
+    try {
+      delivery.holder.expire();
+      if (delivery.keys.rotate()) msg.announceInbox();
+    } catch (e) {
+      log.error('delivery maintenance failed', { error: e instanceof Error ? e : String(e) });
+    }
     announceSafely();
   }, opts.maintenanceIntervalMs ?? 3600_000);
   // Addresses can change shortly after start (a relay reservation, identify's observed address).
@@ -196,16 +237,19 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   retry.unref();
   maintenance.unref();
   lateAnnounce.unref();
+  mailTimer.unref();
+  firstFetch.unref();
   announceAddresses();
-  for (const c of store.contacts.list()) void messaging.flush(c.userId, true);
+  msg.announceInbox();
+  for (const c of store.contacts.list()) void msg.flush(c.userId, true);
 
-  const commitSend = createSendQueue({ store, messaging, emit, clock, toInfo: messageInfo });
+  const commitSend = createSendQueue({ store, messaging: msg, emit, clock, toInfo: messageInfo });
 
   function announceSafely(): void {
     if (stopped) return;
     try {
       announceAddresses();
-      for (const c of store.contacts.list()) void messaging.flush(c.userId);
+      for (const c of store.contacts.list()) void msg.flush(c.userId);
     } catch (e) {
       log.warn('address announcement failed', { error: e instanceof Error ? e : String(e) });
     }
@@ -221,7 +265,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     store.transaction(() => {
       for (const c of store.contacts.list()) {
         if (!store.sessions.has(c.userId)) continue;
-        messaging.enqueue(c.userId, { type: 'addresses', id: newMessageId(rng), addresses }, now + DEFAULT_TTL_MS);
+        msg.enqueue(c.userId, { type: 'addresses', id: newMessageId(rng), addresses }, now + DEFAULT_TTL_MS);
       }
       store.meta.set(LAST_ADDRESSES, new TextEncoder().encode(text));
     });
@@ -234,7 +278,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       if (!c || store.sessions.has(c.userId)) continue;
       try {
         await startSession(c);
-        void messaging.flush(c.userId, true);
+        void msg.flush(c.userId, true);
       } catch (e) {
         log.debug('session setup still deferred', { contact: c.userId, error: e instanceof Error ? e : String(e) });
       }
@@ -260,8 +304,9 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       // Messages queued while there was no session wait behind the hello (it must arrive first) and are due now.
       const waiting = store.outbox.forContact(c.userId);
       const at = Math.min(now, (waiting[0]?.createdAt ?? now) - 2);
-      messaging.enqueue(c.userId, { type: 'hello', id: newMessageId(rng), inviteSecret: secret, name: store.name }, now + DEFAULT_TTL_MS, at);
-      messaging.enqueue(c.userId, { type: 'addresses', id: newMessageId(rng), addresses: net.addresses().slice(0, 8) }, now + DEFAULT_TTL_MS, at + 1);
+      msg.enqueue(c.userId, { type: 'hello', id: newMessageId(rng), inviteSecret: secret, name: store.name }, now + DEFAULT_TTL_MS, at);
+      msg.enqueue(c.userId, { type: 'addresses', id: newMessageId(rng), addresses: net.addresses().slice(0, 8) }, now + DEFAULT_TTL_MS, at + 1);
+      msg.enqueueInbox(c.userId);
       for (const w of waiting) store.outbox.update(w.messageId, { nextAttemptAt: now });
       store.meta.delete(PENDING_HELLO + c.userId);
     });
@@ -274,8 +319,10 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     publishBundle,
     retryNow: async () => {
       await retryPendingSessions();
-      await messaging.tick();
+      await fetchMail(2);
+      await msg.tick();
     },
+    fetchMail: (days = FULL_FETCH_DAYS) => fetchMail(days),
 
     async id(): Promise<IdentityInfo> {
       const secret = store.transaction(() => issueInvite(store.meta, rng, clock()));
@@ -294,7 +341,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       const invite = parseInviteLink(link);
       if (invite.userId === userId) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'this is our own invite');
       const chosen = checkName(name ?? invite.name);
-      const key = messaging.contactKeyFor(invite.userId);
+      const key = msg.contactKeyFor(invite.userId);
       const existing = store.contacts.get(key);
       if (existing) {
         // Already a contact (e.g. they added us first): the invite adds nothing but maybe a name.
@@ -315,7 +362,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
           // The contact stays; the session starts at the first send (bundle fetched again then).
           log.warn('session setup deferred', { contact: c.userId, error: e instanceof Error ? e : String(e) });
         }
-        void messaging.flush(c.userId, true);
+        void msg.flush(c.userId, true);
       }
       return { userId: invite.userId, name: chosen };
     },
@@ -329,6 +376,8 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       if (Buffer.byteLength(text, 'utf8') > APP_TEXT_MAX_BYTES) throw new LimitError(ErrorCodes.LIMIT_EXCEEDED, `text: at most ${APP_TEXT_MAX_BYTES} bytes`);
       const ttl = sendOpts?.ttlMs ?? DEFAULT_TTL_MS;
       if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'ttlMs: 1 ms to 30 days');
+      const hops = sendOpts?.hops;
+      if (hops !== undefined && (!Number.isSafeInteger(hops) || hops < 0 || hops > MAX_HOPS)) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, `hops: 0 to ${MAX_HOPS}`);
       const c = resolve(contact);
       if (c.keyChanged && refuseChanged) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'the contact key changed: verify it first');
       if (!store.sessions.has(c.userId)) {
@@ -343,7 +392,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       const id = toHex(idBytes);
       const now = clock();
       const record: MessageRecord = { id, contact: c.userId, direction: 'out', text, status: 'queued', sentAt: now, receivedAt: null, expiresAt: now + ttl };
-      await commitSend({ record, app: { type: 'text', id: idBytes, sentAt: now, text } });
+      await commitSend({ record, app: { type: 'text', id: idBytes, sentAt: now, text }, ...(hops !== undefined && { hops }) });
       return { id, status: 'queued' };
     },
 
@@ -420,6 +469,8 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       stopped = true;
       clearInterval(retry);
       clearInterval(maintenance);
+      clearInterval(mailTimer);
+      clearTimeout(firstFetch);
       clearTimeout(lateAnnounce);
       if (discovery) await discovery.stop().catch((e: unknown) => log.warn('discovery stop failed', { error: e instanceof Error ? e : String(e) }));
       await net.stop();

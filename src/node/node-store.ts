@@ -17,6 +17,7 @@ import { memoryOutboxRepository, type OutboxRepository } from '../store/outbox.t
 import { memorySessionRepository, type SessionRepository } from '../store/sessions.ts';
 import { mapDelete, mapSet, memoryTransactions } from '../store/memory-tx.ts';
 import type { PeerRepository } from '../store/peers.ts';
+import { memoryMailboxRepository, type MailboxRepository } from '../store/mailboxes.ts';
 
 export interface NodeMeta {
   get(key: string): Uint8Array | undefined;
@@ -39,6 +40,8 @@ export interface NodeStore {
   readonly meta: NodeMeta;
   /** The peer table fed by discovery (src/node/discovery/), when the store has one. */
   readonly peers?: PeerRepository;
+  /** Blobs this node holds in mailboxes for others (src/routing/mailbox-holder.ts). */
+  readonly mailboxes: MailboxRepository;
   /** Runs `fn` (synchronous) atomically: everything it changed is undone when it throws. */
   transaction<T>(fn: () => T): T;
   /** Whether what is written survives a restart. */
@@ -57,6 +60,7 @@ export function memoryNodeStore(identity: IdentityKeyPair, name: string | null):
     sessions: memorySessionRepository(tx),
     messages: memoryMessageRepository(tx),
     outbox: memoryOutboxRepository(tx),
+    mailboxes: memoryMailboxRepository(tx),
     prekeys: new InMemoryPrekeyPool(),
     replay: new InMemoryReplayCache(),
     meta: {

@@ -15,6 +15,8 @@ import type { CompeerEvent, MessageInfo } from './types.ts';
 export interface QueuedSend {
   readonly record: MessageRecord;
   readonly app: BatchableMessage;
+  /** Relays on the path (undefined: the default, src/routing/delivery-policy.ts). */
+  readonly hops?: number;
 }
 
 export interface SendQueueDeps {
@@ -44,7 +46,7 @@ export function createSendQueue(d: SendQueueDeps): (send: QueuedSend) => Promise
           try {
             store.transaction(() => {
               store.messages.add(p.record);
-              messaging.enqueue(p.record.contact, p.app, p.record.expiresAt ?? d.clock() + DEFAULT_TTL_MS);
+              messaging.enqueue(p.record.contact, p.app, p.record.expiresAt ?? d.clock() + DEFAULT_TTL_MS, undefined, p.hops);
             });
             ok.push(p);
           } catch (e) {

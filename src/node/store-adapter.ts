@@ -38,6 +38,7 @@ export function nodeStoreFrom(store: Store): NodeStore {
     prekeys: store.prekeys,
     replay: store.replayCache,
     peers: store.peers,
+    mailboxes: store.mailboxes,
     meta: store.kv,
     transaction: (fn) => store.transaction(fn),
     persistent: store.dir !== null,

@@ -71,6 +71,11 @@ export type CompeerEvent =
 export interface SendOptions {
   /** Time to live in ms (default 7 days). */
   ttlMs?: number;
+  /**
+   * Relays on the path, 0..5. 0 allows direct delivery; N > 0 is strict (the message waits for N relays).
+   * Omitted: up to 3, as many as are known (direct when none is).
+   */
+  hops?: number;
 }
 
 export interface MessagesQuery {

@@ -55,7 +55,12 @@ export function chooseRoute(i: RouteInputs): RouteChoice {
   return { kind: 'onion', hops: Math.min(DEFAULT_HOPS, i.relaysKnown), strict: false };
 }
 
-export type AttemptOutcome = 'sent' | 'held' | 'unreachable' | 'waiting';
+/**
+ * sent: a path took it (the ack comes as a message of its own); answered: the contact's node answered a
+ * direct request without an ack (it refused or lost it — e.g. a repeat of bytes it already had — so a
+ * fresh encryption goes soon); held: in mailboxes; unreachable: nobody took it; waiting: no route yet.
+ */
+export type AttemptOutcome = 'sent' | 'answered' | 'held' | 'unreachable' | 'waiting';
 
 /** When to try again after an attempt with this outcome (`attempts` before it; `unit` uniform in [0, 1)). */
 export function nextAttemptDelay(outcome: AttemptOutcome, attempts: number, unit: number): number {
@@ -65,6 +70,7 @@ export function nextAttemptDelay(outcome: AttemptOutcome, attempts: number, unit
       return Math.round(Math.min(RETRY_MAX_MS, ACK_TIMEOUT_MS * 2 ** Math.min(attempts, 10)) * jitter);
     case 'held':
       return Math.round(Math.min(HELD_RETRY_MAX_MS, HELD_RETRY_MS * 2 ** Math.min(attempts, 10)) * jitter);
+    case 'answered':
     case 'unreachable':
     case 'waiting':
       return retryDelay(attempts, unit);

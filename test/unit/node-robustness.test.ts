@@ -106,10 +106,11 @@ describe('node: bad input on /compeer/msg/1', () => {
       if (proto === MSG_PROTOCOL) real ??= bytes.slice();
       return orig(p, a, proto, bytes, o);
     };
+    const start = (await bob.node.messages('alice')).length;
     await alice.node.send('bob', 'sample');
     assert.ok(await waitFor(() => real !== undefined, 3_000));
     (net as { request: typeof net.request }).request = orig;
-    await bob.node.messages('alice', { waitMs: 3_000, count: 1 });
+    await bob.node.messages('alice', { waitMs: 3_000, count: start + 1 });
     const before = (await bob.node.messages('alice')).length;
     const sample = real as Uint8Array;
     const inputs: Uint8Array[] = [];

@@ -78,7 +78,8 @@ export interface DiscoveryOptions {
   readonly announceIntervalMs?: number;
   /** Hops our announcements travel, 1..8 (default 3). */
   readonly ttlHops?: number;
-  readonly onionKey?: X25519PublicKey;
+  /** Our onion key (a getter: it rotates, src/node/onion-keys.ts). */
+  readonly onionKey?: X25519PublicKey | (() => X25519PublicKey);
   readonly capabilities?: { readonly relay?: boolean; readonly mailbox?: boolean };
   /** Addresses to announce (default: net.addresses()); at most 8 of at most 256 bytes each are sent. */
   readonly addresses?: () => string[];
@@ -278,7 +279,7 @@ export function startDiscovery(opts: DiscoveryOptions): Discovery {
     lastTimestamp = timestamp;
     const addresses = announceable();
     lastAnnounced = addresses.join(' ');
-    const bytes = encodeAnnouncement(key, { addresses, onionKey: opts.onionKey, capabilities, timestamp, hopTtl: ttlHops });
+    const bytes = encodeAnnouncement(key, { addresses, onionKey: typeof opts.onionKey === 'function' ? opts.onionKey() : opts.onionKey, capabilities, timestamp, hopTtl: ttlHops });
     const recipients = await net.publish(ANNOUNCE_TOPIC, bytes);
     stats.announced++;
     log.debug('announced', { recipients, addresses: addresses.length });

@@ -12,7 +12,7 @@ import type { StartDiscovery } from '../compeer.ts';
 import { loadOrCreateNodeKey } from '../node-key.ts';
 import { startDiscovery, type DiscoveryOptions } from './discovery.ts';
 
-export type DiscoveryConfig = Omit<DiscoveryOptions, 'net' | 'peers' | 'nodeKey' | 'clock' | 'logger'>;
+export type DiscoveryConfig = Omit<DiscoveryOptions, 'net' | 'peers' | 'nodeKey' | 'clock' | 'logger' | 'onionKey'>;
 
 export function discoveryHook(cfg: DiscoveryConfig = {}): StartDiscovery {
   return async (ctx) => {
@@ -24,7 +24,16 @@ export function discoveryHook(cfg: DiscoveryConfig = {}): StartDiscovery {
     const nodeKey = loadOrCreateNodeKey(ctx.store, ctx.rng, ctx.log);
     try {
       // startDiscovery imports the key into OpenSSL and keeps no reference to these bytes.
-      const d = startDiscovery({ ...cfg, net: ctx.net, peers, nodeKey, clock: ctx.clock, logger: ctx.log });
+      const d = startDiscovery({
+        capabilities: { relay: true, mailbox: true },
+        ...cfg,
+        net: ctx.net,
+        peers,
+        nodeKey,
+        onionKey: ctx.onionKey,
+        clock: ctx.clock,
+        logger: ctx.log,
+      });
       return { stop: () => d.stop() };
     } finally {
       wipe(nodeKey);

@@ -1,0 +1,121 @@
+/**
+ * Fetching our mail (docs/mailboxes.md, docs/delivery.md "Mailboxes"): for every contact we gave a
+ * mailbox secret, the addresses of the last days are derived and asked of the holders closest to each
+ * — challenge, fetch with a proof of the day key, then delete what was taken. Chunks are reassembled
+ * into envelopes and handed to messaging like any routed envelope (deduplicated there by message id).
+ * A holder learns an address and a day key, never who we are. Bounded: days, holders and rounds.
+ */
+import type { Clock, Rng } from '../lib/deps.ts';
+import { ErrorCodes, ProtocolError } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import { deriveMailbox, mailboxDay, signMailboxProof, type Mailbox } from '../protocol/mailbox/keys.ts';
+import {
+  decodeMailboxResponse,
+  encodeMailboxRequest,
+  MAILBOX_FETCH_MAX,
+  MAILBOX_PROTOCOL,
+  MAILBOX_RESPONSE_MAX_BYTES,
+  type MailboxRequest,
+  type MailboxResponse,
+} from '../protocol/mailbox/wire.ts';
+import { createReassembler } from '../routing/chunks.ts';
+import type { RouteTarget } from '../routing/router.ts';
+import type { NetNode } from '../net/index.ts';
+import type { NodeStore } from './node-store.ts';
+import { ourSecrets } from './inbox.ts';
+
+/** Days looked at on a full fetch (the longest TTL a sender may choose is 30 days; 7 is the default). */
+export const FULL_FETCH_DAYS = 8;
+const ROUNDS_PER_MAILBOX = 8;
+
+export interface MailboxFetchDeps {
+  readonly store: NodeStore;
+  readonly net: NetNode;
+  readonly rng: Rng;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly holdersFor: (address: Uint8Array, exclude: ReadonlySet<string>) => RouteTarget[];
+  readonly onEnvelope: (envelope: Uint8Array) => Promise<void>;
+  readonly timeoutMs: number;
+}
+
+export interface MailboxFetcher {
+  /** Fetches the last `days` days of every mailbox; resolves to the envelopes received. */
+  fetch(days: number): Promise<number>;
+}
+
+export function createMailboxFetcher(d: MailboxFetchDeps): MailboxFetcher {
+  const { net, log } = d;
+  const reassembler = createReassembler({ clock: d.clock });
+  let running: Promise<number> | undefined;
+
+  const ask = async (holder: RouteTarget, req: MailboxRequest): Promise<MailboxResponse> => {
+    const res = await net.request(holder.peerId, holder.addresses, MAILBOX_PROTOCOL, encodeMailboxRequest(req), {
+      timeoutMs: d.timeoutMs,
+      maxResponseBytes: MAILBOX_RESPONSE_MAX_BYTES,
+    });
+    return decodeMailboxResponse(res);
+  };
+
+  /** Drains one mailbox at one holder; resolves to the envelopes completed. */
+  const drain = async (holder: RouteTarget, box: Mailbox): Promise<number> => {
+    let received = 0;
+    for (let round = 0; round < ROUNDS_PER_MAILBOX; round++) {
+      const ch = await ask(holder, { type: 'challenge' });
+      if (ch.type !== 'challenge') throw new ProtocolError(ErrorCodes.UNEXPECTED_MESSAGE, `mailbox: ${ch.type} instead of a challenge`);
+      const proof = signMailboxProof(box, holder.peerId, ch.nonce, 'fetch');
+      const res = await ask(holder, { type: 'fetch', address: box.address, proof, limit: MAILBOX_FETCH_MAX });
+      if (res.type !== 'items') throw new ProtocolError(ErrorCodes.UNEXPECTED_MESSAGE, `mailbox: fetch answered ${res.type === 'refused' ? res.reason : res.type}`);
+      if (res.items.length === 0) break;
+      for (const item of res.items) {
+        try {
+          const envelope = reassembler.add(item.blob);
+          if (envelope) {
+            received++;
+            await d.onEnvelope(envelope);
+          }
+        } catch (e) {
+          log.warn('mailbox item refused', { error: e instanceof Error ? e : String(e) });
+        }
+      }
+      // Deleted only after the envelopes were handed over (stored, or refused for good).
+      const del = await ask(holder, {
+        type: 'delete',
+        address: box.address,
+        proof: signMailboxProof(box, holder.peerId, ch.nonce, 'delete'),
+        ids: res.items.map((i) => i.id),
+      });
+      if (del.type !== 'deleted') log.info('mailbox delete refused', { reason: del.type === 'refused' ? del.reason : del.type });
+      if (!res.more) break;
+    }
+    return received;
+  };
+
+  const run = async (days: number): Promise<number> => {
+    const today = mailboxDay(d.clock());
+    let total = 0;
+    const self = new Set([net.peerId]);
+    for (const { secret } of ourSecrets(d.store.meta)) {
+      for (let day = today; day > today - days; day--) {
+        const box = deriveMailbox(secret, day);
+        for (const holder of d.holdersFor(box.address, self)) {
+          try {
+            total += await drain(holder, box);
+          } catch (e) {
+            log.debug('mailbox fetch failed', { error: e instanceof Error ? e : String(e) });
+          }
+        }
+      }
+    }
+    if (total > 0) log.info('mail fetched', { envelopes: total });
+    return total;
+  };
+
+  return {
+    fetch(days) {
+      // One fetch at a time; a request during one joins it.
+      running ??= run(days).finally(() => (running = undefined));
+      return running;
+    },
+  };
+}

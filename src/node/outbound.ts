@@ -1,0 +1,340 @@
+/**
+ * Outbound delivery (docs/delivery.md "Outbox"): the contact's due outbox entries, oldest first, go out
+ * as one session message per batch on the route src/routing/delivery-policy.ts chooses —
+ *   direct  a `/compeer/msg/1` request to the contact's known peers; the ack is in the response
+ *   onion   a path of relays to the contact's node (src/routing/router.ts); the ack comes back later as
+ *           a message of its own
+ *   mailbox when the contact's node cannot be reached: deposited at the r holders closest to this day's
+ *           mailbox address of the pair (status `held`); the contact fetches it when it is back
+ * The session state and the envelope are saved before the envelope leaves. An envelope that reached
+ * nobody is sent again as the same bytes (no ratchet step wasted); once it may have arrived (sent, held,
+ * answered without an ack) the next attempt is a fresh encryption of the same app messages — the
+ * receiver deduplicates by message id and acks again. One flush per contact at a time.
+ */
+import { concatBytes, equalBytes, fromHex, toHex } from '../lib/bytes.ts';
+import type { Clock, Rng } from '../lib/deps.ts';
+import { ErrorCodes, ProtocolError, isCompeerError } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import { encodePublicIdentity } from '../protocol/identity.ts';
+import { deriveMailbox, mailboxDay } from '../protocol/mailbox/keys.ts';
+import { encodeSessionSet, setDecrypt } from '../protocol/session-set.ts';
+import { openEnvelope, SEALED_MAX_LENGTH } from '../protocol/sealed/envelope.ts';
+import { APP_BATCH_MAX, APP_MESSAGE_MAX_BYTES, batchEncodedSize, decodeAppMessage, encodeAppMessage, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
+import { chooseRoute, nextAttemptDelay, type AttemptOutcome } from '../routing/delivery-policy.ts';
+import type { Router, RouteTarget } from '../routing/router.ts';
+import type { OutboxItem } from '../store/outbox.ts';
+import type { NetNode } from '../net/index.ts';
+import type { CompeerEvent, MessageStatus } from './types.ts';
+import type { NodeStore } from './node-store.ts';
+import { byPeer } from './bundles.ts';
+import { inboxOf } from './inbox.ts';
+import { NO_WIRE, type SessionIo } from './session-io.ts';
+
+export const MSG_PROTOCOL = '/compeer/msg/1';
+const CACHE_TAG = 0xca;
+
+/** Where a contact's node and mailboxes are, as the node sees it now. */
+export interface RouteView {
+  /** Relays with an onion key that a path may use. */
+  relayCount(): number;
+  /** The r mailbox holders for `address`, never `exclude` (the contact's own node) nor ourselves. */
+  holdersFor(address: Uint8Array, exclude: ReadonlySet<string>): RouteTarget[];
+}
+
+export interface OutboundDeps {
+  readonly store: NodeStore;
+  readonly net: NetNode;
+  readonly io: SessionIo;
+  readonly router: Router;
+  readonly routes: RouteView;
+  readonly rng: Rng;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly emit: (events: readonly CompeerEvent[]) => void;
+  readonly requestTimeoutMs: number;
+  /** contact → the peer it last reached us from (likeliest to be up). */
+  readonly lastPeer: ReadonlyMap<string, string>;
+  /** A message reached the node or an ack arrived (partition detector, peer scores). */
+  readonly observe?: (o: { kind: 'reach'; peer: string; ok: boolean } | { kind: 'ack'; latencyMs: number }) => void;
+}
+
+export interface Outbound {
+  flush(contact: string, force?: boolean): Promise<void>;
+  tick(): Promise<void>;
+  /** The contact's node as an onion target (its peer ID, onion key and addresses), when known. */
+  targetFor(contact: string): RouteTarget | undefined;
+}
+
+/** The envelope last sent for a batch, kept on the batch's first entry: tag | count | ids (16 each) | envelope. */
+function encodeCache(ids: readonly string[], envelope: Uint8Array): Uint8Array {
+  return concatBytes(Uint8Array.of(CACHE_TAG, ids.length), ...ids.map(fromHex), envelope);
+}
+
+function decodeCache(wire: Uint8Array): { ids: string[]; envelope: Uint8Array } | undefined {
+  if (wire.length < 2 || wire[0] !== CACHE_TAG) return undefined;
+  const count = wire[1] as number;
+  const start = 2 + 16 * count;
+  if (count === 0 || wire.length <= start) return undefined;
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push(toHex(wire.subarray(2 + 16 * i, 18 + 16 * i)));
+  return { ids, envelope: wire.subarray(start) };
+}
+
+const errorOf = (e: unknown): Error | string => (e instanceof Error ? e : String(e));
+
+export function createOutbound(d: OutboundDeps): Outbound {
+  const { store, net, io, rng, clock, log } = d;
+  const own = store.identity;
+  const flushing = new Set<string>();
+  const again = new Set<string>();
+
+  /** The contact's peers, the one that last reached us first. */
+  const peersOf = (contact: string): [string, string[]][] => {
+    const c = store.contacts.get(contact);
+    if (!c) return [];
+    const peers = byPeer(c.addresses);
+    const hint = d.lastPeer.get(contact);
+    if (hint !== undefined) {
+      const known = peers.get(hint);
+      peers.delete(hint);
+      peers.set(hint, known ?? []);
+    }
+    return [...peers].reverse();
+  };
+
+  const targetFor = (contact: string): RouteTarget | undefined => {
+    const inbox = inboxOf(store.meta, contact);
+    const first = peersOf(contact)[0];
+    if (!inbox || !first) return undefined;
+    return { peerId: first[0], routingKey: inbox.routingKey, addresses: first[1] };
+  };
+
+  /** Handles the response to a direct request; returns the ids it acked. */
+  const onResponse = (contact: string, res: Uint8Array, sentAt: number): Set<string> => {
+    const events: CompeerEvent[] = [];
+    let done = new Set<string>();
+    if (res.length === 0) return done;
+    try {
+      const { sender, content } = openEnvelope(own, res);
+      const c = store.contacts.get(contact);
+      if (!c || !equalBytes(c.publicKey, encodePublicIdentity(sender))) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'ack from another identity');
+      const now = clock();
+      done = store.transaction(() => {
+        const set = io.loadSet(contact);
+        if (!set) throw new ProtocolError(ErrorCodes.NO_SESSION, 'ack without a session');
+        const noNewSession = (): never => {
+          throw new ProtocolError(ErrorCodes.UNEXPECTED_MESSAGE, 'a response does not start a session');
+        };
+        const app = decodeAppMessage(setDecrypt(set, content, now, noNewSession).plaintext);
+        if (app.type !== 'ack') throw new ProtocolError(ErrorCodes.UNEXPECTED_MESSAGE, 'response is not an ack');
+        store.sessions.put(contact, encodeSessionSet(set), now);
+        return io.applyAcks(contact, app.ids, events);
+      });
+      if (done.size > 0) d.observe?.({ kind: 'ack', latencyMs: clock() - sentAt });
+    } catch (e) {
+      log.warn('ack refused', { contact, error: errorOf(e) });
+    }
+    d.emit(events);
+    return done;
+  };
+
+  /** The cached envelope when it covers exactly `items`, else a fresh encryption (saved and cached first). */
+  const envelopeFor = (contact: string, items: readonly OutboxItem[], apps: readonly BatchableMessage[], now: number): Uint8Array => {
+    const first = items[0] as OutboxItem;
+    const cached = decodeCache(first.wire);
+    if (cached && cached.ids.length === items.length && cached.ids.every((id, i) => id === items[i]?.messageId)) return cached.envelope;
+    return store.transaction(() => {
+      const set = io.loadSet(contact);
+      if (!set?.active) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session with this contact');
+      const app: AppMessage = apps.length === 1 ? (apps[0] as BatchableMessage) : { type: 'batch', messages: apps };
+      const envelope = io.seal(contact, set, app, now);
+      store.outbox.update(first.messageId, { wire: encodeCache(items.map((i) => i.messageId), envelope) });
+      return envelope;
+    });
+  };
+
+  /** Direct: the contact's peers one by one until one acks. */
+  const direct = async (contact: string, envelope: Uint8Array): Promise<{ reached: boolean; acked: Set<string> }> => {
+    let reached = false;
+    let acked = new Set<string>();
+    for (const [peer, addrs] of peersOf(contact)) {
+      const sentAt = clock();
+      let res: Uint8Array;
+      try {
+        res = await net.request(peer, addrs, MSG_PROTOCOL, envelope, { timeoutMs: d.requestTimeoutMs, maxResponseBytes: SEALED_MAX_LENGTH });
+      } catch (e) {
+        log.debug('delivery attempt failed', { contact, peer, error: errorOf(e) });
+        d.observe?.({ kind: 'reach', peer, ok: false });
+        continue;
+      }
+      d.observe?.({ kind: 'reach', peer, ok: true });
+      reached = true;
+      acked = onResponse(contact, res, sentAt);
+      if (acked.size > 0) break;
+    }
+    return { reached, acked };
+  };
+
+  /** Mailbox: deposits at the holders of today's address of the pair; resolves to whether any stored it. */
+  const depositFor = async (contact: string, envelope: Uint8Array, expiresAt: number, hops: number | undefined): Promise<boolean> => {
+    const inbox = inboxOf(store.meta, contact);
+    if (!inbox) return false;
+    const { address } = deriveMailbox(inbox.mailboxSecret, mailboxDay(clock()));
+    const holders = d.routes.holdersFor(address, new Set(peersOf(contact).map(([p]) => p)));
+    if (holders.length === 0) return false;
+    const relays = d.routes.relayCount();
+    const opts = hops === undefined ? { hops: Math.min(3, relays), strict: false } : { hops, strict: true };
+    try {
+      const stored = await d.router.deposit(holders, address, expiresAt, envelope, opts);
+      log.info('deposited in mailboxes', { contact, holders: stored.length });
+      return stored.length > 0;
+    } catch (e) {
+      log.info('deposit failed', { contact, error: errorOf(e) });
+      return false;
+    }
+  };
+
+  /** One attempt for `items` (in order) on the chosen route; resolves to the ids acked. */
+  const attempt = async (contact: string, items: readonly OutboxItem[], apps: readonly BatchableMessage[]): Promise<Set<string>> => {
+    const first = items[0] as OutboxItem;
+    const hops = io.hopsOf(first.messageId);
+    const choice = chooseRoute({ hops, haveInbox: inboxOf(store.meta, contact) !== undefined, relaysKnown: d.routes.relayCount() });
+    let acked = new Set<string>();
+    let outcome: AttemptOutcome = 'unreachable';
+    let envelope: Uint8Array | undefined;
+    if (choice.kind === 'wait') {
+      outcome = 'waiting';
+      log.debug('message waits for a route', { contact, why: choice.why });
+    } else {
+      try {
+        envelope = envelopeFor(contact, items, apps, clock());
+      } catch (e) {
+        log.warn('could not encrypt for the contact', { contact, error: errorOf(e) });
+      }
+    }
+    const expiresAt = Math.min(...items.map((i) => i.expiresAt));
+    if (envelope && choice.kind === 'direct') {
+      const r = await direct(contact, envelope);
+      acked = r.acked;
+      outcome = r.reached ? 'answered' : (await depositFor(contact, envelope, expiresAt, hops)) ? 'held' : 'unreachable';
+    } else if (envelope && choice.kind === 'onion') {
+      const target = targetFor(contact);
+      try {
+        const r = target ? await d.router.send(target, envelope, { hops: choice.hops, strict: choice.strict }) : undefined;
+        if (r?.ok) outcome = 'sent';
+        else if (!r || r.reason !== 'path-failed') outcome = (await depositFor(contact, envelope, expiresAt, hops)) ? 'held' : 'unreachable';
+      } catch (e) {
+        if (!isCompeerError(e) || e.code !== ErrorCodes.NO_ROUTE) throw e;
+        outcome = 'waiting';
+      }
+    }
+    if (items.every((i) => acked.has(i.messageId))) return acked;
+    reschedule(contact, items, acked, outcome);
+    return acked;
+  };
+
+  /** After an attempt: statuses and the next attempt of what is still unacked. */
+  const reschedule = (contact: string, items: readonly OutboxItem[], acked: ReadonlySet<string>, outcome: AttemptOutcome): void => {
+    const now = clock();
+    const events: CompeerEvent[] = [];
+    const status: MessageStatus | undefined = outcome === 'sent' || outcome === 'answered' ? 'sent' : outcome === 'held' ? 'held' : undefined;
+    store.transaction(() => {
+      const first = items[0] as OutboxItem;
+      // It may have arrived: the next attempt is a fresh encryption (the receiver deduplicates by id).
+      if (status && store.outbox.get(first.messageId)) store.outbox.update(first.messageId, { wire: NO_WIRE });
+      for (const item of items) {
+        if (acked.has(item.messageId)) continue;
+        const current = store.outbox.get(item.messageId);
+        if (!current) continue;
+        const m = store.messages.get(contact, 'out', item.messageId);
+        if (status && m && (m.status === 'queued' || (m.status === 'sent' && status === 'held'))) {
+          store.messages.setStatus(contact, 'out', item.messageId, status);
+          events.push({ type: 'status', id: item.messageId, contact, status });
+        }
+        const unit = (rng.bytes(1)[0] as number) / 256;
+        store.outbox.update(item.messageId, {
+          attempts: outcome === 'waiting' ? current.attempts : current.attempts + 1,
+          nextAttemptAt: now + nextAttemptDelay(outcome, current.attempts, unit),
+          state: status === 'held' || current.state === 'held' ? 'held' : status === 'sent' ? 'sent' : 'queued',
+        });
+      }
+    });
+    d.emit(events);
+  };
+
+  /**
+   * The next due entries of a contact, oldest first, with the same path length: those of a cached
+   * envelope when the first entry has one still complete, else as many as fit one batch. Entries whose
+   * plaintext is gone are dropped.
+   */
+  const nextBatch = (contact: string, now: number, force: boolean): { items: OutboxItem[]; apps: BatchableMessage[] } => {
+    const items: OutboxItem[] = [];
+    const apps: BatchableMessage[] = [];
+    const sizes: number[] = [];
+    const all = store.outbox.forContact(contact);
+    const cached = all[0] ? decodeCache(all[0].wire) : undefined;
+    const want = cached ? new Set(cached.ids) : undefined;
+    let hops: number | undefined;
+    for (const item of all) {
+      if (!force && item.nextAttemptAt > now) {
+        // A first send keeps the order (the hello must arrive first); what went out once may be overtaken.
+        if (item.state === 'queued') break;
+        continue;
+      }
+      if (want && !want.has(item.messageId)) continue;
+      const h = io.hopsOf(item.messageId);
+      if (items.length === 0) hops = h;
+      else if (h !== hops) break;
+      const app = io.plaintextOf(item);
+      if (!app) {
+        log.warn('outbox entry without a message dropped', { contact });
+        store.transaction(() => store.outbox.remove(contact, item.messageId));
+        continue;
+      }
+      const size = encodeAppMessage(app).length;
+      if (items.length > 0 && (items.length >= APP_BATCH_MAX || batchEncodedSize([...sizes, size]) > APP_MESSAGE_MAX_BYTES)) break;
+      items.push(item);
+      apps.push(app);
+      sizes.push(size);
+    }
+    return { items, apps };
+  };
+
+  const flush = async (contact: string, force = false): Promise<void> => {
+    if (flushing.has(contact)) {
+      again.add(contact);
+      return;
+    }
+    flushing.add(contact);
+    try {
+      do {
+        again.delete(contact);
+        for (;;) {
+          const { items, apps } = nextBatch(contact, clock(), force);
+          if (items.length === 0) break;
+          const acked = await attempt(contact, items, apps);
+          force = false;
+          if (!items.every((i) => acked.has(i.messageId))) break;
+        }
+      } while (again.has(contact));
+    } catch (e) {
+      log.warn('flush failed', { contact, error: errorOf(e) });
+    } finally {
+      flushing.delete(contact);
+    }
+  };
+
+  const tick = async (): Promise<void> => {
+    const now = clock();
+    const events: CompeerEvent[] = [];
+    store.transaction(() => {
+      for (const item of store.outbox.removeExpired(now)) io.forget(item.messageId);
+      for (const m of store.messages.expire(now)) events.push({ type: 'status', id: m.id, contact: m.contact, status: m.status });
+    });
+    d.emit(events);
+    const contacts = new Set(store.outbox.due(now, 256).map((i) => i.contact));
+    await Promise.all([...contacts].map((c) => flush(c)));
+  };
+
+  return { flush, tick, targetFor };
+}

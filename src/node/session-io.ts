@@ -1,0 +1,104 @@
+/**
+ * What inbound and outbound messaging share (docs/node.md "Message flow"): loading a contact's session
+ * set, encrypting an app message on it (the set saved in the same transaction, before the ciphertext
+ * leaves), the outbox entry's plaintext, applying acks, and queueing. Every function that writes runs
+ * inside the caller's store transaction. This module does no I/O and knows nothing of routes.
+ */
+import { fromHex, toHex } from '../lib/bytes.ts';
+import type { Clock, Rng } from '../lib/deps.ts';
+import { ErrorCodes, ProtocolError } from '../lib/errors.ts';
+import { decodeSessionSet, encodeSessionSet, setEncrypt, type SessionSet } from '../protocol/session-set.ts';
+import { sealEnvelope } from '../protocol/sealed/envelope.ts';
+import { decodeAppMessage, encodeAppMessage, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
+import type { ContactRecord } from '../store/contacts.ts';
+import type { OutboxItem } from '../store/outbox.ts';
+import type { CompeerEvent } from './types.ts';
+import type { NodeStore } from './node-store.ts';
+
+const CTL_PREFIX = 'node.ctl/';
+const HOPS_PREFIX = 'node.hops/';
+/** An outbox entry that has not been encrypted yet (or must be encrypted afresh). */
+export const NO_WIRE = new Uint8Array(0);
+
+export function newMessageId(rng: Rng): Uint8Array {
+  return rng.bytes(16);
+}
+
+export function contactInfo(c: ContactRecord): { userId: string; name: string | null; verified: boolean; keyChanged: boolean } {
+  return { userId: c.userId, name: c.name, verified: c.verified, keyChanged: c.keyChanged };
+}
+
+export interface SessionIo {
+  loadSet(contact: string): SessionSet | undefined;
+  /** Encrypts on the active session, saves the set, returns the sealed envelope. */
+  seal(contact: string, set: SessionSet, app: AppMessage, now: number): Uint8Array;
+  /** Queues `app` for a contact; `hops` is the user's path length (undefined: the default). */
+  enqueue(contact: string, app: BatchableMessage, expiresAt: number, createdAt?: number, hops?: number): void;
+  /** The app message of an outbox entry (undefined when it is gone). */
+  plaintextOf(item: OutboxItem): BatchableMessage | undefined;
+  /** The path length asked for an entry (undefined: the default). */
+  hopsOf(messageId: string): number | undefined;
+  /** Applies acked ids; returns those that were pending. */
+  applyAcks(contact: string, ids: readonly Uint8Array[], events: CompeerEvent[]): Set<string>;
+  /** Forgets what an outbox entry kept beside it (control message, hops). */
+  forget(messageId: string): void;
+}
+
+export function createSessionIo(store: NodeStore, rng: Rng, clock: Clock): SessionIo {
+  const own = store.identity;
+  const loadSet = (key: string): SessionSet | undefined => {
+    const raw = store.sessions.get(key);
+    return raw === undefined ? undefined : decodeSessionSet(raw);
+  };
+  const forget = (id: string): void => {
+    store.meta.delete(CTL_PREFIX + id);
+    store.meta.delete(HOPS_PREFIX + id);
+  };
+  return {
+    loadSet,
+    seal(contact, set, app, now) {
+      const content = setEncrypt(set, encodeAppMessage(app), rng);
+      store.sessions.put(contact, encodeSessionSet(set), now);
+      const remote = set.active?.remoteIdentity;
+      if (!remote) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no active session');
+      return sealEnvelope(own, remote, content, rng);
+    },
+    enqueue(contact, app, expiresAt, createdAt, hops) {
+      if (!store.contacts.get(contact)) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no such contact');
+      const id = toHex(app.id);
+      const now = clock();
+      store.outbox.enqueue({ messageId: id, contact, wire: NO_WIRE, attempts: 0, nextAttemptAt: now, expiresAt, state: 'queued', createdAt: createdAt ?? now });
+      if (app.type !== 'text') store.meta.set(CTL_PREFIX + id, encodeAppMessage(app));
+      if (hops !== undefined) store.meta.set(HOPS_PREFIX + id, Uint8Array.of(hops));
+    },
+    plaintextOf(item) {
+      const ctl = store.meta.get(CTL_PREFIX + item.messageId);
+      if (ctl) {
+        const m = decodeAppMessage(ctl);
+        return m.type === 'ack' || m.type === 'batch' ? undefined : m;
+      }
+      const m = store.messages.get(item.contact, 'out', item.messageId);
+      return m ? { type: 'text', id: fromHex(m.id), sentAt: m.sentAt, text: m.text } : undefined;
+    },
+    hopsOf(id) {
+      const raw = store.meta.get(HOPS_PREFIX + id);
+      return raw?.length === 1 ? raw[0] : undefined;
+    },
+    applyAcks(contact, ids, events) {
+      const done = new Set<string>();
+      for (const raw of ids) {
+        const id = toHex(raw);
+        if (store.outbox.remove(contact, id)) done.add(id);
+        forget(id);
+        const m = store.messages.get(contact, 'out', id);
+        if (m && m.status !== 'delivered') {
+          store.messages.setStatus(contact, 'out', id, 'delivered');
+          events.push({ type: 'status', id, contact, status: 'delivered' });
+          done.add(id);
+        }
+      }
+      return done;
+    },
+    forget,
+  };
+}

@@ -1,0 +1,241 @@
+/**
+ * The router: moves opaque sealed envelopes through onion paths to a node or into mailboxes, and does a
+ * relay's and a holder's part for others (docs/delivery.md "Paths"). It knows nothing of sessions,
+ * contacts or the outbox: the node's messaging decides what to send where and when (src/node/), the
+ * router decides how. Pure — transport, keys, peers, clock and randomness are injected, so the node
+ * gives it libp2p streams and the store, and the simulator (sim/) gives it a simulated network.
+ *
+ * Sending: the envelope is chunked to the onion payload size; a path of `hops` relays is chosen for
+ * diversity (path-select.ts) and every chunk travels it as its own packet (fresh ephemeral keys per
+ * layer, onion/packet.ts). Each hop answers with a status and the depth of a failure (exit-frame.ts):
+ * a failed relay is penalised and the path re-selected; a failure at the destination itself is reported
+ * to the caller (it then deposits in the recipient's mailboxes).
+ * Relaying: peel one layer with the current or previous onion key, refuse replays (per-epoch tag cache),
+ * forward to the next hop and pass its answer back, one hop deeper. Exit: reassemble delivered chunks
+ * into an envelope for the node, or hand a deposit to the mailbox holder.
+ */
+import type { Clock, Rng } from '../lib/deps.ts';
+import { CompeerError, ErrorCodes, ProtocolError, isCompeerError } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import type { X25519KeyPair, X25519PublicKey } from '../crypto/x25519.ts';
+import { buildOnion, ONION_PAYLOAD_BYTES, peelOnion, type OnionLayer } from '../protocol/onion/packet.ts';
+import { decodeDeposit, encodeDeposit, MAILBOX_BLOB_MAX_BYTES } from '../protocol/mailbox/wire.ts';
+import { chunkPayload, createReassembler } from './chunks.ts';
+import { decodeExit, encodeExit, type HopAnswer } from './exit-frame.ts';
+import { createReplayCache } from './onion-replay.ts';
+import { selectPath, type RelayCandidate } from './path-select.ts';
+
+/** A node we can build the last layer for: its peer ID and onion routing key. */
+export interface RouteTarget {
+  readonly peerId: string;
+  readonly routingKey: X25519PublicKey;
+  readonly addresses: readonly string[];
+}
+
+export interface SendOptions {
+  /** Relays on the path (0: straight to the target). */
+  readonly hops: number;
+  /** true: fail with NO_ROUTE when fewer relays are known; false: use as many as there are. */
+  readonly strict: boolean;
+}
+
+export type SendResult =
+  | { readonly ok: true; readonly path: readonly string[] }
+  | { readonly ok: false; readonly reason: 'target-unreachable' | 'target-refused' | 'path-failed'; readonly path: readonly string[] };
+
+export interface MailboxHolderPort {
+  deposit(address: Uint8Array, blob: Uint8Array, expiresAt: number): { readonly outcome: string; readonly reason?: string };
+}
+
+export interface RouterTransport {
+  /** Sends a packet to `peer` on the onion protocol; resolves to its answer, rejects when it cannot be reached. */
+  forward(peer: string, addresses: readonly string[], packet: Uint8Array): Promise<HopAnswer>;
+}
+
+export interface RouterDeps {
+  readonly selfPeerId: string;
+  readonly transport: RouterTransport;
+  /** Our onion key pairs, current first (a rotated-out key still peels packets built before it changed). */
+  readonly keys: () => readonly X25519KeyPair[];
+  /** The current key epoch (the replay cache keeps this one and the previous one). */
+  readonly epoch: () => number;
+  /** Relay candidates (peers announcing the relay capability and an onion key). */
+  readonly relays: () => readonly RelayCandidate[];
+  /** Where to dial a next hop (peer table, open connections); empty lets the transport look it up. */
+  readonly addressesOf: (peerId: string) => readonly string[];
+  /** A whole envelope addressed to this node arrived through a path. */
+  readonly onEnvelope: (envelope: Uint8Array) => void | Promise<void>;
+  /** false: only exits (packets for us, deposits) are taken; forwarding for others is refused. */
+  readonly relaying?: boolean;
+  /** Present when this node holds mail for others. */
+  readonly holder?: MailboxHolderPort;
+  /** Reachability of a peer as seen on a path (for the peer table's score). */
+  readonly onOutcome?: (peerId: string, ok: boolean) => void;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly log: Logger;
+  readonly limits?: RouterLimits;
+}
+
+export interface RouterLimits {
+  /** Packets being forwarded at once; more are answered `busy` (default 256). */
+  readonly maxInflight?: number;
+  /** How long a failed relay is avoided (default 10 min). */
+  readonly penaltyMs?: number;
+  /** New paths tried after a relay failed, per send (default 2). */
+  readonly reselections?: number;
+}
+
+export interface Router {
+  send(target: RouteTarget, envelope: Uint8Array, opts: SendOptions): Promise<SendResult>;
+  /** Deposits the envelope in mailbox `address` at each holder; resolves to the holders that stored it. */
+  deposit(holders: readonly RouteTarget[], address: Uint8Array, expiresAt: number, envelope: Uint8Array, opts: SendOptions): Promise<string[]>;
+  /** The `/compeer/onion/1` handler: never throws. */
+  handlePacket(packet: Uint8Array, from: string): Promise<HopAnswer>;
+  /** The chunk size an envelope is cut into (for callers that size things). */
+  readonly chunkCapacity: number;
+}
+
+/** Chunk header (chunks.ts) 18 bytes; exit type 1; deposit frame address 32 + expiry 8 + length 2 (+ slack). */
+export const CHUNK_CAPACITY = Math.min(ONION_PAYLOAD_BYTES - 1 - 48, MAILBOX_BLOB_MAX_BYTES);
+
+export function createRouter(d: RouterDeps): Router {
+  const maxInflight = d.limits?.maxInflight ?? 256;
+  const penaltyMs = d.limits?.penaltyMs ?? 10 * 60_000;
+  const reselections = d.limits?.reselections ?? 2;
+  const replay = createReplayCache({});
+  const reassembler = createReassembler({ clock: d.clock });
+  const penalties = new Map<string, number>();
+  let inflight = 0;
+  const log = d.log;
+
+  const penalized = (): Set<string> => {
+    const now = d.clock();
+    for (const [p, until] of penalties) if (until <= now) penalties.delete(p);
+    return new Set(penalties.keys());
+  };
+
+  const choosePath = (target: RouteTarget, opts: SendOptions): RelayCandidate[] => {
+    if (opts.hops === 0) return [];
+    const exclude = new Set([d.selfPeerId, target.peerId]);
+    const path = selectPath(d.relays(), { hops: opts.hops, exclude, rng: d.rng, penalized: penalized() });
+    if (path.length < opts.hops && opts.strict) {
+      throw new ProtocolError(ErrorCodes.NO_ROUTE, `no path: ${path.length} of ${opts.hops} relays known`);
+    }
+    return path;
+  };
+
+  const layersFor = (path: readonly RelayCandidate[], target: RouteTarget): OnionLayer[] => {
+    const seq = [...path.map((r) => ({ peerId: r.peerId, routingKey: r.routingKey as X25519PublicKey })), target];
+    return seq.map((hop, i) => {
+      const next = seq[i + 1];
+      return { routingKey: hop.routingKey, instruction: next ? { kind: 'forward', next: next.peerId } : { kind: 'exit' } };
+    });
+  };
+
+  const forward = async (peer: string, addresses: readonly string[], packet: Uint8Array): Promise<HopAnswer> => {
+    try {
+      return await d.transport.forward(peer, addresses, packet);
+    } catch (e) {
+      log.debug('hop unreachable', { error: e instanceof Error ? e : String(e) });
+      return { status: 'unreachable', depth: 0 };
+    }
+  };
+
+  /** Sends every payload along one path; the first failure stops it. */
+  const along = async (path: readonly RelayCandidate[], target: RouteTarget, payloads: readonly Uint8Array[]): Promise<HopAnswer> => {
+    const layers = layersFor(path, target);
+    const first = path[0] ?? target;
+    for (const p of payloads) {
+      const packet = buildOnion(layers, p, d.rng);
+      const answer = await forward(first.peerId, first.addresses, packet);
+      if (answer.status !== 'ok') return answer;
+    }
+    return { status: 'ok', depth: 0 };
+  };
+
+  /** Tries paths until one carries every payload, a target failure, or the re-selections run out. */
+  const deliver = async (target: RouteTarget, payloads: readonly Uint8Array[], opts: SendOptions): Promise<SendResult> => {
+    let path: RelayCandidate[] = [];
+    for (let round = 0; round <= reselections; round++) {
+      path = choosePath(target, opts);
+      const seq = [...path.map((r) => r.peerId), target.peerId];
+      const answer = await along(path, target, payloads);
+      if (answer.status === 'ok') {
+        for (const p of seq) d.onOutcome?.(p, true);
+        return { ok: true, path: seq };
+      }
+      const failed = Math.min(answer.depth, seq.length - 1);
+      for (const p of seq.slice(0, failed)) d.onOutcome?.(p, true);
+      const hop = seq[failed] as string;
+      d.onOutcome?.(hop, false);
+      if (failed === seq.length - 1) {
+        return { ok: false, reason: answer.status === 'refused' ? 'target-refused' : 'target-unreachable', path: seq };
+      }
+      penalties.set(hop, d.clock() + penaltyMs);
+      log.info('path failed, re-selecting', { hop: failed, status: answer.status });
+    }
+    return { ok: false, reason: 'path-failed', path: [...path.map((r) => r.peerId), target.peerId] };
+  };
+
+  const send = async (target: RouteTarget, envelope: Uint8Array, opts: SendOptions): Promise<SendResult> => {
+    const payloads = chunkPayload(envelope, CHUNK_CAPACITY, d.rng).map((chunk) => encodeExit({ kind: 'deliver', chunk }));
+    return deliver(target, payloads, opts);
+  };
+
+  const deposit = async (holders: readonly RouteTarget[], address: Uint8Array, expiresAt: number, envelope: Uint8Array, opts: SendOptions): Promise<string[]> => {
+    const chunks = chunkPayload(envelope, CHUNK_CAPACITY, d.rng);
+    const results = await Promise.all(
+      holders.map(async (h) => {
+        const payloads = chunks.map((blob) => encodeExit({ kind: 'deposit', deposit: encodeDeposit({ address, expiresAt, blob }) }));
+        try {
+          const r = await deliver(h, payloads, opts);
+          return r.ok ? h.peerId : undefined;
+        } catch (e) {
+          log.debug('deposit failed', { error: e instanceof Error ? e : String(e) });
+          return undefined;
+        }
+      }),
+    );
+    return results.filter((p): p is string => p !== undefined);
+  };
+
+  const exit = async (payload: Uint8Array): Promise<HopAnswer> => {
+    const frame = decodeExit(payload);
+    if (frame.kind === 'deliver') {
+      const envelope = reassembler.add(frame.chunk);
+      if (envelope) await d.onEnvelope(envelope);
+      return { status: 'ok', depth: 0 };
+    }
+    if (!d.holder) return { status: 'refused', depth: 0 };
+    const dep = decodeDeposit(frame.deposit);
+    const r = d.holder.deposit(dep.address, dep.blob, dep.expiresAt);
+    if (r.outcome === 'stored' || r.outcome === 'duplicate') return { status: 'ok', depth: 0 };
+    log.info('deposit refused', { reason: r.reason ?? r.outcome });
+    return { status: 'refused', depth: 0 };
+  };
+
+  const handlePacket = async (packet: Uint8Array, from: string): Promise<HopAnswer> => {
+    if (inflight >= maxInflight) return { status: 'busy', depth: 0 };
+    inflight++;
+    try {
+      const peeled = peelOnion(d.keys(), packet);
+      if (replay.seen(peeled.tag, d.epoch())) {
+        log.warn('onion packet refused', { peer: from, error: 'replayed layer' });
+        return { status: 'refused', depth: 0 };
+      }
+      if (peeled.kind === 'exit') return await exit(peeled.payload);
+      if (d.relaying === false || peeled.next === d.selfPeerId || peeled.next === from) return { status: 'refused', depth: 0 };
+      const answer = await forward(peeled.next, d.addressesOf(peeled.next), peeled.packet);
+      d.onOutcome?.(peeled.next, answer.status === 'ok' || answer.depth > 0);
+      return answer.status === 'ok' ? answer : { status: answer.status, depth: answer.depth + 1 };
+    } catch (e) {
+      log.warn('onion packet refused', { peer: from, error: isCompeerError(e) ? e : new CompeerError(ErrorCodes.INTERNAL, String(e)) });
+      return { status: 'refused', depth: 0 };
+    } finally {
+      inflight--;
+    }
+  };
+
+  return { send, deposit, handlePacket, chunkCapacity: CHUNK_CAPACITY };
+}
