@@ -95,10 +95,13 @@ function buildNode(ctx: NodeContext<SimMsg>, store: NodeStore, first: boolean, o
   let knows8 = store.peers.count() >= 8;
   let walkRequests = 0;
   const asked = new Set<NodeId>();
+  /** Ids of gossip-learned peers in the table (volatile: rebuilt from the table at each start). */
+  const gossiped = new Set<string>(store.peers.list().filter((p) => p.source.startsWith('gossip:')).map((p) => p.peerId));
 
   const upsert = (p: PeerInfo, source: PeerSource): boolean => {
     if (p.peerId === self.peerId) return false;
     const r = store.peers.upsert({ peerId: p.peerId, addresses: p.addresses, capabilities: p.capabilities, source, seenAt: now() });
+    if (r.outcome === 'added' && source.startsWith('gossip:')) gossiped.add(p.peerId);
     if (!knows8 && store.peers.count() >= 8) {
       knows8 = true;
       if (!isBootstrap) ctx.report.knows8();
@@ -126,10 +129,14 @@ function buildNode(ctx: NodeContext<SimMsg>, store: NodeStore, first: boolean, o
 
   const maintenance = (): void => {
     store.peers.prune(now());
-    const gossiped = store.peers.list().filter((p) => p.source.startsWith('gossip:'));
-    for (const p of ctx.random.sample(gossiped, PROBES_PER_TICK)) {
-      const target = nodeIdOf(p.peerId);
-      store.peers.recordOutcome(p.peerId, target !== undefined && ctx.dial(target), now());
+    // Probe gossip-learned peers, as discovery's maintenance does (ids kept here to avoid copying the table).
+    for (const peerId of ctx.random.sample([...gossiped], PROBES_PER_TICK)) {
+      if (store.peers.get(peerId)?.source.startsWith('gossip:') !== true) {
+        gossiped.delete(peerId);
+        continue;
+      }
+      const target = nodeIdOf(peerId);
+      store.peers.recordOutcome(peerId, target !== undefined && ctx.dial(target), now());
     }
     refreshMesh();
   };
