@@ -30,6 +30,7 @@ function table(r: RunResult): string {
     ['overhead', r.overhead === null ? '—' : `${r.overhead.toFixed(1)} transmissions per delivered message`],
     ['new node knows 8 peers', `p50 ${ms(m.knows8PeersMs.p50)}, p95 ${ms(m.knows8PeersMs.p95)}, max ${ms(m.knows8PeersMs.max)} (${m.knows8PeersMs.count}/${r.newNodes} nodes)`],
     ['heal to flushed queues', m.healFlushMs.length === 0 ? '—' : m.healFlushMs.map((h) => `${ms(h.flushMs)} (${h.queued} queued, ${h.undelivered} undelivered)`).join('; ')],
+    ['peer table size', `min ${r.tableSize.min}, mean ${r.tableSize.mean.toFixed(0)}, max ${r.tableSize.max}`],
     ['honest share of tables', r.honestTable.min === null ? '—' : `min ${(r.honestTable.min * 100).toFixed(1)} %, mean ${((r.honestTable.mean ?? 0) * 100).toFixed(1)} %, ${r.honestTable.nodesBelow80} nodes below 80 %`],
     ['survivors in one component', `${r.survivorsReachable.afterRemoval.map((x) => `${(x * 100).toFixed(1)} %`).join(', ') || '—'} after removal; ${(r.survivorsReachable.atEnd * 100).toFixed(1)} % at end`],
     ['memory per node', `${(r.memoryPerNodeBytes / 1024).toFixed(1)} KiB (heap delta / nodes)`],

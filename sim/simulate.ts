@@ -38,6 +38,8 @@ export interface RunResult {
   readonly transmissionsByKind: Readonly<Record<string, number>>;
   readonly newNodes: number;
   readonly honestTable: { readonly min: number | null; readonly mean: number | null; readonly nodesBelow80: number };
+  /** Peer table sizes of the live nodes at the end (Sybil entries included). */
+  readonly tableSize: { readonly min: number; readonly mean: number; readonly max: number };
   readonly survivorsReachable: { readonly afterRemoval: readonly number[]; readonly atEnd: number };
   readonly memoryPerNodeBytes: number;
   readonly faults: readonly FaultEvent[];
@@ -117,8 +119,10 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
 
   const heapAfter = process.memoryUsage().heapUsed;
   const honestShares: number[] = [];
+  const sizes: number[] = [];
   for (const id of world.liveIds()) {
     const n = world.node(id)?.inspect();
+    if (n !== undefined) sizes.push(n.tableSize);
     if (n !== undefined && n.tableSize > 0) honestShares.push(n.neighbours.length / n.tableSize);
   }
   const atEnd = world.largestComponentFraction();
@@ -143,6 +147,7 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
       mean: honestShares.length > 0 ? honestShares.reduce((a, b) => a + b, 0) / honestShares.length : null,
       nodesBelow80: honestShares.filter((x) => x < 0.8).length,
     },
+    tableSize: { min: Math.min(...sizes), mean: sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length), max: Math.max(...sizes) },
     survivorsReachable: { afterRemoval: faults.reachableAfterRemoval, atEnd },
     memoryPerNodeBytes: Math.max(0, Math.round((heapAfter - heapBefore) / s.nodes)),
     faults: faults.log,
