@@ -20,7 +20,7 @@ import { deriveMailbox, mailboxDay } from '../protocol/mailbox/keys.ts';
 import { encodeSessionSet, setDecrypt } from '../protocol/session-set.ts';
 import { openEnvelope, SEALED_MAX_LENGTH } from '../protocol/sealed/envelope.ts';
 import { APP_BATCH_MAX, APP_MESSAGE_MAX_BYTES, batchEncodedSize, decodeAppMessage, encodeAppMessage, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
-import { chooseRoute, nextAttemptDelay, type AttemptOutcome } from '../routing/delivery-policy.ts';
+import { chooseRoute, DEFAULT_HOPS, nextAttemptDelay, type AttemptOutcome } from '../routing/delivery-policy.ts';
 import type { Router, RouteTarget } from '../routing/router.ts';
 import type { OutboxItem } from '../store/outbox.ts';
 import type { NetNode } from '../net/index.ts';
@@ -180,10 +180,11 @@ export function createOutbound(d: OutboundDeps): Outbound {
     const inbox = inboxOf(store.meta, contact);
     if (!inbox) return false;
     const { address } = deriveMailbox(inbox.mailboxSecret, mailboxDay(clock()));
-    const holders = d.routes.holdersFor(address, new Set(peersOf(contact).map(([p]) => p)));
+    const away = new Set(peersOf(contact).map(([p]) => p));
+    const holders = d.routes.holdersFor(address, away);
     if (holders.length === 0) return false;
     const relays = d.routes.relayCount();
-    const opts = hops === undefined ? { hops: Math.min(3, relays), strict: false } : { hops, strict: true };
+    const opts = hops === undefined ? { hops: Math.min(DEFAULT_HOPS, relays), strict: false, exclude: away } : { hops, strict: true, exclude: away };
     try {
       const stored = await d.router.deposit(holders, address, expiresAt, envelope, opts);
       log.info('deposited in mailboxes', { contact, holders: stored.length });
@@ -277,8 +278,8 @@ export function createOutbound(d: OutboundDeps): Outbound {
     let hops: number | undefined;
     for (const item of all) {
       if (!force && item.nextAttemptAt > now) {
-        // A first send keeps the order (the hello must arrive first); what went out once may be overtaken.
-        if (item.state === 'queued') break;
+        // Nothing overtakes a hello (a stranger's first message must be one); the rest may be overtaken.
+        if (io.plaintextOf(item)?.type === 'hello') break;
         continue;
       }
       if (want && !want.has(item.messageId)) continue;

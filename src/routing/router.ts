@@ -37,6 +37,8 @@ export interface SendOptions {
   readonly hops: number;
   /** true: fail with NO_ROUTE when fewer relays are known; false: use as many as there are. */
   readonly strict: boolean;
+  /** Peers never to put on the path (e.g. the recipient's node when it is known to be down). */
+  readonly exclude?: ReadonlySet<string>;
 }
 
 export type SendResult =
@@ -117,8 +119,11 @@ export function createRouter(d: RouterDeps): Router {
 
   const choosePath = (target: RouteTarget, opts: SendOptions): RelayCandidate[] => {
     if (opts.hops === 0) return [];
-    const exclude = new Set([d.selfPeerId, target.peerId]);
-    const path = selectPath(d.relays(), { hops: opts.hops, exclude, rng: d.rng, penalized: penalized() });
+    const exclude = new Set([d.selfPeerId, target.peerId, ...(opts.exclude ?? [])]);
+    const bad = penalized();
+    // A shorter path is allowed (not strict): then failed relays are left out rather than used again.
+    if (!opts.strict) for (const p of bad) exclude.add(p);
+    const path = selectPath(d.relays(), { hops: opts.hops, exclude, rng: d.rng, penalized: bad });
     if (path.length < opts.hops && opts.strict) {
       throw new ProtocolError(ErrorCodes.NO_ROUTE, `no path: ${path.length} of ${opts.hops} relays known`);
     }
@@ -226,6 +231,7 @@ export function createRouter(d: RouterDeps): Router {
       }
       if (peeled.kind === 'exit') return await exit(peeled.payload);
       if (d.relaying === false || peeled.next === d.selfPeerId || peeled.next === from) return { status: 'refused', depth: 0 };
+      log.debug('onion packet relayed');
       const answer = await forward(peeled.next, d.addressesOf(peeled.next), peeled.packet);
       d.onOutcome?.(peeled.next, answer.status === 'ok' || answer.depth > 0);
       return answer.status === 'ok' ? answer : { status: answer.status, depth: answer.depth + 1 };

@@ -1,0 +1,87 @@
+/**
+ * Onion paths and mailboxes between real nodes in one process (TCP on 127.0.0.1): three relays that
+ * also hold mail, Alice and Bob. Messages go through relays when asked (`hops`), wait when the relays
+ * asked for do not exist, and are held in mailboxes while Bob is away — then fetched, delivered once
+ * and acked end to end when he is back (docs/delivery.md).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { systemRng } from '../../src/lib/system.ts';
+import { generateIdentity } from '../../src/protocol/identity.ts';
+import { storedIdentityOf } from '../../src/store/identity-keys.ts';
+import { openMemoryStore } from '../../src/store/store.ts';
+import { createPeerPolicy } from '../../src/routing/peer-policy.ts';
+import { nodeStoreFrom } from '../../src/node/store-adapter.ts';
+import { discoveryHook } from '../../src/node/discovery/index.ts';
+import type { NodeStore } from '../../src/node/node-store.ts';
+import { startCompeer, type TestNode } from './node-helpers.ts';
+import { waitFor } from './net-helpers.ts';
+
+function tableStore(name: string): NodeStore {
+  const s = openMemoryStore({ peerPolicy: createPeerPolicy() });
+  s.identities.create(storedIdentityOf(generateIdentity(systemRng), name, Date.now()));
+  return nodeStoreFrom(s);
+}
+
+async function startMesh(name: string, bootstrap: string[], store = tableStore(name)): Promise<TestNode> {
+  return startCompeer(name, { store, bootstrap, discovery: discoveryHook({ announcePrivateAddresses: true, announceIntervalMs: 1_000 }), mailboxFetchIntervalMs: 3_600_000 });
+}
+
+const relaysKnown = (n: TestNode): number => (n.store.peers?.list(100) ?? []).filter((p) => p.capabilities.includes('relay') && p.routingKey !== null).length;
+
+describe('node: onion paths and mailboxes', () => {
+  const nodes: TestNode[] = [];
+  let relays: TestNode[];
+  let alice: TestNode;
+  let bob: TestNode;
+  const bobStore = tableStore('bob');
+
+  before(async () => {
+    const r1 = await startMesh('r1', []);
+    const boot = [r1.node.net.addresses()[0] as string];
+    relays = [r1, await startMesh('r2', boot), await startMesh('r3', boot)];
+    alice = await startMesh('alice', boot);
+    bob = await startMesh('bob', boot, bobStore);
+    nodes.push(...relays, alice, bob);
+    // Alice must know the three relays and Bob (besides herself) through signed announcements.
+    assert.ok(await waitFor(() => relaysKnown(alice) >= 4 && relaysKnown(bob) >= 4, 20_000), 'announcements reached the peer tables');
+    await alice.node.addContact((await bob.node.id()).invite);
+    assert.ok(await waitFor(() => alice.store.meta.keys('node.inbox-of/').length === 1 && bob.store.meta.keys('node.inbox-of/').length === 1, 10_000), 'inbox keys exchanged');
+  });
+  after(async () => {
+    for (const n of nodes) await n.node.stop().catch(() => {});
+  });
+
+  test('hops 3: through three relays, delivered and acked end to end', async () => {
+    const relayed = (): number => relays.reduce((n, r) => n + r.logs.find('onion packet relayed').length, 0);
+    const before = relayed();
+    const { id } = await alice.node.send('bob', 'through the relays', { hops: 3 });
+    const got = await bob.node.messages('alice', { waitMs: 10_000, count: 1 });
+    assert.equal(got.at(-1)?.text, 'through the relays');
+    assert.ok(await waitFor(async () => (await alice.node.messages('bob')).find((m) => m.id === id)?.status === 'delivered', 10_000), 'the ack came back');
+    assert.ok(relayed() - before >= 2, 'relays forwarded packets');
+  });
+
+  test('hops 5 with three relays known: the message waits (privacy asked for is not traded away)', async () => {
+    const { id } = await alice.node.send('bob', 'five hops', { hops: 5 });
+    await alice.node.retryNow();
+    await new Promise((r) => setTimeout(r, 500));
+    const m = (await alice.node.messages('bob')).find((x) => x.id === id);
+    assert.equal(m?.status, 'queued');
+    assert.equal((await bob.node.messages('alice')).some((x) => x.text === 'five hops'), false);
+  });
+
+  test('recipient away: held in mailboxes, fetched when back, delivered once', async () => {
+    await bob.node.stop();
+    const { id } = await alice.node.send('bob', 'while you were away');
+    assert.ok(await waitFor(async () => (await alice.node.messages('bob')).find((m) => m.id === id)?.status === 'held', 30_000), 'held');
+    const stored = relays.reduce((n, r) => n + r.store.mailboxes.totals().count, 0);
+    assert.ok(stored >= 1, 'holders keep blobs');
+    bob = await startMesh('bob', [relays[0]?.node.net.addresses()[0] as string], bobStore);
+    nodes.push(bob);
+    assert.ok(await waitFor(async () => (await bob.node.fetchMail(2)) >= 0 && (await bob.node.messages('alice')).some((m) => m.text === 'while you were away'), 20_000), 'fetched');
+    assert.ok(await waitFor(async () => (await alice.node.messages('bob')).find((m) => m.id === id)?.status === 'delivered', 20_000), 'delivered');
+    const copies = (await bob.node.messages('alice')).filter((m) => m.text === 'while you were away');
+    assert.equal(copies.length, 1, 'exactly once');
+  });
+});
