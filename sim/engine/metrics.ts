@@ -25,6 +25,7 @@ export interface IntervalPoint {
   readonly deliveryRatio: number | null;
   /** p50 latency of the deliveries that happened in the interval. */
   readonly latencyP50Ms: number | null;
+  readonly latencyP95Ms: number | null;
 }
 
 export interface MessageSummary {
@@ -170,7 +171,8 @@ export function createMetrics(intervalMs: number): Metrics {
       }
       return created.map((c, i) => {
         const base = c - (voided[i] ?? 0);
-        return { startMs: i * intervalMs, created: c, deliveryRatio: base > 0 ? (ok[i] ?? 0) / base : null, latencyP50Ms: percentiles(lat[i] ?? []).p50 };
+        const q = percentiles(lat[i] ?? []);
+        return { startMs: i * intervalMs, created: c, deliveryRatio: base > 0 ? (ok[i] ?? 0) / base : null, latencyP50Ms: q.p50, latencyP95Ms: q.p95 };
       });
     },
   };
