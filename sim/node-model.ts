@@ -259,7 +259,6 @@ function buildNode(ctx: NodeContext<SimMsg>, store: NodeStore, first: boolean, o
       }
       return { neighbours, tableSize: store.peers.count(), queued: store.outbox.size };
     },
-    degree: () => store.peers.list().filter((p) => nodeIdOf(p.peerId) !== undefined).length,
     crash() {
       return store;
     },

@@ -61,9 +61,8 @@ export interface NodeBehaviour<M extends SimMessage, S> {
   receive(from: NodeId, msg: M): void;
   /** Takes one application message to deliver (the node is up). */
   submit(msg: AppMessage): void;
+  /** The node's peer table as the engine needs it (world.ts derives undirected degrees from `neighbours`). */
   inspect(): NodeInspection;
-  /** Out-degree in the peer table (honest entries). */
-  degree(): number;
   /** Stops the node; returns what survives (its store). */
   crash(): S;
 }
