@@ -3,10 +3,10 @@
  * ownership (docs/mailboxes.md; keys and proofs in protocol/mailbox/keys.ts, wire in
  * protocol/mailbox/wire.ts). Pure: storage, time and randomness are injected.
  *
- *   deposit  (onion exit payload) 1. size and TTL checks 2. drop expired 3. put (id = SHA-256(blob)[0..16])
- *            4. over a per-mailbox or total cap → roll the put back and refuse
+ *   deposit  (onion exit payload) 1. size and TTL checks 2. put (id = SHA-256(blob)[0..16]) 3. over a
+ *            per-mailbox or total cap (after sweeping expired items) → roll the put back and refuse
  *   challenge 32 random bytes for this peer (one outstanding per peer, replacing any earlier one)
- *   fetch    1. a live challenge of this peer 2. proof (op fetch) 3. drop expired 4. oldest `limit` items
+ *   fetch    1. a live challenge of this peer 2. proof (op fetch) 3. oldest `limit` unexpired items
  *   delete   1. a live challenge of this peer 2. proof (op delete) 3. remove ids 4. challenge consumed
  *
  * A challenge is valid for `challengeTtlMs`; a fetch may reuse it while it lives (paging), a successful
@@ -158,15 +158,27 @@ export function createMailboxHolder(deps: MailboxHolderDeps): MailboxHolder {
       const now = clock();
       if (!Number.isSafeInteger(expiresAt) || expiresAt <= now) return { outcome: 'refused', reason: 'expired' };
       if (expiresAt > now + limits.maxTtlMs) return { outcome: 'refused', reason: 'ttl-too-long' };
+      const item = { address, id: mailboxItemId(blob), blob, expiresAt, storedAt: now };
+      const overCap = (): 'quota' | 'full' | undefined => {
+        const box = repo.usage(address);
+        if (box.count > limits.maxItemsPerMailbox || box.bytes > limits.maxBytesPerMailbox) return 'quota';
+        const all = repo.totals();
+        if (all.count > limits.maxTotalItems || all.bytes > limits.maxTotalBytes) return 'full';
+        return undefined;
+      };
       try {
         return transaction(() => {
-          repo.removeExpired(now);
-          const outcome = repo.put({ address, id: mailboxItemId(blob), blob, expiresAt, storedAt: now });
-          if (outcome === 'duplicate') return { outcome };
-          const box = repo.usage(address);
-          if (box.count > limits.maxItemsPerMailbox || box.bytes > limits.maxBytesPerMailbox) throw new OverCap('quota');
-          const all = repo.totals();
-          if (all.count > limits.maxTotalItems || all.bytes > limits.maxTotalBytes) throw new OverCap('full');
+          // Expired items are swept only when they would matter: a duplicate (it may be an expired
+          // copy) or a cap (they may hold the room). expire() sweeps the rest.
+          let outcome = repo.put(item);
+          if (outcome === 'duplicate') {
+            if (repo.removeExpired(now) === 0) return { outcome };
+            outcome = repo.put(item);
+            if (outcome === 'duplicate') return { outcome };
+          }
+          let over = overCap();
+          if (over !== undefined && repo.removeExpired(now) > 0) over = overCap();
+          if (over !== undefined) throw new OverCap(over);
           return { outcome };
         });
       } catch (e) {
@@ -192,10 +204,11 @@ export function createMailboxHolder(deps: MailboxHolderDeps): MailboxHolder {
       const refused = authorize(peerId, address, proof, 'fetch');
       if (refused !== undefined) return { outcome: 'refused', reason: refused };
       const now = clock();
-      const found = transaction(() => {
+      let found = repo.list(address, limit + 1);
+      if (found.some((i) => i.expiresAt <= now)) {
         repo.removeExpired(now);
-        return repo.list(address, limit + 1);
-      });
+        found = repo.list(address, limit + 1);
+      }
       const items = found.slice(0, limit).map((i) => ({ id: i.id, blob: i.blob, expiresAt: i.expiresAt }));
       return { outcome: 'items', items, more: found.length > limit };
     },

@@ -127,11 +127,10 @@ export function memoryMailboxRepository(log: UndoLog = noUndo): MailboxRepositor
     },
     removeExpired(now) {
       assertInteger(now, 'now', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-      let n = 0;
-      for (const [addr, box] of [...boxes]) {
-        for (const [id, s] of [...box]) if (s.item.expiresAt <= now && removeOne(addr, box, id)) n++;
-      }
-      return n;
+      const gone: [string, Map<string, Stored>, string][] = [];
+      for (const [addr, box] of boxes) for (const [id, s] of box) if (s.item.expiresAt <= now) gone.push([addr, box, id]);
+      for (const [addr, box, id] of gone) removeOne(addr, box, id);
+      return gone.length;
     },
     usage(address) {
       assertBytes(address, 'mailbox address', MAILBOX_ADDRESS_LENGTH);

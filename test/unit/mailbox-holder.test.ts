@@ -120,9 +120,13 @@ for (const [name, make] of SUBJECTS) {
       assert.equal(holder.expire(), 1);
       assert.equal(holder.expire(), 0);
       assert.deepEqual(s.store.mailboxes.totals(), { count: 1, bytes: 100 });
-      holder = build({ maxItemsPerMailbox: 1 });
+      assert.deepEqual(holder.deposit(mine.address, blob(1), T0 + 40), { outcome: 'duplicate' });
       now = T0 + 30 * DAY;
-      assert.equal(holder.deposit(mine.address, blob(4), T0 + 31 * DAY).outcome, 'stored', 'an expired item frees its quota');
+      assert.deepEqual(holder.deposit(mine.address, blob(1), T0 + 31 * DAY), { outcome: 'stored' }, 'an expired copy is not a duplicate');
+      assert.deepEqual(s.store.mailboxes.list(mine.address, 9).map((i) => i.expiresAt), [T0 + 31 * DAY]);
+      holder = build({ maxItemsPerMailbox: 1 });
+      now = T0 + 31 * DAY;
+      assert.equal(holder.deposit(mine.address, blob(4), T0 + 32 * DAY).outcome, 'stored', 'an expired item frees its quota');
     });
 
     it('a peer without the secret, or with a proof made for something else, can neither fetch nor delete', () => {
