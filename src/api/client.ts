@@ -136,7 +136,12 @@ export function createApiClient(target: ApiTarget, opts: { timeoutMs?: number } 
     addContact: (invite, name) => call<{ userId: string; name: string | null }>('POST', '/v1/contacts', name === undefined ? { invite } : { invite, name }),
     contacts: () => call<ContactInfo[]>('GET', '/v1/contacts'),
     send: (contact, text, opts?: SendOptions) =>
-      call<{ id: string; status: MessageStatus }>('POST', '/v1/messages', opts?.ttlMs === undefined ? { contact, text } : { contact, text, ttlMs: opts.ttlMs }),
+      call<{ id: string; status: MessageStatus }>('POST', '/v1/messages', {
+        contact,
+        text,
+        ...(opts?.ttlMs !== undefined && { ttlMs: opts.ttlMs }),
+        ...(opts?.hops !== undefined && { hops: opts.hops }),
+      }),
     messages: (contact, query) => call<MessageInfo[]>('GET', `/v1/messages?${q(contact, query)}`, undefined, query?.waitMs ?? 0),
     verify: (contact, confirm) => call<VerifyInfo>('POST', '/v1/verify', { contact, confirm }),
     peers: () => call<PeerInfo[]>('GET', '/v1/peers'),

@@ -5,7 +5,7 @@
  *   GET  /v1/id                                  → IdentityInfo
  *   POST /v1/contacts  {invite, name?}           → {userId, name}
  *   GET  /v1/contacts                            → ContactInfo[]
- *   POST /v1/messages  {contact, text, ttlMs?}   → {id, status}
+ *   POST /v1/messages  {contact, text, ttlMs?, hops?} → {id, status}
  *   GET  /v1/messages?contact=&waitMs=&count=    → MessageInfo[]
  *   POST /v1/verify    {contact, confirm?}       → VerifyInfo
  *   GET  /v1/peers                               → PeerInfo[]
@@ -56,7 +56,7 @@ export const ROUTES: ReadonlyMap<string, Partial<Record<Method, RouteHandler>>> 
       POST: (api, { query, body }) => {
         expectNoQuery(query);
         const r = parseSend(body);
-        return api.send(r.contact, r.text, r.ttlMs === undefined ? {} : { ttlMs: r.ttlMs });
+        return api.send(r.contact, r.text, { ...(r.ttlMs !== undefined && { ttlMs: r.ttlMs }), ...(r.hops !== undefined && { hops: r.hops }) });
       },
     },
   ],

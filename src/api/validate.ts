@@ -18,6 +18,7 @@ export const FIELD_LIMITS = {
   /** 10 minutes: a long poll longer than this should be a WebSocket subscription. */
   maxWaitMs: 10 * 60 * 1000,
   maxCount: 10_000,
+  maxHops: 5,
 } as const;
 
 export interface AddContactRequest {
@@ -28,6 +29,7 @@ export interface SendRequest {
   contact: string;
   text: string;
   ttlMs?: number;
+  hops?: number;
 }
 export interface VerifyRequest {
   contact: string;
@@ -90,11 +92,12 @@ export function parseAddContact(raw: string): AddContactRequest {
 }
 
 export function parseSend(raw: string): SendRequest {
-  const f = parseJsonObject(raw, ['contact', 'text', 'ttlMs']);
+  const f = parseJsonObject(raw, ['contact', 'text', 'ttlMs', 'hops']);
   const contact = str(f, 'contact', FIELD_LIMITS.contactChars, true);
   const text = str(f, 'text', FIELD_LIMITS.textChars, true);
   const ttlMs = int(f.ttlMs, 'ttlMs', 1, FIELD_LIMITS.maxTtlMs);
-  return ttlMs === undefined ? { contact, text } : { contact, text, ttlMs };
+  const hops = int(f.hops, 'hops', 0, FIELD_LIMITS.maxHops);
+  return { contact, text, ...(ttlMs !== undefined && { ttlMs }), ...(hops !== undefined && { hops }) };
 }
 
 export function parseVerify(raw: string): VerifyRequest {

@@ -22,8 +22,12 @@ export function secondsFlag(flag: string, value: string | undefined, min: number
 }
 
 export function countFlag(flag: string, value: string | undefined, max: number): number | undefined {
+  return integerFlag(flag, value, 1, max);
+}
+
+export function integerFlag(flag: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
-  if (!(n >= 1 && n <= max)) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, `${flag}: expected a whole number from 1 to ${max}, got "${value.slice(0, 16)}"`);
+  if (!(n >= min && n <= max)) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, `${flag}: expected a whole number from ${min} to ${max}, got "${value.slice(0, 16)}"`);
   return n;
 }

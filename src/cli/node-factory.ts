@@ -23,6 +23,10 @@ export interface DaemonNodeOptions {
   listen: string[];
   bootstrap: string[];
   mdns: boolean;
+  /** Relay onion packets for others (default true). */
+  relay?: boolean;
+  /** Hold mail for others (default true). */
+  mailbox?: boolean;
   logger: Logger;
   rng: Rng;
   clock: Clock;
@@ -74,7 +78,8 @@ export const defaultNodeFactory: NodeFactory = async (o) => {
       },
       // Signed announcements feed the peer table; private addresses are announced only when we listen
       // on nothing else (a loopback or LAN-only node), since strangers far away cannot use them.
-      discovery: discoveryHook({ announcePrivateAddresses: listenPrivate }),
+      discovery: discoveryHook({ announcePrivateAddresses: listenPrivate, capabilities: { relay: o.relay ?? true, mailbox: o.mailbox ?? true } }),
+      delivery: { relay: o.relay ?? true, mailbox: o.mailbox ?? true },
       logger: o.logger,
       rng: o.rng,
       clock: o.clock,

@@ -34,6 +34,7 @@ import { createPrekeyManager } from './prekeys.ts';
 import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, fetchBundle } from './bundles.ts';
 import { contactInfo, createMessaging, MSG_PROTOCOL, newMessageId, type Messaging } from './messaging.ts';
 import { startDelivery, type DeliveryOptions } from './delivery.ts';
+import { createNetworkState } from './network-state.ts';
 import { createMailboxFetcher, FULL_FETCH_DAYS } from './mailbox-fetch.ts';
 import { checkName, inviteOrder, issueInvite } from './invites.ts';
 import { DEFAULT_TTL_MS, MAX_HOPS, MAX_TTL_MS } from '../routing/delivery-policy.ts';
@@ -135,7 +136,17 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   const receiveRouted = async (envelope: Uint8Array): Promise<void> => {
     await late.messaging?.receiveRouted(envelope);
   };
-  const delivery = await startDelivery({ store, net, rng, clock, log, onEnvelope: receiveRouted, ...(opts.delivery && { options: opts.delivery }) });
+  const network = createNetworkState(net, clock, log, (peer) => delivery.addressesOf(peer));
+  const delivery = await startDelivery({
+    store,
+    net,
+    rng,
+    clock,
+    log,
+    onEnvelope: receiveRouted,
+    onReach: (peer, ok) => network.reach(peer, ok),
+    ...(opts.delivery && { options: opts.delivery }),
+  });
   const msg = createMessaging({
     store,
     net,
@@ -148,15 +159,19 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     ownAddresses: () => net.addresses(),
     onionKey: delivery.onionKey,
     requestTimeoutMs,
+    network,
   });
   late.messaging = msg;
   const mail = createMailboxFetcher({ store, net, rng, clock, log, holdersFor: delivery.routes.holdersFor, onEnvelope: receiveRouted, timeoutMs: requestTimeoutMs });
 
   const publishBundle = async (): Promise<number> => {
     try {
-      return await net.dhtPut(bundleDhtKey(userId), prekeys.published(clock()), { timeoutMs: dhtTimeoutMs });
+      const stored = await net.dhtPut(bundleDhtKey(userId), prekeys.published(clock()), { timeoutMs: dhtTimeoutMs });
+      if (net.connections().length > 0) network.dht(stored > 0);
+      return stored;
     } catch (e) {
       log.warn('bundle publish failed', { error: e instanceof Error ? e : String(e) });
+      network.dht(false);
       return 0;
     }
   };
@@ -214,6 +229,14 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     Promise.all([msg.tick(), sessions]).finally(() => (ticking = false));
   }, opts.retryIntervalMs ?? 1_000);
   const fetchMail = async (days: number): Promise<number> => (stopped ? 0 : mail.fetch(days));
+  const sampler = setInterval(() => network.sampleConnections(), 5_000);
+  sampler.unref();
+  // Back from local-only: what waited goes now, and mail held for us meanwhile is fetched.
+  const offHeal = network.onHeal(() => {
+    if (stopped) return;
+    for (const c of store.contacts.list()) void msg.flush(c.userId, true);
+    void fetchMail(2);
+  });
   const mailTimer = setInterval(() => void fetchMail(2), opts.mailboxFetchIntervalMs ?? 60_000);
   // Peers to ask must be known first: the full fetch of the last days waits for discovery a little.
   const firstFetch = setTimeout(() => void fetchMail(FULL_FETCH_DAYS), 3_000);
@@ -451,9 +474,11 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     async status(): Promise<StatusInfo> {
       const peers = new Set(net.connections().map((c) => c.peerId)).size;
       const counts = store.outbox.counts();
+      network.sampleConnections();
+      const { state, reason } = network.assess();
       return {
-        state: peers > 0 ? 'online' : 'local-only',
-        reason: peers > 0 ? 'connected to peers' : 'no peer connected',
+        state,
+        reason,
         peers,
         outbox: { queued: counts.queued + counts.sent, held: counts.held },
       };
@@ -470,6 +495,8 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       clearInterval(retry);
       clearInterval(maintenance);
       clearInterval(mailTimer);
+      clearInterval(sampler);
+      offHeal();
       clearTimeout(firstFetch);
       clearTimeout(lateAnnounce);
       if (discovery) await discovery.stop().catch((e: unknown) => log.warn('discovery stop failed', { error: e instanceof Error ? e : String(e) }));

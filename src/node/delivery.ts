@@ -41,6 +41,8 @@ export interface NodeDelivery {
   readonly holder: MailboxHolder;
   readonly keys: OnionKeys;
   onionKey(): X25519PublicKey;
+  /** Where a peer can be dialled, as far as we know. */
+  addressesOf(peerId: string): readonly string[];
 }
 
 export interface DeliveryDeps {
@@ -50,6 +52,8 @@ export interface DeliveryDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly onEnvelope: (envelope: Uint8Array) => Promise<void>;
+  /** A peer on a path answered or failed (the partition detector). */
+  readonly onReach?: (peerId: string, ok: boolean) => void;
   readonly options?: DeliveryOptions;
 }
 
@@ -94,6 +98,7 @@ export async function startDelivery(d: DeliveryDeps): Promise<NodeDelivery> {
     relaying: relayOn,
     ...(mailboxOn && { holder }),
     onOutcome: (peerId, ok) => {
+      d.onReach?.(peerId, ok);
       try {
         store.peers?.recordOutcome(peerId, ok, clock());
       } catch (e) {
@@ -127,5 +132,5 @@ export async function startDelivery(d: DeliveryDeps): Promise<NodeDelivery> {
         MAILBOX_REPLICAS,
       ).map((p) => ({ peerId: p.peerId, routingKey: p.routingKey as X25519PublicKey, addresses: p.addresses })),
   };
-  return { router, routes, holder, keys, onionKey: () => keys.current() };
+  return { router, routes, holder, keys, onionKey: () => keys.current(), addressesOf };
 }

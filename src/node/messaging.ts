@@ -53,7 +53,7 @@ export interface MessagingDeps {
   /** Our node's current onion key (contacts build the last layer of a path to us with it). */
   readonly onionKey: () => X25519PublicKey;
   readonly requestTimeoutMs: number;
-  readonly observe?: OutboundDeps['observe'];
+  readonly network?: OutboundDeps['network'];
 }
 
 export interface Messaging {

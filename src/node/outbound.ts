@@ -29,6 +29,7 @@ import type { NodeStore } from './node-store.ts';
 import { byPeer } from './bundles.ts';
 import { inboxOf } from './inbox.ts';
 import { NO_WIRE, type SessionIo } from './session-io.ts';
+import type { NetworkState } from './network-state.ts';
 
 export const MSG_PROTOCOL = '/compeer/msg/1';
 const CACHE_TAG = 0xca;
@@ -54,8 +55,8 @@ export interface OutboundDeps {
   readonly requestTimeoutMs: number;
   /** contact → the peer it last reached us from (likeliest to be up). */
   readonly lastPeer: ReadonlyMap<string, string>;
-  /** A message reached the node or an ack arrived (partition detector, peer scores). */
-  readonly observe?: (o: { kind: 'reach'; peer: string; ok: boolean } | { kind: 'ack'; latencyMs: number }) => void;
+  /** What attempts measured (the partition detector); `holdBack` says why a contact must wait now. */
+  readonly network?: Pick<NetworkState, 'reach' | 'ack' | 'holdBack'>;
 }
 
 export interface Outbound {
@@ -130,7 +131,7 @@ export function createOutbound(d: OutboundDeps): Outbound {
         store.sessions.put(contact, encodeSessionSet(set), now);
         return io.applyAcks(contact, app.ids, events);
       });
-      if (done.size > 0) d.observe?.({ kind: 'ack', latencyMs: clock() - sentAt });
+      if (done.size > 0) d.network?.ack(clock() - sentAt);
     } catch (e) {
       log.warn('ack refused', { contact, error: errorOf(e) });
     }
@@ -164,10 +165,10 @@ export function createOutbound(d: OutboundDeps): Outbound {
         res = await net.request(peer, addrs, MSG_PROTOCOL, envelope, { timeoutMs: d.requestTimeoutMs, maxResponseBytes: SEALED_MAX_LENGTH });
       } catch (e) {
         log.debug('delivery attempt failed', { contact, peer, error: errorOf(e) });
-        d.observe?.({ kind: 'reach', peer, ok: false });
+        d.network?.reach(peer, false, addrs);
         continue;
       }
-      d.observe?.({ kind: 'reach', peer, ok: true });
+      d.network?.reach(peer, true, addrs);
       reached = true;
       acked = onResponse(contact, res, sentAt);
       if (acked.size > 0) break;
@@ -199,7 +200,10 @@ export function createOutbound(d: OutboundDeps): Outbound {
   const attempt = async (contact: string, items: readonly OutboxItem[], apps: readonly BatchableMessage[]): Promise<Set<string>> => {
     const first = items[0] as OutboxItem;
     const hops = io.hopsOf(first.messageId);
-    const choice = chooseRoute({ hops, haveInbox: inboxOf(store.meta, contact) !== undefined, relaysKnown: d.routes.relayCount() });
+    const held = d.network?.holdBack(store.contacts.get(contact)?.addresses ?? []);
+    const choice: ReturnType<typeof chooseRoute> = held
+      ? { kind: 'wait', why: held }
+      : chooseRoute({ hops, haveInbox: inboxOf(store.meta, contact) !== undefined, relaysKnown: d.routes.relayCount() });
     let acked = new Set<string>();
     let outcome: AttemptOutcome = 'unreachable';
     let envelope: Uint8Array | undefined;

@@ -28,6 +28,8 @@ export interface StartOptions {
   api: string;
   allowRemoteApi?: boolean;
   mdns: boolean;
+  relay: boolean;
+  mailbox: boolean;
   ephemeral?: boolean;
   printInvite?: boolean;
 }
@@ -90,6 +92,8 @@ async function start(ctx: Context, opts: StartOptions): Promise<void> {
       listen: opts.listen ?? [],
       bootstrap: opts.bootstrap ?? [],
       mdns: opts.mdns,
+      relay: opts.relay,
+      mailbox: opts.mailbox,
       logger: ctx.logger,
       rng: ctx.io.rng,
       clock: ctx.io.clock,
@@ -163,6 +167,8 @@ export function registerStart(program: Command, io: CliIo): void {
     .option('--api <host:port>', 'address of the local control API', '127.0.0.1:0')
     .option('--allow-remote-api', 'allow --api on a non-loopback address (anyone who can reach it and has the token controls the node)')
     .option('--no-mdns', 'no LAN discovery (mDNS)')
+    .option('--no-relay', 'do not relay onion packets for others (paths to us still work)')
+    .option('--no-mailbox', 'do not hold mail for others')
     .option('--ephemeral', 'keep everything in memory, write nothing to disk; prints the API address and token')
     .option('--print-invite', 'print the invite link, its QR code and the API address when ready')
     .action(
