@@ -27,6 +27,8 @@ export interface DaemonNodeOptions {
   relay?: boolean;
   /** Hold mail for others (default true). */
   mailbox?: boolean;
+  /** How often the node announces itself on the gossip (default 5 min). */
+  announceIntervalMs?: number;
   logger: Logger;
   rng: Rng;
   clock: Clock;
@@ -78,7 +80,11 @@ export const defaultNodeFactory: NodeFactory = async (o) => {
       },
       // Signed announcements feed the peer table; private addresses are announced only when we listen
       // on nothing else (a loopback or LAN-only node), since strangers far away cannot use them.
-      discovery: discoveryHook({ announcePrivateAddresses: listenPrivate, capabilities: { relay: o.relay ?? true, mailbox: o.mailbox ?? true } }),
+      discovery: discoveryHook({
+        announcePrivateAddresses: listenPrivate,
+        capabilities: { relay: o.relay ?? true, mailbox: o.mailbox ?? true },
+        ...(o.announceIntervalMs !== undefined && { announceIntervalMs: o.announceIntervalMs }),
+      }),
       delivery: { relay: o.relay ?? true, mailbox: o.mailbox ?? true },
       logger: o.logger,
       rng: o.rng,

@@ -14,6 +14,7 @@ import type { Command } from 'commander';
 import { newToken, removeToken, writeToken } from '../../api/auth.ts';
 import { acquireDaemonLock, removeDaemonInfo, writeDaemonInfo } from '../../api/daemon-file.ts';
 import { isLoopbackHost, parseApiAddress, startApiServer, type ApiServer } from '../../api/server.ts';
+import { secondsFlag } from '../daemon.ts';
 import { CompeerError, ErrorCodes } from '../../lib/errors.ts';
 import { renderQr } from '../../protocol/invite.ts';
 import { action, type CliIo, type Context } from '../context.ts';
@@ -30,6 +31,7 @@ export interface StartOptions {
   mdns: boolean;
   relay: boolean;
   mailbox: boolean;
+  announceInterval?: string;
   ephemeral?: boolean;
   printInvite?: boolean;
 }
@@ -85,6 +87,7 @@ async function start(ctx: Context, opts: StartOptions): Promise<void> {
     }
     // Loaded on demand: the node pulls in libp2p, which the client commands never need.
     const factory: NodeFactory = ctx.io.createNode ?? (await import('../node-factory.ts')).defaultNodeFactory;
+    const announceIntervalMs = secondsFlag('--announce-interval', opts.announceInterval, 1, 3600);
     const node: DaemonNode = await factory({
       dir: ctx.dir,
       passphrase: ctx.passphrase,
@@ -94,6 +97,7 @@ async function start(ctx: Context, opts: StartOptions): Promise<void> {
       mdns: opts.mdns,
       relay: opts.relay,
       mailbox: opts.mailbox,
+      ...(announceIntervalMs !== undefined && { announceIntervalMs }),
       logger: ctx.logger,
       rng: ctx.io.rng,
       clock: ctx.io.clock,
@@ -169,6 +173,7 @@ export function registerStart(program: Command, io: CliIo): void {
     .option('--no-mdns', 'no LAN discovery (mDNS)')
     .option('--no-relay', 'do not relay onion packets for others (paths to us still work)')
     .option('--no-mailbox', 'do not hold mail for others')
+    .option('--announce-interval <seconds>', 'how often to announce ourselves to peers (default 300; small local networks and tests use less)')
     .option('--ephemeral', 'keep everything in memory, write nothing to disk; prints the API address and token')
     .option('--print-invite', 'print the invite link, its QR code and the API address when ready')
     .action(
