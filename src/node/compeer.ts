@@ -237,7 +237,14 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     for (const c of store.contacts.list()) void msg.flush(c.userId, true);
     void fetchMail(2);
   });
-  const mailTimer = setInterval(() => void fetchMail(2), opts.mailboxFetchIntervalMs ?? 60_000);
+  const mailTimer = setInterval(() => {
+    void fetchMail(2);
+    try {
+      delivery.holder.expire(); // mail held for others goes when its TTL ends
+    } catch (e) {
+      log.error('mailbox expiry failed', { error: e instanceof Error ? e : String(e) });
+    }
+  }, opts.mailboxFetchIntervalMs ?? 60_000);
   // Peers to ask must be known first: the full fetch of the last days waits for discovery a little.
   const firstFetch = setTimeout(() => void fetchMail(FULL_FETCH_DAYS), 3_000);
   const maintenance = setInterval(() => {
@@ -248,7 +255,6 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     }
     void publishBundle();
     try {
-      delivery.holder.expire();
       if (delivery.keys.rotate()) msg.announceInbox();
     } catch (e) {
       log.error('delivery maintenance failed', { error: e instanceof Error ? e : String(e) });
