@@ -77,6 +77,15 @@ export function memoryMailboxRepository(log: UndoLog = noUndo): MailboxRepositor
   const boxes = new Map<string, Map<string, Stored>>();
   const totals = { count: 0, bytes: 0 };
   let seq = 0;
+  // A lower bound on every stored expiresAt: a sweep before it finds nothing and skips the scan.
+  let earliest = Number.MAX_SAFE_INTEGER;
+  const setEarliest = (value: number): void => {
+    const prev = earliest;
+    earliest = value;
+    log.record(() => {
+      earliest = prev;
+    });
+  };
   const count = (delta: number, bytes: number): void => {
     totals.count += delta;
     totals.bytes += bytes;
@@ -105,6 +114,7 @@ export function memoryMailboxRepository(log: UndoLog = noUndo): MailboxRepositor
         mapSet(log, boxes, addr, box);
       }
       mapSet(log, box, id, { item: copyItem(item), seq: seq++ });
+      if (item.expiresAt < earliest) setEarliest(item.expiresAt);
       count(1, item.blob.length);
       return 'stored';
     },
@@ -127,9 +137,17 @@ export function memoryMailboxRepository(log: UndoLog = noUndo): MailboxRepositor
     },
     removeExpired(now) {
       assertInteger(now, 'now', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+      if (now < earliest) return 0;
       const gone: [string, Map<string, Stored>, string][] = [];
-      for (const [addr, box] of boxes) for (const [id, s] of box) if (s.item.expiresAt <= now) gone.push([addr, box, id]);
+      let next = Number.MAX_SAFE_INTEGER;
+      for (const [addr, box] of boxes) {
+        for (const [id, s] of box) {
+          if (s.item.expiresAt <= now) gone.push([addr, box, id]);
+          else next = Math.min(next, s.item.expiresAt);
+        }
+      }
       for (const [addr, box, id] of gone) removeOne(addr, box, id);
+      setEarliest(next);
       return gone.length;
     },
     usage(address) {

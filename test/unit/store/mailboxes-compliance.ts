@@ -113,6 +113,7 @@ export function mailboxRepositoryCompliance(name: string, make: MakeSubject): vo
       assert.deepEqual(repo().totals(), { count: 2, bytes: 200 });
       assert.equal(s.store.transaction(() => repo().put(mailboxItem(2, 4))), 'stored');
       assert.deepEqual(repo().totals(), { count: 3, bytes: 300 });
+      assert.equal(repo().removeExpired(60), 1, 'the rolled-back sweep is undone entirely');
     });
   });
 }
