@@ -16,6 +16,13 @@
 import { generateX25519, x25519, x25519PublicKey, type X25519KeyPair } from '../../src/crypto/x25519.ts';
 import { systemRng } from '../../src/lib/system.ts';
 import { buildOnion, ONION_PAYLOAD_BYTES, peelOnion, type OnionLayer } from '../../src/protocol/onion/packet.ts';
+import { performance } from 'node:perf_hooks';
+import { createCompeer, nodeStoreFrom, type CompeerNode } from '../../src/node/index.ts';
+import { discoveryHook } from '../../src/node/discovery/index.ts';
+import { generateIdentity } from '../../src/protocol/identity.ts';
+import { createPeerPolicy } from '../../src/routing/peer-policy.ts';
+import { storedIdentityOf } from '../../src/store/identity-keys.ts';
+import { openMemoryStore } from '../../src/store/store.ts';
 import { defineSuite, opsPerSecond, type Case, type Sample } from '../harness.ts';
 
 const rng = systemRng;
@@ -76,9 +83,76 @@ const build: Case = {
   },
 };
 
-const cases: Case[] = [peel, build];
+/** Three relays, Alice and Bob in this process on TCP loopback (memory stores), relays known to both. */
+async function mesh(): Promise<{ alice: CompeerNode; bobId: string; close(): Promise<void> }> {
+  const start = async (name: string, bootstrap: string[]): Promise<CompeerNode> => {
+    const store = openMemoryStore({ peerPolicy: createPeerPolicy() });
+    store.identities.create(storedIdentityOf(generateIdentity(rng), name, Date.now()));
+    return createCompeer({
+      store: nodeStoreFrom(store),
+      net: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, allowPrivateAddresses: true, bootstrap },
+      discovery: discoveryHook({ announcePrivateAddresses: true, announceIntervalMs: 1_000 }),
+    });
+  };
+  const r1 = await start('r1', []);
+  const boot = [r1.net.addresses()[0] as string];
+  const nodes = [r1, await start('r2', boot), await start('r3', boot)];
+  const alice = await start('alice', boot);
+  const bob = await start('bob', boot);
+  nodes.push(alice, bob);
+  const known = async (n: CompeerNode): Promise<number> => (await n.peers()).length;
+  for (let i = 0; (await known(alice)) < 4 || (await known(bob)) < 4; i++) {
+    if (i > 300) throw new Error('bench: relays not announced');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await alice.addContact((await bob.id()).invite, 'bob');
+  await alice.send('bob', 'hello', { hops: 0 });
+  for (let i = 0; !(await bob.contacts()).some((c) => c.userId === alice.userId); i++) {
+    if (i > 200) throw new Error('bench: the hello did not arrive');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await bob.messages(alice.userId, { waitMs: 10_000, count: 1 });
+  await bob.send(alice.userId, 'hi', { hops: 0 });
+  await alice.messages('bob', { waitMs: 10_000, count: 2 });
+  return { alice, bobId: bob.userId, close: async () => void (await Promise.all(nodes.map((n) => n.stop()))) };
+}
+
+/** Median µs from send() to "delivered" (the ack back at the sender), one message at a time. */
+function deliveryLatency(node: CompeerNode, to: string, hops: number): Sample {
+  return async (budgetMs) => {
+    const out: number[] = [];
+    const end = performance.now() + budgetMs;
+    while (performance.now() < end || out.length < 3) {
+      const t = performance.now();
+      const { id } = await node.send(to, 'x'.repeat(1024), { hops });
+      await new Promise<void>((resolve) => {
+        const off = node.on((e) => {
+          if (e.type === 'status' && e.id === id && e.status === 'delivered') {
+            off();
+            resolve();
+          }
+        });
+      });
+      out.push((performance.now() - t) * 1000);
+    }
+    return [...out].sort((a, b) => a - b)[Math.floor(out.length / 2)] as number;
+  };
+}
+
+const threeHops: Case = {
+  name: '3-hop delivery latency p50, 1 KiB (send → relays → stored → ack back on a 3-hop path)',
+  unit: 'µs',
+  better: 'lower',
+  baselineName: 'direct delivery (hops 0) between the same two nodes',
+  async prepare() {
+    const m = await mesh();
+    return { ours: deliveryLatency(m.alice, 'bob', 3), baseline: deliveryLatency(m.alice, 'bob', 0), close: () => m.close() };
+  },
+};
+
+const cases: Case[] = [peel, build, threeHops];
 
 export default defineSuite({
-  description: 'onion packets: peel and build vs. the X25519 work they need (issue 5)',
+  description: 'onion packets: peel and build vs. the X25519 work they need; 3-hop vs direct delivery (issue 5)',
   cases,
 });
