@@ -130,3 +130,46 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, what: stri
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** Options every daemon of a small loopback mesh gets: no mDNS, loopback TCP, 1 s announcements. */
+export function meshArgs(port: number, bootstrap: readonly string[] = []): string[] {
+  return ['--no-mdns', '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--announce-interval', '1', ...bootstrap.flatMap((b) => ['--bootstrap', b])];
+}
+
+/** `compeer init --name NAME` in each folder, in parallel; resolves to the user IDs in order. */
+export async function initAll(dirs: readonly string[], names: readonly string[]): Promise<string[]> {
+  const ids = await Promise.all(dirs.map((d, i) => compeerJson<{ userId: string }>(d, ['init', '--name', names[i] ?? `n${i}`])));
+  return ids.map((r) => r.userId);
+}
+
+export interface Relays {
+  readonly dirs: string[];
+  readonly daemons: Daemon[];
+  /** The first relay's address: every other node bootstraps from it. */
+  readonly bootstrap: string;
+}
+
+/**
+ * `count` relay daemons (they relay and hold mail, as every node does by default), the first the
+ * bootstrap of the others. `extra` goes to every `start` (e.g. `--log-level debug`).
+ */
+export async function startRelays(path: (name: string) => string, count: number, extra: readonly string[] = []): Promise<Relays> {
+  const dirs = Array.from({ length: count }, (_, i) => path(`r${i + 1}`));
+  await initAll(
+    dirs,
+    dirs.map((_, i) => `r${i + 1}`),
+  );
+  const first = await startDaemon(dirs[0] as string, [...meshArgs(await freePort()), ...extra]);
+  const bootstrap = first.addresses[0] as string;
+  const ports = await Promise.all(dirs.slice(1).map(() => freePort()));
+  const rest = await Promise.all(dirs.slice(1).map((d, i) => startDaemon(d, [...meshArgs(ports[i] as number, [bootstrap]), ...extra])));
+  return { dirs, daemons: [first, ...rest], bootstrap };
+}
+
+/** The message with this text in `contact`'s conversation at `dir`, once `ok` holds for it. */
+export async function messageWhere(dir: string, contact: string, text: string, ok: (m: { direction: string; status: string }) => boolean, what: string, ms = 15_000): Promise<{ id: string; direction: string; text: string; status: string }> {
+  return eventually(async () => {
+    const list = await compeerJson<{ id: string; direction: string; text: string; status: string }[]>(dir, ['messages', contact]);
+    return list.find((m) => m.text === text && ok(m));
+  }, what, ms);
+}
