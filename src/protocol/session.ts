@@ -18,7 +18,7 @@
  * This module knows nothing of transport, storage, contacts or which identities to trust: the caller
  * checks the remote identity (bundle.userId, session.remoteIdentity) against its contact list.
  */
-import { concatBytes, equalBytes } from '../lib/bytes.ts';
+import { equalBytes } from '../lib/bytes.ts';
 import type { Rng } from '../lib/deps.ts';
 import { DecodeError, ErrorCodes, LimitError, ProtocolError } from '../lib/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
@@ -70,11 +70,19 @@ export function initiateSession(own: IdentityKeyPair, bundle: VerifiedPrekeyBund
 }
 
 export function sessionEncrypt(session: Session, plaintext: Uint8Array, rng: Rng): Uint8Array {
-  const ratchetMessage = ratchetEncrypt(session.ratchet, plaintext, rng);
   const initial = session.pendingInitialMessage;
-  if (initial === undefined) return concatBytes(Uint8Array.of(SESSION_MESSAGE_NORMAL), ratchetMessage);
-  const len = Uint8Array.of(initial.length >>> 8, initial.length & 0xff);
-  return concatBytes(Uint8Array.of(SESSION_MESSAGE_PREKEY), len, initial, ratchetMessage);
+  // The ratchet writes its message after the framing's bytes: no copy of the message.
+  const head = initial === undefined ? 1 : 3 + initial.length;
+  const wire = ratchetEncrypt(session.ratchet, plaintext, rng, head);
+  if (initial === undefined) {
+    wire[0] = SESSION_MESSAGE_NORMAL;
+    return wire;
+  }
+  wire[0] = SESSION_MESSAGE_PREKEY;
+  wire[1] = initial.length >>> 8;
+  wire[2] = initial.length & 0xff;
+  wire.set(initial, 3);
+  return wire;
 }
 
 interface Framed {
@@ -154,16 +162,33 @@ export function sessionDecrypt(session: Session, wire: Uint8Array, now: number):
   return plaintext;
 }
 
+/** Encoded remote identities, per identity object: the fixed part of every encoding after a message. */
+const encodedIdentities = new WeakMap<PublicIdentity, Uint8Array>();
+
 export function encodeSession(session: Session): Uint8Array {
   const pending = session.pendingInitialMessage;
-  return concatBytes(
-    Uint8Array.of(SESSION_STATE_VERSION, pending ? FLAG_PENDING : 0),
-    encodePublicIdentity(session.remoteIdentity),
-    session.transcriptHash,
-    session.initialMessageHash,
-    ...(pending ? [Uint8Array.of(pending.length >>> 8, pending.length & 0xff), pending] : []),
-    encodeRatchetState(session.ratchet),
-  );
+  let identity = encodedIdentities.get(session.remoteIdentity);
+  if (identity === undefined) {
+    identity = encodePublicIdentity(session.remoteIdentity);
+    encodedIdentities.set(session.remoteIdentity, identity);
+  }
+  const head = 2 + PUBLIC_IDENTITY_LENGTH + 2 * HASH_LENGTH + (pending ? 2 + pending.length : 0);
+  // The ratchet state is encoded after the session's own fields, into the one output array.
+  const out = encodeRatchetState(session.ratchet, head);
+  out[0] = SESSION_STATE_VERSION;
+  out[1] = pending ? FLAG_PENDING : 0;
+  let off = 2;
+  out.set(identity, off);
+  off += PUBLIC_IDENTITY_LENGTH;
+  out.set(session.transcriptHash, off);
+  out.set(session.initialMessageHash, off + HASH_LENGTH);
+  off += 2 * HASH_LENGTH;
+  if (pending) {
+    out[off] = pending.length >>> 8;
+    out[off + 1] = pending.length & 0xff;
+    out.set(pending, off + 2);
+  }
+  return out;
 }
 
 export function decodeSession(bytes: Uint8Array): Session {

@@ -53,8 +53,10 @@ function chainLength(c: ReceivingChain): number {
   return CHAIN_FIXED + c.skipped.size * ENTRY_LENGTH;
 }
 
-export function encodeRatchetState(state: RatchetState): Uint8Array {
+/** The encoding, starting at offset `headroom` of the returned array (free bytes for a caller's prefix). */
+export function encodeRatchetState(state: RatchetState, headroom = 0): Uint8Array {
   const s = internal(state);
+  if (!Number.isInteger(headroom) || headroom < 0) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'ratchet state: bad headroom');
   let len = 3 + 2 + s.ad.length + 3 * K + 8 + 1;
   if (s.sendStatus !== SEND_PENDING) len += 2 * K;
   if (s.sendStatus === SEND_ACTIVE) len += 2 * K;
@@ -62,8 +64,9 @@ export function encodeRatchetState(state: RatchetState): Uint8Array {
   if (s.current !== null) len += K + chainLength(s.current);
   for (const c of s.old) len += chainLength(c);
 
-  const out = new Uint8Array(len);
-  const v = new DataView(out.buffer);
+  const framed = new Uint8Array(headroom + len);
+  const out = framed.subarray(headroom);
+  const v = new DataView(framed.buffer, headroom);
   out[0] = RATCHET_STATE_VERSION;
   out[1] = s.sendStatus;
   out[2] = (s.remoteKey !== null ? FLAG_REMOTE : 0) | (s.current !== null ? FLAG_CURRENT : 0);
@@ -115,7 +118,7 @@ export function encodeRatchetState(state: RatchetState): Uint8Array {
   if (s.current !== null) writeChain(s.current);
   out[o++] = s.old.length;
   for (const c of s.old) writeChain(c);
-  return out;
+  return framed;
 }
 
 function corrupt(what: string): DecodeError {

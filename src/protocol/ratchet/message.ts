@@ -13,8 +13,8 @@
  * This module knows nothing of chains, counters' meaning or state.
  */
 import { readU32be } from '../../lib/bytes.ts';
-import { CryptoError, DecodeError, ErrorCodes } from '../../lib/errors.ts';
-import { aeadOpen, aeadSeal, AEAD_TAG_LENGTH } from '../../crypto/aead.ts';
+import { DecodeError, ErrorCodes } from '../../lib/errors.ts';
+import { aeadSealInto, aeadTryOpen, AEAD_TAG_LENGTH } from '../../crypto/aead.ts';
 import {
   RATCHET_ENCRYPTED_HEADER_LENGTH,
   RATCHET_HEADER_LENGTH,
@@ -88,21 +88,15 @@ export function writeMessagePrefix(
   const view = new DataView(header.buffer);
   view.setUint32(32, pn, false);
   view.setUint32(36, n, false);
-  const sealed = aeadSeal(headerKey, nonce, header, HEADER_AD);
   out[0] = RATCHET_MESSAGE_VERSION;
   out.set(nonce, NONCE_OFFSET);
-  out.set(sealed, HEADER_OFFSET);
+  aeadSealInto(headerKey, nonce, header, HEADER_AD, out, HEADER_OFFSET);
 }
 
 /** HDECRYPT: the header if `headerKey` opens it, else null (the caller tries its next key). */
 export function openHeader(headerKey: HeaderKey, message: ParsedMessage): Header | null {
-  let plain: Uint8Array;
-  try {
-    plain = aeadOpen(headerKey, message.nonce, message.encryptedHeader, HEADER_AD);
-  } catch (e) {
-    if (e instanceof CryptoError && e.code === ErrorCodes.DECRYPT_FAILED) return null;
-    throw e;
-  }
+  const plain = aeadTryOpen(headerKey, message.nonce, message.encryptedHeader, HEADER_AD);
+  if (plain === null) return null;
   // The AEAD authenticated exactly 40 bytes, so the layout below cannot be out of bounds.
   return { dh: plain.subarray(0, 32), pn: readU32be(plain, 32), n: readU32be(plain, 36) };
 }

@@ -21,7 +21,7 @@ import { assertBytes, assertInteger, assertMaxLength, invariant } from '../../li
 import { equalBytes, wipe } from '../../lib/bytes.ts';
 import type { Rng } from '../../lib/deps.ts';
 import { CryptoError, ErrorCodes, LimitError, ProtocolError } from '../../lib/errors.ts';
-import { aeadOpen, aeadSeal, AEAD_TAG_LENGTH } from '../../crypto/aead.ts';
+import { aeadOpen, aeadSealInto, AEAD_TAG_LENGTH } from '../../crypto/aead.ts';
 import { generateX25519, x25519 } from '../../crypto/x25519.ts';
 import { RATCHET_HEADER_NONCE_LENGTH, RATCHET_MAX_PLAINTEXT, RATCHET_MAX_SKIP } from '../wire/constants.ts';
 import { chainStep, kdfRoot, messageCipherKeys, type MessageKey } from './kdf.ts';
@@ -43,11 +43,12 @@ import {
 
 const MAX_COUNTER = 0xffffffff;
 
-function sealBody(s: State, mk: MessageKey, prefix: Uint8Array, plaintext: Uint8Array): Uint8Array {
+/** Seals the body into out[69..), after the prefix it binds. */
+function sealBody(s: State, mk: MessageKey, out: Uint8Array, plaintext: Uint8Array): void {
   const { key, nonce, material } = messageCipherKeys(mk);
-  s.bodyAd.set(prefix, s.ad.length);
+  s.bodyAd.set(out.subarray(0, MESSAGE_PREFIX_LENGTH), s.ad.length);
   try {
-    return aeadSeal(key, nonce, plaintext, s.bodyAd);
+    aeadSealInto(key, nonce, plaintext, s.bodyAd, out, MESSAGE_PREFIX_LENGTH);
   } finally {
     wipe(material);
   }
@@ -79,9 +80,14 @@ function sendingStep(s: State, rng: Rng): void {
   s.sendStatus = SEND_ACTIVE;
 }
 
-/** RatchetEncryptHE: returns the wire bytes of one message and advances the sending chain. */
-export function ratchetEncrypt(state: RatchetState, plaintext: Uint8Array, rng: Rng): Uint8Array {
+/**
+ * RatchetEncryptHE: returns the wire bytes of one message and advances the sending chain. With
+ * `headroom` > 0 the message starts at that offset of the returned array, the bytes before it zero,
+ * for a caller's framing (session.ts) without a copy of the message.
+ */
+export function ratchetEncrypt(state: RatchetState, plaintext: Uint8Array, rng: Rng, headroom = 0): Uint8Array {
   const s = internal(state);
+  assertInteger(headroom, 'ratchet headroom', 0, 0xffff);
   assertBytes(plaintext, 'ratchet plaintext');
   assertMaxLength(plaintext, RATCHET_MAX_PLAINTEXT, 'ratchet plaintext');
   if (s.sendStatus === SEND_NONE) {
@@ -97,11 +103,11 @@ export function ratchetEncrypt(state: RatchetState, plaintext: Uint8Array, rng: 
   assertBytes(nonce, 'rng output', RATCHET_HEADER_NONCE_LENGTH);
 
   const { messageKey: mk, chainKey: nextCk } = chainStep(ck);
-  const out = new Uint8Array(MESSAGE_PREFIX_LENGTH + plaintext.length + AEAD_TAG_LENGTH);
+  const framed = new Uint8Array(headroom + MESSAGE_PREFIX_LENGTH + plaintext.length + AEAD_TAG_LENGTH);
+  const out = framed.subarray(headroom);
   writeMessagePrefix(out, hk, nonce, own.publicKey, s.pn, s.ns);
-  const prefix = out.subarray(0, MESSAGE_PREFIX_LENGTH);
   try {
-    out.set(sealBody(s, mk, prefix, plaintext), MESSAGE_PREFIX_LENGTH);
+    sealBody(s, mk, out, plaintext);
   } catch (e) {
     wipe(nextCk);
     throw e;
@@ -111,7 +117,7 @@ export function ratchetEncrypt(state: RatchetState, plaintext: Uint8Array, rng: 
   s.sendChainKey = nextCk;
   wipe(ck);
   s.ns++;
-  return out;
+  return framed;
 }
 
 function headerMismatch(): ProtocolError {
