@@ -159,10 +159,10 @@ export async function startRelays(path: (name: string) => string, count: number,
     dirs,
     dirs.map((_, i) => `r${i + 1}`),
   );
-  const first = await startDaemon(dirs[0] as string, [...meshArgs(await freePort()), ...extra]);
+  const first = await startDaemon(dirs[0] as string, [...meshArgs(await freePort()), ...extra], 60_000);
   const bootstrap = first.addresses[0] as string;
   const ports = await Promise.all(dirs.slice(1).map(() => freePort()));
-  const rest = await Promise.all(dirs.slice(1).map((d, i) => startDaemon(d, [...meshArgs(ports[i] as number, [bootstrap]), ...extra])));
+  const rest = await Promise.all(dirs.slice(1).map((d, i) => startDaemon(d, [...meshArgs(ports[i] as number, [bootstrap]), ...extra], 60_000)));
   return { dirs, daemons: [first, ...rest], bootstrap };
 }
 

@@ -31,12 +31,14 @@ describe('delivery: recipient offline (issue 5, test 1)', { timeout: 150_000 }, 
 
   it('held while Bob is away, delivered once when he is back; a short TTL expires', async (t) => {
     const path = tempDirs(t);
-    const relays = await startRelays(path, 3);
+    const t0 = Date.now();
+    const mark = (what: string): void => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
     const [a, b] = [path('alice'), path('bob')];
-    await initAll([a, b], ['alice', 'bob']);
+    const [relays] = await Promise.all([startRelays(path, 3), initAll([a, b], ['alice', 'bob'])]);
     const [pa, pb] = [await freePort(), await freePort()];
-    const alice = await startDaemon(a, meshArgs(pa, [relays.bootstrap]));
-    let bob: Daemon = await startDaemon(b, meshArgs(pb, [relays.bootstrap]));
+    const [alice, bob0] = await Promise.all([startDaemon(a, meshArgs(pa, [relays.bootstrap]), 60_000), startDaemon(b, meshArgs(pb, [relays.bootstrap]), 60_000)]);
+    let bob: Daemon = bob0;
+    mark('5 daemons up');
 
     // Alice adds Bob; the first message (the session's hello) goes direct, the second through 3 relays
     // (strict: it waits until Alice knows three relays and Bob's onion key — the mesh is ready).
@@ -44,8 +46,10 @@ describe('delivery: recipient offline (issue 5, test 1)', { timeout: 150_000 }, 
     await compeerJson(a, ['add', idB.invite, '--name', 'bob']);
     await compeerJson(a, ['send', 'bob', 'hello bob']);
     await messageWhere(a, 'bob', 'hello bob', (m) => m.status === 'delivered', 'hello delivered', 30_000);
+    mark('hello delivered');
     await compeerJson(a, ['send', 'bob', 'through three relays', '--hops', '3']);
     await messageWhere(a, 'bob', 'through three relays', (m) => m.status === 'delivered', '3-hop message delivered', 45_000);
+    mark('3 hops delivered');
 
     // Bob goes away. Alice's message cannot reach his node: it is deposited at the holders.
     assert.equal(await bob.stop(), 0);
@@ -55,16 +59,22 @@ describe('delivery: recipient offline (issue 5, test 1)', { timeout: 150_000 }, 
     assert.equal(status.outbox.held, 1, 'the outbox counts it as held');
     const copies = relays.dirs.reduce((n, d) => n + (heldItems(d, Date.now())[0] > 0 ? 1 : 0), 0);
     assert.ok(copies >= 2, `held by ${copies} of 3 relays`);
+    mark('held');
 
     // A second message with a 2 s TTL (sent on its own, so it is not batched with the first).
     await compeerJson(a, ['send', 'bob', 'gone in two seconds', '--ttl', '2']);
     await messageWhere(a, 'bob', 'gone in two seconds', (m) => m.status === 'expired', '`expired` at Alice', 20_000);
     const expiredBefore = Date.now();
+    const before = relays.dirs.map((d) => heldItems(d, expiredBefore));
+    mark(`expired; relay items [all, expired]: ${JSON.stringify(before)}`);
+    assert.ok(before.filter(([, x]) => x === 1).length >= 2, 'the expired message was deposited (and is still stored until a fetch or sweep)');
 
     // Bob is back: he fetches his mailboxes, shows the held message once, and Alice gets the ack.
     bob = await startDaemon(b, meshArgs(pb, [relays.bootstrap]));
     const got = await compeerJson<MessageInfo[]>(b, ['messages', 'alice', '--wait', '40', '--count', '3'], 60_000);
+    mark(`Bob shows ${got.length} messages`);
     await messageWhere(a, 'bob', 'while you were away', (m) => m.status === 'delivered', '`delivered` at Alice', 40_000);
+    mark('delivered at Alice');
     // Late copies (other holders, Alice's retries) must not show it twice: look again after a while.
     await new Promise((r) => setTimeout(r, 3_000));
     const final = await compeerJson<MessageInfo[]>(b, ['messages', 'alice']);
@@ -85,14 +95,13 @@ describe('delivery: recipient offline (issue 5, test 1)', { timeout: 150_000 }, 
     );
     assert.deepEqual((await compeerJson<{ outbox: { queued: number; held: number } }>(a, ['status'])).outbox, { queued: 0, held: 0 });
 
-    // Holders: what Bob fetched is deleted; expired items are gone wherever Bob fetched (the fetch
-    // sweeps them); the others go at the holder's next sweep (reported below, not asserted).
+    // Holders: where Bob fetched, what he took is deleted and the expired item swept (the fetch sweeps);
+    // a holder he did not ask (his closest three may include Alice) keeps both until its periodic
+    // sweep — reported, not asserted (src/node/compeer.ts runs holder.expire() on a timer).
     const left = relays.dirs.map((d) => heldItems(d, expiredBefore));
     t.diagnostic(`relay mailbox items after Bob's fetch [all, expired]: ${JSON.stringify(left)}`);
-    assert.ok(
-      left.some(([n]) => n === 0),
-      'at least one holder Bob fetched from holds nothing any more (taken items deleted, expired items swept)',
-    );
+    left.forEach((n, i) => assert.ok(n[0] === 0 || n.join() === before[i]?.join(), `relay ${i + 1}: emptied or untouched (${JSON.stringify(n)})`));
+    assert.ok(left.filter(([n]) => n === 0).length >= 2, 'at least two holders emptied by the fetch');
 
     assert.deepEqual(await Promise.all([alice.stop(), bob.stop(), ...relays.daemons.map((d) => d.stop())]), [0, 0, 0, 0, 0]);
   });
