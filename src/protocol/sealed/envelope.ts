@@ -32,6 +32,7 @@ import {
 } from '../identity.ts';
 import { SEALED_PAD_MAX, SEALED_PAD_MIN, SEALED_VERSION } from '../wire/constants.ts';
 import { isBucketSize, pad, unpad } from './padding.ts';
+import { staticDh } from './static-dh.ts';
 import { decodeKnownIdentity, type IdentityDecoder } from '../identity-cache.ts';
 
 const EPHEMERAL_INFO = utf8('compeer/sealed/v1/ephemeral');
@@ -92,7 +93,7 @@ export function sealEnvelope(sender: IdentityKeyPair, recipient: PublicIdentity,
   const c1 = aeadSeal(k1, n1, encodePublicIdentity(sender.public), ad1);
 
   const ad2 = concatBytes(ad1, identityKeys(sender.public), c1);
-  const { k2, n2 } = chain2(x25519(sender.dh, recipient.dhKey), ck, ad2);
+  const { k2, n2 } = chain2(staticDh(sender.dh, recipient.dhKey), ck, ad2);
   const c2 = aeadSeal(k2, n2, padded, ad2);
   wipe(k1, k2, padded);
   return concatBytes(header, c1, c2);
@@ -138,7 +139,7 @@ export function openEnvelope(
   }
 
   const ad2 = concatBytes(ad1, identityKeys(sender), c1);
-  const { k2, n2 } = chain2(x25519(recipient.dh, sender.dhKey), ck, ad2);
+  const { k2, n2 } = chain2(staticDh(recipient.dh, sender.dhKey), ck, ad2);
   let padded: Uint8Array;
   try {
     padded = aeadOpen(k2, n2, c2, ad2);
