@@ -7,9 +7,10 @@
  * The functions call libsodium's exported C functions (`crypto_aead_chacha20poly1305_ietf_encrypt` /
  * `_decrypt`) directly on one reusable scratch region of the WebAssembly heap, rather than through the
  * wrapper's JavaScript layer, which allocates and frees five heap blocks and copies its output once
- * more per call, and throws (with a stack trace) on every failed tag — what trial decryption of ratchet
- * headers does routinely (measured per 1 KiB seal ~35 % less time). The scratch region is wiped after
- * every call (the wrapper freed its copies of keys and plaintexts without wiping them).
+ * more per call, and throws on every failed tag — what trial decryption of ratchet headers does
+ * routinely (measured: 1 KiB seal/open about the same, ~5.5 µs, the cipher dominates; 40-byte seal
+ * 1.1 vs 1.5 µs; a failed trial through aeadTryOpen ~1 µs vs 8–15 µs). The scratch region is wiped
+ * after every call (the wrapper freed its copies of keys and plaintexts without wiping them).
  */
 import sodium from 'libsodium-wrappers';
 import { assertBytes } from '../lib/assert.ts';
