@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createApiClient, resolveTarget } from '../../src/api/client.ts';
+import type { MessageInfo } from '../../src/node/types.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const ENV = { ...process.env, COMPEER_LOG_LEVEL: 'warn', COMPEER_HOME: '', COMPEER_API: '', COMPEER_PASSPHRASE: '' };
@@ -166,10 +168,12 @@ export async function startRelays(path: (name: string) => string, count: number,
   return { dirs, daemons: [first, ...rest], bootstrap };
 }
 
-/** The message with this text in `contact`'s conversation at `dir`, once `ok` holds for it. */
-export async function messageWhere(dir: string, contact: string, text: string, ok: (m: { direction: string; status: string }) => boolean, what: string, ms = 15_000): Promise<{ id: string; direction: string; text: string; status: string }> {
-  return eventually(async () => {
-    const list = await compeerJson<{ id: string; direction: string; text: string; status: string }[]>(dir, ['messages', contact]);
-    return list.find((m) => m.text === text && ok(m));
-  }, what, ms);
+/**
+ * The message with this text in `contact`'s conversation at `dir`, once `ok` holds for it. Polls the
+ * daemon's local API directly (what the CLI calls), not a `compeer` process per poll: on a loaded
+ * machine the spawned processes would slow down the daemons under test.
+ */
+export async function messageWhere(dir: string, contact: string, text: string, ok: (m: MessageInfo) => boolean, what: string, ms = 15_000): Promise<MessageInfo> {
+  const api = createApiClient(resolveTarget(dir, {}));
+  return eventually(async () => (await api.messages(contact)).find((m) => m.text === text && ok(m)), what, ms);
 }

@@ -61,9 +61,11 @@ describe('delivery: a relay killed mid-stream (issue 5, test 2)', { timeout: 150
 
     // Bob: every message, at least once so far.
     const want = ['hello bob', 'first through two relays', ...texts];
+    const apiB = createApiClient(resolveTarget(b, {}));
+    const toAlice = (await api.id()).userId.slice(0, 8);
     const shown = await eventually(
       async () => {
-        const list = await compeerJson<{ direction: string; text: string }[]>(b, ['messages', 'alice']);
+        const list = await apiB.messages(toAlice);
         const inbound = list.filter((m) => m.direction === 'in').map((m) => m.text);
         return want.every((w) => inbound.includes(w)) ? inbound : undefined;
       },
@@ -83,7 +85,7 @@ describe('delivery: a relay killed mid-stream (issue 5, test 2)', { timeout: 150
     mark('all delivered');
     // Look again a little later: a retry of an envelope that had arrived must not show it twice.
     await new Promise((r) => setTimeout(r, 2_000));
-    const final = (await compeerJson<{ direction: string; text: string }[]>(b, ['messages', 'alice'])).filter((m) => m.direction === 'in').map((m) => m.text);
+    const final = (await compeerJson<{ direction: string; text: string }[]>(b, ['messages', toAlice])).filter((m) => m.direction === 'in').map((m) => m.text);
     // Each exactly once (order is not asserted: a retried batch may land after later ones).
     assert.deepEqual([...final].sort(), [...want].sort(), `each once (first complete read: ${shown.length} messages)`);
     const after = relays.daemons.map((d, i) => relayedCount(d.stderr()) - (base[i] ?? 0));
