@@ -144,28 +144,55 @@ export async function initAll(dirs: readonly string[], names: readonly string[])
   return ids.map((r) => r.userId);
 }
 
-export interface Relays {
-  readonly dirs: string[];
-  readonly daemons: Daemon[];
+export interface Mesh {
+  readonly relayDirs: string[];
+  readonly relays: Daemon[];
   /** The first relay's address: every other node bootstraps from it. */
   readonly bootstrap: string;
+  /** The users' daemons, in the order asked for. */
+  readonly users: Daemon[];
+}
+
+export interface MeshUser {
+  readonly dir: string;
+  readonly name: string;
+  /** Its TCP port (fixed, so that it can restart where its contacts knew it). */
+  readonly port: number;
+  readonly args?: readonly string[];
 }
 
 /**
- * `count` relay daemons (they relay and hold mail, as every node does by default), the first the
- * bootstrap of the others. `extra` goes to every `start` (e.g. `--log-level debug`).
+ * A small loopback network: `relays` relay daemons (they relay and hold mail, as every node does by
+ * default) and the users' daemons, every identity created first. The first relay is the bootstrap of
+ * all others, which start in parallel. `relayArgs` go to every relay's `start` (e.g. `--log-level debug`).
  */
-export async function startRelays(path: (name: string) => string, count: number, extra: readonly string[] = []): Promise<Relays> {
-  const dirs = Array.from({ length: count }, (_, i) => path(`r${i + 1}`));
+export async function startMesh(path: (name: string) => string, relays: number, users: readonly MeshUser[], relayArgs: readonly string[] = []): Promise<Mesh> {
+  const relayDirs = Array.from({ length: relays }, (_, i) => path(`r${i + 1}`));
   await initAll(
-    dirs,
-    dirs.map((_, i) => `r${i + 1}`),
+    [...relayDirs, ...users.map((u) => u.dir)],
+    [...relayDirs.map((_, i) => `r${i + 1}`), ...users.map((u) => u.name)],
   );
-  const first = await startDaemon(dirs[0] as string, [...meshArgs(await freePort()), ...extra], 60_000);
+  const first = await startDaemon(relayDirs[0] as string, [...meshArgs(await freePort()), ...relayArgs], 60_000);
   const bootstrap = first.addresses[0] as string;
-  const ports = await Promise.all(dirs.slice(1).map(() => freePort()));
-  const rest = await Promise.all(dirs.slice(1).map((d, i) => startDaemon(d, [...meshArgs(ports[i] as number, [bootstrap]), ...extra], 60_000)));
-  return { dirs, daemons: [first, ...rest], bootstrap };
+  const ports = await Promise.all(relayDirs.slice(1).map(() => freePort()));
+  const started = await Promise.all([
+    ...relayDirs.slice(1).map((d, i) => startDaemon(d, [...meshArgs(ports[i] as number, [bootstrap]), ...relayArgs], 60_000)),
+    ...users.map((u) => startDaemon(u.dir, [...meshArgs(u.port, [bootstrap]), ...(u.args ?? [])], 60_000)),
+  ]);
+  return { relayDirs, relays: [first, ...started.slice(0, relays - 1)], bootstrap, users: started.slice(relays - 1) };
+}
+
+/**
+ * Alice adds Bob from his invite and sends him a first message (the session's hello, direct) and a
+ * second one through `hops` relays — strict, so it waits until Alice knows that many relays and Bob's
+ * onion key; resolves once both are delivered (the mesh is ready for paths). Through the local API.
+ */
+export async function introduce(alice: string, bob: string, hops: number, timeoutMs = 45_000): Promise<void> {
+  const [a, b] = [createApiClient(resolveTarget(alice, {})), createApiClient(resolveTarget(bob, {}))];
+  await a.addContact((await b.id()).invite, 'bob');
+  await a.send('bob', 'hello bob');
+  await a.send('bob', `first through ${hops} relays`, { hops });
+  await messageWhere(alice, 'bob', `first through ${hops} relays`, (m) => m.status === 'delivered', `hello and a ${hops}-hop message delivered`, timeoutMs);
 }
 
 /**

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
 import type { IdentityInfo, MessageInfo } from '../../src/node/types.ts';
-import { compeerJson, freePort, initAll, meshArgs, messageWhere, startDaemon, startRelays, stopAll, tempDirs, type Daemon } from './cli-helpers.ts';
+import { compeerJson, freePort, meshArgs, messageWhere, startDaemon, startMesh, stopAll, tempDirs, type Daemon } from './cli-helpers.ts';
 
 /** Mailbox items a holder keeps: [all, already expired at `now`] (read-only beside the running daemon). */
 function heldItems(dir: string, now: number): [number, number] {
@@ -34,9 +34,13 @@ describe('delivery: recipient offline (issue 5, test 1)', { timeout: 150_000 }, 
     const t0 = Date.now();
     const mark = (what: string): void => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
     const [a, b] = [path('alice'), path('bob')];
-    const [relays] = await Promise.all([startRelays(path, 3), initAll([a, b], ['alice', 'bob'])]);
-    const [pa, pb] = [await freePort(), await freePort()];
-    const [alice, bob0] = await Promise.all([startDaemon(a, meshArgs(pa, [relays.bootstrap]), 60_000), startDaemon(b, meshArgs(pb, [relays.bootstrap]), 60_000)]);
+    const pb = await freePort();
+    const mesh = await startMesh(path, 3, [
+      { dir: a, name: 'alice', port: await freePort() },
+      { dir: b, name: 'bob', port: pb },
+    ]);
+    const relays = { dirs: mesh.relayDirs, daemons: mesh.relays, bootstrap: mesh.bootstrap };
+    const [alice, bob0] = mesh.users as [Daemon, Daemon];
     let bob: Daemon = bob0;
     mark('5 daemons up');
 
@@ -76,7 +80,7 @@ describe('delivery: recipient offline (issue 5, test 1)', { timeout: 150_000 }, 
     await messageWhere(a, 'bob', 'while you were away', (m) => m.status === 'delivered', '`delivered` at Alice', 40_000);
     mark('delivered at Alice');
     // Late copies (other holders, Alice's retries) must not show it twice: look again after a while.
-    await new Promise((r) => setTimeout(r, 3_000));
+    await new Promise((r) => setTimeout(r, 2_000));
     const final = await compeerJson<MessageInfo[]>(b, ['messages', 'alice']);
     assert.deepEqual(
       final.filter((m) => m.direction === 'in').map((m) => m.text),

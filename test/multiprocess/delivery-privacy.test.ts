@@ -15,9 +15,10 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
 import { fromBase32, toBase64Url, toHex, utf8 } from '../../src/lib/bytes.ts';
+import { createApiClient, resolveTarget } from '../../src/api/client.ts';
 import { parseInviteLink } from '../../src/protocol/invite.ts';
 import type { IdentityInfo } from '../../src/node/types.ts';
-import { compeerJson, freePort, initAll, meshArgs, messageWhere, startDaemon, startRelays, stopAll, tempDirs, type Daemon } from './cli-helpers.ts';
+import { compeerJson, freePort, introduce, meshArgs, messageWhere, startDaemon, startMesh, stopAll, tempDirs, type Daemon } from './cli-helpers.ts';
 
 interface Needle {
   readonly what: string;
@@ -75,21 +76,27 @@ describe('delivery: relays and holders learn no user IDs and no plaintext (issue
     const tag = randomBytes(6).toString('hex');
     const [nameA, nameB] = [`alice-${tag}`, `bob-${tag}`];
     const [a, b] = [path('alice'), path('bob')];
-    const [relays] = await Promise.all([startRelays(path, 3, ['--log-level', 'debug']), initAll([a, b], [nameA, nameB])]);
-    const [pa, pb] = [await freePort(), await freePort()];
-    const [alice, bob0] = await Promise.all([startDaemon(a, meshArgs(pa, [relays.bootstrap]), 60_000), startDaemon(b, meshArgs(pb, [relays.bootstrap]), 60_000)]);
+    const pb = await freePort();
+    const mesh = await startMesh(
+      path,
+      3,
+      [
+        { dir: a, name: nameA, port: await freePort() },
+        { dir: b, name: nameB, port: pb },
+      ],
+      ['--log-level', 'debug'],
+    );
+    const relays = { dirs: mesh.relayDirs, daemons: mesh.relays, bootstrap: mesh.bootstrap };
+    const [alice, bob0] = mesh.users as [Daemon, Daemon];
     let bob: Daemon = bob0;
-    const plaintexts: string[] = [];
+    // The setup's two messages, then everything through the local API (a client per call: Bob restarts).
+    await introduce(a, b, 2);
+    const plaintexts = ['hello bob', 'first through 2 relays'];
     const say = async (dir: string, to: string, text: string, hops?: number): Promise<void> => {
       plaintexts.push(text);
-      await compeerJson(dir, ['send', to, text, ...(hops === undefined ? [] : ['--hops', String(hops)])]);
+      await createApiClient(resolveTarget(dir, {})).send(to, text, hops === undefined ? {} : { hops });
     };
-
-    const idB = await compeerJson<IdentityInfo>(b, ['id']);
     const toAlice = (await compeerJson<IdentityInfo>(a, ['id'])).userId.slice(0, 8);
-    await compeerJson(a, ['add', idB.invite, '--name', 'bob']);
-    await say(a, 'bob', `first words ${tag}`);
-    await messageWhere(a, 'bob', `first words ${tag}`, (m) => m.status === 'delivered', 'first message delivered', 30_000);
     for (let i = 0; i < 4; i++) await say(a, 'bob', `to bob through relays ${i} ${tag}`, 2);
     for (let i = 0; i < 4; i++) await say(b, toAlice, `to alice through relays ${i} ${tag}`, 2);
     await messageWhere(a, 'bob', `to bob through relays 3 ${tag}`, (m) => m.status === 'delivered', 'stream to Bob delivered', 45_000);

@@ -10,8 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createApiClient, resolveTarget } from '../../src/api/client.ts';
-import type { IdentityInfo } from '../../src/node/types.ts';
-import { compeerJson, eventually, freePort, initAll, meshArgs, messageWhere, startDaemon, startRelays, stopAll, tempDirs } from './cli-helpers.ts';
+import { compeerJson, eventually, freePort, introduce, startMesh, stopAll, tempDirs, type Daemon } from './cli-helpers.ts';
 
 const STREAM = 30;
 const relayedCount = (stderr: string): number => stderr.split('onion packet relayed').length - 1;
@@ -25,18 +24,21 @@ describe('delivery: a relay killed mid-stream (issue 5, test 2)', { timeout: 150
     const mark = (what: string): void => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
     const [a, b] = [path('alice'), path('bob')];
     // Relays log at debug: "onion packet relayed" tells which of them carry Alice's paths.
-    const [relays] = await Promise.all([startRelays(path, 4, ['--log-level', 'debug']), initAll([a, b], ['alice', 'bob'])]);
-    const [pa, pb] = [await freePort(), await freePort()];
     // Alice and Bob log at info: "path failed, re-selecting" is the router's word for a re-selection.
     const info = ['--log-level', 'info'];
-    const [alice, bob] = await Promise.all([startDaemon(a, [...meshArgs(pa, [relays.bootstrap]), ...info], 60_000), startDaemon(b, [...meshArgs(pb, [relays.bootstrap]), ...info], 60_000)]);
+    const mesh = await startMesh(
+      path,
+      4,
+      [
+        { dir: a, name: 'alice', port: await freePort(), args: info },
+        { dir: b, name: 'bob', port: await freePort(), args: info },
+      ],
+      ['--log-level', 'debug'],
+    );
+    const relays = { daemons: mesh.relays };
+    const [alice, bob] = mesh.users as [Daemon, Daemon];
     mark('6 daemons up');
-
-    const idB = await compeerJson<IdentityInfo>(b, ['id']);
-    await compeerJson(a, ['add', idB.invite, '--name', 'bob']);
-    await compeerJson(a, ['send', 'bob', 'hello bob']);
-    await compeerJson(a, ['send', 'bob', 'first through two relays', '--hops', '2']);
-    await messageWhere(a, 'bob', 'first through two relays', (m) => m.status === 'delivered', '2-hop message delivered', 45_000);
+    await introduce(a, b, 2);
     mark('mesh ready');
 
     const api = createApiClient(resolveTarget(a, {}));
@@ -60,7 +62,7 @@ describe('delivery: a relay killed mid-stream (issue 5, test 2)', { timeout: 150
     mark('stream sent');
 
     // Bob: every message, at least once so far.
-    const want = ['hello bob', 'first through two relays', ...texts];
+    const want = ['hello bob', 'first through 2 relays', ...texts];
     const apiB = createApiClient(resolveTarget(b, {}));
     const toAlice = (await api.id()).userId.slice(0, 8);
     const shown = await eventually(
