@@ -38,10 +38,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** `compeer --dir DIR ARGS… --json`, parsed; rejects with the command's stderr when it fails. */
 function cli<T>(dir: string, args: readonly string[], timeoutMs = 60_000): Promise<T> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [MAIN, '--dir', dir, ...args, '--json'], { env: ENV, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+    const proc = execFile(process.execPath, [MAIN, '--dir', dir, ...args, '--json'], { env: ENV, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+      children.delete(proc);
       if (err) reject(new Error(`compeer ${args.join(' ')}: ${stderr.trim() || err.message}`));
       else resolve(JSON.parse(stdout) as T);
     });
+    children.add(proc);
   });
 }
 
@@ -140,7 +142,7 @@ async function main(): Promise<void> {
   detail(`Alice sees ${va.safetyNumber.slice(0, 23)}…   Bob sees ${vb.safetyNumber.slice(0, 23)}…`);
   if (va.safetyNumber !== vb.safetyNumber) throw new Error('the safety numbers differ');
   await Promise.all([cli(a, ['verify', 'bob', '--confirm']), cli(b, ['verify', idA.userId.slice(0, 8), '--confirm'])]);
-  proves('the same 60 digits on both sides: no one in the middle; both marked the other verified');
+  proves('the same 60 digits on both sides: each holds the other\'s real keys (none swapped in between); both marked verified');
 
   step(4, 'Chat both ways through onion paths (--hops 2: two relays on every path)');
   const before = relays.map(relayed);
@@ -149,7 +151,8 @@ async function main(): Promise<void> {
   await statusOf(b, 'alice', 'Yes, 12:30!', 'delivered');
   const carried = relays.map((r, i) => relayed(r) - (before[i] ?? 0));
   detail(`onion packets relayed per relay: ${carried.join(', ')}`);
-  proves('both messages went through relays, each relay saw only the previous and the next hop, both were acked');
+  proves('both messages went through relays (the counts above) and were acked end to end');
+  detail('each layer names only the next hop: a relay knows where a packet came from and where it goes (docs/onion.md)');
 
   step(5, 'Bob goes offline; Alice writes anyway');
   await bob.stop();
@@ -157,7 +160,7 @@ async function main(): Promise<void> {
   await statusOf(a, 'bob', 'Running late, see you at 12:45.', 'held');
   const st = await cli<{ outbox: { held: number } }>(a, ['status']);
   proves(`Bob's node could not be reached: the message is \`held\` in mailboxes (Alice's outbox: ${st.outbox.held} held)`);
-  detail('the holders keep an onion-sealed blob under a daily mailbox address; they do not learn who wrote it or to whom');
+  detail('holders keep an opaque blob under a daily mailbox address, not who wrote it nor to whom (docs/mailboxes.md)');
 
   step(6, 'Bob comes back');
   bob = await startDaemon(b, bobPort, first.address, 'info');
