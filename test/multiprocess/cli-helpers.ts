@@ -185,7 +185,8 @@ export async function startMesh(path: (name: string) => string, relays: number, 
 /**
  * Alice adds Bob from his invite and sends him a first message (the session's hello, direct) and a
  * second one through `hops` relays — strict, so it waits until Alice knows that many relays and Bob's
- * onion key; resolves once both are delivered (the mesh is ready for paths). Through the local API.
+ * onion key; resolves once that one is delivered (the mesh is ready for paths; nothing overtakes a
+ * hello, so the first went before it). Through the local API.
  */
 export async function introduce(alice: string, bob: string, hops: number, timeoutMs = 45_000): Promise<void> {
   const [a, b] = [createApiClient(resolveTarget(alice, {})), createApiClient(resolveTarget(bob, {}))];
