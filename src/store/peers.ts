@@ -12,11 +12,12 @@
  * Sybil resistance: a newcomer is admitted to a full prefix/source/table only by replacing a
  * strictly worse-scored entry of that group, else refused (a result, not a throw), so a flood of
  * fresh announcements cannot push out peers that have proven themselves.
- * Implementations: memory (below) and peers-sqlite.ts; test/unit/store/peers-compliance.ts runs
- * against both.
+ * Implementations: memory (below; indexed by prefix, source and rank, since the simulator's 1,000
+ * nodes upsert into ~1,000-peer tables all the time — issue 6) and peers-sqlite.ts;
+ * test/unit/store/peers-compliance.ts runs against both.
  */
 import { CompeerError, ErrorCodes } from '../lib/errors.ts';
-import { mapDelete, mapSet, noUndo, type UndoLog } from './memory-tx.ts';
+import { noUndo, type UndoLog } from './memory-tx.ts';
 
 export type PeerSource = 'mdns' | 'dht' | 'bootstrap' | 'direct' | `gossip:${string}`;
 
@@ -111,7 +112,9 @@ export const WORST_SAMPLE = 4;
 /** The storage operations applyUpsert needs; each implementation provides them. */
 export interface PeerTableAccess {
   get(peerId: string): PeerRecord | undefined;
+  /** The entries of a prefix, in no particular order. */
   byPrefix(prefix: string): PeerRecord[];
+  /** The entries from a source, in no particular order. */
   bySource(source: PeerSource): PeerRecord[];
   total(): number;
   /** The n worst entries other than `exceptPeerId`, in byWorst order. */
@@ -205,37 +208,135 @@ function missingPolicy(): never {
   throw new CompeerError(ErrorCodes.INTERNAL, 'peer table: the store was opened without a peerPolicy (src/routing/peer-policy.ts)');
 }
 
-export function memoryPeerRepository(policy: PeerPolicy, log: UndoLog = noUndo): PeerRepository {
+/** The in-memory table: PeerTableAccess plus what the repository's reads need, all from the indexes. */
+export interface MemoryPeerTable extends PeerTableAccess {
+  /** Every entry, in no particular order. */
+  values(): IterableIterator<PeerRecord>;
+  /** The best `limit` entries in byRank order. */
+  ranked(limit: number): PeerRecord[];
+}
+
+/**
+ * The memory table with indexes, so an admission reads only what it needs instead of scanning and
+ * sorting the table: rows by id; the same rows grouped by prefix and by source; and every row in one
+ * array kept in byWorst order (binary search + splice on each write: a memmove, cheap at 2,000 rows),
+ * from which `worst(n)` is the first n and `ranked` walks back from the end. Rows are immutable and
+ * replaced whole; each write or delete updates all four together and records one undo that restores
+ * them together (undos run newest first, so an undo always sees the state its write left).
+ */
+export function memoryPeerTable(log: UndoLog = noUndo): MemoryPeerTable {
   const rows = new Map<string, PeerRecord>();
-  const access: PeerTableAccess = {
-    get: (id) => rows.get(id),
-    byPrefix: (prefix) => [...rows.values()].filter((p) => p.prefix === prefix),
-    bySource: (source) => [...rows.values()].filter((p) => p.source === source),
-    total: () => rows.size,
-    worst: (n, except) => [...rows.values()].filter((p) => p.peerId !== except).sort(byWorst).slice(0, n),
-    put: (p) => mapSet(log, rows, p.peerId, p),
-    delete: (id) => void mapDelete(log, rows, id),
+  const prefixes = new Map<string, Map<string, PeerRecord>>();
+  const sources = new Map<string, Map<string, PeerRecord>>();
+  const ordered: PeerRecord[] = [];
+
+  /** The first index whose row is not byWorst-before `p`. */
+  const lowerBound = (p: PeerRecord): number => {
+    let lo = 0;
+    let hi = ordered.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (byWorst(ordered[mid] as PeerRecord, p) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   };
+  /** Moves `key`'s membership in a grouping index from prev to next (in place when the key is kept). */
+  const regroup = (index: Map<string, Map<string, PeerRecord>>, key: (p: PeerRecord) => string, prev?: PeerRecord, next?: PeerRecord): void => {
+    if (prev !== undefined && (next === undefined || key(prev) !== key(next))) {
+      const g = index.get(key(prev));
+      if (g?.delete(prev.peerId) && g.size === 0) index.delete(key(prev));
+    }
+    if (next !== undefined) {
+      let g = index.get(key(next));
+      if (g === undefined) index.set(key(next), (g = new Map()));
+      g.set(next.peerId, next);
+    }
+  };
+  /** Replaces one peer's row `prev` by `next` (either absent) in the rows and every index. */
+  const replace = (prev: PeerRecord | undefined, next: PeerRecord | undefined): void => {
+    regroup(prefixes, (p) => p.prefix, prev, next);
+    regroup(sources, (p) => p.source, prev, next);
+    if (prev !== undefined) {
+      const at = lowerBound(prev);
+      if (ordered[at] !== prev) throw new CompeerError(ErrorCodes.INTERNAL, 'peer table: the ordered index is out of step with the rows');
+      ordered.splice(at, 1);
+    }
+    if (next !== undefined) {
+      ordered.splice(lowerBound(next), 0, next);
+      rows.set(next.peerId, next);
+    } else if (prev !== undefined) rows.delete(prev.peerId);
+  };
+  const sameRank = (a: PeerRecord, b: PeerRecord): boolean => a.score === b.score && a.lastSeen === b.lastSeen;
+
   return {
-    upsert: (s) => applyUpsert(access, policy, s),
+    get: (id) => rows.get(id),
+    byPrefix: (prefix) => [...(prefixes.get(prefix)?.values() ?? [])],
+    bySource: (source) => [...(sources.get(source)?.values() ?? [])],
+    total: () => rows.size,
+    worst(n, except) {
+      const out: PeerRecord[] = [];
+      for (let i = 0; i < ordered.length && out.length < n; i++) {
+        const p = ordered[i] as PeerRecord;
+        if (p.peerId !== except) out.push(p);
+      }
+      return out;
+    },
+    put(p) {
+      const prev = rows.get(p.peerId);
+      replace(prev, p);
+      log.record(() => replace(p, prev));
+    },
+    delete(id) {
+      const prev = rows.get(id);
+      if (prev === undefined) return;
+      replace(prev, undefined);
+      log.record(() => replace(undefined, prev));
+    },
+    values: () => rows.values(),
+    ranked(limit) {
+      // byRank is byWorst reversed except on (score, lastSeen) ties, where both put peerId ascending:
+      // walk the runs of equal (score, lastSeen) from the end, each run front to back.
+      const out: PeerRecord[] = [];
+      let end = ordered.length;
+      while (end > 0 && out.length < limit) {
+        const last = ordered[end - 1] as PeerRecord;
+        let start = end - 1;
+        while (start > 0 && sameRank(ordered[start - 1] as PeerRecord, last)) start--;
+        for (let i = start; i < end && out.length < limit; i++) out.push(ordered[i] as PeerRecord);
+        end = start;
+      }
+      return out;
+    },
+  };
+}
+
+export function memoryPeerRepository(policy: PeerPolicy, log: UndoLog = noUndo): PeerRepository {
+  const table = memoryPeerTable(log);
+  return {
+    upsert: (s) => applyUpsert(table, policy, s),
     recordOutcome(peerId, ok, now) {
-      const p = rows.get(peerId);
+      const p = table.get(peerId);
       if (!p) return undefined;
       const score = checkScore(policy.scoreAfter(p.score, ok));
-      mapSet(log, rows, peerId, { ...p, score, lastSeen: ok ? Math.max(p.lastSeen, now) : p.lastSeen });
+      table.put({ ...p, score, lastSeen: ok ? Math.max(p.lastSeen, now) : p.lastSeen });
       return score;
     },
     prune(now) {
-      const stale = [...rows.values()].filter((p) => policy.isStale(p, now)).map((p) => p.peerId);
-      for (const id of stale) mapDelete(log, rows, id);
+      const stale = [...table.values()].filter((p) => policy.isStale(p, now)).map((p) => p.peerId);
+      for (const id of stale) table.delete(id);
       return stale;
     },
     get: (id) => {
-      const p = rows.get(id);
+      const p = table.get(id);
       return p ? copyPeer(p) : undefined;
     },
-    list: (limit = Number.MAX_SAFE_INTEGER) => [...rows.values()].sort(byRank).slice(0, limit).map(copyPeer),
-    count: () => rows.size,
-    remove: (id) => mapDelete(log, rows, id),
+    list: (limit = Number.MAX_SAFE_INTEGER) => table.ranked(limit).map(copyPeer),
+    count: () => table.total(),
+    remove(id) {
+      if (table.get(id) === undefined) return false;
+      table.delete(id);
+      return true;
+    },
   };
 }
