@@ -232,6 +232,12 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   const sampler = setInterval(() => network.sampleConnections(), 5_000);
   sampler.unref();
   // Back from local-only: what waited goes now, and mail held for us meanwhile is fetched.
+  // A contact's node connected (identify ran on a new connection): what waits for it goes now.
+  const offPeer = net.onPeerDiscovered((p) => {
+    if (stopped || p.source !== 'identify') return;
+    const suffix = `/p2p/${p.peerId}`;
+    for (const c of store.contacts.list()) if (c.addresses.some((a) => a.endsWith(suffix))) void msg.flush(c.userId, true);
+  });
   const offHeal = network.onHeal(() => {
     if (stopped) return;
     for (const c of store.contacts.list()) void msg.flush(c.userId, true);
@@ -503,6 +509,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       clearInterval(mailTimer);
       clearInterval(sampler);
       offHeal();
+      offPeer();
       clearTimeout(firstFetch);
       clearTimeout(lateAnnounce);
       if (discovery) await discovery.stop().catch((e: unknown) => log.warn('discovery stop failed', { error: e instanceof Error ? e : String(e) }));

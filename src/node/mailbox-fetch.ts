@@ -23,6 +23,7 @@ import type { RouteTarget } from '../routing/router.ts';
 import type { NetNode } from '../net/index.ts';
 import type { NodeStore } from './node-store.ts';
 import { ourSecrets } from './inbox.ts';
+import { byPeer } from './bundles.ts';
 
 /** Days looked at on a full fetch (the longest TTL a sender may choose is 30 days; 7 is the default). */
 export const FULL_FETCH_DAYS = 8;
@@ -95,10 +96,12 @@ export function createMailboxFetcher(d: MailboxFetchDeps): MailboxFetcher {
     const today = mailboxDay(d.clock());
     let total = 0;
     const self = new Set([net.peerId]);
-    for (const { secret } of ourSecrets(d.store.meta)) {
+    for (const { contact, secret } of ourSecrets(d.store.meta)) {
+      // The same exclusions as the depositing contact's (outbound.ts): neither end's own node holds.
+      const exclude = new Set([...self, ...byPeer(d.store.contacts.get(contact)?.addresses ?? []).keys()]);
       for (let day = today; day > today - days; day--) {
         const box = deriveMailbox(secret, day);
-        for (const holder of d.holdersFor(box.address, self)) {
+        for (const holder of d.holdersFor(box.address, exclude)) {
           try {
             total += await drain(holder, box);
           } catch (e) {

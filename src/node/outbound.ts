@@ -33,6 +33,7 @@ import type { NetworkState } from './network-state.ts';
 
 export const MSG_PROTOCOL = '/compeer/msg/1';
 const CACHE_TAG = 0xca;
+const BATCH_EXPIRY_SPREAD_MS = 3600_000;
 
 /** Where a contact's node and mailboxes are, as the node sees it now. */
 export interface RouteView {
@@ -181,7 +182,7 @@ export function createOutbound(d: OutboundDeps): Outbound {
     const inbox = inboxOf(store.meta, contact);
     if (!inbox) return false;
     const { address } = deriveMailbox(inbox.mailboxSecret, mailboxDay(clock()));
-    const away = new Set(peersOf(contact).map(([p]) => p));
+    const away = new Set([net.peerId, ...peersOf(contact).map(([p]) => p)]);
     const holders = d.routes.holdersFor(address, away);
     if (holders.length === 0) return false;
     const relays = d.routes.relayCount();
@@ -290,6 +291,8 @@ export function createOutbound(d: OutboundDeps): Outbound {
       const h = io.hopsOf(item.messageId);
       if (items.length === 0) hops = h;
       else if (h !== hops) break;
+      // A batch is held with its earliest expiry: do not tie a long-lived message to a short one.
+      if (items.length > 0 && Math.abs(item.expiresAt - (items[0] as OutboxItem).expiresAt) > BATCH_EXPIRY_SPREAD_MS) break;
       const app = io.plaintextOf(item);
       if (!app) {
         log.warn('outbox entry without a message dropped', { contact });
