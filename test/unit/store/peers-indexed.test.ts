@@ -12,7 +12,7 @@ import { createPeerPolicy } from '../../../src/routing/peer-policy.ts';
 import { mapDelete, mapSet, memoryTransactions, noUndo, type MemoryTransactions, type UndoLog } from '../../../src/store/memory-tx.ts';
 import {
   applyUpsert, byRank, byWorst, checkScore, copyPeer, memoryPeerRepository, memoryPeerTable,
-  type PeerPolicy, type PeerRecord, type PeerRepository, type PeerSource, type PeerTableAccess,
+  type PeerPolicy, type PeerRecord, type PeerRepository, type PeerSource, type PeerTableAccess, type UpsertResult,
 } from '../../../src/store/peers.ts';
 
 /** The table as it was before the indexes: every query filters and sorts the whole map. */
@@ -179,9 +179,10 @@ describe('indexed memory peer table', () => {
         const naive = naiveRepository(createPeerPolicy(options), txB);
         run(list, [{ tx: txA, s: ours }, { tx: txB, s: naive }], (r, o) => {
           const out = apply(r, o);
-          if (r === ours && typeof out === 'object' && out !== null && 'outcome' in out) {
-            if (out.outcome === 'refused') seen.refused++;
-            else if (out.evicted.length > 0) seen.evicted++;
+          if (r === ours && o.kind === 'upsert') {
+            const u = out as UpsertResult;
+            if (u.outcome === 'refused') seen.refused++;
+            else if (u.evicted.length > 0) seen.evicted++;
           }
           return out;
         }, () => {
