@@ -2,6 +2,8 @@
  * PeerRepository on the `peers` table (migration 2). Runs the shared upsert algorithm of peers.ts
  * (policy decides, this file persists) inside one transaction, so an admission and its evictions
  * commit together. Lists are JSON text; the routing key is public and kept as is.
+ * Every admission query has its index: peers_by_prefix, peers_by_source (migration 2) and
+ * peers_by_worst (score, last_seen, peer_id — migration 5), so `worst` reads LIMIT rows, ties or not.
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { applyUpsert, byRank, checkScore, type PeerPolicy, type PeerRecord, type PeerRepository, type PeerSource, type PeerTableAccess } from './peers.ts';
@@ -37,7 +39,7 @@ export function sqlitePeerRepository(db: DatabaseSync, policy: PeerPolicy): Peer
   );
   const del = db.prepare('DELETE FROM peers WHERE peer_id = ?');
   const countAll = (): number => {
-    const row = db.prepare('SELECT COUNT(*) AS n FROM peers').get();
+    const row = prepareCached(db, 'SELECT COUNT(*) AS n FROM peers').get();
     return row === undefined ? 0 : intColumn(row, 'n');
   };
   const access: PeerTableAccess = {
