@@ -85,3 +85,37 @@ describe('node: onion paths and mailboxes', () => {
     assert.equal(copies.length, 1, 'exactly once');
   });
 });
+
+describe('node: many messages held at once', () => {
+  const nodes: TestNode[] = [];
+  after(async () => {
+    for (const n of nodes) await n.node.stop().catch(() => {});
+  });
+
+  test('300 messages sent while the recipient is away are all fetched and delivered once', async () => {
+    const r1 = await startMesh('r1', []);
+    const boot = [r1.node.net.addresses()[0] as string];
+    const relays = [r1, await startMesh('r2', boot), await startMesh('r3', boot)];
+    const alice = await startMesh('alice', boot);
+    const bobStore = tableStore('bob');
+    let bob = await startMesh('bob', boot, bobStore);
+    nodes.push(...relays, alice, bob);
+    assert.ok(await waitFor(() => relaysKnown(alice) >= 4 && relaysKnown(bob) >= 4, 20_000));
+    await alice.node.addContact((await bob.node.id()).invite);
+    assert.ok(await waitFor(() => alice.store.meta.keys('node.inbox-of/').length === 1 && bob.store.meta.keys('node.inbox-of/').length === 1, 10_000));
+    await bob.node.stop();
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i++) ids.push((await alice.node.send('bob', `away ${i}`)).id);
+    const status = async (): Promise<Map<string, number>> => {
+      const m = new Map<string, number>();
+      for (const x of await alice.node.messages('bob')) if (ids.includes(x.id)) m.set(x.status, (m.get(x.status) ?? 0) + 1);
+      return m;
+    };
+    assert.ok(await waitFor(async () => (await status()).get('held') === 300, 60_000), `all held: ${JSON.stringify([...(await status())])}`);
+    bob = await startMesh('bob', boot, bobStore);
+    nodes.push(bob);
+    const got = async (): Promise<number> => (await bob.node.messages('alice')).filter((m) => m.text.startsWith('away ')).length;
+    assert.ok(await waitFor(async () => (await bob.node.fetchMail(2)) >= 0 && (await got()) === 300, 60_000), `fetched ${await got()} of 300`);
+    assert.ok(await waitFor(async () => (await status()).get('delivered') === 300, 60_000), `delivered: ${JSON.stringify([...(await status())])}`);
+  });
+});
