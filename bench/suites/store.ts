@@ -3,13 +3,20 @@
  * sealing, row-bound associated data, typed column checks); the baseline is plain node:sqlite doing the
  * same statements on an identical table without sealing. Both databases are files with the same
  * pragmas (WAL, synchronous=FULL), so each write pays the same fsync.
+ *
+ * And the memory peer table's admission (issue 6): upserts of peers the table does not hold into a
+ * full 2,000-peer table, ours (memoryPeerRepository: indexes by prefix, source and rank) against the
+ * filter-and-sort table it replaced, kept below as the baseline. Both run the same applyUpsert under
+ * the same default policy; only the table's queries differ.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { systemClock, systemRng } from '../../src/lib/system.ts';
+import { createPeerPolicy } from '../../src/routing/peer-policy.ts';
 import type { StoredIdentity } from '../../src/store/identity.ts';
+import { applyUpsert, byWorst, memoryPeerRepository, type PeerPolicy, type PeerRecord, type PeerSighting, type PeerTableAccess, type UpsertResult } from '../../src/store/peers.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { defineSuite, opsPerSecond, type Prepared } from '../harness.ts';
 
@@ -46,8 +53,63 @@ function plainStatements(db: DatabaseSync) {
   return { insert: () => insert.run(identity.name, identity.publicKey, identity.secret, identity.createdAt), select: () => select.get(), remove: () => remove.run() };
 }
 
+/** The memory peer table before its indexes: every admission query filters (and sorts) every row. */
+function naivePeerTable(policy: PeerPolicy): { upsert(s: PeerSighting): UpsertResult; table: PeerTableAccess } {
+  const rows = new Map<string, PeerRecord>();
+  const t: PeerTableAccess = {
+    get: (id) => rows.get(id),
+    byPrefix: (prefix) => [...rows.values()].filter((p) => p.prefix === prefix),
+    bySource: (source) => [...rows.values()].filter((p) => p.source === source),
+    total: () => rows.size,
+    worst: (n, except) => [...rows.values()].filter((p) => p.peerId !== except).sort(byWorst).slice(0, n),
+    put: (p) => void rows.set(p.peerId, p),
+    delete: (id) => void rows.delete(id),
+  };
+  return { upsert: (s) => applyUpsert(t, policy, s), table: t };
+}
+
+const TABLE_PEERS = 2000;
+
+/**
+ * 2,000 peers in 250 /16s (8 each: the prefix cap) from 100 gossip sources (20 each), seen over
+ * 2,000 ms; then a stream of newcomers in fresh /16s from 50 fresh sources, so each one builds a full
+ * AdmissionView (its prefix, its source, the table's worst) and meets the table cap.
+ */
+function peerSightings(): { table: PeerSighting[]; newcomers: PeerSighting[] } {
+  const table = Array.from({ length: TABLE_PEERS }, (_, i): PeerSighting => ({
+    peerId: `table-${i}`, addresses: [`/ip4/${20 + (i % 250 >> 4)}.${i % 250}.${i >> 8}.1/tcp/4001`], source: `gossip:g${i % 100}`, seenAt: 1_000 + i,
+  }));
+  const newcomers = Array.from({ length: 4096 }, (_, i): PeerSighting => ({
+    peerId: `new-${i}`, addresses: [`/ip4/${130 + (i >> 8)}.${i & 255}.0.1/tcp/4001`], source: `gossip:n${i % 50}`, seenAt: 5_000 + i,
+  }));
+  return { table, newcomers };
+}
+
+function peerUpsertCase(): Prepared {
+  const policy = createPeerPolicy({ maxPeers: TABLE_PEERS });
+  const ours = memoryPeerRepository(policy);
+  const naive = naivePeerTable(policy);
+  const { table, newcomers } = peerSightings();
+  for (const s of table) {
+    if (ours.upsert(s).outcome !== 'added' || naive.upsert(s).outcome !== 'added') throw new Error(`bench: ${s.peerId} not admitted`);
+  }
+  // A quarter of the table has failed a probe, so the first newcomers evict them; the rest are refused
+  // (table-full), and later sightings of the admitted ones are plain updates.
+  for (let i = 0; i < TABLE_PEERS; i += 4) {
+    ours.recordOutcome(`table-${i}`, false, 3_000);
+    const failed = ours.get(`table-${i}`);
+    if (failed !== undefined) naive.table.put(failed);
+  }
+  let a = 0;
+  let b = 0;
+  return {
+    ours: opsPerSecond(() => ours.upsert(newcomers[a++ % newcomers.length] as PeerSighting)),
+    baseline: opsPerSecond(() => naive.upsert(newcomers[b++ % newcomers.length] as PeerSighting)),
+  };
+}
+
 export default defineSuite({
-  description: 'sealed identity repository vs plain node:sqlite (write+read, read)',
+  description: 'sealed identity repository vs plain node:sqlite (write+read, read); peer table admission, indexed vs filter-and-sort',
   cases: [
     {
       name: 'identity write+read+delete',
@@ -85,6 +147,13 @@ export default defineSuite({
         sql.insert();
         return { ours: opsPerSecond(() => f.store.identities.get()), baseline: opsPerSecond(sql.select), close: f.close };
       },
+    },
+    {
+      name: 'peer upsert of a newcomer, 2,000-peer table',
+      unit: 'ops/s',
+      better: 'higher',
+      baselineName: 'filter-and-sort table',
+      prepare: peerUpsertCase,
     },
   ],
 });
