@@ -210,7 +210,7 @@ function missingPolicy(): never {
 
 /** The in-memory table: PeerTableAccess plus what the repository's reads need, all from the indexes. */
 export interface MemoryPeerTable extends PeerTableAccess {
-  /** Every entry, in no particular order. */
+  /** Every entry, in the order first written (a replaced row keeps its place): prune reports in it. */
   values(): IterableIterator<PeerRecord>;
   /** The best `limit` entries in byRank order. */
   ranked(limit: number): PeerRecord[];
