@@ -275,7 +275,12 @@ export function createMessaging(d: MessagingDeps): Messaging {
       return;
     }
     after(p);
-    if (p.contact !== undefined && p.ack) await sendAck(p.contact, p.ack);
+    // Not awaited: the hop that handed us the envelope (or the mailbox fetch loop) must not wait for
+    // the ack's own path.
+    if (p.contact !== undefined && p.ack) {
+      const contact = p.contact;
+      sendAck(contact, p.ack).catch((e: unknown) => log.debug('ack not sent', { contact, error: e instanceof Error ? e : String(e) }));
+    }
   };
 
   const announceInbox = (): void => {

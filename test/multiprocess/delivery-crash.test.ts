@@ -95,7 +95,17 @@ describe('delivery: kill -9 during a stream of 1,000 messages', { timeout: 300_0
       },
       'every accepted message at bob',
       150_000,
-    );
+    ).catch(async (e: unknown) => {
+      const got = new Set((await api('bob').messages('alice')).map((m) => m.text));
+      const missing = [...accepted].filter((x) => !got.has(x));
+      const out = (await api('alice').messages('bob')).filter((m) => missing.includes(m.text));
+      t.diagnostic(`missing at bob: ${missing.length} ${JSON.stringify(out.slice(0, 8).map((m) => [m.text, m.status]))}`);
+      t.diagnostic(`alice ${JSON.stringify(await api('alice').status())} bob ${JSON.stringify(await api('bob').status())}`);
+      t.diagnostic(`alice stderr: ${daemons.alice.stderr().slice(-3000)}`);
+      t.diagnostic(`bob stderr: ${daemons.bob.stderr().slice(-3000)}`);
+      for (const r of ['r1', 'r2', 'r3'] as const) t.diagnostic(`${r} stderr: ${daemons[r].stderr().slice(-1500)}`);
+      throw e;
+    });
     const counts = new Map<string, number>();
     for (const m of received) counts.set(m.text, (counts.get(m.text) ?? 0) + 1);
     const twice = [...counts].filter(([, n]) => n > 1).map(([x]) => x);
@@ -109,7 +119,13 @@ describe('delivery: kill -9 during a stream of 1,000 messages', { timeout: 300_0
       },
       'alice sees every accepted message delivered',
       120_000,
-    );
+    ).catch(async (e: unknown) => {
+      const out = (await api('alice').messages('bob')).filter((m: MessageInfo) => m.direction === 'out' && accepted.has(m.text));
+      const by = new Map<string, string[]>();
+      for (const m of out) by.set(m.status, [...(by.get(m.status) ?? []), m.text]);
+      t.diagnostic(`alice's statuses: ${JSON.stringify([...by].map(([k, v]) => [k, v.length, v.slice(0, 5)]))}; status ${JSON.stringify(await api('alice').status())}`);
+      throw e;
+    });
     assert.equal(sent.length, accepted.size);
   });
 });
