@@ -12,9 +12,7 @@
  * This module knows nothing of how contacts are added or bundles fetched (compeer.ts, bundles.ts).
  */
 import { equalBytes, toHex } from '../lib/bytes.ts';
-import type { Clock, Rng } from '../lib/deps.ts';
 import { ErrorCodes, ProtocolError } from '../lib/errors.ts';
-import type { Logger } from '../lib/log.ts';
 import { encodePublicIdentity, sameIdentity, userIdOf, type PublicIdentity } from '../protocol/identity.ts';
 import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
 import { acceptSession, type AcceptedSession } from '../protocol/session.ts';
@@ -23,14 +21,11 @@ import { openEnvelope, SEALED_MAX_LENGTH, type OpenedEnvelope } from '../protoco
 import { APP_ACK_MAX_IDS, appMessageIds, decodeAppMessage, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
 import { decodeMsgBatch } from '../protocol/wire/msg-batch.ts';
 import { DEFAULT_HOPS, DEFAULT_TTL_MS } from '../routing/delivery-policy.ts';
-import type { Router } from '../routing/router.ts';
-import type { NetNode } from '../net/index.ts';
 import type { X25519PublicKey } from '../crypto/x25519.ts';
 import type { CompeerEvent } from './types.ts';
-import type { NodeStore } from './node-store.ts';
 import { consumeInvite } from './invites.ts';
 import { applyInbox, inboxKeyChanged, markInboxKeySent, ourSecretFor } from './inbox.ts';
-import { createOutbound, MSG_PROTOCOL, type OutboundDeps, type RouteView } from './outbound.ts';
+import { createOutbound, MSG_PROTOCOL, type OutboundDeps } from './outbound.ts';
 import { byPeer as byPeerOf } from './bundles.ts';
 import { contactInfo, createSessionIo, newMessageId } from './session-io.ts';
 
@@ -39,21 +34,12 @@ export { MSG_PROTOCOL } from './outbound.ts';
 
 const MAX_CONTACT_ADDRESSES = 16;
 
-export interface MessagingDeps {
-  readonly store: NodeStore;
-  readonly net: NetNode;
-  readonly router: Router;
-  readonly routes: RouteView;
-  readonly rng: Rng;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly emit: (events: readonly CompeerEvent[]) => void;
+/** What outbound delivery needs (outbound.ts), and what inbound adds to it. */
+export interface MessagingDeps extends Omit<OutboundDeps, 'io' | 'lastPeer'> {
   /** Our current addresses, sent to contacts inside the session. */
   readonly ownAddresses: () => string[];
   /** Our node's current onion key (contacts build the last layer of a path to us with it). */
   readonly onionKey: () => X25519PublicKey;
-  readonly requestTimeoutMs: number;
-  readonly network?: OutboundDeps['network'];
 }
 
 export interface Messaging {
