@@ -19,7 +19,7 @@ import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
 import { encodePublicIdentity, sameIdentity, userIdOf } from '../protocol/identity.ts';
 import { inviteToLink, parseInviteLink } from '../protocol/invite.ts';
 import { initiateSession } from '../protocol/session.ts';
-import { encodeSessionSet } from '../protocol/session-set.ts';
+import { decodeSessionSet, encodeSessionSet } from '../protocol/session-set.ts';
 import { fingerprintHash } from '../protocol/verify/fingerprint.ts';
 import { formatSafetyNumber, safetyNumber, safetyNumberParty } from '../protocol/verify/safety-number.ts';
 import { ONE_TIME_PREKEY_LOW_WATERMARK, SAFETY_NUMBER_ITERATIONS } from '../protocol/wire/constants.ts';
@@ -32,9 +32,10 @@ import type { CompeerApi, CompeerEvent, ContactInfo, IdentityInfo, MessageInfo, 
 import type { NodeStore } from './node-store.ts';
 import { createPrekeyManager } from './prekeys.ts';
 import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, fetchBundle } from './bundles.ts';
-import { contactInfo, createMessaging, MSG_PROTOCOL, newMessageId, type Messaging } from './messaging.ts';
+import { contactInfo, createMessaging, MSG_PROTOCOL, newMessageId, SAS_TTL_MS, type Messaging } from './messaging.ts';
 import { startDelivery, type DeliveryOptions } from './delivery.ts';
 import { createNetworkState } from './network-state.ts';
+import { createSasCoordinator } from './sas.ts';
 import { createMailboxFetcher, FULL_FETCH_DAYS } from './mailbox-fetch.ts';
 import { checkName, inviteOrder, issueInvite } from './invites.ts';
 import { DEFAULT_TTL_MS, MAX_HOPS, MAX_TTL_MS } from '../routing/delivery-policy.ts';
@@ -75,6 +76,8 @@ export interface CompeerOptions {
   readonly dhtTimeoutMs?: number;
   /** Relaying and mail holding for others (default: both on). */
   readonly delivery?: DeliveryOptions;
+  /** How long `verify` waits for a SAS exchange to complete (default 10 s). */
+  readonly sasWaitMs?: number;
   /** How often our mailboxes are fetched (default 60 s; a full fetch of the last days runs at start). */
   readonly mailboxFetchIntervalMs?: number;
 }
@@ -136,6 +139,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   const receiveRouted = async (envelope: Uint8Array): Promise<void> => {
     await late.messaging?.receiveRouted(envelope);
   };
+  const sas = createSasCoordinator(rng, log);
   const network = createNetworkState(net, clock, log, (peer) => delivery.addressesOf(peer));
   const delivery = await startDelivery({
     store,
@@ -160,6 +164,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     onionKey: delivery.onionKey,
     requestTimeoutMs,
     network,
+    sas,
   });
   late.messaging = msg;
   const mail = createMailboxFetcher({ store, net, rng, clock, log, holdersFor: delivery.routes.holdersFor, onEnvelope: receiveRouted, timeoutMs: requestTimeoutMs });
@@ -277,6 +282,20 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   announceAddresses();
   msg.announceInbox();
   for (const c of store.contacts.list()) void msg.flush(c.userId, true);
+
+  /** Starts (or joins) a SAS verification with the contact and waits a little for it to complete. */
+  async function startSas(c: ContactRecord): Promise<void> {
+    const raw = store.sessions.get(c.userId);
+    const active = raw === undefined ? undefined : decodeSessionSet(raw).active;
+    if (!active) return; // no session yet: nothing to verify over (the safety number still works)
+    const party = { self: own.public, selfUserId: userId, peer: active.remoteIdentity, peerUserId: userIdOf(active.remoteIdentity), transcriptHash: active.transcriptHash };
+    const commit = sas.start(c.userId, party, false);
+    if (commit) {
+      store.transaction(() => msg.enqueue(c.userId, { type: 'sas', id: newMessageId(rng), message: commit }, clock() + SAS_TTL_MS));
+      void msg.flush(c.userId, true);
+    }
+    await sas.settled(c.userId, opts.sasWaitMs ?? 10_000);
+  }
 
   const commitSend = createSendQueue({ store, messaging: msg, emit, clock, toInfo: messageInfo });
 
@@ -467,7 +486,8 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
         const updated = store.contacts.get(c.userId);
         if (updated) emit([{ type: 'contact', contact: contactInfo(updated) }]);
       }
-      return { safetyNumber: formatSafetyNumber(sn.digits), sas: null, verified: confirm || c.verified };
+      if (!confirm && sas.result(c.userId) === null) await startSas(c);
+      return { safetyNumber: formatSafetyNumber(sn.digits), sas: sas.result(c.userId), verified: confirm || c.verified };
     },
 
     async peers(): Promise<PeerInfo[]> {

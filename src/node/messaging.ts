@@ -26,6 +26,7 @@ import type { CompeerEvent } from './types.ts';
 import { consumeInvite } from './invites.ts';
 import { applyInbox, inboxKeyChanged, markInboxKeySent, ourSecretFor } from './inbox.ts';
 import { createOutbound, MSG_PROTOCOL, type OutboundDeps } from './outbound.ts';
+import type { SasCoordinator } from './sas.ts';
 import { byPeer as byPeerOf } from './bundles.ts';
 import { contactInfo, createSessionIo, newMessageId } from './session-io.ts';
 
@@ -33,6 +34,8 @@ export { contactInfo, newMessageId } from './session-io.ts';
 export { MSG_PROTOCOL } from './outbound.ts';
 
 const MAX_CONTACT_ADDRESSES = 16;
+/** A SAS message is useful only while both people compare: an hour. */
+export const SAS_TTL_MS = 3600_000;
 
 /** What outbound delivery needs (outbound.ts), and what inbound adds to it. */
 export interface MessagingDeps extends Omit<OutboundDeps, 'io' | 'lastPeer'> {
@@ -40,6 +43,8 @@ export interface MessagingDeps extends Omit<OutboundDeps, 'io' | 'lastPeer'> {
   readonly ownAddresses: () => string[];
   /** Our node's current onion key (contacts build the last layer of a path to us with it). */
   readonly onionKey: () => X25519PublicKey;
+  /** SAS verifications in progress (sas.ts). */
+  readonly sas?: SasCoordinator;
 }
 
 export interface Messaging {
@@ -165,6 +170,15 @@ export function createMessaging(d: MessagingDeps): Messaging {
         case 'addresses':
           store.contacts.setAddresses(key, part.addresses.slice(0, MAX_CONTACT_ADDRESSES));
           break;
+        case 'sas': {
+          const active = set.active;
+          const reply = d.sas?.receive(key, () => (active ? { self: own.public, selfUserId: userIdOf(own.public), peer: active.remoteIdentity, peerUserId: senderUid, transcriptHash: active.transcriptHash } : undefined), part.message);
+          if (reply) {
+            io.enqueue(key, { type: 'sas', id: newMessageId(rng), message: reply }, now + SAS_TTL_MS);
+            queued.push(key);
+          }
+          break;
+        }
         case 'inbox':
           applyInbox(store.meta, key, part);
           queued.push(key); // a route to the contact may have opened: what waits for it can go

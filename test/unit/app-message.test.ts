@@ -23,6 +23,7 @@ const samples: AppMessage[] = [
   { type: 'hello', id, inviteSecret: new Uint8Array(16).fill(9), name: 'Bob' },
   { type: 'hello', id, inviteSecret: new Uint8Array(16).fill(9), name: null },
   { type: 'inbox', id, routingKey: new Uint8Array(32).fill(7), mailboxSecret: new Uint8Array(32).fill(8) },
+  { type: 'sas', id, message: new Uint8Array(34).fill(5) },
 ];
 
 describe('app messages', () => {

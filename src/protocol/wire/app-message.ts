@@ -9,6 +9,7 @@
  *   0x04 hello      id (16) | invite secret (16) | name length (u8, ≤ 64) | UTF-8 name (0 = none)
  *   0x05 batch      count (u8, 2..APP_BATCH_MAX) | each: length (u32) | app message (text, addresses, hello or inbox)
  *   0x06 inbox      id (16) | onion routing key (X25519, 32) | mailbox secret (32)
+ *   0x07 sas        id (16) | SAS message (src/protocol/verify/sas.ts: version | type | 32 bytes)
  *
  * A batch carries several queued messages in one session message (one ratchet step, one envelope);
  * the whole encoding stays within APP_MESSAGE_MAX_BYTES so it fits a sealed envelope.
@@ -33,6 +34,9 @@ export const APP_TYPE_ADDRESSES = 0x03;
 export const APP_TYPE_HELLO = 0x04;
 export const APP_TYPE_BATCH = 0x05;
 export const APP_TYPE_INBOX = 0x06;
+export const APP_TYPE_SAS = 0x07;
+/** A SAS message: version (1) | type (1) | 32 bytes (sas.ts SAS_MESSAGE_LENGTH). */
+export const APP_SAS_MESSAGE_LENGTH = 34;
 
 export const APP_MESSAGE_ID_LENGTH = 16;
 export const APP_INVITE_SECRET_LENGTH = 16;
@@ -60,10 +64,11 @@ export type AppMessage =
   | { readonly type: 'addresses'; readonly id: Uint8Array; readonly addresses: readonly string[] }
   | { readonly type: 'hello'; readonly id: Uint8Array; readonly inviteSecret: Uint8Array; readonly name: string | null }
   | { readonly type: 'inbox'; readonly id: Uint8Array; readonly routingKey: Uint8Array; readonly mailboxSecret: Uint8Array }
+  | { readonly type: 'sas'; readonly id: Uint8Array; readonly message: Uint8Array }
   | { readonly type: 'batch'; readonly messages: readonly BatchableMessage[] };
 
 /** What a batch may carry: messages with an id (no acks, no nested batches). */
-export type BatchableMessage = Extract<AppMessage, { type: 'text' | 'addresses' | 'hello' | 'inbox' }>;
+export type BatchableMessage = Extract<AppMessage, { type: 'text' | 'addresses' | 'hello' | 'inbox' | 'sas' }>;
 
 const ADDRESS_RE = /^\/[\x21-\x7e]+$/;
 const CONTROL_RE = /\p{Cc}/u;
@@ -138,6 +143,11 @@ export function encodeAppMessage(m: AppMessage): Uint8Array {
       assertBytes(m.routingKey, 'routing key', APP_ROUTING_KEY_LENGTH);
       assertBytes(m.mailboxSecret, 'mailbox secret', APP_MAILBOX_SECRET_LENGTH);
       return concatBytes(head(APP_TYPE_INBOX), m.id, m.routingKey, m.mailboxSecret);
+    }
+    case 'sas': {
+      assertBytes(m.id, 'message id', APP_MESSAGE_ID_LENGTH);
+      assertBytes(m.message, 'SAS message', APP_SAS_MESSAGE_LENGTH);
+      return concatBytes(head(APP_TYPE_SAS), m.id, m.message);
     }
   }
 }
@@ -228,6 +238,11 @@ function decodeOne(bytes: Uint8Array, top: boolean): AppMessage {
       const id = r.bytes(APP_MESSAGE_ID_LENGTH, 'id');
       const routingKey = r.bytes(APP_ROUTING_KEY_LENGTH, 'routing key');
       m = { type: 'inbox', id, routingKey, mailboxSecret: r.bytes(APP_MAILBOX_SECRET_LENGTH, 'mailbox secret') };
+      break;
+    }
+    case APP_TYPE_SAS: {
+      const id = r.bytes(APP_MESSAGE_ID_LENGTH, 'id');
+      m = { type: 'sas', id, message: r.bytes(APP_SAS_MESSAGE_LENGTH, 'SAS message') };
       break;
     }
     default:
