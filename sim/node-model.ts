@@ -36,7 +36,20 @@ export type SimMsg =
   | { readonly kind: 'peers-request' }
   | { readonly kind: 'peers-response'; readonly peers: readonly PeerInfo[] }
   | { readonly kind: 'app'; readonly msg: AppMessage }
-  | { readonly kind: 'ack'; readonly id: number };
+  | { readonly kind: 'ack'; readonly id: number }
+  /** Routed model (node-routed.ts): one request/answer exchange of a real protocol's bytes. */
+  | { readonly kind: 'onion' | 'mailbox'; readonly req: number; readonly body: Uint8Array }
+  | { readonly kind: 'onion-answer' | 'mailbox-answer'; readonly req: number; readonly body: Uint8Array };
+
+/** The delivery half of a node when it is not this file's direct delivery (node-routed.ts). */
+export interface DeliveryPart {
+  receive(from: NodeId, msg: Extract<SimMsg, { kind: 'onion' | 'mailbox' | 'onion-answer' | 'mailbox-answer' }>): void;
+  submit(msg: AppMessage): void;
+  queued(): number;
+}
+
+/** Builds one incarnation's delivery part; it sees the node's store (peer table) and keeps its own state. */
+export type DeliveryFactory = (ctx: NodeContext<SimMsg>, store: NodeStore, boot: { readonly first: boolean }) => DeliveryPart;
 
 export const SIZES = { announce: 220, request: 64, peer: 96, ack: 64, header: 80 } as const;
 const MAINTENANCE_MS = 60_000;
@@ -76,6 +89,8 @@ export interface ModelOptions {
   readonly bootstrap: readonly NodeId[];
   /** Ids at or above this are attacker gateways (their announcements count under source `gossip:x<id>`). */
   readonly honestCount: number;
+  /** Replaces the direct delivery (app / ack) with another one (the routed model). */
+  readonly delivery?: DeliveryFactory;
 }
 
 export function createNodeModel(o: ModelOptions): NodeFactory<SimMsg, NodeStore> {
@@ -181,7 +196,8 @@ function buildNode(ctx: NodeContext<SimMsg>, store: NodeStore, first: boolean, o
     for (const b of pick) upsert(o.info(b), 'bootstrap');
     if (!isBootstrap) for (const b of pick) ask(b);
   }
-  for (const id of store.outbox.keys()) arm(id, retryDelay(0, ctx.random.next()));
+  const routed = o.delivery?.(ctx, store, { first });
+  if (routed === undefined) for (const id of store.outbox.keys()) arm(id, retryDelay(0, ctx.random.next()));
   ctx.after(ctx.random.next() * 1_000, announce);
   ctx.after(ctx.random.next() * ANNOUNCEMENT_INTERVAL_MS, () => {
     announce();
@@ -236,6 +252,12 @@ function buildNode(ctx: NodeContext<SimMsg>, store: NodeStore, first: boolean, o
           if (o.config.retryOnContact) retryFor(from);
           return;
         }
+        case 'onion':
+        case 'mailbox':
+        case 'onion-answer':
+        case 'mailbox-answer':
+          routed?.receive(from, msg);
+          return;
         case 'ack': {
           if (store.outbox.delete(msg.id)) {
             const t = timers.get(msg.id);
@@ -248,6 +270,7 @@ function buildNode(ctx: NodeContext<SimMsg>, store: NodeStore, first: boolean, o
       }
     },
     submit(msg) {
+      if (routed !== undefined) return routed.submit(msg);
       store.outbox.set(msg.id, { msg, attempts: 0 });
       attempt(msg.id);
     },
@@ -257,7 +280,7 @@ function buildNode(ctx: NodeContext<SimMsg>, store: NodeStore, first: boolean, o
         const id = nodeIdOf(p.peerId);
         if (id !== undefined) neighbours.push(id);
       }
-      return { neighbours, tableSize: store.peers.count(), queued: store.outbox.size };
+      return { neighbours, tableSize: store.peers.count(), queued: routed?.queued() ?? store.outbox.size };
     },
     crash() {
       return store;

@@ -34,7 +34,17 @@ function table(r: RunResult): string {
     ['honest share of tables', r.honestTable.min === null ? '—' : `min ${(r.honestTable.min * 100).toFixed(1)} %, mean ${((r.honestTable.mean ?? 0) * 100).toFixed(1)} %, ${r.honestTable.nodesBelow80} nodes below 80 %`],
     ['survivors in one component', `${r.survivorsReachable.afterRemoval.map((x) => `${(x * 100).toFixed(1)} %`).join(', ') || '—'} after removal; ${(r.survivorsReachable.atEnd * 100).toFixed(1)} % at end`],
     ['memory per node', `${(r.memoryPerNodeBytes / 1024).toFixed(1)} KiB (heap delta / nodes)`],
+    ['node model', r.model],
   ];
+  const g = r.routing;
+  if (g !== null) {
+    const mm = g.mailboxModel;
+    rows.push(
+      ['paths', `${g.pathSendsOk} of ${g.pathSends} sends taken; ${g.relayed} packets relayed; ${g.hopTimeouts} hop timeouts; ${g.acksSent} acks`],
+      ['mailboxes', `${g.held} messages held (${g.holderCopies} copies, ${g.depositNoHolder} of ${g.depositAttempts} deposits taken by no holder); ${g.heldDelivered} of them delivered, ${g.deliveredFromMailbox} first from a mailbox`],
+      ['mailbox loss model', `${(1 - mm.holderUp).toFixed(1)}^${mm.replicas} = ${(mm.modelLoss * 100).toFixed(1)} % → ${mm.modelLostOfHeld} of ${g.held} held lost without retries; the run lost ${mm.runLostOfHeld}`],
+    );
+  }
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
   lines.push('', 'targets:');
@@ -42,7 +52,7 @@ function table(r: RunResult): string {
   return lines.join('\n');
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const names = argv.filter((a) => !a.startsWith('--'));
   if (names.length !== 1) {
@@ -53,7 +63,7 @@ function main(argv: string[]): number {
   const file = name.endsWith('.json') ? name : join(here, 'scenarios', `${name}.json`);
   try {
     const scenario = parseScenarioText(readFileSync(file, 'utf8'));
-    const result = runScenario(scenario, json ? {} : { progressEveryMs: 10 * 60_000, onProgress: (t) => console.error(`  … ${ms(t)} simulated`) });
+    const result = await runScenario(scenario, json ? {} : { progressEveryMs: 10 * 60_000, onProgress: (t) => console.error(`  … ${ms(t)} simulated`) });
     const outDir = join(here, 'results');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, `${scenario.name}.json`), JSON.stringify(result, null, 2) + '\n');
@@ -73,4 +83,4 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -44,7 +44,14 @@ export interface NodeConfig {
   readonly relayFraction: number;
   /** Retry a contact's queued messages as soon as anything arrives from it (not in the product yet). */
   readonly retryOnContact: boolean;
+  /**
+   * Which node model runs (optional, default 'direct'): 'direct' is sim/node-model.ts's direct delivery;
+   * 'routed' adds the real router, onion paths and mailbox holders (sim/node-routed.ts).
+   */
+  readonly model: NodeModelKind;
 }
+
+export type NodeModelKind = 'direct' | 'routed';
 
 export interface Targets {
   readonly deliveryRatio: number;
@@ -164,7 +171,9 @@ export function parseScenario(value: unknown): Scenario {
   const distribution = l.distribution;
   if (distribution !== 'uniform' && distribution !== 'exponential') fail(`${p}.network.latency.distribution`, "'uniform' | 'exponential'", distribution);
   const t = object(o.traffic, `${p}.traffic`, ['messagesPerNodePerMinute', 'ttlMs', 'messageBytes', 'contactsPerNode', 'startMs', 'drainMs']);
-  const c = object(o.node, `${p}.node`, ['bootstrapNodes', 'startWindowMs', 'gossipFanout', 'maxPeers', 'relayFraction', 'retryOnContact']);
+  const c = object(o.node, `${p}.node`, ['bootstrapNodes', 'startWindowMs', 'gossipFanout', 'maxPeers', 'relayFraction', 'retryOnContact'], ['model']);
+  const model = c.model ?? 'direct';
+  if (model !== 'direct' && model !== 'routed') fail(`${p}.node.model`, "'direct' | 'routed'", model);
   const g = object(o.targets, `${p}.targets`, ['deliveryRatio', 'duplicates', 'knows8PeersMs', 'healFlushMs', 'honestTableFraction', 'survivorsReachable', 'wallTimeMs']);
   if (!Array.isArray(o.faults)) fail(`${p}.faults`, 'an array', o.faults);
   const faults = (o.faults as unknown[]).map((f, i) => parseFault(f, `${p}.faults[${i}]`));
@@ -196,6 +205,7 @@ export function parseScenario(value: unknown): Scenario {
       maxPeers: num(c, 'maxPeers', `${p}.node`, 8, 100_000, { int: true }),
       relayFraction: num(c, 'relayFraction', `${p}.node`, 0, 1),
       retryOnContact: bool(c, 'retryOnContact', `${p}.node`),
+      model,
     },
     faults,
     targets: {

@@ -6,6 +6,7 @@
  * Output is a plain JSON-able object (results file, --json, the SVG plot).
  */
 import { CompeerError, ErrorCodes } from '../src/lib/errors.ts';
+import { MAILBOX_REPLICAS } from '../src/routing/delivery-policy.ts';
 import { installFaults, type FaultEvent } from './engine/faults.ts';
 import { createMetrics, type IntervalPoint, type MessageSummary } from './engine/metrics.ts';
 import { createNetwork, type NodeId } from './engine/network.ts';
@@ -13,7 +14,8 @@ import { seededRandom } from './engine/random.ts';
 import { createScheduler } from './engine/scheduler.ts';
 import { createWorld } from './engine/world.ts';
 import { addressIn, createNodeModel, peerIdOf, SIZES, sybilAnnouncement, type NodeStore, type PeerInfo, type SimMsg } from './node-model.ts';
-import type { Scenario } from './scenario.ts';
+import { createRoutedModel, type RoutedModel, type RoutingStats } from './node-routed.ts';
+import type { NodeModelKind, Scenario } from './scenario.ts';
 
 export interface TargetCheck {
   readonly name: string;
@@ -25,6 +27,7 @@ export interface TargetCheck {
 export interface RunResult {
   readonly scenario: string;
   readonly mode: 'virtual';
+  readonly model: NodeModelKind;
   readonly seed: string;
   readonly nodes: number;
   readonly simulatedMs: number;
@@ -44,7 +47,22 @@ export interface RunResult {
   readonly memoryPerNodeBytes: number;
   readonly faults: readonly FaultEvent[];
   readonly series: readonly IntervalPoint[];
+  /** Routed model only: what the router, holders and fetches did, and the mailbox loss model. */
+  readonly routing: RoutingReport | null;
   readonly targets: readonly TargetCheck[];
+}
+
+export interface RoutingReport extends RoutingStats {
+  /** Issue 6: the loss if each of r holders were up with p = 0.7 and nobody retried, 0.3^r, against the run. */
+  readonly mailboxModel: {
+    readonly replicas: number;
+    readonly holderUp: number;
+    readonly modelLoss: number;
+    /** held × modelLoss: messages the model loses. */
+    readonly modelLostOfHeld: number;
+    /** Held messages the run did not deliver (expired, or still pending at the end). */
+    readonly runLostOfHeld: number;
+  };
 }
 
 export interface RunOptions {
@@ -55,7 +73,7 @@ export interface RunOptions {
 
 const MINUTE = 60_000;
 
-export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
+export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<RunResult> {
   if (s.mode !== 'virtual') throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, `scenario ${s.name}: mode '${s.mode}' is not built yet (issue 6: full mode over @libp2p/memory)`);
   const wallStart = performance.now();
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -76,7 +94,13 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
   }));
   const bootstrap = ids.slice(0, s.node.bootstrapNodes);
   const contacts = ids.map((id) => setup.sample(ids.filter((x) => x !== id), s.traffic.contactsPerNode));
-  const factory = createNodeModel({ config: s.node, info: (id) => infos[id] as PeerInfo, bootstrap, honestCount: s.nodes });
+  const senders = ids.map((): NodeId[] => []);
+  contacts.forEach((cs, from) => cs.forEach((to) => senders[to]?.push(from as NodeId)));
+  const routed: RoutedModel | undefined =
+    s.node.model === 'routed'
+      ? createRoutedModel({ seed: s.seed, nodes: s.nodes, info: (id) => infos[id] as PeerInfo, sendersOf: (id) => senders[id] ?? [], isRemoved: (id) => world.isRemoved(id), keyRng: setup.fork('onion-keys').asRng() })
+      : undefined;
+  const factory = createNodeModel({ config: s.node, info: (id) => infos[id] as PeerInfo, bootstrap, honestCount: s.nodes, ...(routed && { delivery: routed.delivery }) });
   const world = createWorld<SimMsg, NodeStore>({ sched, net, metrics, random: random.fork('nodes'), size: s.nodes, factory });
 
   for (const id of ids) {
@@ -107,12 +131,14 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
     isRelay: (id) => (infos[id]?.capabilities ?? []).includes('relay'),
     sybilAnnouncement: (k, prefix, at) => sybilAnnouncement(`s${k}`, addressIn(prefix, k & 0xffff), at),
     announceBytes: SIZES.announce,
+    ...(routed && { onHeal: () => routed.healed() }),
   });
 
   const end = s.durationMs + s.traffic.drainMs;
   const step = opts.progressEveryMs ?? end;
   for (let t = Math.min(step, end); ; t = Math.min(t + step, end)) {
-    sched.runUntil(t);
+    if (routed === undefined) sched.runUntil(t);
+    else await sched.runUntilAsync(t, routed.settle);
     opts.onProgress?.(t);
     if (t >= end) break;
   }
@@ -131,6 +157,7 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
   const result = {
     scenario: s.name,
     mode: 'virtual' as const,
+    model: s.node.model,
     seed: s.seed,
     nodes: s.nodes,
     simulatedMs: end,
@@ -152,8 +179,19 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
     memoryPerNodeBytes: Math.max(0, Math.round((heapAfter - heapBefore) / s.nodes)),
     faults: faults.log,
     series: metrics.series(end),
+    routing: routed === undefined ? null : routingReport(routed.stats),
   };
   return { ...result, targets: checkTargets(s, result) };
+}
+
+const HOLDER_UP = 0.7;
+
+function routingReport(st: RoutingStats): RoutingReport {
+  const modelLoss = (1 - HOLDER_UP) ** MAILBOX_REPLICAS;
+  return {
+    ...st,
+    mailboxModel: { replicas: MAILBOX_REPLICAS, holderUp: HOLDER_UP, modelLoss, modelLostOfHeld: Math.round(st.held * modelLoss * 10) / 10, runLostOfHeld: st.held - st.heldDelivered },
+  };
 }
 
 function checkTargets(s: Scenario, r: Omit<RunResult, 'targets'>): TargetCheck[] {

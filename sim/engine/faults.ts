@@ -22,6 +22,8 @@ export interface FaultHooks<M extends SimMessage> {
   /** The announcement of Sybil `index` (made-up identity) sitting in attacker /16 number `prefix`. */
   sybilAnnouncement(index: number, prefix: number, at: number): M;
   readonly announceBytes: number;
+  /** Called right after a partition heals (the routed model flushes its outboxes, as the product does). */
+  onHeal?(): void;
 }
 
 export interface FaultController {
@@ -72,6 +74,7 @@ export function installFaults<M extends SimMessage, S>(world: World<M, S>, rando
         sched.schedule(f.healAtMs, () => {
           world.net.heal();
           world.metrics.heal(sched.now());
+          hooks.onHeal?.();
           note('heal', 'partition healed');
         }, 'fault');
         return;

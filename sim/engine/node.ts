@@ -45,6 +45,11 @@ export interface NodeContext<M extends SimMessage> {
   send(to: NodeId, msg: M, sizeBytes: number): SendOutcome;
   /** Whether a connection to `to` can be made now (costs one 'dial' transmission). */
   dial(to: NodeId): boolean;
+  /**
+   * Whether `to` is up and on this side of any partition, free of charge: what a request learns at once
+   * from an open connection or a refused dial (the routed model fails such a hop without a timeout).
+   */
+  reachable(to: NodeId): boolean;
   readonly report: NodeReport;
 }
 

@@ -36,6 +36,12 @@ export interface Scheduler {
   cancel(id: EventId): boolean;
   /** Runs every event due at or before `t`, then leaves the clock at `t`. Returns the events run. */
   runUntil(t: number): number;
+  /**
+   * As runUntil, for models that run real async code (sim/node-routed.ts: the router awaits its hops):
+   * after each event, when `settle()` returns a promise it is awaited before the next event, so promise
+   * continuations the event set off run at that event's simulated time, not after the whole run.
+   */
+  runUntilAsync(t: number, settle: () => Promise<void> | undefined): Promise<number>;
   /** Events waiting (cancelled ones included until popped). */
   pending(): number;
   /** Events run since creation. */
@@ -84,6 +90,22 @@ export function createScheduler(start = 0): Scheduler {
     return top;
   };
 
+  /** Runs the next live event due at or before `t`; false when there is none. */
+  const step = (t: number): boolean => {
+    for (;;) {
+      const head = heap[0];
+      if (head === undefined || head.at > t) return false;
+      pop();
+      if (head.cancelled) continue;
+      live.delete(head.seq);
+      clock.advanceTo(head.at);
+      self.onEvent?.({ at: head.at, seq: head.seq, label: head.label });
+      ran++;
+      head.fn();
+      return true;
+    }
+  };
+
   const self: Scheduler = {
     clock,
     now: clock.now,
@@ -107,17 +129,16 @@ export function createScheduler(start = 0): Scheduler {
     },
     runUntil(t) {
       let count = 0;
-      for (;;) {
-        const head = heap[0];
-        if (head === undefined || head.at > t) break;
-        pop();
-        if (head.cancelled) continue;
-        live.delete(head.seq);
-        clock.advanceTo(head.at);
-        self.onEvent?.({ at: head.at, seq: head.seq, label: head.label });
-        ran++;
+      while (step(t)) count++;
+      if (t > clock.now()) clock.advanceTo(t);
+      return count;
+    },
+    async runUntilAsync(t, settle) {
+      let count = 0;
+      while (step(t)) {
         count++;
-        head.fn();
+        const pending = settle();
+        if (pending !== undefined) await pending;
       }
       if (t > clock.now()) clock.advanceTo(t);
       return count;

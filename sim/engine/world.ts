@@ -83,6 +83,7 @@ export function createWorld<M extends SimMessage, S>(opts: {
         cancel: (e) => void sched.cancel(e),
         send: (to, msg, bytes) => net.send(id, to, msg, bytes),
         dial: (to) => net.dial(id, to),
+        reachable: (to) => net.isUp(id) && net.isUp(to) && net.sameGroup(id, to),
         report: {
           delivered: (m) => metrics.delivered(m, sched.now()),
           redundant: (m) => metrics.redundant(m),

@@ -9,8 +9,8 @@ import { runScenario } from '../../sim/simulate.ts';
 import { scenario } from './helpers.ts';
 
 describe('virtual mode, 50 nodes', () => {
-  it('baseline: 100 % delivery, 0 duplicates, every new node knows 8 peers within 2 s', () => {
-    const r = runScenario(scenario());
+  it('baseline: 100 % delivery, 0 duplicates, every new node knows 8 peers within 2 s', async () => {
+    const r = await runScenario(scenario());
     assert.ok(r.messages.created > 500, `created ${r.messages.created}`);
     assert.equal(r.messages.delivered, r.messages.created);
     assert.equal(r.messages.deliveryRatio, 1);
@@ -23,16 +23,16 @@ describe('virtual mode, 50 nodes', () => {
     assert.ok(r.targets.every((t) => t.met), JSON.stringify(r.targets));
   });
 
-  it('is reproducible: the same seed gives the same results', () => {
+  it('is reproducible: the same seed gives the same results', async () => {
     const s = scenario({ durationMs: 180_000 });
-    const a = runScenario(s);
-    const b = runScenario(s);
+    const a = await runScenario(s);
+    const b = await runScenario(s);
     assert.deepEqual({ ...a, wallTimeMs: 0, memoryPerNodeBytes: 0 }, { ...b, wallTimeMs: 0, memoryPerNodeBytes: 0 });
   });
 
-  it('partition then heal: messages queued across the cut flush after the heal', () => {
+  it('partition then heal: messages queued across the cut flush after the heal', async () => {
     const s = scenario({ faults: [{ type: 'partition', atMs: 180_000, healAtMs: 240_000, fraction: 0.2 }], targets: { deliveryRatio: 1, duplicates: 0, knows8PeersMs: null, healFlushMs: null, honestTableFraction: null, survivorsReachable: null, wallTimeMs: null } });
-    const r = runScenario(s);
+    const r = await runScenario(s);
     const [heal] = r.messages.healFlushMs;
     assert.ok(heal !== undefined);
     assert.equal(heal.healAtMs, 240_000);
@@ -46,9 +46,9 @@ describe('virtual mode, 50 nodes', () => {
     assert.ok((r.messages.latencyMs.max ?? 0) > 30_000, `max latency ${r.messages.latencyMs.max}`);
   });
 
-  it('churn: crashed nodes keep outbox and dedup set, so nothing is lost or delivered twice', () => {
+  it('churn: crashed nodes keep outbox and dedup set, so nothing is lost or delivered twice', async () => {
     const s = scenario({ faults: [{ type: 'churn', fraction: 1, meanOnMs: 120_000, meanOffMs: 60_000, startMs: 60_000 }], targets: { deliveryRatio: 1, duplicates: 0, knows8PeersMs: null, healFlushMs: null, honestTableFraction: null, survivorsReachable: null, wallTimeMs: null } });
-    const r = runScenario(s);
+    const r = await runScenario(s);
     assert.ok(r.faults.some((f) => f.type === 'churn'));
     assert.equal(r.messages.duplicates, 0);
     assert.equal(r.messages.lost, 0);

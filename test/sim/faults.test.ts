@@ -11,8 +11,8 @@ import { scenario } from './helpers.ts';
 const noTargets = { deliveryRatio: 0, duplicates: 0, knows8PeersMs: null, healFlushMs: null, honestTableFraction: null, survivorsReachable: null, wallTimeMs: null };
 
 describe('faults', () => {
-  it('targeted removal: removes the best-connected fraction, the survivors still deliver to each other', () => {
-    const r = runScenario(scenario({ durationMs: 300_000, faults: [{ type: 'targeted-removal', atMs: 120_000, fraction: 0.2 }], targets: noTargets }));
+  it('targeted removal: removes the best-connected fraction, the survivors still deliver to each other', async () => {
+    const r = await runScenario(scenario({ durationMs: 300_000, faults: [{ type: 'targeted-removal', atMs: 120_000, fraction: 0.2 }], targets: noTargets }));
     const [event] = r.faults;
     assert.match(event?.detail ?? '', /^removed 10 best-connected nodes/);
     assert.equal(r.survivorsReachable.afterRemoval.length, 1);
@@ -21,8 +21,8 @@ describe('faults', () => {
     assert.equal(r.messages.duplicates, 0);
   });
 
-  it('relay failures crash relay-capable nodes each minute and they come back', () => {
-    const r = runScenario(scenario({ durationMs: 300_000, faults: [{ type: 'relay-failures', fractionPerMinute: 0.5, startMs: 60_000, restartAfterMs: 30_000 }], targets: noTargets }));
+  it('relay failures crash relay-capable nodes each minute and they come back', async () => {
+    const r = await runScenario(scenario({ durationMs: 300_000, faults: [{ type: 'relay-failures', fractionPerMinute: 0.5, startMs: 60_000, restartAfterMs: 30_000 }], targets: noTargets }));
     const ticks = r.faults.filter((f) => f.type === 'relay-failures');
     assert.ok(ticks.length >= 4);
     assert.ok(ticks.some((t) => /^crashed [1-9]\d* of/.test(t.detail)));
@@ -30,9 +30,9 @@ describe('faults', () => {
     assert.equal(r.messages.lost, 0);
   });
 
-  it('Sybil flood: caps bound the Sybil entries, honest delivery is unchanged', () => {
+  it('Sybil flood: caps bound the Sybil entries, honest delivery is unchanged', async () => {
     const flood = { type: 'sybil-flood', atMs: 60_000, sybilsPerHonest: 10, injectors: 2, prefixes: 4, spreadMs: 30_000 };
-    const r = runScenario(scenario({ durationMs: 300_000, faults: [flood], targets: noTargets }));
+    const r = await runScenario(scenario({ durationMs: 300_000, faults: [flood], targets: noTargets }));
     assert.ok((r.transmissionsByKind.announce ?? 0) > 500 * 3);
     assert.ok(r.honestTable.min !== null && r.honestTable.min < 1, 'some Sybils got in (the flood is real)');
     // 4 attacker /16s × 8 per prefix: at most 32 Sybil entries in any table (src/routing/peer-policy.ts caps).
