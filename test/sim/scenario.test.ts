@@ -25,6 +25,8 @@ describe('scenario format', () => {
   it('accepts the helper scenario and keeps its values', () => {
     const s = parseScenario(scenarioJson({ faults: [{ type: 'partition', atMs: 10, healAtMs: 20, fraction: 0.2 }] }));
     assert.equal(s.nodes, 50);
+    assert.equal(s.node.model, 'direct', 'the node model defaults to direct');
+    assert.equal(parseScenario(scenarioJson({ node: { ...(scenarioJson().node as Record<string, unknown>), model: 'routed' } })).node.model, 'routed');
     assert.deepEqual(s.faults, [{ type: 'partition', atMs: 10, healAtMs: 20, fraction: 0.2 }]);
   });
 
@@ -44,6 +46,7 @@ describe('scenario format', () => {
     rejects(scenarioJson({ faults: [{ type: 'churn', fraction: 0.3, meanOnMs: 1, meanOffMs: 1 }] }), DecodeError, /faults\[0\]\.startMs: missing/);
     rejects(scenarioJson({ faults: {} }), DecodeError, /^scenario\.faults: expected an array, got an object$/);
     rejects('[]', DecodeError, /^scenario: expected an object/);
+    rejects(scenarioJson({ node: { ...(scenarioJson().node as Record<string, unknown>), model: 'gossip' } }), DecodeError, /^scenario\.node\.model: expected 'direct' \| 'routed'/);
     assert.throws(() => parseScenarioText('{'), (e: unknown) => e instanceof DecodeError && e.code === ErrorCodes.INVALID_ENCODING);
   });
 });

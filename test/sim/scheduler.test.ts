@@ -53,6 +53,40 @@ describe('scheduler', () => {
     );
   });
 
+  it('runUntilAsync: promise continuations an event sets off run at that event\'s time, before the next event', async () => {
+    const s = createScheduler();
+    const seen: string[] = [];
+    let pending: Promise<void> | undefined;
+    const later = async (label: string): Promise<void> => {
+      await Promise.resolve();
+      await Promise.resolve();
+      seen.push(`${label}@${s.now()}`);
+    };
+    s.schedule(10, () => void (pending = later('a')));
+    s.schedule(10, () => seen.push(`b@${s.now()}`));
+    s.schedule(20, () => seen.push(`c@${s.now()}`));
+    const settle = (): Promise<void> | undefined => {
+      if (pending === undefined) return undefined;
+      pending = undefined;
+      return new Promise((resolve) => setImmediate(resolve));
+    };
+    assert.equal(await s.runUntilAsync(30, settle), 3);
+    assert.deepEqual(seen, ['a@10', 'b@10', 'c@20']);
+    assert.equal(s.now(), 30);
+    // Without settling, the same continuation lands after every event of the run.
+    const t = createScheduler();
+    const order: string[] = [];
+    t.schedule(10, () => void (async () => {
+      await Promise.resolve();
+      order.push('continuation');
+    })());
+    t.schedule(20, () => order.push('next event'));
+    t.runUntil(30);
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.deepEqual(order, ['next event', 'continuation']);
+  });
+
   it('refuses to schedule in the past and reports a second cancel', () => {
     const s = createScheduler();
     s.runUntil(100);
