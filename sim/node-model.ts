@@ -11,8 +11,9 @@
  * - outbox: src/node/outbox-policy.ts retryDelay (1 s doubling to 5 min, ±20 %) until the TTL.
  * Modelled, not real: joining (3 bootstrap nodes, then a peer-sample exchange standing in for the DHT walk),
  * probing (a dial per probe, 2 per minute, as discovery's maintenance), the gossip mesh (up to `gossipFanout`
- * dialable peers from the 32 best-ranked), and delivery: direct to the recipient with an ack — no onion
- * paths, relays or mailboxes yet (src/routing/ lands them behind the same NodeBehaviour).
+ * dialable peers from the 32 best-ranked), and — in the 'direct' model — delivery: direct to the recipient
+ * with an ack. The 'routed' model (scenario `node.model`) hands submit and its own message kinds to a
+ * `DeliveryPart` instead: node-routed.ts, the real router, onion paths and mailbox holders.
  */
 import { DEFAULT_FORWARD_RATE_LIMIT, DEFAULT_SOURCE_RATE_LIMIT } from '../src/node/discovery/discovery.ts';
 import { retryDelay } from '../src/node/outbox-policy.ts';

@@ -1,6 +1,7 @@
 /**
  * One virtual-mode run of a scenario: builds the scheduler, network, world and the node model
- * (sim/node-model.ts), starts the nodes (bootstrap set at 0, the rest over the start window), drives
+ * (sim/node-model.ts; for `node.model` 'routed' with sim/node-routed.ts's delivery, whose real router
+ * awaits its hops — the run then steps with runUntilAsync), starts the nodes (bootstrap set at 0, the rest over the start window), drives
  * the traffic (Poisson per node, to a fixed set of contacts), installs the faults, runs to the end of
  * the drain, and gathers the results with their target checks.
  * Output is a plain JSON-able object (results file, --json, the SVG plot).

@@ -1,8 +1,8 @@
 /**
  * The seam between the engine and a node model (issue 6): the engine owns time, the network, crashes
- * and the metrics; a `NodeBehaviour` owns what one node does. Today's model is sim/node-model.ts (real
- * peer table and policy, gossip, direct delivery with the real outbox backoff); the onion paths and
- * mailboxes of src/routing/ plug in as another behaviour, without engine changes.
+ * and the metrics; a `NodeBehaviour` owns what one node does: sim/node-model.ts (real peer table and
+ * policy, gossip, direct delivery with the real outbox backoff), with sim/node-routed.ts in place of its
+ * delivery for the 'routed' model (the real router, onion paths and mailbox holders of src/routing/).
  *
  * Crash semantics: `crash()` returns the node's durable store and the behaviour object is dropped; a
  * restart builds a new behaviour from that store. Volatile state (timers, caches) dies with the object;
