@@ -223,11 +223,23 @@ export interface MemoryPeerTable extends PeerTableAccess {
  * from which `worst(n)` is the first n and `ranked` walks back from the end. Rows are immutable and
  * replaced whole; each write or delete updates all four together and records one undo that restores
  * them together (undos run newest first, so an undo always sees the state its write left).
+ * Cost: ~80 KiB more heap per 950-peer table than the bare Map (measured, issue 6).
  */
+/** A group of an index: one record, or an array of two or more. */
+type Group = PeerRecord | PeerRecord[];
+
+function members(g: Group | undefined): PeerRecord[] {
+  return g === undefined ? [] : Array.isArray(g) ? g.slice() : [g];
+}
+
+function outOfStep(): CompeerError {
+  return new CompeerError(ErrorCodes.INTERNAL, 'peer table: an index is out of step with the rows');
+}
+
 export function memoryPeerTable(log: UndoLog = noUndo): MemoryPeerTable {
   const rows = new Map<string, PeerRecord>();
-  const prefixes = new Map<string, Map<string, PeerRecord>>();
-  const sources = new Map<string, Map<string, PeerRecord>>();
+  const prefixes = new Map<string, Group>();
+  const sources = new Map<string, Group>();
   const ordered: PeerRecord[] = [];
 
   /** The first index whose row is not byWorst-before `p`. */
@@ -241,16 +253,42 @@ export function memoryPeerTable(log: UndoLog = noUndo): MemoryPeerTable {
     }
     return lo;
   };
-  /** Moves `key`'s membership in a grouping index from prev to next (in place when the key is kept). */
-  const regroup = (index: Map<string, Map<string, PeerRecord>>, key: (p: PeerRecord) => string, prev?: PeerRecord, next?: PeerRecord): void => {
-    if (prev !== undefined && (next === undefined || key(prev) !== key(next))) {
-      const g = index.get(key(prev));
-      if (g?.delete(prev.peerId) && g.size === 0) index.delete(key(prev));
+  /**
+   * Moves a peer's membership in a grouping index from prev to next: replaced in place when the key
+   * is kept, else swap-removed (groups are unordered). In a large network most prefixes and gossip
+   * sources hold one peer, so a group of one is the record itself and larger ones are arrays (a
+   * one-entry Map costs ~10x): the scan for a peer is bounded by the policy's caps, except in the
+   * uncapped groups (loopback, direct, bootstrap).
+   */
+  const regroup = (index: Map<string, Group>, key: (p: PeerRecord) => string, prev?: PeerRecord, next?: PeerRecord): void => {
+    if (prev !== undefined) {
+      const k = key(prev);
+      const kept = next !== undefined && key(next) === k;
+      const g = index.get(k);
+      if (g === prev) {
+        if (kept) {
+          index.set(k, next);
+          return;
+        }
+        index.delete(k);
+      } else {
+        const at = Array.isArray(g) ? g.indexOf(prev) : -1;
+        if (!Array.isArray(g) || at < 0) throw outOfStep();
+        if (kept) {
+          g[at] = next;
+          return;
+        }
+        const last = g.pop() as PeerRecord;
+        if (at < g.length) g[at] = last;
+        if (g.length === 1) index.set(k, g[0] as PeerRecord);
+      }
     }
     if (next !== undefined) {
-      let g = index.get(key(next));
-      if (g === undefined) index.set(key(next), (g = new Map()));
-      g.set(next.peerId, next);
+      const k = key(next);
+      const g = index.get(k);
+      if (g === undefined) index.set(k, next);
+      else if (Array.isArray(g)) g.push(next);
+      else index.set(k, [g, next]);
     }
   };
   /** Replaces one peer's row `prev` by `next` (either absent) in the rows and every index. */
@@ -259,7 +297,7 @@ export function memoryPeerTable(log: UndoLog = noUndo): MemoryPeerTable {
     regroup(sources, (p) => p.source, prev, next);
     if (prev !== undefined) {
       const at = lowerBound(prev);
-      if (ordered[at] !== prev) throw new CompeerError(ErrorCodes.INTERNAL, 'peer table: the ordered index is out of step with the rows');
+      if (ordered[at] !== prev) throw outOfStep();
       ordered.splice(at, 1);
     }
     if (next !== undefined) {
@@ -271,8 +309,8 @@ export function memoryPeerTable(log: UndoLog = noUndo): MemoryPeerTable {
 
   return {
     get: (id) => rows.get(id),
-    byPrefix: (prefix) => [...(prefixes.get(prefix)?.values() ?? [])],
-    bySource: (source) => [...(sources.get(source)?.values() ?? [])],
+    byPrefix: (prefix) => members(prefixes.get(prefix)),
+    bySource: (source) => members(sources.get(source)),
     total: () => rows.size,
     worst(n, except) {
       const out: PeerRecord[] = [];
