@@ -83,7 +83,8 @@ export function createWorld<M extends SimMessage, S>(opts: {
         cancel: (e) => void sched.cancel(e),
         send: (to, msg, bytes) => net.send(id, to, msg, bytes),
         dial: (to) => net.dial(id, to),
-        reachable: (to) => net.isUp(id) && net.isUp(to) && net.sameGroup(id, to),
+        // A node never booted yet has no listener: refused, like a crashed one.
+        reachable: (to) => net.isUp(id) && live.has(to) && net.sameGroup(id, to),
         report: {
           delivered: (m) => metrics.delivered(m, sched.now()),
           redundant: (m) => metrics.redundant(m),
