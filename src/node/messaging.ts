@@ -223,8 +223,20 @@ export function createMessaging(d: MessagingDeps): Messaging {
     return { contact, ack, events, queued };
   };
 
+  /** The contact just reached us: mail we left in mailboxes for it goes again now (it may have missed the ack). */
+  const wakeHeld = (contact: string): void => {
+    const now = clock();
+    const held = store.outbox.forContact(contact).filter((i) => i.state === 'held' && i.nextAttemptAt > now);
+    if (held.length === 0) return;
+    store.transaction(() => {
+      for (const i of held) store.outbox.update(i.messageId, { nextAttemptAt: now });
+    });
+    void outbound.flush(contact);
+  };
+
   const after = (p: Processed): void => {
     d.emit(p.events);
+    if (p.contact !== undefined) wakeHeld(p.contact);
     for (const k of new Set(p.queued)) void outbound.flush(k);
   };
 

@@ -15,7 +15,7 @@
 export const RETRY_BASE_MS = 1_000;
 export const RETRY_MAX_MS = 5 * 60_000;
 export const ACK_TIMEOUT_MS = 15_000;
-export const HELD_RETRY_MS = 15 * 60_000;
+export const HELD_RETRY_MS = 2 * 60_000;
 export const HELD_RETRY_MAX_MS = 6 * 3600_000;
 export const DEFAULT_TTL_MS = 7 * 24 * 3600_000;
 export const MAX_TTL_MS = 30 * 24 * 3600_000;
