@@ -225,15 +225,15 @@ export interface MemoryPeerTable extends PeerTableAccess {
  * them together (undos run newest first, so an undo always sees the state its write left).
  * Cost: ~80 KiB more heap per 950-peer table than the bare Map (measured, issue 6).
  */
-/** A group of an index: one record, or an array of two or more. */
-type Group = PeerRecord | PeerRecord[];
-
-function members(g: Group | undefined): PeerRecord[] {
-  return g === undefined ? [] : Array.isArray(g) ? g.slice() : [g];
-}
+/** A group of an index: the peer id of its one member, or the ids of two or more. */
+type Group = string | string[];
 
 function outOfStep(): CompeerError {
   return new CompeerError(ErrorCodes.INTERNAL, 'peer table: an index is out of step with the rows');
+}
+
+function missingRow(): never {
+  throw outOfStep();
 }
 
 export function memoryPeerTable(log: UndoLog = noUndo): MemoryPeerTable {
@@ -254,56 +254,58 @@ export function memoryPeerTable(log: UndoLog = noUndo): MemoryPeerTable {
     return lo;
   };
   /**
-   * Moves a peer's membership in a grouping index from prev to next: replaced in place when the key
-   * is kept, else swap-removed (groups are unordered). In a large network most prefixes and gossip
-   * sources hold one peer, so a group of one is the record itself and larger ones are arrays (a
-   * one-entry Map costs ~10x): the scan for a peer is bounded by the policy's caps, except in the
-   * uncapped groups (loopback, direct, bootstrap).
+   * Moves a peer's id between groups of an index when its key changes (an update that keeps the key
+   * touches nothing: groups hold ids, rows hold the records); groups are unordered, so removal swaps
+   * in the last id. In a large network most prefixes and gossip sources hold one peer, so a group of
+   * one is the id itself and larger ones are arrays (a one-entry Map costs ~10x); the scan on removal
+   * is bounded by the policy's caps, except in the uncapped groups (loopback, direct, bootstrap).
    */
   const regroup = (index: Map<string, Group>, key: (p: PeerRecord) => string, prev?: PeerRecord, next?: PeerRecord): void => {
+    if (prev !== undefined && next !== undefined && key(prev) === key(next)) return;
     if (prev !== undefined) {
       const k = key(prev);
-      const kept = next !== undefined && key(next) === k;
       const g = index.get(k);
-      if (g === prev) {
-        if (kept) {
-          index.set(k, next);
-          return;
-        }
-        index.delete(k);
-      } else {
-        const at = Array.isArray(g) ? g.indexOf(prev) : -1;
+      if (g === prev.peerId) index.delete(k);
+      else {
+        const at = Array.isArray(g) ? g.indexOf(prev.peerId) : -1;
         if (!Array.isArray(g) || at < 0) throw outOfStep();
-        if (kept) {
-          g[at] = next;
-          return;
-        }
-        const last = g.pop() as PeerRecord;
+        const last = g.pop() as string;
         if (at < g.length) g[at] = last;
-        if (g.length === 1) index.set(k, g[0] as PeerRecord);
+        if (g.length === 1) index.set(k, g[0] as string);
       }
     }
     if (next !== undefined) {
       const k = key(next);
       const g = index.get(k);
-      if (g === undefined) index.set(k, next);
-      else if (Array.isArray(g)) g.push(next);
-      else index.set(k, [g, next]);
+      if (g === undefined) index.set(k, next.peerId);
+      else if (Array.isArray(g)) g.push(next.peerId);
+      else index.set(k, [g, next.peerId]);
     }
+  };
+  const members = (g: Group | undefined): PeerRecord[] => {
+    if (g === undefined) return [];
+    const row = (id: string): PeerRecord => rows.get(id) ?? missingRow();
+    return Array.isArray(g) ? g.map(row) : [row(g)];
   };
   /** Replaces one peer's row `prev` by `next` (either absent) in the rows and every index. */
   const replace = (prev: PeerRecord | undefined, next: PeerRecord | undefined): void => {
     regroup(prefixes, (p) => p.prefix, prev, next);
     regroup(sources, (p) => p.source, prev, next);
-    if (prev !== undefined) {
-      const at = lowerBound(prev);
-      if (ordered[at] !== prev) throw outOfStep();
-      ordered.splice(at, 1);
+    const from = prev === undefined ? -1 : lowerBound(prev);
+    if (prev !== undefined && ordered[from] !== prev) throw outOfStep();
+    if (next === undefined) {
+      if (prev !== undefined) ordered.splice(from, 1);
+    } else if (prev === undefined) ordered.splice(lowerBound(next), 0, next);
+    else {
+      // A move (an update's new lastSeen or score): shift the rows between, one pass, no splices.
+      const to = lowerBound(next); // counts prev when prev sorts before next
+      const target = to > from ? to - 1 : to;
+      for (let i = from; i < target; i++) ordered[i] = ordered[i + 1] as PeerRecord;
+      for (let i = from; i > target; i--) ordered[i] = ordered[i - 1] as PeerRecord;
+      ordered[target] = next;
     }
-    if (next !== undefined) {
-      ordered.splice(lowerBound(next), 0, next);
-      rows.set(next.peerId, next);
-    } else if (prev !== undefined) rows.delete(prev.peerId);
+    if (next !== undefined) rows.set(next.peerId, next);
+    else if (prev !== undefined) rows.delete(prev.peerId);
   };
   const sameRank = (a: PeerRecord, b: PeerRecord): boolean => a.score === b.score && a.lastSeen === b.lastSeen;
 
