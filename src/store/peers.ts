@@ -218,9 +218,9 @@ export interface MemoryPeerTable extends PeerTableAccess {
 
 /**
  * The memory table with indexes, so an admission reads only what it needs instead of scanning and
- * sorting the table: rows by id; the same rows grouped by prefix and by source; and every row in one
- * array kept in byWorst order (binary search + splice on each write: a memmove, cheap at 2,000 rows),
- * from which `worst(n)` is the first n and `ranked` walks back from the end. Rows are immutable and
+ * sorting the table: rows by id; their ids grouped by prefix and by source; and every row in one
+ * array kept in byWorst order (binary search, then a splice or a one-pass shift on each write: cheap
+ * at 2,000 rows), from which `worst(n)` is the first n and `ranked` walks back from the end. Rows are immutable and
  * replaced whole; each write or delete updates all four together and records one undo that restores
  * them together (undos run newest first, so an undo always sees the state its write left).
  * Cost: ~80 KiB more heap per 950-peer table than the bare Map (measured, issue 6).
