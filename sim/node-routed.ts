@@ -13,7 +13,8 @@
  * target unreachable → deposit at the r holders of today's pair mailbox (status held); retries per the
  * policy; the recipient deduplicates by id and acks on a path. Recipients fetch their mailboxes at start
  * and every minute (src/node/mailbox-fetch.ts). A node that restarts, and every node after a partition
- * heals, flushes: the contacts' queued messages go at once (the product flushes on reconnect and heal).
+ * heals, flushes: the contacts' queued messages go at once (the product flushes on reconnect and heal);
+ * held messages to a contact go again as soon as anything (a message, an ack) arrives from it.
  *
  * Modelled, not real: no sessions — an envelope is an opaque random blob carrying the message id and the
  * sender (600 bytes; an ack 64); contacts know each other's onion keys and mailbox secrets from the start;
@@ -112,7 +113,10 @@ export interface RoutedModel {
 interface OutboxEntry {
   readonly msg: AppMessage;
   attempts: number;
+  /** Held at least once (for the counters). */
   held: boolean;
+  /** The last attempt left it in mailboxes (src/store/outbox.ts state 'held'). */
+  heldNow: boolean;
 }
 
 /** What survives a crash besides node-model.ts's store (kept beside it, keyed by it). */
@@ -249,17 +253,24 @@ export function createRoutedModel(o: RoutedOptions): RoutedModel {
       return e;
     };
 
+    /** The contact reached us: what we left in its mailboxes goes again now (src/node/messaging.ts wakeHeld). */
+    const wakeHeld = (contact: NodeId): void => {
+      for (const [id, e] of outbox) if (e.msg.to === contact && e.heldNow && !inflight.has(id)) arm(id, 0);
+    };
+
     const onEnvelope = (env: Uint8Array, fromMailbox: boolean): void => {
       const v = new DataView(env.buffer, env.byteOffset, env.byteLength);
       const id = v.getUint32(1);
       const from = v.getUint32(5) as NodeId;
       if (v.getUint8(0) === ENV_ACK) {
+        wakeHeld(from);
         const t = timers.get(id);
         if (t !== undefined) ctx.cancel(t);
         timers.delete(id);
         outbox.delete(id);
         return;
       }
+      wakeHeld(from);
       if (store.received.has(id)) ctx.report.redundant(id);
       else {
         store.received.add(id);
@@ -343,6 +354,7 @@ export function createRoutedModel(o: RoutedOptions): RoutedModel {
       }
       if (!outbox.has(id)) return;
       const again = reflush.delete(id);
+      e.heldNow = outcome === 'held';
       if (outcome === 'held' && !e.held) {
         e.held = true;
         if (!heldIds.has(id)) stats.held++;
@@ -427,7 +439,7 @@ export function createRoutedModel(o: RoutedOptions): RoutedModel {
         }
       },
       submit(msg) {
-        outbox.set(msg.id, { msg, attempts: 0, held: false });
+        outbox.set(msg.id, { msg, attempts: 0, held: false, heldNow: false });
         go(attempt(msg.id));
       },
       queued: () => outbox.size,
