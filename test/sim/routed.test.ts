@@ -37,6 +37,14 @@ describe('virtual mode, routed model, 60 nodes', () => {
     assert.ok((r.transmissionsByKind.onion ?? 0) > 0 && (r.transmissionsByKind['mailbox-answer'] ?? 0) > 0);
   });
 
+  it('is reproducible: the same seed gives the same results (the router\'s promises settle in event order)', async () => {
+    const s = scenario({ nodes: 30, durationMs: 180_000, node: routed, traffic: { messagesPerNodePerMinute: 2, ttlMs: 3_600_000, messageBytes: 512, contactsPerNode: 5, startMs: 40_000, drainMs: 120_000 }, faults: [{ type: 'churn', fraction: 0.5, meanOnMs: 60_000, meanOffMs: 30_000, startMs: 40_000 }], targets: noTargets });
+    const a = await runScenario(s);
+    const b = await runScenario(s);
+    assert.ok((a.routing?.held ?? 0) > 0 && (a.routing?.relayed ?? 0) > 0, JSON.stringify(a.routing));
+    assert.deepEqual({ ...a, wallTimeMs: 0, memoryPerNodeBytes: 0 }, { ...b, wallTimeMs: 0, memoryPerNodeBytes: 0 });
+  });
+
   it('partition then heal: the queues flush at the heal, within 10 s', async () => {
     const s = scenario({ nodes: 60, durationMs: 300_000, node: routed, traffic: { messagesPerNodePerMinute: 2, ttlMs: 3_600_000, messageBytes: 512, contactsPerNode: 5, startMs: 60_000, drainMs: 120_000 }, faults: [{ type: 'partition', atMs: 150_000, healAtMs: 210_000, fraction: 0.2 }], targets: noTargets });
     const r = await runScenario(s);
