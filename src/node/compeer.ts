@@ -16,13 +16,11 @@ import { CompeerError, ErrorCodes, LimitError, ProtocolError } from '../lib/erro
 import { silentLogger, type Logger } from '../lib/log.ts';
 import { systemClock, systemRng } from '../lib/system.ts';
 import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
-import { encodePublicIdentity, sameIdentity, userIdOf } from '../protocol/identity.ts';
+import { encodePublicIdentity, userIdOf } from '../protocol/identity.ts';
 import { inviteToLink, parseInviteLink } from '../protocol/invite.ts';
-import { initiateSession } from '../protocol/session.ts';
-import { decodeSessionSet, encodeSessionSet } from '../protocol/session-set.ts';
 import { fingerprintHash } from '../protocol/verify/fingerprint.ts';
 import { formatSafetyNumber, safetyNumber, safetyNumberParty } from '../protocol/verify/safety-number.ts';
-import { ONE_TIME_PREKEY_LOW_WATERMARK, SAFETY_NUMBER_ITERATIONS } from '../protocol/wire/constants.ts';
+import { SAFETY_NUMBER_ITERATIONS } from '../protocol/wire/constants.ts';
 import { APP_TEXT_MAX_BYTES } from '../protocol/wire/app-message.ts';
 import { MSG_BATCH_MAX_BYTES } from '../protocol/wire/msg-batch.ts';
 import type { ContactRecord } from '../store/contacts.ts';
@@ -30,19 +28,21 @@ import type { MessageRecord } from '../store/messages.ts';
 import { createNetNode, type NetNode, type NetNodeOptions } from '../net/index.ts';
 import type { CompeerApi, CompeerEvent, ContactInfo, IdentityInfo, MessageInfo, MessagesQuery, PeerInfo, SendOptions, StatusInfo, VerifyInfo } from './types.ts';
 import type { NodeStore } from './node-store.ts';
-import { createPrekeyManager } from './prekeys.ts';
-import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, fetchBundle } from './bundles.ts';
-import { contactInfo, createMessaging, MSG_PROTOCOL, newMessageId, SAS_TTL_MS, type Messaging } from './messaging.ts';
+import { bundleHandler, createPrekeyManager } from './prekeys.ts';
+import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace } from './bundles.ts';
+import { contactInfo, createMessaging, MSG_PROTOCOL, newMessageId, type Messaging } from './messaging.ts';
 import { startDelivery, type DeliveryOptions } from './delivery.ts';
 import { createNetworkState } from './network-state.ts';
-import { createSasCoordinator } from './sas.ts';
+import { createSasCoordinator, runSas } from './sas.ts';
+import { createEventHub } from './events.ts';
 import { createMailboxFetcher, FULL_FETCH_DAYS } from './mailbox-fetch.ts';
+import { startDeliveryLoops } from './delivery-loops.ts';
+import { createFirstContact } from './first-contact.ts';
 import { checkName, inviteOrder, issueInvite } from './invites.ts';
 import { DEFAULT_TTL_MS, MAX_HOPS, MAX_TTL_MS } from '../routing/delivery-policy.ts';
 import { loadOrCreateNodeKey } from './node-key.ts';
 import { createSendQueue } from './send-queue.ts';
 
-const PENDING_HELLO = 'node.pending-hello/';
 
 /** What the discovery part (src/node/discovery/) gets, and gives back. */
 export interface DiscoveryContext {
@@ -95,7 +95,6 @@ export interface CompeerNode extends CompeerApi {
   stop(): Promise<void>;
 }
 
-const LAST_ADDRESSES = 'node.last-addresses';
 const SESSION_RETRY_MS = 30_000;
 function messageInfo(m: MessageRecord): MessageInfo {
   return { id: m.id, contact: m.contact, direction: m.direction, text: m.text, status: m.status, sentAt: m.sentAt, receivedAt: m.receivedAt };
@@ -111,18 +110,8 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   const refuseChanged = opts.refuseChangedKeys ?? true;
   const own = store.identity;
   const userId = userIdOf(own.public);
-  const listeners = new Set<(e: CompeerEvent) => void>();
-  const emit = (events: readonly CompeerEvent[]): void => {
-    for (const e of events) {
-      for (const l of listeners) {
-        try {
-          l(e);
-        } catch (err) {
-          log.warn('event listener failed', { error: err instanceof Error ? err : String(err) });
-        }
-      }
-    }
-  };
+  const events = createEventHub(log);
+  const emit = events.emit;
 
   const net = await createNetNode({
     ...opts.net,
@@ -132,7 +121,6 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     clock,
   });
   const prekeys = createPrekeyManager(store, rng);
-  let refillScheduled = false;
   let stopped = false;
   // The router hands envelopes to messaging, which sends through the router: bound once both exist.
   const late: { messaging?: Messaging } = {};
@@ -167,6 +155,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     sas,
   });
   late.messaging = msg;
+  const first = createFirstContact({ store, net, msg, own, rng, clock, log, requestTimeoutMs });
   const mail = createMailboxFetcher({ store, net, rng, clock, log, holdersFor: delivery.routes.holdersFor, onEnvelope: receiveRouted, timeoutMs: requestTimeoutMs });
 
   const publishBundle = async (): Promise<number> => {
@@ -187,31 +176,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       maxInboundStreams: 256,
       maxRequestBytes: MSG_BATCH_MAX_BYTES,
     });
-    await net.handle(
-      BUNDLE_PROTOCOL,
-      async (req, from) => {
-        if (req.length !== 0 && req.length !== 32) {
-          log.warn('bundle request refused', { peer: from, bytes: req.length });
-          return new Uint8Array(0);
-        }
-        const bundle = prekeys.served(clock());
-        // Requests drain one-time prekeys faster than the hourly maintenance refills them.
-        if (store.prekeys.availableOneTimePrekeys() < ONE_TIME_PREKEY_LOW_WATERMARK && !refillScheduled) {
-          refillScheduled = true;
-          setImmediate(() => {
-            refillScheduled = false;
-            if (stopped) return;
-            try {
-              prekeys.maintain(clock());
-            } catch (e) {
-              log.error('prekey maintenance failed', { error: e instanceof Error ? e : String(e) });
-            }
-          });
-        }
-        return bundle;
-      },
-      { maxRequestBytes: 64, rateLimit: { perSecond: 5, burst: 20 } },
-    );
+    await net.handle(BUNDLE_PROTOCOL, bundleHandler(prekeys, store, clock, log, () => stopped), { maxRequestBytes: 64, rateLimit: { perSecond: 5, burst: 20 } });
     prekeys.maintain(clock());
     await net.start();
     discovery = opts.discovery ? await opts.discovery({ net, store, log, clock, rng, onionKey: delivery.onionKey }) : undefined;
@@ -229,35 +194,12 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     if (ticking || stopped) return;
     ticking = true;
     const now = clock();
-    const sessions = now >= nextSessionRetry ? retryPendingSessions() : Promise.resolve();
+    const sessions = now >= nextSessionRetry ? first.retryPending() : Promise.resolve();
     if (now >= nextSessionRetry) nextSessionRetry = now + SESSION_RETRY_MS;
     Promise.all([msg.tick(), sessions]).finally(() => (ticking = false));
   }, opts.retryIntervalMs ?? 1_000);
-  const fetchMail = async (days: number): Promise<number> => (stopped ? 0 : mail.fetch(days));
-  const sampler = setInterval(() => network.sampleConnections(), 5_000);
-  sampler.unref();
-  // Back from local-only: what waited goes now, and mail held for us meanwhile is fetched.
-  // A contact's node connected (identify ran on a new connection): what waits for it goes now.
-  const offPeer = net.onPeerDiscovered((p) => {
-    if (stopped || p.source !== 'identify') return;
-    const suffix = `/p2p/${p.peerId}`;
-    for (const c of store.contacts.list()) if (c.addresses.some((a) => a.endsWith(suffix))) void msg.flush(c.userId, true);
-  });
-  const offHeal = network.onHeal(() => {
-    if (stopped) return;
-    for (const c of store.contacts.list()) void msg.flush(c.userId, true);
-    void fetchMail(2);
-  });
-  const mailTimer = setInterval(() => {
-    void fetchMail(2);
-    try {
-      delivery.holder.expire(); // mail held for others goes when its TTL ends
-    } catch (e) {
-      log.error('mailbox expiry failed', { error: e instanceof Error ? e : String(e) });
-    }
-  }, opts.mailboxFetchIntervalMs ?? 60_000);
-  // Peers to ask must be known first: the full fetch of the last days waits for discovery a little.
-  const firstFetch = setTimeout(() => void fetchMail(FULL_FETCH_DAYS), 3_000);
+  const loops = startDeliveryLoops({ store, net, msg, mail, holder: delivery.holder, network, log, ...(opts.mailboxFetchIntervalMs !== undefined && { fetchIntervalMs: opts.mailboxFetchIntervalMs }) });
+  const fetchMail = (days: number): Promise<number> => loops.fetchMail(days);
   const maintenance = setInterval(() => {
     try {
       prekeys.maintain(clock());
@@ -277,65 +219,19 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   retry.unref();
   maintenance.unref();
   lateAnnounce.unref();
-  mailTimer.unref();
-  firstFetch.unref();
-  announceAddresses();
+  msg.announceAddresses(net.addresses().slice(0, 8));
   msg.announceInbox();
   for (const c of store.contacts.list()) void msg.flush(c.userId, true);
-
-  /** Starts (or joins) a SAS verification with the contact and waits a little for it to complete. */
-  async function startSas(c: ContactRecord): Promise<void> {
-    const raw = store.sessions.get(c.userId);
-    const active = raw === undefined ? undefined : decodeSessionSet(raw).active;
-    if (!active) return; // no session yet: nothing to verify over (the safety number still works)
-    const party = { self: own.public, selfUserId: userId, peer: active.remoteIdentity, peerUserId: userIdOf(active.remoteIdentity), transcriptHash: active.transcriptHash };
-    const commit = sas.start(c.userId, party, false);
-    if (commit) {
-      store.transaction(() => msg.enqueue(c.userId, { type: 'sas', id: newMessageId(rng), message: commit }, clock() + SAS_TTL_MS));
-      void msg.flush(c.userId, true);
-    }
-    await sas.settled(c.userId, opts.sasWaitMs ?? 10_000);
-  }
 
   const commitSend = createSendQueue({ store, messaging: msg, emit, clock, toInfo: messageInfo });
 
   function announceSafely(): void {
     if (stopped) return;
     try {
-      announceAddresses();
+      msg.announceAddresses(net.addresses().slice(0, 8));
       for (const c of store.contacts.list()) void msg.flush(c.userId);
     } catch (e) {
       log.warn('address announcement failed', { error: e instanceof Error ? e : String(e) });
-    }
-  }
-
-  /** Tells every contact with a session our addresses when they differ from what we told them last. */
-  function announceAddresses(): void {
-    const addresses = net.addresses().slice(0, 8);
-    const text = JSON.stringify(addresses);
-    const last = store.meta.get(LAST_ADDRESSES);
-    if (last && new TextDecoder().decode(last) === text) return;
-    const now = clock();
-    store.transaction(() => {
-      for (const c of store.contacts.list()) {
-        if (!store.sessions.has(c.userId)) continue;
-        msg.enqueue(c.userId, { type: 'addresses', id: newMessageId(rng), addresses }, now + DEFAULT_TTL_MS);
-      }
-      store.meta.set(LAST_ADDRESSES, new TextEncoder().encode(text));
-    });
-  }
-
-  /** Contacts added from an invite whose bundle could not be fetched yet: try again (their hello is waiting). */
-  async function retryPendingSessions(): Promise<void> {
-    for (const key of store.meta.keys(PENDING_HELLO)) {
-      const c = store.contacts.get(key.slice(PENDING_HELLO.length));
-      if (!c || store.sessions.has(c.userId)) continue;
-      try {
-        await startSession(c);
-        void msg.flush(c.userId, true);
-      } catch (e) {
-        log.debug('session setup still deferred', { contact: c.userId, error: e instanceof Error ? e : String(e) });
-      }
     }
   }
 
@@ -344,35 +240,13 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     return store.contacts.resolve(q);
   };
 
-  /** Fetches the bundle and starts the session with `hello` first (when the contact has none yet). */
-  const startSession = async (c: ContactRecord): Promise<void> => {
-    const secret = store.meta.get(PENDING_HELLO + c.userId);
-    if (!secret) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session and no invite for this contact');
-    const bundle = await fetchBundle(net, userIdOf(decodeKnownIdentity(c.publicKey)), c.addresses, log, { timeoutMs: requestTimeoutMs });
-    if (!sameIdentity(bundle.identity, decodeKnownIdentity(c.publicKey))) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'bundle identity');
-    const session = initiateSession(own, bundle, rng);
-    const now = clock();
-    store.transaction(() => {
-      if (store.sessions.has(c.userId)) return;
-      store.sessions.put(c.userId, encodeSessionSet({ active: session, archived: [] }), now);
-      // Messages queued while there was no session wait behind the hello (it must arrive first) and are due now.
-      const waiting = store.outbox.forContact(c.userId);
-      const at = Math.min(now, (waiting[0]?.createdAt ?? now) - 2);
-      msg.enqueue(c.userId, { type: 'hello', id: newMessageId(rng), inviteSecret: secret, name: store.name }, now + DEFAULT_TTL_MS, at);
-      msg.enqueue(c.userId, { type: 'addresses', id: newMessageId(rng), addresses: net.addresses().slice(0, 8) }, now + DEFAULT_TTL_MS, at + 1);
-      msg.enqueueInbox(c.userId);
-      for (const w of waiting) store.outbox.update(w.messageId, { nextAttemptAt: now });
-      store.meta.delete(PENDING_HELLO + c.userId);
-    });
-  };
-
   const api: CompeerNode = {
     userId,
     peerId: net.peerId,
     net,
     publishBundle,
     retryNow: async () => {
-      await retryPendingSessions();
+      await first.retryPending();
       await fetchMail(2);
       await msg.tick();
     },
@@ -405,13 +279,13 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       }
       store.transaction(() => {
         store.contacts.add({ userId: invite.userId, name: chosen, publicKey: encodePublicIdentity(invite.identity), createdAt: clock(), addresses: invite.addresses });
-        store.meta.set(PENDING_HELLO + invite.userId, invite.secret);
+        first.remember(invite.userId, invite.secret);
       });
       const c = store.contacts.get(invite.userId);
       if (c) {
         emit([{ type: 'contact', contact: contactInfo(c) }]);
         try {
-          await startSession(c);
+          await first.startSession(c);
         } catch (e) {
           // The contact stays; the session starts at the first send (bundle fetched again then).
           log.warn('session setup deferred', { contact: c.userId, error: e instanceof Error ? e : String(e) });
@@ -436,7 +310,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       if (c.keyChanged && refuseChanged) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'the contact key changed: verify it first');
       if (!store.sessions.has(c.userId)) {
         try {
-          await startSession(c);
+          await first.startSession(c);
         } catch (e) {
           // Queued all the same: it goes out behind the hello once the session exists (retried every 30 s).
           log.warn('session setup deferred', { contact: c.userId, error: e instanceof Error ? e : String(e) });
@@ -461,19 +335,8 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       const list = (): MessageInfo[] => store.messages.list(c.userId).map(messageInfo);
       let out = list();
       if (out.length >= count || waitMs === 0) return out;
-      await new Promise<void>((done) => {
-        const timer = setTimeout(finish, waitMs);
-        const off = api.on((e) => {
-          if ((e.type === 'message' && e.message.contact === c.userId) || (e.type === 'status' && e.contact === c.userId)) {
-            if (store.messages.count(c.userId) >= count) finish();
-          }
-        });
-        function finish(): void {
-          clearTimeout(timer);
-          off();
-          done();
-        }
-      });
+      const mine = (e: CompeerEvent): boolean => (e.type === 'message' ? e.message.contact : e.type === 'status' ? e.contact : undefined) === c.userId;
+      await events.until((e) => mine(e) && store.messages.count(c.userId) >= count, waitMs);
       out = list();
       return out;
     },
@@ -486,7 +349,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
         const updated = store.contacts.get(c.userId);
         if (updated) emit([{ type: 'contact', contact: contactInfo(updated) }]);
       }
-      if (!confirm && sas.result(c.userId) === null) await startSas(c);
+      if (!confirm && sas.result(c.userId) === null) await runSas({ store, msg, sas, own, rng, clock }, c.userId, opts.sasWaitMs ?? 10_000);
       return { safetyNumber: formatSafetyNumber(sn.digits), sas: sas.result(c.userId), verified: confirm || c.verified };
     },
 
@@ -517,8 +380,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     },
 
     on(listener) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
+      return events.on(listener);
     },
 
     async stop() {
@@ -526,15 +388,11 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       stopped = true;
       clearInterval(retry);
       clearInterval(maintenance);
-      clearInterval(mailTimer);
-      clearInterval(sampler);
-      offHeal();
-      offPeer();
-      clearTimeout(firstFetch);
+      loops.stop();
       clearTimeout(lateAnnounce);
       if (discovery) await discovery.stop().catch((e: unknown) => log.warn('discovery stop failed', { error: e instanceof Error ? e : String(e) }));
       await net.stop();
-      listeners.clear();
+      events.clear();
       store.close();
     },
   };

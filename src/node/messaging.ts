@@ -34,6 +34,7 @@ export { contactInfo, newMessageId } from './session-io.ts';
 export { MSG_PROTOCOL } from './outbound.ts';
 
 const MAX_CONTACT_ADDRESSES = 16;
+const LAST_ADDRESSES = 'node.last-addresses';
 /** A SAS message is useful only while both people compare: an hour. */
 export const SAS_TTL_MS = 3600_000;
 
@@ -58,6 +59,8 @@ export interface Messaging {
   enqueueInbox(contact: string): void;
   /** Queues `inbox` for every contact with a session when our onion key changed since we last told them. */
   announceInbox(): void;
+  /** Queues our addresses for every contact with a session when they differ from what we told them last. */
+  announceAddresses(addresses: readonly string[]): void;
   /** Sends the contact's due outbox entries, oldest first (one flush per contact at a time). */
   flush(contact: string, force?: boolean): Promise<void>;
   /** Retries whatever is due; expires what is too old. */
@@ -304,9 +307,23 @@ export function createMessaging(d: MessagingDeps): Messaging {
     });
   };
 
+  const announceAddresses = (addresses: readonly string[]): void => {
+    const text = JSON.stringify(addresses);
+    const last = store.meta.get(LAST_ADDRESSES);
+    if (last && new TextDecoder().decode(last) === text) return;
+    const now = clock();
+    store.transaction(() => {
+      for (const c of store.contacts.list()) {
+        if (store.sessions.has(c.userId)) io.enqueue(c.userId, { type: 'addresses', id: newMessageId(rng), addresses }, now + DEFAULT_TTL_MS);
+      }
+      store.meta.set(LAST_ADDRESSES, new TextEncoder().encode(text));
+    });
+  };
+
   return {
     handle,
     receiveRouted,
+    announceAddresses,
     enqueue: io.enqueue,
     enqueueInbox,
     announceInbox,

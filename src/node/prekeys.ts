@@ -13,7 +13,8 @@
  * Prekey ids come from a counter in the node's meta area. This module knows nothing of the network.
  */
 import { fromUtf8, utf8 } from '../lib/bytes.ts';
-import type { Rng } from '../lib/deps.ts';
+import type { Clock, Rng } from '../lib/deps.ts';
+import type { Logger } from '../lib/log.ts';
 import {
   generateKemPrekey,
   generateOneTimeKemPrekeys,
@@ -22,7 +23,7 @@ import {
 } from '../protocol/handshake/prekeys.ts';
 import { prekeysToGenerate, signedPrekeyNeedsRotation } from '../protocol/handshake/prekey-store.ts';
 import { bundleFromPool, createPrekeyBundle, encodePrekeyBundle } from '../protocol/handshake/bundle.ts';
-import { SIGNED_PREKEY_GRACE_MS } from '../protocol/wire/constants.ts';
+import { ONE_TIME_PREKEY_LOW_WATERMARK, SIGNED_PREKEY_GRACE_MS } from '../protocol/wire/constants.ts';
 import type { NodeStore } from './node-store.ts';
 
 const NEXT_ID = 'node.prekeys.next-id';
@@ -110,5 +111,34 @@ export function createPrekeyManager(store: NodeStore, rng: Rng): PrekeyManager {
       }
       return encodePrekeyBundle(createPrekeyBundle(identity, { signedPrekey, kemPrekey }, now));
     },
+  };
+}
+
+/**
+ * The `/compeer/bundle/1` handler: an empty or 32-byte request gets the bundle to serve (with a one-time
+ * prekey); requests drain one-time prekeys faster than the hourly maintenance refills them, so a refill
+ * is scheduled when they run low.
+ */
+export function bundleHandler(prekeys: PrekeyManager, store: NodeStore, clock: Clock, log: Logger, stopped: () => boolean): (req: Uint8Array, from: string) => Promise<Uint8Array> {
+  let refillScheduled = false;
+  return async (req, from) => {
+    if (req.length !== 0 && req.length !== 32) {
+      log.warn('bundle request refused', { peer: from, bytes: req.length });
+      return new Uint8Array(0);
+    }
+    const bundle = prekeys.served(clock());
+    if (store.prekeys.availableOneTimePrekeys() < ONE_TIME_PREKEY_LOW_WATERMARK && !refillScheduled) {
+      refillScheduled = true;
+      setImmediate(() => {
+        refillScheduled = false;
+        if (stopped()) return;
+        try {
+          prekeys.maintain(clock());
+        } catch (e) {
+          log.error('prekey maintenance failed', { error: e instanceof Error ? e : String(e) });
+        }
+      });
+    }
+    return bundle;
   };
 }

@@ -8,12 +8,17 @@
  * answers its COMMIT instead (one verification, not two that fail each other).
  * This module knows nothing of the network; it turns received SAS messages into replies to queue.
  */
-import type { Rng } from '../lib/deps.ts';
+import type { Clock, Rng } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
-import type { PublicIdentity } from '../protocol/identity.ts';
+import { userIdOf, type IdentityKeyPair, type PublicIdentity } from '../protocol/identity.ts';
+import { decodeSessionSet } from '../protocol/session-set.ts';
 import { decodeSasMessage, SasVerification, type SasResult } from '../protocol/verify/sas.ts';
 import { formatSasDecimal, formatSasEmoji } from '../protocol/verify/sas-render.ts';
 import { SAS_MSG_COMMIT } from '../protocol/wire/constants.ts';
+import type { Messaging } from './messaging.ts';
+import { SAS_TTL_MS } from './messaging.ts';
+import type { NodeStore } from './node-store.ts';
+import { newMessageId } from './session-io.ts';
 
 export interface SasParty {
   readonly self: PublicIdentity;
@@ -102,4 +107,27 @@ export function createSasCoordinator(rng: Rng, log: Logger): SasCoordinator {
       });
     },
   };
+}
+
+export interface RunSasDeps {
+  readonly store: NodeStore;
+  readonly msg: Messaging;
+  readonly sas: SasCoordinator;
+  readonly own: IdentityKeyPair;
+  readonly rng: Rng;
+  readonly clock: Clock;
+}
+
+/** Starts (or joins) a SAS verification with a contact over its active session and waits up to `waitMs`. */
+export async function runSas(d: RunSasDeps, contact: string, waitMs: number): Promise<void> {
+  const raw = d.store.sessions.get(contact);
+  const active = raw === undefined ? undefined : decodeSessionSet(raw).active;
+  if (!active) return; // no session yet: nothing to verify over (the safety number still works)
+  const party = { self: d.own.public, selfUserId: userIdOf(d.own.public), peer: active.remoteIdentity, peerUserId: userIdOf(active.remoteIdentity), transcriptHash: active.transcriptHash };
+  const commit = d.sas.start(contact, party, false);
+  if (commit) {
+    d.store.transaction(() => d.msg.enqueue(contact, { type: 'sas', id: newMessageId(d.rng), message: commit }, d.clock() + SAS_TTL_MS));
+    void d.msg.flush(contact, true);
+  }
+  await d.sas.settled(contact, waitMs);
 }
