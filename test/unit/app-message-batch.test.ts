@@ -1,17 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CompeerError } from '../../src/lib/errors.ts';
+import { code } from './throws.ts';
 import { decodeMsgBatch, encodeMsgBatch, MSG_BATCH_MAX, MSG_BATCH_MAX_BYTES } from '../../src/protocol/wire/msg-batch.ts';
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof CompeerError, `expected a CompeerError, got ${String(e)}`);
-    return e.code;
-  }
-  assert.fail('expected a throw');
-}
 
 const env = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill).fill(1, 0, 1); // starts with SEALED_VERSION
 

@@ -1,17 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CompeerError } from '../../src/lib/errors.ts';
+import { code } from './throws.ts';
 import { APP_TEXT_MAX_BYTES, decodeAppMessage, encodeAppMessage, type AppMessage } from '../../src/protocol/wire/app-message.ts';
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof CompeerError, `expected a CompeerError, got ${String(e)}`);
-    return e.code;
-  }
-  assert.fail('expected a throw');
-}
 
 const id = new Uint8Array(16).fill(1);
 const samples: AppMessage[] = [

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { systemRng } from '../../src/lib/system.ts';
 import { fromBase64Url, toBase64Url } from '../../src/lib/bytes.ts';
 import { CompeerError } from '../../src/lib/errors.ts';
+import { code } from './throws.ts';
 import { generateIdentity, userIdOf } from '../../src/protocol/identity.ts';
 import { decodeInvite, encodeInvite, inviteToLink, INVITE_PREFIX, parseInviteLink, renderQr } from '../../src/protocol/invite.ts';
 
@@ -10,15 +11,6 @@ const id = generateIdentity(systemRng);
 const PID = '12D3KooWGzDqQ3k8ZfYk5y8A7bqpVJkzQm6d9b8gSwx3u7c1X2Yz';
 const secret = new Uint8Array(16).fill(7);
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof CompeerError, `expected a CompeerError, got ${String(e)}`);
-    return e.code;
-  }
-  assert.fail('expected a throw');
-}
 
 describe('invite', () => {
   test('round trip: identity, secret, addresses (same peer, max 4), name', () => {
