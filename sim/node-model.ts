@@ -8,7 +8,7 @@
  *   `gossip:<origin>`, re-publish with hop TTL − 1 only when accepted, node-wide forward bucket; hop TTL
  *   and interval from src/protocol/wire/constants.ts. Signatures are NOT computed (speed): announcements
  *   carry no signature and an honest node cannot forge another's, so Sybils appear as distinct identities;
- * - outbox: src/node/outbox-policy.ts retryDelay (1 s doubling to 5 min, ±20 %) until the TTL.
+ * - outbox: src/routing/delivery-policy.ts retryDelay (1 s doubling to 5 min, ±20 %) until the TTL.
  * Modelled, not real: joining (3 bootstrap nodes, then a peer-sample exchange standing in for the DHT walk),
  * probing (a dial per probe, 2 per minute, as discovery's maintenance), the gossip mesh (up to `gossipFanout`
  * dialable peers from the 32 best-ranked), and — in the 'direct' model — delivery: direct to the recipient
@@ -16,7 +16,7 @@
  * `DeliveryPart` instead: node-routed.ts, the real router, onion paths and mailbox holders.
  */
 import { DEFAULT_FORWARD_RATE_LIMIT, DEFAULT_SOURCE_RATE_LIMIT } from '../src/node/discovery/discovery.ts';
-import { retryDelay } from '../src/node/outbox-policy.ts';
+import { retryDelay } from '../src/routing/delivery-policy.ts';
 import { createTokenBuckets, type TokenBuckets } from '../src/net/rate-limit.ts';
 import { ANNOUNCEMENT_DEFAULT_HOP_TTL, ANNOUNCEMENT_INTERVAL_MS } from '../src/protocol/wire/constants.ts';
 import { createPeerPolicy } from '../src/routing/peer-policy.ts';

@@ -9,7 +9,7 @@ import type { BatchableMessage } from '../protocol/wire/app-message.ts';
 import type { MessageRecord } from '../store/messages.ts';
 import type { Messaging } from './messaging.ts';
 import type { NodeStore } from './node-store.ts';
-import { DEFAULT_TTL_MS } from './outbox-policy.ts';
+import { DEFAULT_TTL_MS } from '../routing/delivery-policy.ts';
 import type { CompeerEvent, MessageInfo } from './types.ts';
 
 export interface QueuedSend {
