@@ -22,10 +22,10 @@ import { assertBytes } from '../../lib/assert.ts';
 import { concatBytes, equalBytes, wipe } from '../../lib/bytes.ts';
 import type { Rng } from '../../lib/deps.ts';
 import { CompeerError, CryptoError, DecodeError, ErrorCodes, LimitError } from '../../lib/errors.ts';
-import { hmacSha256 } from '../../crypto/hash.ts';
+import { hmacSha256Parts } from '../../crypto/hash.ts';
 import { chacha20Xor } from '../../crypto/stream.ts';
 import { generateX25519, x25519, x25519PublicKey, type X25519KeyPair, type X25519PublicKey } from '../../crypto/x25519.ts';
-import { layerSecret, macKey, streamKeys, type LayerSecret } from './_keys.ts';
+import { layerKeys, type LayerKeys } from './_keys.ts';
 import { assertPeerId, decodeSlot, encodeExitSlot, encodeForwardSlot, SLOT_BYTES } from './_slot.ts';
 
 export { ONION_TAG_BYTES } from './_keys.ts';
@@ -63,7 +63,7 @@ export type PeeledOnion =
 const VERSION_BYTES = Uint8Array.of(ONION_VERSION);
 
 function mac(key: Uint8Array, ephemeral: Uint8Array, beta: Uint8Array, delta: Uint8Array): Uint8Array {
-  return hmacSha256(key, concatBytes(VERSION_BYTES, ephemeral, beta, delta));
+  return hmacSha256Parts(key, [VERSION_BYTES, ephemeral, beta, delta]);
 }
 
 function xorInto(target: Uint8Array, stream: Uint8Array, streamOffset: number): void {
@@ -99,19 +99,17 @@ interface SenderLayer {
 
 function senderLayer(layer: OnionLayer, rng: Rng): SenderLayer {
   const e = generateX25519(rng);
-  const secret = layerSecret(x25519(e, layer.routingKey), e.publicKey, layer.routingKey);
+  const keys = layerKeys(x25519(e, layer.routingKey), e.publicKey, layer.routingKey);
   wipe(e.privateKey);
-  const keys = streamKeys(secret);
   const stream = chacha20Xor(keys.stream, NONCE, new Uint8Array(STREAM_BYTES));
-  const out = {
+  wipe(keys.stream);
+  return {
     ephemeral: e.publicKey,
-    mac: macKey(secret),
+    mac: keys.mac,
     stream,
     header: stream.subarray(0, HEADER_STREAM_BYTES),
     payload: stream.subarray(HEADER_STREAM_BYTES),
   };
-  wipe(secret.prk, keys.stream);
-  return out;
 }
 
 /**
@@ -156,20 +154,30 @@ export function buildOnion(layers: readonly OnionLayer[], payload: Uint8Array, r
   }
 }
 
-/** The key whose MAC verifies, with its extracted secret; undefined when none does. */
-function authenticate(keys: readonly X25519KeyPair[], packet: Uint8Array, ephemeral: X25519PublicKey): LayerSecret | undefined {
+/**
+ * The keys of the first routing key whose MAC verifies; undefined when none does. All three values are
+ * derived per key tried (one HMAC state for the three, _keys.ts): a second key is tried only in the
+ * hours around a rotation, and only after the first failed.
+ */
+function authenticate(keys: readonly X25519KeyPair[], packet: Uint8Array, ephemeral: X25519PublicKey): LayerKeys | undefined {
   const gamma = packet.subarray(MAC_OFF, BETA_OFF);
-  const body = concatBytes(packet.subarray(0, MAC_OFF), packet.subarray(BETA_OFF));
+  const covered = [packet.subarray(0, MAC_OFF), packet.subarray(BETA_OFF)]; // version | E, β | δ: no copy
   for (const key of keys) {
-    const secret = layerSecret(x25519(key, ephemeral), ephemeral, key.publicKey);
-    const k = macKey(secret);
-    const ok = equalBytes(hmacSha256(k, body), gamma);
-    wipe(k);
-    if (ok) return secret;
-    wipe(secret.prk);
+    const k = layerKeys(x25519(key, ephemeral), ephemeral, key.publicKey);
+    const ok = equalBytes(hmacSha256Parts(k.mac, covered), gamma);
+    wipe(k.mac);
+    if (ok) return k;
+    wipe(k.stream);
   }
   return undefined;
 }
+
+/**
+ * The one ChaCha20 input of a peel, β_i | 0^S | δ_i, laid out in a reused module buffer rather than a
+ * fresh 4 KiB array per packet (allocation and GC were a measurable share of the peel). It holds public
+ * bytes only (the packet as received); the S zeros at [R, R + S) are never written.
+ */
+const PEEL_INPUT = new Uint8Array(STREAM_BYTES);
 
 /**
  * Peels one layer with this node's routing keys (current first, then previous: key rotation).
@@ -183,22 +191,25 @@ export function peelOnion(keys: readonly X25519KeyPair[], packet: Uint8Array): P
   }
   if (keys.length === 0) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'onion: no routing key to peel with');
   const ephemeral = x25519PublicKey(packet.subarray(E_OFF, MAC_OFF));
-  const secret = authenticate(keys, packet, ephemeral);
-  if (secret === undefined) throw new CryptoError(ErrorCodes.DECRYPT_FAILED, 'onion: no routing key authenticates this packet');
-  const k = streamKeys(secret);
-  wipe(secret.prk);
+  const k = authenticate(keys, packet, ephemeral);
+  if (k === undefined) throw new CryptoError(ErrorCodes.DECRYPT_FAILED, 'onion: no routing key authenticates this packet');
+  let out: Uint8Array;
   try {
     // (β_i | 0^S | δ_i) ⊕ K_i = slot | β_{i+1} | δ_{i+1}: one ChaCha20 call for header and payload.
-    const out = chacha20Xor(k.stream, NONCE, concatBytes(packet.subarray(BETA_OFF, DELTA_OFF), new Uint8Array(SLOT_BYTES), packet.subarray(DELTA_OFF)));
-    const slot = decodeSlot(out.subarray(0, SLOT_BYTES), ONION_PAYLOAD_BYTES);
-    if (slot.kind === 'exit') {
-      return { kind: 'exit', payload: out.slice(HEADER_STREAM_BYTES, HEADER_STREAM_BYTES + slot.length), tag: k.tag };
-    }
-    out.set(slot.mac, SLOT_BYTES - MAC_BYTES);
-    out.set(slot.ephemeral, SLOT_BYTES - MAC_BYTES - KEY_BYTES);
-    out[SLOT_BYTES - MAC_BYTES - KEY_BYTES - 1] = ONION_VERSION;
-    return { kind: 'forward', next: slot.next, packet: out.slice(SLOT_BYTES - BETA_OFF), tag: k.tag };
+    PEEL_INPUT.set(packet.subarray(BETA_OFF, DELTA_OFF), 0);
+    PEEL_INPUT.set(packet.subarray(DELTA_OFF), HEADER_STREAM_BYTES);
+    out = chacha20Xor(k.stream, NONCE, PEEL_INPUT);
   } finally {
     wipe(k.stream);
   }
+  const slot = decodeSlot(out.subarray(0, SLOT_BYTES), ONION_PAYLOAD_BYTES);
+  if (slot.kind === 'exit') {
+    return { kind: 'exit', payload: out.slice(HEADER_STREAM_BYTES, HEADER_STREAM_BYTES + slot.length), tag: k.tag };
+  }
+  // The forward packet is the tail of `out` (4,159 − 63 = 4,096 bytes): version | E_{i+1} | γ_{i+1} go
+  // where the slot's peer ID ended, in place; the 63 bytes before it (the slot's kind and peer ID) are
+  // wiped so the view's buffer carries nothing but the packet.
+  out[SLOT_BYTES - MAC_BYTES - KEY_BYTES - 1] = ONION_VERSION;
+  out.fill(0, 0, SLOT_BYTES - BETA_OFF);
+  return { kind: 'forward', next: slot.next, packet: out.subarray(SLOT_BYTES - BETA_OFF), tag: k.tag };
 }
