@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { globSync } from 'node:fs';
 
-const KINDS = ['unit', 'vectors', 'property', 'sim', 'multiprocess', 'fuzz', 'e2e'];
+const KINDS = ['unit', 'vectors', 'property', 'sim', 'multiprocess', 'netns', 'fuzz', 'e2e'];
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith('--'));
 const kinds = args.filter((a) => !a.startsWith('--'));

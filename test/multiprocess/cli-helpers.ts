@@ -1,7 +1,8 @@
 /**
  * Real `compeer` processes for multi-process tests: one-shot commands (`compeer(dir, args)`) and
  * daemons (`startDaemon`) on loopback, each in its own data folder. Every daemon started here is
- * tracked so `stopAll()` (call it from `after`) leaves no process behind.
+ * tracked so `stopAll()` (call it from `after`) leaves no process behind. A data folder can be `place`d
+ * on another host (test/netns/: a network namespace): its processes then run behind a command prefix.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,10 +10,33 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient, resolveTarget } from '../../src/api/client.ts';
-import type { MessageInfo } from '../../src/node/types.ts';
+import type { CompeerApi, MessageInfo } from '../../src/node/types.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const ENV = { ...process.env, COMPEER_LOG_LEVEL: 'warn', COMPEER_HOME: '', COMPEER_API: '', COMPEER_PASSPHRASE: '' };
+
+/**
+ * Where a data folder's processes run when not on this host's loopback (issue 6, test/netns/): `prefix`
+ * goes before node for every `compeer` and daemon of that folder (`ip netns exec NS`), `ip` is the
+ * address its mesh daemon listens on. The local API is then reachable only from inside (its loopback is
+ * the namespace's), so the helpers below that use the API go through `compeer` commands for it.
+ */
+export interface Placement {
+  readonly prefix: readonly string[];
+  readonly ip: string;
+}
+
+const placements = new Map<string, Placement>();
+
+export function place(dir: string, where: Placement): void {
+  placements.set(dir, where);
+}
+
+/** The executable and its arguments for `node MAIN ARGS…` in `dir`'s place. */
+function command(dir: string, args: readonly string[]): [string, string[]] {
+  const [exe, ...rest] = [...(placements.get(dir)?.prefix ?? []), process.execPath, MAIN, ...args];
+  return [exe as string, rest];
+}
 
 export interface Result {
   code: number;
@@ -23,7 +47,8 @@ export interface Result {
 /** Runs `compeer --dir DIR ARGS…` to completion (`env` is added to a clean Compeer environment). */
 export function compeer(dir: string, args: readonly string[], timeoutMs = 30_000, env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, '--dir', dir, ...args], { env: { ...ENV, ...env }, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+    const [exe, argv] = command(dir, ['--dir', dir, ...args]);
+    execFile(exe, argv, { env: { ...ENV, ...env }, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
       resolve({ code, stdout, stderr });
     });
@@ -52,7 +77,8 @@ export interface Daemon {
 const running = new Set<ChildProcess>();
 
 export async function startDaemon(dir: string, args: readonly string[], readyTimeoutMs = 30_000): Promise<Daemon> {
-  const proc = spawn(process.execPath, [MAIN, '--dir', dir, 'start', '--json', ...args], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [exe, argv] = command(dir, ['--dir', dir, 'start', '--json', ...args]);
+  const proc = spawn(exe, argv, { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
   let out = '';
   let err = '';
@@ -133,9 +159,9 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, what: stri
   }
 }
 
-/** Options every daemon of a small loopback mesh gets: no mDNS, loopback TCP, 1 s announcements. */
-export function meshArgs(port: number, bootstrap: readonly string[] = []): string[] {
-  return ['--no-mdns', '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--announce-interval', '1', ...bootstrap.flatMap((b) => ['--bootstrap', b])];
+/** Options every daemon of a small mesh gets: no mDNS, TCP on loopback (or `ip`), 1 s announcements. */
+export function meshArgs(port: number, bootstrap: readonly string[] = [], ip = '127.0.0.1'): string[] {
+  return ['--no-mdns', '--listen', `/ip4/${ip}/tcp/${port}`, '--announce-interval', '1', ...bootstrap.flatMap((b) => ['--bootstrap', b])];
 }
 
 /** `compeer init --name NAME` in each folder, in parallel; resolves to the user IDs in order. */
@@ -172,12 +198,13 @@ export async function startMesh(path: (name: string) => string, relays: number, 
     [...relayDirs, ...users.map((u) => u.dir)],
     [...relayDirs.map((_, i) => `r${i + 1}`), ...users.map((u) => u.name)],
   );
-  const first = await startDaemon(relayDirs[0] as string, [...meshArgs(await freePort()), ...relayArgs], 60_000);
+  const ip = (dir: string): string | undefined => placements.get(dir)?.ip;
+  const first = await startDaemon(relayDirs[0] as string, [...meshArgs(await freePort(), [], ip(relayDirs[0] as string)), ...relayArgs], 60_000);
   const bootstrap = first.addresses[0] as string;
   const ports = await Promise.all(relayDirs.slice(1).map(() => freePort()));
   const started = await Promise.all([
-    ...relayDirs.slice(1).map((d, i) => startDaemon(d, [...meshArgs(ports[i] as number, [bootstrap]), ...relayArgs], 60_000)),
-    ...users.map((u) => startDaemon(u.dir, [...meshArgs(u.port, [bootstrap]), ...(u.args ?? [])], 60_000)),
+    ...relayDirs.slice(1).map((d, i) => startDaemon(d, [...meshArgs(ports[i] as number, [bootstrap], ip(d)), ...relayArgs], 60_000)),
+    ...users.map((u) => startDaemon(u.dir, [...meshArgs(u.port, [bootstrap], ip(u.dir)), ...(u.args ?? [])], 60_000)),
   ]);
   return { relayDirs, relays: [first, ...started.slice(0, relays - 1)], bootstrap, users: started.slice(relays - 1) };
 }
@@ -189,7 +216,7 @@ export async function startMesh(path: (name: string) => string, relays: number, 
  * hello, so the first went before it). Through the local API.
  */
 export async function introduce(alice: string, bob: string, hops: number, timeoutMs = 45_000): Promise<void> {
-  const [a, b] = [createApiClient(resolveTarget(alice, {})), createApiClient(resolveTarget(bob, {}))];
+  const [a, b] = [nodeApi(alice), nodeApi(bob)];
   await a.addContact((await b.id()).invite, 'bob');
   await a.send('bob', 'hello bob');
   await a.send('bob', `first through ${hops} relays`, { hops });
@@ -199,9 +226,36 @@ export async function introduce(alice: string, bob: string, hops: number, timeou
 /**
  * The message with this text in `contact`'s conversation at `dir`, once `ok` holds for it. Polls the
  * daemon's local API directly (what the CLI calls), not a `compeer` process per poll: on a loaded
- * machine the spawned processes would slow down the daemons under test.
+ * machine the spawned processes would slow down the daemons under test. (A `place`d folder's API is out
+ * of reach: there it is `compeer messages` in its place, once per poll.)
  */
 export async function messageWhere(dir: string, contact: string, text: string, ok: (m: MessageInfo) => boolean, what: string, ms = 15_000): Promise<MessageInfo> {
-  const api = createApiClient(resolveTarget(dir, {}));
+  const api = nodeApi(dir);
   return eventually(async () => (await api.messages(contact)).find((m) => m.text === text && ok(m)), what, ms);
+}
+
+/**
+ * The calls the helpers above make: the local API client for a folder on this host, `compeer` commands
+ * run in its place for a `place`d one (whose API listens on a loopback this process cannot reach).
+ */
+export function nodeApi(dir: string): Pick<CompeerApi, 'id' | 'addContact' | 'send' | 'messages'> {
+  if (!placements.has(dir)) return createApiClient(resolveTarget(dir, {}));
+  return {
+    id: () => compeerJson(dir, ['id']),
+    addContact: (invite, name) => compeerJson(dir, ['add', invite, ...(name === undefined ? [] : ['--name', name])]),
+    send: (contact, text, opts) =>
+      compeerJson(dir, [
+        'send',
+        contact,
+        text,
+        ...(opts?.hops === undefined ? [] : ['--hops', String(opts.hops)]),
+        ...(opts?.ttlMs === undefined ? [] : ['--ttl', String(Math.ceil(opts.ttlMs / 1000))]),
+      ]),
+    messages: (contact, q) =>
+      compeerJson(
+        dir,
+        ['messages', contact, ...(q?.waitMs === undefined ? [] : ['--wait', String(Math.ceil(q.waitMs / 1000))]), ...(q?.count === undefined ? [] : ['--count', String(q.count)])],
+        30_000 + (q?.waitMs ?? 0),
+      ),
+  };
 }
