@@ -1,6 +1,6 @@
 /**
  * `npm run sim -- <scenario> [--json]`: runs sim/scenarios/<scenario>.json (or a path to a scenario
- * file) in virtual mode, prints the metrics table (or the results as JSON), and writes
+ * file) in its mode (virtual, or full: sim/full/), prints the metrics table (or the results as JSON), and writes
  * sim/results/<scenario>.json and .svg (issue 6).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -45,6 +45,15 @@ function table(r: RunResult): string {
       ['mailbox loss model', `${(1 - mm.holderUp).toFixed(1)}^${mm.replicas} = ${(mm.modelLoss * 100).toFixed(1)} % → ${mm.modelLostOfHeld} of ${g.held} held lost without retries; the run lost ${mm.runLostOfHeld}`],
     );
   }
+  const f = r.full;
+  if (f !== undefined) {
+    rows.push(
+      ['full mode', `memory latency ${f.latencyMs} ms per buffer; booted at ${ms(f.bootedAtMs)}, introduced at ${ms(f.introducedAtMs)} (${f.introductions.ok} introductions, ${f.introductions.failed} failed); ${f.boots} node starts`],
+      ['memory per node (RSS)', `${(f.rssPerNodeBytes / 1024 / 1024).toFixed(2)} MiB (RSS delta / nodes; heap ${(f.heapPerNodeBytes / 1024 / 1024).toFixed(2)} MiB)`],
+      ['acks, errors', `${f.acked} delivered messages acked to their sender; ${f.sendErrors} sends refused; ${f.stepFailures} failed steps`],
+      ['partition gater', `${f.cutConnections} connections hung up, ${f.refusedByGater} dials or connections refused`],
+    );
+  }
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
   lines.push('', 'targets:');
@@ -63,7 +72,8 @@ async function main(argv: string[]): Promise<number> {
   const file = name.endsWith('.json') ? name : join(here, 'scenarios', `${name}.json`);
   try {
     const scenario = parseScenarioText(readFileSync(file, 'utf8'));
-    const result = await runScenario(scenario, json ? {} : { progressEveryMs: 10 * 60_000, onProgress: (t) => console.error(`  … ${ms(t)} simulated`) });
+    const every = scenario.mode === 'full' ? 10_000 : 10 * 60_000;
+    const result = await runScenario(scenario, json ? {} : { progressEveryMs: every, onProgress: (t) => console.error(`  … ${ms(t)} ${scenario.mode === 'full' ? 'run' : 'simulated'}`) });
     const outDir = join(here, 'results');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, `${scenario.name}.json`), JSON.stringify(result, null, 2) + '\n');

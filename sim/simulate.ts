@@ -6,7 +6,6 @@
  * the drain, and gathers the results with their target checks.
  * Output is a plain JSON-able object (results file, --json, the SVG plot).
  */
-import { CompeerError, ErrorCodes } from '../src/lib/errors.ts';
 import { MAILBOX_REPLICAS } from '../src/routing/delivery-policy.ts';
 import { installFaults, type FaultEvent } from './engine/faults.ts';
 import { createMetrics, type IntervalPoint, type MessageSummary } from './engine/metrics.ts';
@@ -17,6 +16,7 @@ import { createWorld } from './engine/world.ts';
 import { addressIn, createNodeModel, peerIdOf, SIZES, sybilAnnouncement, type NodeStore, type PeerInfo, type SimMsg } from './node-model.ts';
 import { createRoutedModel, type RoutedModel, type RoutingStats } from './node-routed.ts';
 import type { NodeModelKind, Scenario } from './scenario.ts';
+import type { FullReport } from './full/simulate-full.ts';
 
 export interface TargetCheck {
   readonly name: string;
@@ -27,8 +27,9 @@ export interface TargetCheck {
 
 export interface RunResult {
   readonly scenario: string;
-  readonly mode: 'virtual';
-  readonly model: NodeModelKind;
+  readonly mode: 'virtual' | 'full';
+  /** 'product': full mode runs the complete node, no model. */
+  readonly model: NodeModelKind | 'product';
   readonly seed: string;
   readonly nodes: number;
   readonly simulatedMs: number;
@@ -51,6 +52,8 @@ export interface RunResult {
   /** Routed model only: what the router, holders and fetches did, and the mailbox loss model. */
   readonly routing: RoutingReport | null;
   readonly targets: readonly TargetCheck[];
+  /** Full mode only (sim/full/). */
+  readonly full?: FullReport;
 }
 
 export interface RoutingReport extends RoutingStats {
@@ -75,7 +78,8 @@ export interface RunOptions {
 const MINUTE = 60_000;
 
 export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<RunResult> {
-  if (s.mode !== 'virtual') throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, `scenario ${s.name}: mode '${s.mode}' is not built yet (issue 6: full mode over @libp2p/memory)`);
+  // Loaded only for full mode: it brings libp2p and the whole node.
+  if (s.mode === 'full') return (await import('./full/simulate-full.ts')).runFullScenario(s, opts);
   const wallStart = performance.now();
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
@@ -195,7 +199,7 @@ function routingReport(st: RoutingStats): RoutingReport {
   };
 }
 
-function checkTargets(s: Scenario, r: Omit<RunResult, 'targets'>): TargetCheck[] {
+export function checkTargets(s: Scenario, r: Omit<RunResult, 'targets'>): TargetCheck[] {
   const t = s.targets;
   const out: TargetCheck[] = [
     { name: 'delivery ratio ≥', target: t.deliveryRatio, value: r.messages.deliveryRatio, met: r.messages.deliveryRatio >= t.deliveryRatio },

@@ -16,7 +16,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
 import { gossipsub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
-import { peerDiscoverySymbol, type PeerDiscovery, type PeerInfo, type PrivateKey } from '@libp2p/interface';
+import { peerDiscoverySymbol, type ConnectionGater, type PeerDiscovery, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface';
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht';
 import { mdns } from '@libp2p/mdns';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -56,6 +56,18 @@ export async function nodePrivateKey(raw: Uint8Array): Promise<PrivateKey> {
 /** The peer ID a node key yields, without starting a node (for the composition root and invites). */
 export async function peerIdFromNodeKey(raw: Uint8Array): Promise<string> {
   return peerIdFromPrivateKey(await nodePrivateKey(raw)).toString();
+}
+
+/** A connection gater from a peer predicate: dials to, and connections with, refused peers fail. */
+function peerGater(allow: (peer: string) => boolean): ConnectionGater {
+  const deny = (peer: PeerId): boolean => !allow(peer.toString());
+  return {
+    denyDialPeer: deny,
+    denyInboundEncryptedConnection: deny,
+    denyOutboundEncryptedConnection: deny,
+    denyInboundRelayedConnection: (relay, remote) => deny(relay) || deny(remote),
+    denyOutboundRelayedConnection: (source, destination) => deny(source) || deny(destination),
+  };
 }
 
 export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
@@ -111,7 +123,8 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     // identify announces this instead of "js-libp2p/<version> node/<version> <os>".
     nodeInfo: { name: 'compeer', version: '1', userAgent: 'compeer' },
     addresses: { listen, ...(opts.announce !== undefined ? { announce: [...opts.announce] } : {}) },
-    transports: isMemory ? [memory(), circuitRelayTransport()] : [tcp(), webSockets(), circuitRelayTransport()],
+    transports: isMemory ? [memory({ latency: opts.memoryLatencyMs ?? 0 }), circuitRelayTransport()] : [tcp(), webSockets(), circuitRelayTransport()],
+    ...(opts.allowPeer !== undefined && { connectionGater: peerGater(opts.allowPeer) }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,

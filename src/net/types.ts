@@ -183,6 +183,14 @@ export interface NetNodeOptions {
     /** Per-origin, per-topic token bucket; excess messages are ignored (default 10/s, burst 20). */
     readonly perOriginRateLimit?: RateLimit;
   };
+  /**
+   * Consulted for every dial and every connection, inbound and outbound (a relayed one included):
+   * false refuses the peer. For sim/'s full mode, whose fault controller refuses dials across a
+   * partition. Default: every peer allowed (libp2p's default gater).
+   */
+  readonly allowPeer?: (peer: PeerIdString) => boolean;
+  /** 'memory' transport only: delay in ms added to every buffer sent (sim/'s full mode). Default 0. */
+  readonly memoryLatencyMs?: number;
   /** Default request and response size limit for handle()/request() (default 256 KiB). */
   readonly maxFrameBytes?: number;
   /**

@@ -1,0 +1,313 @@
+/**
+ * One full-mode run of a scenario (issue 6): N complete Compeer nodes in this process over
+ * @libp2p/memory (sim/full/cluster.ts), scenario time = real time (sim/full/timeline.ts).
+ *
+ * Setup, on its own clock (its length depends on the machine, so it is kept out of scenario time):
+ *   0                  the bootstrap nodes boot (they dial each other);
+ *   0 .. startWindowMs the others boot at uniform times, dialling the bootstrap nodes;
+ *   all booted         introductions: node i adds each of its `contactsPerNode` contacts from that
+ *                      contact's invite (`addContact(invite)`, the session starts from the invite's
+ *                      bundle); the contact learns i at i's first message, as in the product.
+ * The scenario, from 0 when the introductions are done:
+ *   traffic.startMs .. durationMs  a Poisson process per node sends `node.send(contact, text)` to a
+ *                      random contact; the text carries the run's message number. An offline sender
+ *                      writes nothing; a removed contact is skipped;
+ *   faults             sim/full/faults.ts, at their scenario times;
+ *   durationMs + drainMs  the end: every node stops, the stores are deleted.
+ * Time to know 8 peers is measured on the setup clock from each node's boot (it runs on into the
+ * scenario).
+ *
+ * Delivered = the recipient's node emitted the `message` event (its store committed the message);
+ * latency = that moment − the moment `send` was called. Memory per node = (heap after the nodes booted
+ * and were introduced − heap before) / N, both after a full GC.
+ * The result has the virtual mode's shape (sim/simulate.ts RunResult) plus `full`.
+ */
+import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { silentLogger, type Logger } from '../../src/lib/log.ts';
+import { APP_TEXT_MAX_BYTES } from '../../src/protocol/wire/app-message.ts';
+import type { CompeerOptions } from '../../src/node/compeer.ts';
+import type { CompeerEvent } from '../../src/node/types.ts';
+import { createMetrics } from '../engine/metrics.ts';
+import { seededRandom } from '../engine/random.ts';
+import type { Scenario } from '../scenario.ts';
+import { checkTargets, type RunOptions, type RunResult } from '../simulate.ts';
+import { createCluster, type Cluster } from './cluster.ts';
+import { checkFullFaults, createFullFaults, type FullFaults } from './faults.ts';
+import { createTimeline } from './timeline.ts';
+
+export interface FullReport {
+  /** @libp2p/memory latency per buffer (scenario network.latency.baseMs). */
+  readonly latencyMs: number;
+  /** Setup clock: ms when the last initial boot completed, and when the introductions ended (scenario 0). */
+  readonly bootedAtMs: number;
+  readonly introducedAtMs: number;
+  readonly introductions: { readonly ok: number; readonly failed: number };
+  /** Node starts, restarts included. */
+  readonly boots: number;
+  readonly heapPerNodeBytes: number;
+  readonly rssPerNodeBytes: number;
+  /** Of the delivered messages, those whose sender saw the end-to-end ack ('delivered' status). */
+  readonly acked: number;
+  /** Sends the node refused (e.g. it crashed during the call); not counted as created. */
+  readonly sendErrors: number;
+  readonly cutConnections: number;
+  readonly refusedByGater: number;
+  /** Timeline steps (boots, crashes, fault steps) that threw. */
+  readonly stepFailures: number;
+}
+
+export interface FullRunOptions extends RunOptions {
+  readonly logger?: Logger;
+  /** Extra createCompeer options (tests); product defaults otherwise. */
+  readonly node?: Partial<Omit<CompeerOptions, 'store' | 'net' | 'discovery' | 'logger'>>;
+  /** Called once the nodes are up and introduced, before traffic (tests drive their own faults). */
+  readonly onReady?: (ctx: { cluster: Cluster; faults: FullFaults }) => void | Promise<void>;
+}
+
+const MINUTE = 60_000;
+const TEXT_PREFIX = 'sim:';
+const KNOWS = 8;
+const POLL_MS = 250;
+const INTRO_CONCURRENCY = 8;
+
+function gcFunction(): () => void {
+  const existing = (globalThis as { gc?: () => void }).gc;
+  if (existing !== undefined) return existing;
+  // Exposes V8's gc for this measurement only (npm run sim does not pass --expose-gc).
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/**
+ * Where the stores go: tmpfs when there is one. Every committed transaction fsyncs; on a disk that is
+ * most of a node's CPU-idle wall time (100 stores, one process), on tmpfs it costs nothing, and a
+ * crashed node still finds its files. COMPEER_SIM_DIR overrides.
+ */
+function storeRoot(): string {
+  const env = process.env.COMPEER_SIM_DIR;
+  if (env !== undefined && env !== '') return env;
+  return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+}
+
+async function pool<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
+}
+
+export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): Promise<RunResult> {
+  checkFullFaults(s.faults);
+  const log = opts.logger ?? silentLogger;
+  const wallStart = performance.now();
+  const gc = gcFunction();
+  gc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const rssBefore = process.memoryUsage().rss;
+
+  const random = seededRandom(s.seed);
+  const setup = random.fork('setup');
+  const metrics = createMetrics(s.metricsIntervalMs);
+  const ids = Array.from({ length: s.nodes }, (_, i) => i);
+  const relays = ids.map(() => setup.chance(s.node.relayFraction));
+  const bootstrap = ids.slice(0, s.node.bootstrapNodes);
+  const contacts = ids.map((id) => setup.sample(ids.filter((x) => x !== id), s.traffic.contactsPerNode));
+  const bootAt = ids.map((id) => (bootstrap.includes(id) ? 0 : 1 + setup.next() * s.node.startWindowMs));
+
+  const setupClock = createTimeline(log);
+  let timeline = setupClock;
+  // Product message id → run message number, for the sender's 'delivered' status events.
+  const sent = new Map<string, number>();
+  const acked = new Set<number>();
+  let events = 0;
+  const onEvent = (i: number, e: CompeerEvent): void => {
+    events++;
+    if (e.type === 'message' && e.message.direction === 'in' && e.message.text.startsWith(TEXT_PREFIX)) {
+      const n = Number.parseInt(e.message.text.slice(TEXT_PREFIX.length), 10);
+      if (Number.isSafeInteger(n) && target.get(n) === i) metrics.delivered(n, timeline.now());
+    } else if (e.type === 'status' && e.status === 'delivered') {
+      const n = sent.get(e.id);
+      if (n !== undefined) acked.add(n);
+    }
+  };
+  const target = new Map<number, number>();
+  const createdAt = new Map<number, number>();
+
+  let faults: FullFaults | undefined;
+  const cluster = createCluster({
+    size: s.nodes,
+    baseDir: mkdtempSync(join(storeRoot(), `compeer-sim-${s.name}-`)),
+    latencyMs: s.network.latency.baseMs,
+    maxPeers: s.node.maxPeers,
+    relay: (i) => relays[i] === true,
+    allow: (i, peer) => faults?.allow(i, peer) ?? true,
+    onEvent,
+    logger: log,
+    ...(opts.node && { node: opts.node }),
+  });
+
+  try {
+    // Time to know 8 peers: the peer table of each new node, polled.
+    const knows = new Set<number>();
+    const poll = setInterval(() => {
+      for (const i of cluster.liveIds()) {
+        if (knows.has(i) || bootstrap.includes(i)) continue;
+        const n = cluster.store(i)?.peers?.count() ?? 0;
+        if (n >= KNOWS) {
+          knows.add(i);
+          metrics.knows8(i, setupClock.now());
+        }
+      }
+    }, POLL_MS);
+
+    try {
+      await Promise.all(bootstrap.map((i) => cluster.boot(i, bootstrap)));
+      await Promise.all(
+        ids
+          .filter((i) => !bootstrap.includes(i))
+          .map(
+            (i) =>
+              new Promise<void>((resolve, reject) =>
+                setupClock.at(bootAt[i] ?? 0, () => {
+                  metrics.joined(i, setupClock.now());
+                  return cluster.boot(i, bootstrap).then(resolve, reject);
+                }),
+              ),
+          ),
+      );
+      const bootedAtMs = setupClock.now();
+
+      const intro = { ok: 0, failed: 0 };
+      const pairs = ids.flatMap((i) => (contacts[i] ?? []).map((j) => [i, j] as const));
+      await pool(pairs, INTRO_CONCURRENCY, async ([i, j]) => {
+        const a = cluster.node(i);
+        const b = cluster.node(j);
+        try {
+          if (a === undefined || b === undefined) throw new Error('node not up');
+          await a.addContact((await b.id()).invite, `n${j}`);
+          intro.ok++;
+        } catch (e) {
+          intro.failed++;
+          log.warn('sim introduction failed', { from: i, to: j, error: e instanceof Error ? e : String(e) });
+        }
+      });
+      const introducedAtMs = setupClock.now();
+      gc();
+      const heapPerNodeBytes = Math.max(0, Math.round((process.memoryUsage().heapUsed - heapBefore) / s.nodes));
+      const rssPerNodeBytes = Math.max(0, Math.round((process.memoryUsage().rss - rssBefore) / s.nodes));
+      timeline = createTimeline(log);
+      faults = createFullFaults({ cluster, timeline, metrics, random: random.fork('faults'), faults: s.faults, isRelay: (i) => relays[i] === true, bootstrap });
+      await opts.onReady?.({ cluster, faults });
+
+      // Traffic: Poisson per node from the later of traffic.startMs and the end of the introductions.
+      const traffic = random.fork('traffic');
+      const rate = s.traffic.messagesPerNodePerMinute / MINUTE;
+      const textBytes = Math.min(s.traffic.messageBytes, APP_TEXT_MAX_BYTES);
+      let nextMessage = 0;
+      let sendErrors = 0;
+      const tick = (i: number): void => {
+        timeline.after(traffic.exp(1 / rate), async () => {
+          if (timeline.now() > s.durationMs) return;
+          tick(i);
+          const to = traffic.pick(contacts[i] ?? []);
+          const node = cluster.node(i);
+          const userId = cluster.userId(to);
+          if (node === undefined || cluster.isRemoved(to) || userId === undefined) return;
+          const n = nextMessage++;
+          const head = `${TEXT_PREFIX}${n}:`;
+          const at = timeline.now();
+          target.set(n, to);
+          try {
+            const r = await node.send(userId, head.padEnd(textBytes, '.'), { ttlMs: s.traffic.ttlMs });
+            metrics.created(n, i, to, at);
+            createdAt.set(n, at);
+            sent.set(r.id, n);
+          } catch (e) {
+            target.delete(n);
+            sendErrors++;
+            log.info('sim send refused', { from: i, error: e instanceof Error ? e : String(e) });
+          }
+        });
+      };
+      if (rate > 0) timeline.at(s.traffic.startMs, () => ids.forEach(tick));
+
+      const end = s.durationMs + s.traffic.drainMs;
+      const step = opts.progressEveryMs ?? end;
+      for (let t = Math.min(step, end); ; t = Math.min(t + step, end)) {
+        await timeline.until(t);
+        opts.onProgress?.(t);
+        if (t >= end) break;
+      }
+      timeline.stop();
+      await timeline.settle();
+      await setupClock.settle();
+      for (const [n, at] of createdAt) if (timeline.now() > at + s.traffic.ttlMs) metrics.expired(n);
+
+      const sizes: number[] = [];
+      const honestShares: number[] = [];
+      for (const i of cluster.liveIds()) {
+        const table = cluster.store(i)?.peers?.list(s.node.maxPeers) ?? [];
+        sizes.push(table.length);
+        if (table.length > 0) honestShares.push(table.filter((p) => cluster.indexOf(p.peerId) !== undefined).length / table.length);
+      }
+      const messages = metrics.summary();
+      const byKind = [...cluster.traffic.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+      const transmissions = byKind.reduce((a, [, t]) => a + t.count, 0);
+      const newNodes = s.nodes - bootstrap.length;
+      const result = {
+        scenario: s.name,
+        mode: 'full' as const,
+        model: 'product' as const,
+        seed: s.seed,
+        nodes: s.nodes,
+        simulatedMs: end,
+        wallTimeMs: Math.round(performance.now() - wallStart),
+        events,
+        messages,
+        transmissions,
+        bytes: byKind.reduce((a, [, t]) => a + t.bytes, 0),
+        overhead: messages.delivered > 0 ? transmissions / messages.delivered : null,
+        transmissionsByKind: Object.fromEntries(byKind.map(([k, t]) => [k, t.count])),
+        newNodes,
+        honestTable: {
+          min: honestShares.length > 0 ? Math.min(...honestShares) : null,
+          mean: honestShares.length > 0 ? honestShares.reduce((a, b) => a + b, 0) / honestShares.length : null,
+          nodesBelow80: honestShares.filter((x) => x < 0.8).length,
+        },
+        tableSize: { min: Math.min(...sizes), mean: sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length), max: Math.max(...sizes) },
+        survivorsReachable: { afterRemoval: faults.reachableAfterRemoval, atEnd: cluster.largestComponentFraction() },
+        memoryPerNodeBytes: heapPerNodeBytes,
+        faults: faults.log,
+        series: metrics.series(end),
+        routing: null,
+        full: {
+          latencyMs: s.network.latency.baseMs,
+          bootedAtMs: Math.round(bootedAtMs),
+          introducedAtMs: Math.round(introducedAtMs),
+          introductions: intro,
+          boots: cluster.boots,
+          heapPerNodeBytes,
+          rssPerNodeBytes,
+          acked: acked.size,
+          sendErrors,
+          cutConnections: faults.cutConnections,
+          refusedByGater: faults.refused,
+          stepFailures: timeline.failures + setupClock.failures,
+        },
+      };
+      return { ...result, targets: checkTargets(s, result) };
+    } finally {
+      clearInterval(poll);
+    }
+  } finally {
+    setupClock.stop();
+    timeline.stop();
+    await cluster.close();
+  }
+}
