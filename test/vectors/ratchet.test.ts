@@ -11,7 +11,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { hkdf, expand } from '@noble/hashes/hkdf.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
@@ -94,8 +94,9 @@ describe('ratchet vectors: recorded conversation', () => {
 });
 
 // ---- straight-line derivation from docs/protocol.md "Double Ratchet", independent of src/protocol/ratchet/
-const ROOT_INFO = utf8('compeer/ratchet/root/v1');
-const MESSAGE_INFO = utf8('compeer/ratchet/message/v1');
+const ROOT_INFO = utf8('compeer/ratchet/rk/v2');
+/** The body's nonce: all zeros, the message key being single-use. */
+const BODY_NONCE = new Uint8Array(12);
 
 function kdfRk(rk: Uint8Array, dh: Uint8Array): { rk: Uint8Array; ck: Uint8Array; nhk: Uint8Array } {
   const okm = hkdf(sha256, dh, rk, ROOT_INFO, 96);
@@ -118,8 +119,7 @@ function specMessage(
   new DataView(header.buffer).setUint32(36, n, false);
   const prefix = concatBytes(Uint8Array.of(0x01), nonce, chacha20poly1305(hk, nonce, Uint8Array.of(0x01)).encrypt(header));
   const mk = hmac(sha256, ck, Uint8Array.of(0x01));
-  const material = expand(sha256, mk, MESSAGE_INFO, 44);
-  const body = chacha20poly1305(material.subarray(0, 32), material.subarray(32, 44), concatBytes(ad, prefix)).encrypt(plaintext);
+  const body = chacha20poly1305(mk, BODY_NONCE, concatBytes(ad, prefix)).encrypt(plaintext);
   return concatBytes(prefix, body);
 }
 

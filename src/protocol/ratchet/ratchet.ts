@@ -3,7 +3,8 @@
  * RatchetEncryptHE / RatchetDecryptHE), with deferred ratchet key generation (§8.5, see state.ts).
  *
  * Outbound: 1. if a DH step is pending, new DHs and RK, CKs, NHKs = KDF_RK_HE(RK, DH(DHs, DHr)), HKs = NHKs
- *           2. MK, CKs = KDF_CK(CKs)   3. encrypt header (HKs, random nonce)   4. encrypt body (MK)   5. Ns += 1
+ *           2. MK, CKs = KDF_CK(CKs)   3. encrypt header (HKs, random nonce)
+ *           4. encrypt body (key MK, fixed nonce: MK is single-use)   5. Ns += 1
  * Inbound:  1. parse   2. find the header key that opens the header: NHKr (a new DH ratchet step),
  *           HKr (the current chain), then the header keys of kept old chains
  *           3. derive the message key — from a stored skipped key, by advancing CKr, or by a DH ratchet
@@ -24,7 +25,7 @@ import { CryptoError, ErrorCodes, LimitError, ProtocolError } from '../../lib/er
 import { aeadOpen, aeadSealInto, AEAD_TAG_LENGTH } from '../../crypto/aead.ts';
 import { generateX25519, x25519 } from '../../crypto/x25519.ts';
 import { RATCHET_HEADER_NONCE_LENGTH, RATCHET_MAX_PLAINTEXT, RATCHET_MAX_SKIP } from '../wire/constants.ts';
-import { chainStep, kdfRoot, messageCipherKeys, type MessageKey } from './kdf.ts';
+import { chainStep, kdfRoot, MESSAGE_NONCE, type MessageKey } from './kdf.ts';
 import { MESSAGE_PREFIX_LENGTH, openHeader, parseRatchetMessage, writeMessagePrefix, type Header, type ParsedMessage } from './message.ts';
 import { remoteKey } from './_handles.ts';
 import { consumeSkipped, deriveSkipped, enforceLimits, findSkipped, pruneExpired, storeSkipped } from './skipped.ts';
@@ -43,25 +44,15 @@ import {
 
 const MAX_COUNTER = 0xffffffff;
 
-/** Seals the body into out[69..), after the prefix it binds. */
+/** Seals the body into out[69..), after the prefix it binds: key MK, the fixed nonce (kdf.ts). */
 function sealBody(s: State, mk: MessageKey, out: Uint8Array, plaintext: Uint8Array): void {
-  const { key, nonce, material } = messageCipherKeys(mk);
   s.bodyAd.set(out.subarray(0, MESSAGE_PREFIX_LENGTH), s.ad.length);
-  try {
-    aeadSealInto(key, nonce, plaintext, s.bodyAd, out, MESSAGE_PREFIX_LENGTH);
-  } finally {
-    wipe(material);
-  }
+  aeadSealInto(mk, MESSAGE_NONCE, plaintext, s.bodyAd, out, MESSAGE_PREFIX_LENGTH);
 }
 
 function openBody(s: State, mk: MessageKey, message: ParsedMessage): Uint8Array {
-  const { key, nonce, material } = messageCipherKeys(mk);
   s.bodyAd.set(message.prefix, s.ad.length);
-  try {
-    return aeadOpen(key, nonce, message.body, s.bodyAd);
-  } finally {
-    wipe(material);
-  }
+  return aeadOpen(mk, MESSAGE_NONCE, message.body, s.bodyAd);
 }
 
 /** The deferred half of DHRatchetHE (spec §4): a new DHs and sending chain, when we next send. */
