@@ -32,36 +32,6 @@ function pad(buf: Uint8Array, k: Uint8Array, byte: number): void {
 
 /** Up to this many message bytes, HMAC runs on _sha256.ts (measured crossover: ~200 bytes). */
 const HMAC_JS_MAX = 160;
-/** Long messages are laid out after the inner pad in one reused buffer up to this size (onion packets). */
-const SCRATCH_MAX = 8192;
-let scratch = new Uint8Array(0);
-
-/**
- * RFC 2104 for a message longer than HMAC_JS_MAX: H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)) on two one-shot
- * hashes, the message's parts copied once behind the inner pad (a module buffer, wiped after use: a
- * fresh 4 KiB array per call cost more than the copy, measured in the onion peel).
- */
-function hmacLong(k: Uint8Array, parts: readonly Uint8Array[], length: number): Uint8Array {
-  const size = BLOCK + Math.max(length, OUT);
-  let buf = scratch;
-  if (buf.length < size) {
-    buf = new Uint8Array(size);
-    if (size <= SCRATCH_MAX) scratch = buf;
-  }
-  pad(buf, k, 0x36);
-  let off = BLOCK;
-  for (const p of parts) {
-    buf.set(p, off);
-    off += p.length;
-  }
-  const inner = hash('sha256', buf.subarray(0, BLOCK + length), 'buffer');
-  pad(buf, k, 0x5c);
-  buf.set(inner, BLOCK);
-  const out = hash('sha256', buf.subarray(0, BLOCK + OUT), 'buffer');
-  buf.fill(0, 0, size);
-  inner.fill(0);
-  return new Uint8Array(out.buffer, out.byteOffset, OUT);
-}
 
 /** RFC 2104: H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)), K hashed first when longer than the block. */
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
@@ -73,27 +43,16 @@ export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
     wipeHmacState(state);
     return out;
   }
-  return hmacLong(k, [data], data.length);
-}
-
-/**
- * HMAC-SHA256 of the concatenation of `parts`, without building it: the same result as
- * hmacSha256(key, concat(parts)), for a MAC over fields that are not adjacent (the onion packet's MAC
- * skips its own field).
- */
-export function hmacSha256Parts(key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  if (length <= HMAC_JS_MAX) {
-    const data = new Uint8Array(length);
-    let off = 0;
-    for (const p of parts) {
-      data.set(p, off);
-      off += p.length;
-    }
-    return hmacSha256(key, data);
-  }
-  return hmacLong(key.length > BLOCK ? sha256(key) : key, parts, length);
+  const buf = new Uint8Array(BLOCK + Math.max(data.length, OUT));
+  pad(buf, k, 0x36);
+  buf.set(data, BLOCK);
+  const inner = hash('sha256', buf.subarray(0, BLOCK + data.length), 'buffer');
+  pad(buf, k, 0x5c);
+  buf.set(inner, BLOCK);
+  const out = hash('sha256', buf.subarray(0, BLOCK + OUT), 'buffer');
+  buf.fill(0);
+  inner.fill(0);
+  return new Uint8Array(out.buffer, out.byteOffset, OUT);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The ChaCha20 stream cipher alone (RFC 8439 §2.4: 256-bit key, 96-bit nonce, 32-bit block counter), on
- * node:crypto (OpenSSL 3.5, native). For fixed-size formats that need a keystream without a tag, such as
- * the onion packet's routing info and payload layers (docs/onion.md), which carry their own MAC.
+ * node:crypto (OpenSSL 3.5, native). For formats that need a bare keystream, such as the one an onion
+ * sender XORs into the Sphinx filler (docs/onion.md "Building").
  *
  * Chosen by measurement on the onion's sizes (896 and 3,263 bytes; 2-core machine under load):
  * node:crypto 16 / 18 µs, @noble/ciphers (pure JS) 14 / 23 µs, libsodium-wrappers has no bare stream
@@ -34,8 +34,8 @@ export function chacha20Xor(key: Uint8Array, nonce: Uint8Array, data: Uint8Array
   let out: Buffer;
   try {
     // A secret KeyObject, not the raw bytes: for raw bytes node:crypto first tries (and fails) the
-    // KeyObject and CryptoKey brand checks, two internal throws per call (~3 µs of the onion peel's 4 KiB
-    // stream). createSecretKey takes bytes only and checks nothing. ChaCha20 has no final block: final()
+    // KeyObject and CryptoKey brand checks, two internal throws per call (~3 µs of a 4 KiB stream,
+    // measured). createSecretKey takes bytes only and checks nothing. ChaCha20 has no final block: final()
     // is skipped, update() returned every byte.
     const cipher = createCipheriv('chacha20', createSecretKey(key), iv);
     out = cipher.update(data);

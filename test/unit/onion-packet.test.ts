@@ -17,7 +17,9 @@ import {
   ONION_MAX_LAYERS,
   ONION_PACKET_BYTES,
   ONION_PAYLOAD_BYTES,
+  ONION_SLOT_BYTES,
   ONION_TAG_BYTES,
+  ONION_VERSION,
   peelOnion,
   type OnionLayer,
   type PeeledOnion,
@@ -73,7 +75,8 @@ describe('onion packet', () => {
   test('layout constants', () => {
     assert.equal(ONION_PACKET_BYTES, 4096);
     assert.equal(ONION_MAX_LAYERS, 6);
-    assert.equal(ONION_PAYLOAD_BYTES, 4096 - 1 - 32 - 32 - 6 * 128);
+    assert.equal(ONION_SLOT_BYTES, 1 + 1 + 62 + 32 + 16);
+    assert.equal(ONION_PAYLOAD_BYTES, 4096 - 1 - 32 - 16 - 6 * ONION_SLOT_BYTES);
     assert.equal(ONION_TAG_BYTES, 16);
   });
 
@@ -132,7 +135,7 @@ describe('onion packet', () => {
     for (const bad of [packet.subarray(0, ONION_PACKET_BYTES - 1), new Uint8Array(ONION_PACKET_BYTES + 1), new Uint8Array(0)]) {
       assert.throws(() => peelOnion(key, bad), (e: unknown) => e instanceof DecodeError && e.code === ErrorCodes.INVALID_LENGTH);
     }
-    for (const version of [0, 2, 255]) {
+    for (const version of [0, 1, 255]) { // 1: the HMAC-SHA256 format this one replaced
       const v = Uint8Array.from(packet);
       v[0] = version;
       assert.throws(() => peelOnion(key, v), (e: unknown) => e instanceof DecodeError && e.code === ErrorCodes.UNSUPPORTED_VERSION);
@@ -167,7 +170,7 @@ describe('onion packet', () => {
     const valid = buildOnion(path(2), utf8('x'), rng);
     const input = fc.oneof(
       fc.uint8Array({ maxLength: ONION_PACKET_BYTES + 2 }),
-      fc.uint8Array({ minLength: ONION_PACKET_BYTES, maxLength: ONION_PACKET_BYTES }).map((b) => ((b[0] = 1), b)),
+      fc.uint8Array({ minLength: ONION_PACKET_BYTES, maxLength: ONION_PACKET_BYTES }).map((b) => ((b[0] = ONION_VERSION), b)),
       fc.tuple(fc.nat({ max: ONION_PACKET_BYTES - 1 }), fc.uint8Array({ minLength: 1, maxLength: 64 })).map(([off, bytes]) => {
         const p = Uint8Array.from(valid);
         p.set(bytes.subarray(0, ONION_PACKET_BYTES - off), off);
@@ -207,8 +210,8 @@ describe('onion packet', () => {
 
   test('slot decoding is strict (what a MAC-valid but badly built slot gets)', () => {
     const max = ONION_PAYLOAD_BYTES;
-    const ok = encodeForwardSlot('peer', new Uint8Array(32).fill(1), new Uint8Array(32).fill(2));
-    assert.deepEqual(decodeSlot(ok, max), { kind: 'forward', next: 'peer', ephemeral: new Uint8Array(32).fill(1), mac: new Uint8Array(32).fill(2) });
+    const ok = encodeForwardSlot('peer', new Uint8Array(32).fill(1), new Uint8Array(16).fill(2));
+    assert.deepEqual(decodeSlot(ok, max), { kind: 'forward', next: 'peer', ephemeral: new Uint8Array(32).fill(1), mac: new Uint8Array(16).fill(2) });
     assert.deepEqual(decodeSlot(encodeExitSlot(max), max), { kind: 'exit', length: max });
     const variants: [string, (s: Uint8Array) => void, Uint8Array][] = [
       ['unknown kind', (s) => (s[0] = 3), ok],

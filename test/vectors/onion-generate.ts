@@ -5,30 +5,29 @@
  *
  *   node_modules/.bin/node test/vectors/onion-generate.ts     (rewrites the JSON; review the diff)
  *
- * Randomness: one deterministicRng(SHA-256("compeer/onion-vectors/v1"), SHA-256), drawn in this order:
+ * Randomness: one deterministicRng(SHA-256("compeer/onion-vectors/v2"), SHA-256), drawn in this order:
  * the six relay keys, then case by case buildOnion's draws (one ephemeral key per layer, the exit slot's
  * padding, the payload's padding). Every hop is also peeled by `specPeel`, straight-line code written from
- * docs/onion.md on independent implementations (@noble/curves X25519, @noble/hashes HKDF and HMAC,
- * @noble/ciphers ChaCha20), and must give the same keys, next packet and payload as src/protocol/onion/.
+ * docs/onion.md on independent implementations (@noble/curves X25519, @noble/hashes SHA-512,
+ * @noble/ciphers ChaCha20-Poly1305), and must give the same keys, next packet and payload as
+ * src/protocol/onion/.
  */
 import { writeFileSync } from 'node:fs';
-import { chacha20 } from '@noble/ciphers/chacha.js';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import { concatBytes, equalBytes, toHex, utf8 } from '../../src/lib/bytes.ts';
 import { deterministicRng } from '../../src/lib/deps.ts';
 import { sha256 } from '../../src/crypto/hash.ts';
 import { generateX25519, type X25519KeyPair } from '../../src/crypto/x25519.ts';
 import { buildOnion, peelOnion, type OnionLayer } from '../../src/protocol/onion/packet.ts';
 
-export const SEED_LABEL = 'compeer/onion-vectors/v1';
+export const SEED_LABEL = 'compeer/onion-vectors/v2';
 
 export interface SpecLayer {
   ephemeral: string;
-  macKey: string;
-  streamKey: string;
+  /** The layer's ChaCha20-Poly1305 key. */
+  key: string;
   tag: string;
   /** 'forward:<peer ID>' or 'exit:<payload length>' */
   instruction: string;
@@ -54,26 +53,26 @@ export interface OnionVectors {
 /**
  * docs/onion.md "Peeling", written out without the module's helpers: one layer of `packet` with the
  * relay's private key. Returns the layer's keys and either the next packet or the exit payload.
+ * Layout: version 2 | E (32) | γ (16) | β (6 × 112) | δ (3,375).
  */
 export function specPeel(privateKey: Uint8Array, publicKey: Uint8Array, packet: Uint8Array): SpecLayer & { next?: Uint8Array; payload?: Uint8Array } {
-  if (packet.length !== 4096 || packet[0] !== 1) throw new Error('spec: size or version');
+  if (packet.length !== 4096 || packet[0] !== 2) throw new Error('spec: size or version');
   const e = packet.slice(1, 33);
   const s = nobleX25519.getSharedSecret(privateKey, e);
-  const key = (purpose: string, length: number) => hkdf(nobleSha256, s, new Uint8Array(32), concatBytes(utf8(`compeer/onion/v1/${purpose}`), e, publicKey), length);
-  const [macKey, streamKey, tag] = [key('mac', 32), key('stream', 32), key('tag', 16)];
-  const gamma = hmac(nobleSha256, macKey, concatBytes(packet.slice(0, 33), packet.slice(65)));
-  if (!equalBytes(gamma, packet.slice(33, 65))) throw new Error('spec: MAC');
-  const nonce = new Uint8Array(12);
-  const b = chacha20(streamKey, nonce, concatBytes(packet.slice(65, 833), new Uint8Array(128))); // blocks 0..13
-  const delta = chacha20(streamKey, nonce, packet.slice(833), undefined, 14); // from block 14
-  const common = { ephemeral: toHex(e), macKey: toHex(macKey), streamKey: toHex(streamKey), tag: toHex(tag) };
-  if (b[0] === 2) {
-    const length = ((b[1] as number) << 8) | (b[2] as number);
-    return { ...common, instruction: `exit:${length}`, payload: delta.slice(0, length) };
+  const h = nobleSha512(concatBytes(utf8('compeer/onion/v2'), s, e, publicKey));
+  const [key, tag] = [h.slice(0, 32), h.slice(32, 48)];
+  // ChaCha20-Poly1305 (RFC 8439 §2.8), nonce 0, AD = version | E, ciphertext β | 112 zeros | δ, tag γ.
+  const sealed = concatBytes(packet.slice(49, 721), new Uint8Array(112), packet.slice(721), packet.slice(33, 49));
+  const out = chacha20poly1305(key, new Uint8Array(12), packet.slice(0, 33)).decrypt(sealed); // throws on a bad tag
+  const common = { ephemeral: toHex(e), key: toHex(key), tag: toHex(tag) };
+  if (out[0] === 2) {
+    const length = ((out[1] as number) << 8) | (out[2] as number);
+    return { ...common, instruction: `exit:${length}`, payload: out.slice(784, 784 + length) };
   }
-  if (b[0] !== 1) throw new Error('spec: kind');
-  const peer = new TextDecoder().decode(b.slice(2, 2 + (b[1] as number)));
-  return { ...common, instruction: `forward:${peer}`, next: concatBytes(Uint8Array.of(1), b.slice(64, 128), b.slice(128), delta) };
+  if (out[0] !== 1) throw new Error('spec: kind');
+  const peer = new TextDecoder().decode(out.slice(2, 2 + (out[1] as number)));
+  // Forward: version | E_next, γ_next (slot bytes 64..112) | β_next (784 − 112 bytes) | δ_next.
+  return { ...common, instruction: `forward:${peer}`, next: concatBytes(Uint8Array.of(2), out.slice(64, 112), out.slice(112)) };
 }
 
 const PEER_IDS = [
