@@ -51,6 +51,7 @@ function table(r: RunResult): string {
       ['full mode', `memory latency ${f.latencyMs} ms per buffer; booted at ${ms(f.bootedAtMs)}, introduced at ${ms(f.introducedAtMs)} (${f.introductions.ok} introductions, ${f.introductions.failed} failed); ${f.boots} node starts`],
       ['memory per node (RSS)', `${(f.rssPerNodeBytes / 1024 / 1024).toFixed(2)} MiB (RSS delta / nodes; heap ${(f.heapPerNodeBytes / 1024 / 1024).toFixed(2)} MiB)`],
       ['acks, errors', `${f.acked} delivered messages acked to their sender; ${f.sendErrors} sends refused; ${f.stepFailures} failed steps`],
+      ['undelivered at sender', Object.entries(f.undeliveredBySenderStatus).map(([k, v]) => `${v} ${k}`).join(', ') || '—'],
       ['partition gater', `${f.cutConnections} connections hung up, ${f.refusedByGater} dials or connections refused`],
     );
   }

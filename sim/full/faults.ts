@@ -85,8 +85,9 @@ export function createFullFaults(d: FaultDeps): FullFaults {
         if (node === undefined) continue;
         for (const j of cluster.neighbours(i)) {
           const peer = cluster.peerId(j);
-          if (peer === undefined || cut.has(i) === cut.has(j) || i > j) continue;
-          cutConnections++;
+          if (peer === undefined || cut.has(i) === cut.has(j)) continue;
+          // Both ends hang up: a memory connection closed at one end can stay open at the other.
+          if (i < j) cutConnections++;
           hangUps.push(node.net.hangUp(peer).catch(() => {}));
         }
       }

@@ -58,12 +58,16 @@ export interface FullReport {
   readonly refusedByGater: number;
   /** Timeline steps (boots, crashes, fault steps) that threw. */
   readonly stepFailures: number;
+  /** Undelivered messages' status at their sender at the end (null: the sender is down), per status. */
+  readonly undeliveredBySenderStatus: Readonly<Record<string, number>>;
 }
 
 export interface FullRunOptions extends RunOptions {
   readonly logger?: Logger;
   /** Extra createCompeer options (tests); product defaults otherwise. */
   readonly node?: Partial<Omit<CompeerOptions, 'store' | 'net' | 'discovery' | 'logger'>>;
+  /** End the drain as soon as every message created is delivered (tests); the run's length is then shorter. */
+  readonly endWhenDrained?: boolean;
   /** Called once the nodes are up and introduced, before traffic (tests drive their own faults). */
   readonly onReady?: (ctx: { cluster: Cluster; faults: FullFaults }) => void | Promise<void>;
 }
@@ -87,7 +91,7 @@ function gcFunction(): () => void {
  * most of a node's CPU-idle wall time (100 stores, one process), on tmpfs it costs nothing, and a
  * crashed node still finds its files. COMPEER_SIM_DIR overrides.
  */
-function storeRoot(): string {
+export function storeRoot(): string {
   const env = process.env.COMPEER_SIM_DIR;
   if (env !== undefined && env !== '') return env;
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
@@ -124,13 +128,18 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
   let timeline = setupClock;
   // Product message id → run message number, for the sender's 'delivered' status events.
   const sent = new Map<string, number>();
+  const productId = new Map<number, { readonly from: number; readonly id: string }>();
   const acked = new Set<number>();
+  const delivered = new Set<number>();
   let events = 0;
   const onEvent = (i: number, e: CompeerEvent): void => {
     events++;
     if (e.type === 'message' && e.message.direction === 'in' && e.message.text.startsWith(TEXT_PREFIX)) {
       const n = Number.parseInt(e.message.text.slice(TEXT_PREFIX.length), 10);
-      if (Number.isSafeInteger(n) && target.get(n) === i) metrics.delivered(n, timeline.now());
+      if (Number.isSafeInteger(n) && target.get(n) === i) {
+        metrics.delivered(n, timeline.now());
+        delivered.add(n);
+      }
     } else if (e.type === 'status' && e.status === 'delivered') {
       const n = sent.get(e.id);
       if (n !== undefined) acked.add(n);
@@ -228,6 +237,7 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
             metrics.created(n, i, to, at);
             createdAt.set(n, at);
             sent.set(r.id, n);
+            productId.set(n, { from: i, id: r.id });
           } catch (e) {
             target.delete(n);
             sendErrors++;
@@ -237,9 +247,17 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
       };
       if (rate > 0) timeline.at(s.traffic.startMs, () => ids.forEach(tick));
 
-      const end = s.durationMs + s.traffic.drainMs;
+      let end = s.durationMs + s.traffic.drainMs;
       const step = opts.progressEveryMs ?? end;
       for (let t = Math.min(step, end); ; t = Math.min(t + step, end)) {
+        if (opts.endWhenDrained === true) {
+          await timeline.until(Math.min(end, s.durationMs + 2_000)); // sends in flight at durationMs are recorded
+          while (timeline.now() < t && delivered.size < createdAt.size) await new Promise((r) => setTimeout(r, POLL_MS));
+          if (delivered.size === createdAt.size) {
+            end = Math.min(end, Math.ceil(timeline.now()));
+            break;
+          }
+        }
         await timeline.until(t);
         opts.onProgress?.(t);
         if (t >= end) break;
@@ -257,6 +275,17 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
         if (table.length > 0) honestShares.push(table.filter((p) => cluster.indexOf(p.peerId) !== undefined).length / table.length);
       }
       const messages = metrics.summary();
+      const undelivered: Record<string, number> = {};
+      for (const [n, at] of createdAt) {
+        if (delivered.has(n)) continue;
+        const p = productId.get(n);
+        const to = target.get(n);
+        const node = p === undefined ? undefined : cluster.node(p.from);
+        const list = node === undefined || to === undefined ? [] : await node.messages(cluster.userId(to) ?? '');
+        const status = node === undefined ? 'sender down' : (list.find((m) => m.id === p?.id)?.status ?? 'unknown');
+        undelivered[status] = (undelivered[status] ?? 0) + 1;
+        log.info('sim undelivered', { n, at, status });
+      }
       const byKind = [...cluster.traffic.entries()].sort((a, b) => a[0].localeCompare(b[0]));
       const transmissions = byKind.reduce((a, [, t]) => a + t.count, 0);
       const newNodes = s.nodes - bootstrap.length;
@@ -299,6 +328,7 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
           cutConnections: faults.cutConnections,
           refusedByGater: faults.refused,
           stepFailures: timeline.failures + setupClock.failures,
+          undeliveredBySenderStatus: undelivered,
         },
       };
       return { ...result, targets: checkTargets(s, result) };

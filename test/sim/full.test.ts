@@ -1,0 +1,148 @@
+/**
+ * Full mode (sim/full/): complete Compeer nodes in this process over @libp2p/memory. A small scenario
+ * run delivers every message exactly once; a partition refuses dials across the cut, so a message
+ * across it waits, and lands exactly once after the heal; a crashed node restarts on its store (same
+ * peer ID, history kept) and receives what was sent while it was down, once.
+ * Deadlines are generous (a loaded 2-core machine): they bound a wait, they do not measure speed.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { silentLogger } from '../../src/lib/log.ts';
+import type { CompeerEvent } from '../../src/node/types.ts';
+import { createMetrics } from '../../sim/engine/metrics.ts';
+import { seededRandom } from '../../sim/engine/random.ts';
+import { createCluster, type Cluster } from '../../sim/full/cluster.ts';
+import { createFullFaults, type FullFaults } from '../../sim/full/faults.ts';
+import { runFullScenario, storeRoot } from '../../sim/full/simulate-full.ts';
+import { createTimeline } from '../../sim/full/timeline.ts';
+import { scenario } from './helpers.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await sleep(250);
+  }
+  return check();
+}
+
+/** A cluster whose gater follows a fault controller driven by the test; received texts per node. */
+function harness(size: number): { cluster: Cluster; faults: FullFaults; received: Map<number, string[]> } {
+  const received = new Map<number, string[]>();
+  const gate: { faults?: FullFaults } = {};
+  const cluster = createCluster({
+    size,
+    baseDir: mkdtempSync(join(storeRoot(), 'compeer-full-test-')),
+    latencyMs: 2,
+    maxPeers: 2000,
+    relay: () => true,
+    allow: (i, peer) => gate.faults?.allow(i, peer) ?? true,
+    onEvent: (i: number, e: CompeerEvent) => {
+      if (e.type === 'message' && e.message.direction === 'in') received.set(i, [...(received.get(i) ?? []), e.message.text]);
+    },
+    // Mailboxes fetched every 5 s instead of 60 s, so a held message lands within the test's wait.
+    node: { mailboxFetchIntervalMs: 5_000 },
+  });
+  const faults = createFullFaults({ cluster, timeline: createTimeline(silentLogger), metrics: createMetrics(1000), random: seededRandom('t'), faults: [], isRelay: () => true, bootstrap: [0] });
+  gate.faults = faults;
+  return { cluster, faults, received };
+}
+
+async function introduce(c: Cluster, from: number, to: number): Promise<string> {
+  const a = c.node(from);
+  const b = c.node(to);
+  assert.ok(a && b);
+  await a.addContact((await b.id()).invite, `n${to}`);
+  return b.userId;
+}
+
+const count = (texts: readonly string[] | undefined, text: string): number => (texts ?? []).filter((t) => t === text).length;
+
+describe('sim full mode', () => {
+  const clusters: Cluster[] = [];
+  after(async () => {
+    for (const c of clusters) await c.close();
+  });
+
+  test('a small scenario delivers every message exactly once', async () => {
+    const s = scenario({
+      name: 'full-test',
+      mode: 'full',
+      nodes: 8,
+      durationMs: 15_000,
+      metricsIntervalMs: 5_000,
+      network: { latency: { baseMs: 2, spreadMs: 0, jitterMs: 0, distribution: 'uniform' }, loss: 0, bandwidthBytesPerSec: null },
+      traffic: { messagesPerNodePerMinute: 8, ttlMs: 3_600_000, messageBytes: 200, contactsPerNode: 2, startMs: 1_000, drainMs: 180_000 },
+      node: { bootstrapNodes: 2, startWindowMs: 2_000, gossipFanout: 6, maxPeers: 2000, relayFraction: 0.5, retryOnContact: false },
+    });
+    const r = await runFullScenario(s, { endWhenDrained: true });
+    assert.equal(r.mode, 'full');
+    assert.equal(r.full?.introductions.failed, 0);
+    assert.ok(r.messages.created >= 5, `messages created: ${r.messages.created}`);
+    assert.equal(r.messages.delivered, r.messages.created, 'every message delivered');
+    assert.equal(r.messages.duplicates, 0);
+    assert.ok(r.transmissions > r.messages.delivered, 'requests counted');
+    assert.ok((r.transmissionsByKind['/compeer/msg/1'] ?? 0) > 0 || (r.transmissionsByKind['/compeer/onion/1'] ?? 0) > 0, JSON.stringify(r.transmissionsByKind));
+    assert.ok(r.memoryPerNodeBytes > 0);
+  });
+
+  test('a partition refuses dials across the cut; the message waits and lands once after the heal', async () => {
+    const { cluster, faults, received } = harness(6);
+    clusters.push(cluster);
+    await cluster.boot(0, [0]);
+    await Promise.all([1, 2, 3, 4, 5].map((i) => cluster.boot(i, [0])));
+    const bob = await introduce(cluster, 1, 4);
+    const alice = cluster.node(1);
+    assert.ok(alice);
+    await alice.send(bob, 'before');
+    assert.ok(await until(() => count(received.get(4), 'before') === 1, 60_000), 'delivered before the cut');
+
+    await faults.partition([4, 5]);
+    assert.ok(!cluster.neighbours(1).includes(4) && !cluster.neighbours(4).includes(1), 'connection across the cut hung up');
+    await assert.rejects(alice.net.dial(`/memory/${cluster.peerId(4)}/p2p/${cluster.peerId(4)}`, { timeoutMs: 5_000 }), 'a dial across the cut fails');
+    assert.ok(faults.refused > 0, 'the gater refused it');
+    await alice.send(bob, 'across');
+    await sleep(10_000);
+    assert.equal(count(received.get(4), 'across'), 0, 'not delivered while cut');
+    for (const i of cluster.liveIds()) {
+      for (const j of cluster.neighbours(i)) assert.equal([4, 5].includes(i), [4, 5].includes(j), `no connection ${i}–${j} across the cut`);
+    }
+
+    faults.heal();
+    assert.ok(await until(() => count(received.get(4), 'across') >= 1, 180_000), 'delivered after the heal');
+    await sleep(5_000);
+    assert.equal(count(received.get(4), 'across'), 1, 'exactly once');
+    const stored = (await cluster.node(4)?.messages(cluster.userId(1) ?? ''))?.filter((m) => m.text === 'across') ?? [];
+    assert.equal(stored.length, 1, 'stored once');
+  });
+
+  test('a crashed node restarts on its store and gets what was sent while it was down, once', async () => {
+    const { cluster, received } = harness(3);
+    clusters.push(cluster);
+    await cluster.boot(0, [0]);
+    await Promise.all([1, 2].map((i) => cluster.boot(i, [0])));
+    const bob = await introduce(cluster, 1, 2);
+    const alice = cluster.node(1);
+    assert.ok(alice);
+    await alice.send(bob, 'hello');
+    assert.ok(await until(() => count(received.get(2), 'hello') === 1, 60_000));
+    const peerId = cluster.peerId(2);
+
+    await cluster.crash(2);
+    assert.equal(cluster.isUp(2), false);
+    await alice.send(bob, 'while down');
+    await sleep(3_000);
+    await cluster.boot(2, [0]);
+    assert.equal(cluster.peerId(2), peerId, 'same node key, same peer ID');
+    const history = (await cluster.node(2)?.messages(cluster.userId(1) ?? '')) ?? [];
+    assert.ok(history.some((m) => m.text === 'hello'), 'history kept in the store');
+    assert.ok(await until(() => count(received.get(2), 'while down') >= 1, 180_000), 'delivered after the restart');
+    await sleep(5_000);
+    assert.equal(count(received.get(2), 'while down'), 1, 'exactly once');
+    assert.equal(count(received.get(2), 'hello'), 1, 'the old message is not delivered again');
+  });
+});
