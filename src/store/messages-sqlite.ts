@@ -87,6 +87,17 @@ export function sqliteMessageRepository(db: DatabaseSync, sealer: () => Sealer):
       checkStatus(s);
       return updateStatus.run(s, contact, dir, id).changes > 0;
     },
+    // The ids travel as one JSON array (json_each): one cached statement for any number of them.
+    markDelivered: (contact, ids) =>
+      ids.length === 0
+        ? []
+        : prepareCached(
+          db,
+          `UPDATE messages SET status = 'delivered' WHERE contact = ? AND direction = 'out'
+             AND id IN (SELECT value FROM json_each(?)) AND status <> 'delivered' RETURNING id`,
+        )
+          .all(contact, JSON.stringify(ids))
+          .map((r) => textColumn(r, 'id')),
     expire(now) {
       const where = "direction = 'out' AND status IN ('queued', 'sent', 'held') AND expires_at IS NOT NULL AND expires_at <= ?";
       const rows = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE ${where} ORDER BY local_at, rowid`).all(now);

@@ -50,6 +50,11 @@ export interface MessageRepository {
   /** Returns whether the message exists. */
   setStatus(contact: string, direction: MessageDirection, id: string, status: MessageStatus): boolean;
   /**
+   * An ack: the contact's outgoing messages among `ids` that are not 'delivered' yet become 'delivered'
+   * (one statement, no text unsealed); returns their ids.
+   */
+  markDelivered(contact: string, ids: readonly string[]): string[];
+  /**
    * Outgoing messages still queued, sent or held whose expiresAt has passed become 'expired';
    * returns them (with the new status).
    */
@@ -119,6 +124,17 @@ export function memoryMessageRepository(log: UndoLog = noUndo): MessageRepositor
       if (!r) return false;
       mapSet(log, rows, k, { seq: r.seq, m: { ...r.m, status } });
       return true;
+    },
+    markDelivered(contact, ids) {
+      const out: string[] = [];
+      for (const id of new Set(ids)) {
+        const k = keyOf(contact, 'out', id);
+        const r = rows.get(k);
+        if (!r || r.m.status === 'delivered') continue;
+        mapSet(log, rows, k, { seq: r.seq, m: { ...r.m, status: 'delivered' } });
+        out.push(id);
+      }
+      return out;
     },
     expire(now) {
       const out: MessageRecord[] = [];

@@ -63,14 +63,23 @@ export function sqliteOutboxRepository(db: DatabaseSync): OutboxRepository {
       const row = db.prepare('SELECT MIN(next_attempt_at) AS t FROM outbox').get();
       return typeof row?.t === 'number' ? row.t : undefined;
     },
-    forContact: (contact) =>
-      prepareCached(db, `SELECT ${COLUMNS} FROM outbox WHERE contact = ? ORDER BY created_at, rowid`).all(contact).map(toItem),
+    forContact: (contact, limit = -1) =>
+      prepareCached(db, `SELECT ${COLUMNS} FROM outbox WHERE contact = ? ORDER BY created_at, rowid LIMIT ?`)
+        .all(contact, limit === -1 ? -1 : Math.max(0, limit))
+        .map(toItem),
     update(id, c) {
       checkOutboxUpdate(c);
       const r = update.run(c.state ?? null, c.attempts ?? null, c.nextAttemptAt ?? null, c.wire ?? null, id);
       return r.changes > 0;
     },
     remove: (contact, id) => remove.run(id, contact).changes > 0,
+    // The ids travel as one JSON array (json_each): one cached statement for any number of them.
+    removeMany: (contact, ids) =>
+      ids.length === 0
+        ? []
+        : prepareCached(db, 'DELETE FROM outbox WHERE contact = ? AND message_id IN (SELECT value FROM json_each(?)) RETURNING message_id')
+          .all(contact, JSON.stringify(ids))
+          .map((r) => textColumn(r, 'message_id')),
     removeExpired(now) {
       const rows = db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE expires_at <= ? ORDER BY next_attempt_at, created_at, rowid`).all(now);
       if (rows.length > 0) prepareCached(db, 'DELETE FROM outbox WHERE expires_at <= ?').run(now);

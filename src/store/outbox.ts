@@ -55,12 +55,17 @@ export interface OutboxRepository {
   due(now: number, limit?: number): OutboxItem[];
   /** The earliest nextAttemptAt of any entry, or undefined when empty (for timers). */
   nextDueAt(): number | undefined;
-  /** A contact's entries, oldest first (to flush when the contact shows up). */
-  forContact(contact: string): OutboxItem[];
+  /**
+   * A contact's entries, oldest first (to flush when the contact shows up); the first `limit` only when
+   * given — a flush reads one batch's worth, not the whole backlog (docs/perf-node.md T2).
+   */
+  forContact(contact: string, limit?: number): OutboxItem[];
   /** Changes an entry; returns whether it exists. */
   update(messageId: string, change: OutboxUpdate): boolean;
   /** Removes the entry when it belongs to `contact` (an ack names both); returns whether it did. */
   remove(contact: string, messageId: string): boolean;
+  /** `remove` for a whole ack at once (one statement): returns the ids it removed. */
+  removeMany(contact: string, messageIds: readonly string[]): string[];
   /** Removes entries with expiresAt <= now and returns them. */
   removeExpired(now: number): OutboxItem[];
   counts(): OutboxCounts;
@@ -119,8 +124,8 @@ export function memoryOutboxRepository(log: UndoLog = noUndo): OutboxRepository 
       for (const i of rows.values()) if (min === undefined || i.nextAttemptAt < min) min = i.nextAttemptAt;
       return min;
     },
-    forContact: (contact) =>
-      [...rows.values()].filter((i) => i.contact === contact).sort((a, b) => a.createdAt - b.createdAt).map(copyItem),
+    forContact: (contact, limit = Number.MAX_SAFE_INTEGER) =>
+      [...rows.values()].filter((i) => i.contact === contact).sort((a, b) => a.createdAt - b.createdAt).slice(0, Math.max(0, limit)).map(copyItem),
     update(id, change) {
       checkOutboxUpdate(change);
       const i = rows.get(id);
@@ -138,6 +143,11 @@ export function memoryOutboxRepository(log: UndoLog = noUndo): OutboxRepository 
     remove(contact, id) {
       if (rows.get(id)?.contact !== contact) return false;
       return mapDelete(log, rows, id);
+    },
+    removeMany(contact, ids) {
+      const out: string[] = [];
+      for (const id of new Set(ids)) if (rows.get(id)?.contact === contact && mapDelete(log, rows, id)) out.push(id);
+      return out;
     },
     removeExpired(now) {
       const out = [...rows.values()].filter((i) => i.expiresAt <= now).sort(byDue);

@@ -72,6 +72,29 @@ export function messageRepositoryCompliance(name: string, make: MakeSubject): vo
       assert.throws(() => repo().setStatus(uid('alice'), 'out', msgId(1), 'bogus' as 'sent'), { code: 'INVALID_ARGUMENT' });
     });
 
+    it('marks an ack\'s outgoing messages delivered once, in one call, and says which', () => {
+      repo().add(message(1));
+      repo().add(message(2, { status: 'sent' }));
+      repo().add(message(3, { status: 'delivered' }));
+      repo().add(message(4, { status: 'expired' }));
+      repo().add(incoming(5));
+      repo().add(message(6, { contact: uid('bob') }));
+      const ids = [1, 2, 3, 4, 5, 6, 7, 2].map(msgId);
+      assert.deepEqual(repo().markDelivered(uid('alice'), ids).sort(), [1, 2, 4].map(msgId));
+      for (const n of [1, 2, 3, 4]) assert.equal(repo().get(uid('alice'), 'out', msgId(n))?.status, 'delivered');
+      assert.equal(repo().get(uid('alice'), 'in', msgId(5))?.status, 'delivered');
+      assert.equal(repo().get(uid('bob'), 'out', msgId(6))?.status, 'queued');
+      assert.deepEqual(repo().markDelivered(uid('alice'), ids), []);
+      assert.deepEqual(repo().markDelivered(uid('alice'), []), []);
+      assert.throws(() =>
+        s.store.transaction(() => {
+          repo().markDelivered(uid('bob'), [msgId(6)]);
+          throw new Error('boom');
+        }),
+      );
+      assert.equal(repo().get(uid('bob'), 'out', msgId(6))?.status, 'queued');
+    });
+
     it('expires undelivered outgoing messages past expiresAt, once', () => {
       repo().add(message(1, { expiresAt: 100, status: 'sent' }));
       repo().add(message(2, { expiresAt: 100, status: 'delivered' }));

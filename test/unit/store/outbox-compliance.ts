@@ -69,6 +69,26 @@ export function outboxRepositoryCompliance(name: string, make: MakeSubject): voi
       repo().enqueue(item(1, { createdAt: 10 }));
       repo().enqueue(item(3, { contact: uid('bob') }));
       assert.deepEqual(repo().forContact(uid('alice')).map((i) => i.messageId), [msgId(1), msgId(2)]);
+      assert.deepEqual(repo().forContact(uid('alice'), 1).map((i) => i.messageId), [msgId(1)]);
+      assert.deepEqual(repo().forContact(uid('alice'), 5).map((i) => i.messageId), [msgId(1), msgId(2)]);
+      assert.deepEqual(repo().forContact(uid('alice'), 0), []);
+    });
+
+    it('removes a whole ack\'s entries at once, only the contact\'s, and says which', () => {
+      for (const n of [1, 2, 3]) repo().enqueue(item(n));
+      repo().enqueue(item(4, { contact: uid('bob') }));
+      assert.deepEqual(repo().removeMany(uid('alice'), [1, 3, 4, 5, 3].map(msgId)).sort(), [msgId(1), msgId(3)]);
+      assert.deepEqual(repo().forContact(uid('alice')).map((i) => i.messageId), [msgId(2)]);
+      assert.ok(repo().get(msgId(4)));
+      assert.deepEqual(repo().removeMany(uid('alice'), [msgId(1)]), []);
+      assert.deepEqual(repo().removeMany(uid('alice'), []), []);
+      assert.throws(() =>
+        s.store.transaction(() => {
+          repo().removeMany(uid('bob'), [msgId(4)]);
+          throw new Error('boom');
+        }),
+      );
+      assert.ok(repo().get(msgId(4)));
     });
 
     it('removes expired entries and returns them', () => {
