@@ -3,6 +3,13 @@
  * set, encrypting an app message on it (the set saved in the same transaction, before the ciphertext
  * leaves), the outbox entry's plaintext, applying acks, and queueing. Every function that writes runs
  * inside the caller's store transaction. This module does no I/O and knows nothing of routes.
+ *
+ * What was queued in this process is also kept in memory (the app message and its path length, up to
+ * HANDOFF_MAX entries, oldest dropped first) until it is acked: the flush takes it from there instead of
+ * reading back and unsealing the message and its kv rows (docs/perf-node.md T1), and an ack deletes
+ * only the kv rows the entry has (L5). A miss (after a restart, or an entry pushed out) reads the store,
+ * so the memory is a cache, never the record: an entry whose transaction rolled back is never read
+ * (there is no outbox entry to look it up for) and ages out.
  */
 import { fromHex, toHex } from '../lib/bytes.ts';
 import type { Clock, Rng } from '../lib/deps.ts';
@@ -17,6 +24,8 @@ import type { NodeStore } from './node-store.ts';
 
 const CTL_PREFIX = 'node.ctl/';
 const HOPS_PREFIX = 'node.hops/';
+/** In-memory handoffs kept: a few backlogs' worth of 1 KiB texts (≈ 8 MiB at most). */
+const HANDOFF_MAX = 8192;
 /** An outbox entry that has not been encrypted yet (or must be encrypted afresh). */
 export const NO_WIRE = new Uint8Array(0);
 
@@ -44,15 +53,24 @@ export interface SessionIo {
   forget(messageId: string): void;
 }
 
+interface Handoff {
+  readonly app: BatchableMessage;
+  readonly hops: number | undefined;
+}
+
 export function createSessionIo(store: NodeStore, rng: Rng, clock: Clock): SessionIo {
   const own = store.identity;
+  const handoff = new Map<string, Handoff>();
   const loadSet = (key: string): SessionSet | undefined => {
     const raw = store.sessions.get(key);
     return raw === undefined ? undefined : decodeSessionSet(raw);
   };
   const forget = (id: string): void => {
-    store.meta.delete(CTL_PREFIX + id);
-    store.meta.delete(HOPS_PREFIX + id);
+    const h = handoff.get(id);
+    handoff.delete(id);
+    // Only the rows enqueue wrote: a control message has its CTL row, a path length its HOPS row.
+    if (!h || h.app.type !== 'text') store.meta.delete(CTL_PREFIX + id);
+    if (!h || h.hops !== undefined) store.meta.delete(HOPS_PREFIX + id);
   };
   return {
     loadSet,
@@ -70,8 +88,12 @@ export function createSessionIo(store: NodeStore, rng: Rng, clock: Clock): Sessi
       store.outbox.enqueue({ messageId: id, contact, wire: NO_WIRE, attempts: 0, nextAttemptAt: now, expiresAt, state: 'queued', createdAt: createdAt ?? now });
       if (app.type !== 'text') store.meta.set(CTL_PREFIX + id, encodeAppMessage(app));
       if (hops !== undefined) store.meta.set(HOPS_PREFIX + id, Uint8Array.of(hops));
+      handoff.set(id, { app, hops });
+      if (handoff.size > HANDOFF_MAX) handoff.delete(handoff.keys().next().value as string);
     },
     plaintextOf(item) {
+      const h = handoff.get(item.messageId);
+      if (h) return h.app;
       const ctl = store.meta.get(CTL_PREFIX + item.messageId);
       if (ctl) {
         const m = decodeAppMessage(ctl);
@@ -81,21 +103,23 @@ export function createSessionIo(store: NodeStore, rng: Rng, clock: Clock): Sessi
       return m ? { type: 'text', id: fromHex(m.id), sentAt: m.sentAt, text: m.text } : undefined;
     },
     hopsOf(id) {
+      const h = handoff.get(id);
+      if (h) return h.hops;
       const raw = store.meta.get(HOPS_PREFIX + id);
       return raw?.length === 1 ? raw[0] : undefined;
     },
     applyAcks(contact, ids, events) {
-      const done = new Set<string>();
-      for (const raw of ids) {
-        const id = toHex(raw);
-        if (store.outbox.remove(contact, id)) done.add(id);
-        forget(id);
-        const m = store.messages.get(contact, 'out', id);
-        if (m && m.status !== 'delivered') {
-          store.messages.setStatus(contact, 'out', id, 'delivered');
-          events.push({ type: 'status', id, contact, status: 'delivered' });
-          done.add(id);
-        }
+      // Two statements for the whole ack (T3): kv rows live exactly as long as their outbox entry
+      // (written and removed in the same transactions), so only removed entries have any to forget.
+      const hex = ids.map(toHex);
+      const removed = store.outbox.removeMany(contact, hex);
+      for (const id of removed) forget(id);
+      const done = new Set(removed);
+      const delivered = new Set(store.messages.markDelivered(contact, hex));
+      for (const id of hex) {
+        if (!delivered.delete(id)) continue; // (deleted: an id acked twice in one ack makes one event)
+        events.push({ type: 'status', id, contact, status: 'delivered' });
+        done.add(id);
       }
       return done;
     },
