@@ -16,7 +16,7 @@ import { ErrorCodes, ProtocolError } from '../lib/errors.ts';
 import { encodePublicIdentity, sameIdentity, userIdOf, type PublicIdentity } from '../protocol/identity.ts';
 import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
 import { acceptSession, type AcceptedSession } from '../protocol/session.ts';
-import { emptySessionSet, encodeSessionSet, setDecrypt } from '../protocol/session-set.ts';
+import { emptySessionSet, encodeSessionSet, setDecrypt, type SessionSet } from '../protocol/session-set.ts';
 import { openEnvelope, SEALED_MAX_LENGTH, type OpenedEnvelope } from '../protocol/sealed/envelope.ts';
 import { APP_ACK_MAX_IDS, appMessageIds, decodeAppMessage, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
 import { decodeMsgBatch } from '../protocol/wire/msg-batch.ts';
@@ -118,8 +118,19 @@ export function createMessaging(d: MessagingDeps): Messaging {
     return senderUid;
   };
 
-  /** One opened envelope, inside its own (nested) transaction; returns the contact key and the ids to ack. */
-  const receiveOne = (sender: PublicIdentity, content: Uint8Array, now: number, events: CompeerEvent[], queued: string[]): { key: string; ids: Uint8Array[] } => {
+  /**
+   * One opened envelope, inside its own (nested) transaction; returns the contact key, the ids to ack
+   * and the session set as saved — or, with `deferSave` (the request's only envelope), as it must be
+   * saved: the caller saves it once, with the ack's encryption (L4).
+   */
+  const receiveOne = (
+    sender: PublicIdentity,
+    content: Uint8Array,
+    now: number,
+    events: CompeerEvent[],
+    queued: string[],
+    deferSave: boolean,
+  ): { key: string; ids: Uint8Array[]; set: SessionSet } => {
     const senderUid = userIdOf(sender);
     let key = contactKeyFor(senderUid);
     let contact = store.contacts.get(key);
@@ -155,7 +166,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
       io.enqueue(key, { type: 'addresses', id: newMessageId(rng), addresses: d.ownAddresses().slice(0, 8) }, now + DEFAULT_TTL_MS);
       enqueueInbox(key);
       queued.push(key);
-    } else {
+    } else if (!deferSave) {
       store.sessions.put(key, encodeSessionSet(set), now);
     }
     if (!contact) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no contact for this session');
@@ -191,7 +202,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
           break; // a repeated hello on an existing session; batches do not nest (the codec refuses it)
       }
     }
-    return { key, ids: appMessageIds(app) };
+    return { key, ids: appMessageIds(app), set };
   };
 
   /** Opened envelopes from one sender → stored, with the ack sealed (all in one transaction). */
@@ -204,6 +215,8 @@ export function createMessaging(d: MessagingDeps): Messaging {
     let contact: string | undefined;
     const ack = store.transaction(() => {
       const acked: Uint8Array[] = [];
+      let set: SessionSet | undefined;
+      const deferSave = opened.length === 1;
       for (const o of opened) {
         if (!sameIdentity(o.sender, first.sender)) {
           log.warn('message refused', { peer: from, error: 'batch mixes senders' });
@@ -211,16 +224,21 @@ export function createMessaging(d: MessagingDeps): Messaging {
         }
         const mine: CompeerEvent[] = [];
         try {
-          const r = store.transaction(() => receiveOne(o.sender, o.content, now, mine, queued));
+          const r = store.transaction(() => receiveOne(o.sender, o.content, now, mine, queued, deferSave));
           contact = r.key;
+          set = r.set;
           acked.push(...r.ids);
           events.push(...mine);
         } catch (e) {
           log.warn('message refused', { peer: from, error: e instanceof Error ? e : String(e) });
         }
       }
-      const set = contact === undefined ? undefined : io.loadSet(contact);
-      if (contact === undefined || !set?.active || acked.length === 0) return undefined;
+      // The set as the last accepted envelope left it (no re-load: L4); sealing the ack saves it.
+      if (contact === undefined || !set) return undefined;
+      if (!set.active || acked.length === 0) {
+        if (deferSave) store.sessions.put(contact, encodeSessionSet(set), now);
+        return undefined;
+      }
       return io.seal(contact, set, { type: 'ack', ids: acked.slice(0, APP_ACK_MAX_IDS) }, now);
     });
     return { contact, ack, events, queued };
