@@ -9,7 +9,9 @@
  * The session state and the envelope are saved before the envelope leaves. An envelope that reached
  * nobody is sent again as the same bytes (no ratchet step wasted); once it may have arrived (sent, held,
  * answered without an ack) the next attempt is a fresh encryption of the same app messages — the
- * receiver deduplicates by message id and acks again. One flush per contact at a time.
+ * receiver deduplicates by message id and acks again. One flush per contact at a time; once the contact
+ * has acked in this run, a flush keeps up to WINDOW requests in flight, and a direct request carries up
+ * to ENVELOPES_PER_REQUEST envelopes (one receiver commit, one ack): docs/perf-node.md T5, T6.
  */
 import { concatBytes, equalBytes, fromHex, toHex } from '../lib/bytes.ts';
 import type { Clock, Rng } from '../lib/deps.ts';
@@ -19,9 +21,10 @@ import { encodePublicIdentity } from '../protocol/identity.ts';
 import { deriveMailbox, mailboxDay } from '../protocol/mailbox/keys.ts';
 import { encodeSessionSet, setDecrypt } from '../protocol/session-set.ts';
 import { openEnvelope, SEALED_MAX_LENGTH } from '../protocol/sealed/envelope.ts';
-import { APP_BATCH_MAX, APP_MESSAGE_MAX_BYTES, batchEncodedSize, decodeAppMessage, encodeAppMessage, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
+import { APP_ACK_MAX_IDS, APP_BATCH_MAX, APP_MESSAGE_MAX_BYTES, batchEncodedSize, decodeAppMessage, encodeAppMessage, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
 import { chooseRoute, DEFAULT_HOPS, nextAttemptDelay, type AttemptOutcome } from '../routing/delivery-policy.ts';
 import type { Router, RouteTarget } from '../routing/router.ts';
+import { batchSize, encodeMsgBatch, MSG_BATCH_MAX, MSG_BATCH_MAX_BYTES } from '../protocol/wire/msg-batch.ts';
 import type { OutboxItem } from '../store/outbox.ts';
 import type { NetNode } from '../net/index.ts';
 import type { CompeerEvent, MessageStatus } from './types.ts';
@@ -34,6 +37,16 @@ import type { NetworkState } from './network-state.ts';
 export const MSG_PROTOCOL = '/compeer/msg/1';
 const CACHE_TAG = 0xca;
 const BATCH_EXPIRY_SPREAD_MS = 3600_000;
+/** Requests in flight per contact (T5): enough to overlap one request's round trip with the next's work. */
+const WINDOW = 3;
+/** Envelopes (app-message batches) per direct request (T6): 3 full ones (64 KiB padding buckets) fit MSG_BATCH_MAX_BYTES. */
+const ENVELOPES_PER_REQUEST = 3;
+
+type Route = ReturnType<typeof chooseRoute>;
+interface Batch {
+  readonly items: OutboxItem[];
+  readonly apps: BatchableMessage[];
+}
 
 /** Where a contact's node and mailboxes are, as the node sees it now. */
 export interface RouteView {
@@ -89,6 +102,8 @@ export function createOutbound(d: OutboundDeps): Outbound {
   const own = store.identity;
   const flushing = new Set<string>();
   const again = new Set<string>();
+  /** Contacts whose node acked in this run (so it holds the session): more than one batch may fly. */
+  const confirmed = new Set<string>();
 
   /** The contact's peers, the one that last reached us first. */
   const peersOf = (contact: string): [string, string[]][] => {
@@ -148,6 +163,8 @@ export function createOutbound(d: OutboundDeps): Outbound {
     return store.transaction(() => {
       const set = io.loadSet(contact);
       if (!set?.active) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session with this contact');
+      // A new session (ours, not answered yet): one request at a time until the contact acks on it.
+      if (set.active.pendingInitialMessage !== undefined) confirmed.delete(contact);
       const app: AppMessage = apps.length === 1 ? (apps[0] as BatchableMessage) : { type: 'batch', messages: apps };
       const envelope = io.seal(contact, set, app, now);
       store.outbox.update(first.messageId, { wire: encodeCache(items.map((i) => i.messageId), envelope) });
@@ -156,14 +173,14 @@ export function createOutbound(d: OutboundDeps): Outbound {
   };
 
   /** Direct: the contact's peers one by one until one acks. */
-  const direct = async (contact: string, envelope: Uint8Array): Promise<{ reached: boolean; acked: Set<string> }> => {
+  const directOne = async (contact: string, request: Uint8Array): Promise<{ reached: boolean; acked: Set<string> }> => {
     let reached = false;
     let acked = new Set<string>();
     for (const [peer, addrs] of peersOf(contact)) {
       const sentAt = clock();
       let res: Uint8Array;
       try {
-        res = await net.request(peer, addrs, MSG_PROTOCOL, envelope, { timeoutMs: d.requestTimeoutMs, maxResponseBytes: SEALED_MAX_LENGTH });
+        res = await net.request(peer, addrs, MSG_PROTOCOL, request, { timeoutMs: d.requestTimeoutMs, maxResponseBytes: SEALED_MAX_LENGTH });
       } catch (e) {
         log.debug('delivery attempt failed', { contact, peer, error: errorOf(e) });
         d.network?.reach(peer, false, addrs);
@@ -174,6 +191,30 @@ export function createOutbound(d: OutboundDeps): Outbound {
       acked = onResponse(contact, res, sentAt);
       if (acked.size > 0) break;
     }
+    return { reached, acked };
+  };
+
+  /**
+   * Direct, several envelopes: as few `/compeer/msg/1` requests as the request limit allows (a message
+   * batch, src/protocol/wire/msg-batch.ts: one receiver commit and one ack for all of them, T6); says
+   * per envelope whether its request reached the contact's node.
+   */
+  const direct = async (contact: string, envelopes: readonly Uint8Array[]): Promise<{ reached: boolean[]; acked: Set<string> }> => {
+    const reached = envelopes.map(() => false);
+    const acked = new Set<string>();
+    let group: number[] = [];
+    const send = async (): Promise<void> => {
+      const r = await directOne(contact, encodeMsgBatch(group.map((i) => envelopes[i] as Uint8Array)));
+      for (const i of group) reached[i] = r.reached;
+      for (const id of r.acked) acked.add(id);
+      group = [];
+    };
+    for (const [i, e] of envelopes.entries()) {
+      const lengths = [...group.map((j) => (envelopes[j] as Uint8Array).length), e.length];
+      if (group.length > 0 && (group.length >= MSG_BATCH_MAX || batchSize(lengths) > MSG_BATCH_MAX_BYTES)) await send();
+      group.push(i);
+    }
+    if (group.length > 0) await send();
     return { reached, acked };
   };
 
@@ -197,45 +238,54 @@ export function createOutbound(d: OutboundDeps): Outbound {
     }
   };
 
-  /** One attempt for `items` (in order) on the chosen route; resolves to the ids acked. */
-  const attempt = async (contact: string, items: readonly OutboxItem[], apps: readonly BatchableMessage[]): Promise<Set<string>> => {
-    const first = items[0] as OutboxItem;
-    const hops = io.hopsOf(first.messageId);
+  /** The route for a contact's entries with path length `hops`, now. */
+  const routeFor = (contact: string, hops: number | undefined): Route => {
     const held = d.network?.holdBack(store.contacts.get(contact)?.addresses ?? []);
-    const choice: ReturnType<typeof chooseRoute> = held
-      ? { kind: 'wait', why: held }
-      : chooseRoute({ hops, haveInbox: inboxOf(store.meta, contact) !== undefined, relaysKnown: d.routes.relayCount() });
+    return held ? { kind: 'wait', why: held } : chooseRoute({ hops, haveInbox: inboxOf(store.meta, contact) !== undefined, relaysKnown: d.routes.relayCount() });
+  };
+
+  /**
+   * One attempt for `batches` (in order, one envelope each; several only on a direct route) on `route`;
+   * resolves to the ids acked.
+   */
+  const attempt = async (contact: string, batches: readonly Batch[], route: Route): Promise<Set<string>> => {
+    const hops = io.hopsOf((batches[0] as Batch).items[0]?.messageId ?? '');
     let acked = new Set<string>();
-    let outcome: AttemptOutcome = 'unreachable';
-    let envelope: Uint8Array | undefined;
-    if (choice.kind === 'wait') {
-      outcome = 'waiting';
-      log.debug('message waits for a route', { contact, why: choice.why });
+    const outcomes: AttemptOutcome[] = batches.map(() => 'unreachable');
+    let envelopes: Uint8Array[] | undefined;
+    if (route.kind === 'wait') {
+      outcomes.fill('waiting');
+      log.debug('message waits for a route', { contact, why: route.why });
     } else {
       try {
-        envelope = envelopeFor(contact, items, apps, clock());
+        const now = clock();
+        envelopes = store.transaction(() => batches.map((b) => envelopeFor(contact, b.items, b.apps, now)));
       } catch (e) {
         log.warn('could not encrypt for the contact', { contact, error: errorOf(e) });
       }
     }
-    const expiresAt = Math.min(...items.map((i) => i.expiresAt));
-    if (envelope && choice.kind === 'direct') {
-      const r = await direct(contact, envelope);
+    const expiry = (b: Batch): number => Math.min(...b.items.map((i) => i.expiresAt));
+    if (envelopes && route.kind === 'direct') {
+      const r = await direct(contact, envelopes);
       acked = r.acked;
-      outcome = r.reached ? 'answered' : (await depositFor(contact, envelope, expiresAt, hops)) ? 'held' : 'unreachable';
-    } else if (envelope && choice.kind === 'onion') {
+      for (const [i, b] of batches.entries()) {
+        outcomes[i] = r.reached[i] ? 'answered' : (await depositFor(contact, envelopes[i] as Uint8Array, expiry(b), hops)) ? 'held' : 'unreachable';
+      }
+    } else if (envelopes?.length === 1 && route.kind === 'onion') {
+      const envelope = envelopes[0] as Uint8Array;
       const target = targetFor(contact);
       try {
-        const r = target ? await d.router.send(target, envelope, { hops: choice.hops, strict: choice.strict }) : undefined;
-        if (r?.ok) outcome = 'sent';
-        else if (!r || r.reason !== 'path-failed') outcome = (await depositFor(contact, envelope, expiresAt, hops)) ? 'held' : 'unreachable';
+        const r = target ? await d.router.send(target, envelope, { hops: route.hops, strict: route.strict }) : undefined;
+        if (r?.ok) outcomes[0] = 'sent';
+        else if (!r || r.reason !== 'path-failed') outcomes[0] = (await depositFor(contact, envelope, expiry(batches[0] as Batch), hops)) ? 'held' : 'unreachable';
       } catch (e) {
         if (!isCompeerError(e) || e.code !== ErrorCodes.NO_ROUTE) throw e;
-        outcome = 'waiting';
+        outcomes[0] = 'waiting';
       }
     }
-    if (items.every((i) => acked.has(i.messageId))) return acked;
-    reschedule(contact, items, acked, outcome);
+    for (const [i, b] of batches.entries()) {
+      if (!b.items.every((item) => acked.has(item.messageId))) reschedule(contact, b.items, acked, outcomes[i] as AttemptOutcome);
+    }
     return acked;
   };
 
@@ -269,43 +319,104 @@ export function createOutbound(d: OutboundDeps): Outbound {
   };
 
   /**
-   * The next due entries of a contact, oldest first, with the same path length: those of a cached
-   * envelope when the first entry has one still complete, else as many as fit one batch. Entries whose
-   * plaintext is gone are dropped.
+   * The next due entries of a contact, oldest first, with the same path length, skipping those in
+   * flight (`busy`): those of a cached envelope when the first free entry has one still complete, else
+   * as many as fit one batch. Entries whose plaintext is gone are dropped. Reads the first
+   * busy + 2 batches' worth of entries (T2), the whole outbox only when that ran out without a batch.
    */
-  const nextBatch = (contact: string, now: number, force: boolean): { items: OutboxItem[]; apps: BatchableMessage[] } => {
+  const nextBatch = (contact: string, now: number, force: boolean, busy: ReadonlySet<string>): Batch => {
+    const limit = busy.size + 2 * APP_BATCH_MAX;
+    const page = store.outbox.forContact(contact, limit);
+    const first = fill(contact, page, now, force, busy);
+    return first.exhausted && page.length === limit ? fill(contact, store.outbox.forContact(contact), now, force, busy) : first;
+  };
+
+  /** nextBatch over `all`; `exhausted` when it ran out of entries before the batch was complete. */
+  const fill = (contact: string, all: readonly OutboxItem[], now: number, force: boolean, busy: ReadonlySet<string>): { items: OutboxItem[]; apps: BatchableMessage[]; exhausted: boolean } => {
     const items: OutboxItem[] = [];
     const apps: BatchableMessage[] = [];
     const sizes: number[] = [];
-    const all = store.outbox.forContact(contact);
-    const cached = all[0] ? decodeCache(all[0].wire) : undefined;
+    const free = all.find((i) => !busy.has(i.messageId));
+    const cached = free ? decodeCache(free.wire) : undefined;
     const want = cached ? new Set(cached.ids) : undefined;
     let hops: number | undefined;
     for (const item of all) {
-      if (!force && item.nextAttemptAt > now) {
+      if (busy.has(item.messageId) || (!force && item.nextAttemptAt > now)) {
         // Nothing overtakes a hello (a stranger's first message must be one); the rest may be overtaken.
-        if (io.plaintextOf(item)?.type === 'hello') break;
+        if (io.plaintextOf(item)?.type === 'hello') return { items, apps, exhausted: false };
         continue;
       }
       if (want && !want.has(item.messageId)) continue;
       const h = io.hopsOf(item.messageId);
       if (items.length === 0) hops = h;
-      else if (h !== hops) break;
+      else if (h !== hops) return { items, apps, exhausted: false };
       // A batch is held with its earliest expiry: do not tie a long-lived message to a short one.
-      if (items.length > 0 && Math.abs(item.expiresAt - (items[0] as OutboxItem).expiresAt) > BATCH_EXPIRY_SPREAD_MS) break;
+      if (items.length > 0 && Math.abs(item.expiresAt - (items[0] as OutboxItem).expiresAt) > BATCH_EXPIRY_SPREAD_MS) return { items, apps, exhausted: false };
       const app = io.plaintextOf(item);
       if (!app) {
         log.warn('outbox entry without a message dropped', { contact });
-        store.transaction(() => store.outbox.remove(contact, item.messageId));
+        store.transaction(() => {
+          if (store.outbox.remove(contact, item.messageId)) io.forget(item.messageId);
+        });
         continue;
       }
       const size = encodeAppMessage(app).length;
-      if (items.length > 0 && (items.length >= APP_BATCH_MAX || batchEncodedSize([...sizes, size]) > APP_MESSAGE_MAX_BYTES)) break;
+      if (items.length > 0 && (items.length >= APP_BATCH_MAX || batchEncodedSize([...sizes, size]) > APP_MESSAGE_MAX_BYTES)) return { items, apps, exhausted: false };
       items.push(item);
       apps.push(app);
       sizes.push(size);
+      if (want && items.length === want.size) return { items, apps, exhausted: false };
     }
-    return { items, apps };
+    return { items, apps, exhausted: true };
+  };
+
+  /**
+   * Up to WINDOW batches of a contact in flight at once (T5), once the contact has acked in this run
+   * (its node holds the session: no initial message in flight that a later request could overtake);
+   * one before. Every batch is encrypted in order; the receiver decrypts them in any order (the
+   * ratchet keeps skipped keys) and deduplicates by message id, and each entry leaves the outbox only
+   * on its own ack. A batch that is not fully acked stops new ones until the flush starts again.
+   */
+  const pump = async (contact: string, force: boolean): Promise<void> => {
+    const busy = new Set<string>();
+    const running = new Set<Promise<void>>();
+    let stop = false;
+    const take = (b: Batch): Batch => {
+      for (const i of b.items) busy.add(i.messageId);
+      return b;
+    };
+    for (;;) {
+      while (!stop && running.size < (confirmed.has(contact) ? WINDOW : 1)) {
+        const first = nextBatch(contact, clock(), force, busy);
+        if (first.items.length === 0) break;
+        force = false;
+        const batches = [take(first)];
+        const hops = io.hopsOf((first.items[0] as OutboxItem).messageId);
+        const route = routeFor(contact, hops);
+        // More envelopes in the same request while the route is direct and one ack covers them all.
+        let ids = first.items.length;
+        while (route.kind === 'direct' && confirmed.has(contact) && batches.length < ENVELOPES_PER_REQUEST) {
+          const next = nextBatch(contact, clock(), false, busy);
+          const head = next.items[0];
+          if (!head || ids + next.items.length > APP_ACK_MAX_IDS || io.hopsOf(head.messageId) !== hops) break;
+          batches.push(take(next));
+          ids += next.items.length;
+        }
+        const all = batches.flatMap((b) => b.items);
+        const run = attempt(contact, batches, route)
+          .then((acked) => {
+            if (acked.size > 0) confirmed.add(contact);
+            if (!all.every((i) => acked.has(i.messageId))) stop = true;
+          })
+          .finally(() => {
+            for (const i of all) busy.delete(i.messageId);
+            running.delete(run);
+          });
+        running.add(run);
+      }
+      if (running.size === 0) return;
+      await Promise.race(running);
+    }
   };
 
   const flush = async (contact: string, force = false): Promise<void> => {
@@ -317,13 +428,8 @@ export function createOutbound(d: OutboundDeps): Outbound {
     try {
       do {
         again.delete(contact);
-        for (;;) {
-          const { items, apps } = nextBatch(contact, clock(), force);
-          if (items.length === 0) break;
-          const acked = await attempt(contact, items, apps);
-          force = false;
-          if (!items.every((i) => acked.has(i.messageId))) break;
-        }
+        await pump(contact, force);
+        force = false;
       } while (again.has(contact));
     } catch (e) {
       log.warn('flush failed', { contact, error: errorOf(e) });
