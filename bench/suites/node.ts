@@ -7,57 +7,68 @@
  *   sustained throughput: 1 KiB messages sent back to back, all persisted and acknowledged; vs
  *     sequential echoes (the floor's throughput).
  *
+ * Each node has a thread of its own, as on two machines: the sender runs on the main thread, the
+ * recipient in a worker thread (bench/suites/_node-peer.ts) — its own event loop, its own sqlite
+ * connection and fsyncs, the OS free to put it on the other core. (Until 2026-11-25 both nodes shared
+ * one thread, so every step of one waited for the other's: docs/perf-node.md.) The floor's echo still
+ * runs both ends on the main thread: src/net/echo-bench.ts offers no server on its own (src/net/ is
+ * another area; a one-request-in-flight echo gains little from a second thread).
+ *
  *   npm run bench -- node
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { systemClock, systemRng } from '../../src/lib/system.ts';
+import { Worker } from 'node:worker_threads';
 import { measureEcho } from '../../src/net/echo-bench.ts';
-import { createCompeer, nodeStoreFrom, type CompeerNode } from '../../src/node/index.ts';
-import { generateIdentity } from '../../src/protocol/identity.ts';
-import { createPeerPolicy } from '../../src/routing/peer-policy.ts';
-import { storedIdentityOf } from '../../src/store/identity-keys.ts';
-import { openStore } from '../../src/store/store.ts';
+import type { CompeerNode } from '../../src/node/index.ts';
 import { defineSuite, type Prepared, type Sample } from '../harness.ts';
+import { benchNode, type PeerReply, type PeerRequest } from './_node-peer.ts';
 
 const TEXT = 'x'.repeat(1024);
 const FLOOR = 'raw libp2p echo, 1 KiB';
 
-async function node(dir: string, name: string): Promise<CompeerNode> {
-  const store = openStore({ dir, create: true, rng: systemRng, clock: systemClock, peerPolicy: createPeerPolicy() });
-  store.identities.create(storedIdentityOf(generateIdentity(systemRng), name, systemClock()));
-  return createCompeer({
-    store: nodeStoreFrom(store),
-    net: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, allowPrivateAddresses: true, bootstrap: [] },
+/** The recipient node in a worker thread: one request at a time, answered in order. */
+function peerWorker(): { ask(req: PeerRequest): Promise<PeerReply>; terminate(): Promise<number> } {
+  const worker = new Worker(new URL('./_node-peer.ts', import.meta.url));
+  const waiting: ((r: PeerReply) => void)[] = [];
+  worker.on('message', (r: PeerReply) => waiting.shift()?.(r));
+  worker.on('error', (e) => {
+    for (const w of waiting.splice(0)) w({ type: 'error', message: e.message });
   });
+  return {
+    async ask(req) {
+      const r = await new Promise<PeerReply>((resolve) => {
+        waiting.push(resolve);
+        worker.postMessage(req);
+      });
+      if (r.type === 'error') throw new Error(`bench peer: ${r.message}`);
+      return r;
+    },
+    terminate: () => worker.terminate(),
+  };
 }
 
-/** Two nodes that are each other's contacts, with a session in both directions. */
-async function pair(): Promise<{ alice: CompeerNode; bob: CompeerNode; bobName: string; close(): Promise<void> }> {
+/** Alice (this thread) and Bob (a worker), each other's contacts, with a session in both directions. */
+async function pair(): Promise<{ alice: CompeerNode; bobName: string; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'compeer-bench-node-'));
-  const alice = await node(join(dir, 'alice'), 'alice');
-  const bob = await node(join(dir, 'bob'), 'bob');
-  const { name } = await alice.addContact((await bob.id()).invite, 'bob');
+  const bob = peerWorker();
+  const started = await bob.ask({ type: 'start', dir: join(dir, 'bob') });
+  if (started.type !== 'started') throw new Error('bench peer: not started');
+  const alice = await benchNode(join(dir, 'alice'), 'alice');
+  const { name } = await alice.addContact(started.invite, 'bob');
   const bobName = name ?? 'bob';
   await alice.send(bobName, 'hello');
-  const aliceId = alice.userId;
-  // Bob learns Alice as a contact when her hello (carrying his invite secret) arrives.
-  for (let i = 0; !(await bob.contacts()).some((c) => c.userId === aliceId); i++) {
-    if (i > 200) throw new Error('bench: the hello did not arrive');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await bob.messages(aliceId, { waitMs: 10_000, count: 1 });
-  await bob.send(aliceId, 'hi');
+  await bob.ask({ type: 'greet', contact: alice.userId });
   await alice.messages(bobName, { waitMs: 10_000, count: 2 });
   return {
     alice,
-    bob,
     bobName,
     async close() {
       await alice.stop();
-      await bob.stop();
+      await bob.ask({ type: 'stop' });
+      await bob.terminate();
       rmSync(dir, { recursive: true, force: true });
     },
   };
