@@ -18,6 +18,7 @@ import { assertBytes } from '../lib/assert.ts';
 export const AEAD_DETACHED_KEY_LENGTH = 32;
 export const AEAD_DETACHED_NONCE_LENGTH = 12;
 export const AEAD_DETACHED_TAG_LENGTH = 16;
+const TAG_OPTION = { authTagLength: AEAD_DETACHED_TAG_LENGTH } as const;
 
 function check(key: Uint8Array, nonce: Uint8Array, data: Uint8Array, ad: Uint8Array): void {
   assertBytes(key, 'AEAD key', AEAD_DETACHED_KEY_LENGTH);
@@ -41,7 +42,7 @@ export function aeadSealDetached(
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    const cipher = createCipheriv('chacha20-poly1305', createSecretKey(key), nonce, { authTagLength: AEAD_DETACHED_TAG_LENGTH });
+    const cipher = createCipheriv('chacha20-poly1305', createSecretKey(key), nonce, TAG_OPTION);
     cipher.setAAD(ad, { plaintextLength: plaintext.length });
     const ciphertext = cipher.update(plaintext);
     cipher.final();
@@ -65,7 +66,7 @@ export function aeadOpenDetached(
   Error.stackTraceLimit = 0;
   let plaintext: Buffer | undefined;
   try {
-    const decipher = createDecipheriv('chacha20-poly1305', createSecretKey(key), nonce, { authTagLength: AEAD_DETACHED_TAG_LENGTH });
+    const decipher = createDecipheriv('chacha20-poly1305', createSecretKey(key), nonce, TAG_OPTION);
     decipher.setAAD(ad, { plaintextLength: ciphertext.length });
     decipher.setAuthTag(tag);
     plaintext = decipher.update(ciphertext);

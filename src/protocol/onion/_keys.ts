@@ -26,16 +26,19 @@ export interface LayerKeys {
   readonly tag: Uint8Array;
 }
 
+/** The hash input, reused (no allocation per layer); everything after the label is wiped after each use. */
+const INPUT = new Uint8Array(LABEL.length + 3 * KEY_BYTES);
+INPUT.set(LABEL, 0);
+
 /** The keys of one layer from its X25519 output (`shared` is wiped here); the caller wipes `key`. */
 export function layerKeys(shared: Uint8Array, ephemeral: Uint8Array, routingKey: Uint8Array): LayerKeys {
-  const input = new Uint8Array(LABEL.length + 3 * KEY_BYTES);
-  input.set(LABEL, 0);
+  const input = INPUT;
   input.set(shared, LABEL.length);
   input.set(ephemeral, LABEL.length + KEY_BYTES);
   input.set(routingKey, LABEL.length + 2 * KEY_BYTES);
   wipe(shared);
   const h = sha512(input);
-  wipe(input);
+  input.fill(0, LABEL.length);
   const out = { key: secretBytes(h.slice(0, KEY_BYTES)), tag: h.slice(KEY_BYTES, KEY_BYTES + ONION_TAG_BYTES) };
   wipe(h);
   return out;
