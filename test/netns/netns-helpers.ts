@@ -5,9 +5,9 @@
  * inside the namespaces (`ip -n NS link add … peer … netns NS`), so nothing appears in the root namespace
  * and nothing outside the block is ever a target: the namespaces have no route anywhere else.
  *
- * Names: `cpt<pid>n<k>-<host>`, pid = the test process, k = its k-th network. `netns()` first removes the leftovers of runs whose
- * process is gone (their daemons are killed by PID, found with `ip netns pids`), and `destroy()` —
- * called from `after` and, as a last resort, on process exit — removes this run's.
+ * Names: `cpt<pid>n<k>-<host>` (pid: the test process; k: its k-th network). `netns()` first removes
+ * the leftovers of runs whose process is gone (what still runs in them is killed by PID, found with
+ * `ip netns pids`); `destroy()` — from `after`, and as a last resort on process exit — removes this run's.
  *
  * What this module does not know: Compeer. Daemons run through test/multiprocess/cli-helpers.ts with a
  * host's `prefix` (`ip netns exec NS`) placed before node.
@@ -21,6 +21,8 @@ const mine = new Set<string>();
 let made = 0;
 /** Linux: interface names are at most 15 bytes. Host names are short and become the switch-side name. */
 const HOST_NAME = /^[a-z][a-z0-9]{0,9}$/;
+/** The first three octets of the /24 the hosts get addresses in. */
+const SUBNET = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 export interface Host {
   readonly name: string;
@@ -109,6 +111,9 @@ export function removeStale(): string[] {
 export function netns(names: readonly string[], subnet = '10.213.0'): Netns {
   for (const n of names) if (!HOST_NAME.test(n) || n === 'sw') throw new Error(`host name ${JSON.stringify(n)}: expected [a-z][a-z0-9]{0,9}, not "sw"`);
   if (new Set(names).size !== names.length) throw new Error('host names must be distinct');
+  const octets = SUBNET.exec(subnet)?.slice(1).map(Number);
+  if (octets === undefined || octets.some((o) => o > 255)) throw new Error(`subnet ${JSON.stringify(subnet)}: expected three octets, e.g. "10.213.0"`);
+  if (names.length > 253) throw new Error('at most 253 hosts in a /24');
   removeStale();
   const base = `${PREFIX}${process.pid}n${made++}`;
   const sw = `${base}-sw`;
