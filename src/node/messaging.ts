@@ -63,6 +63,8 @@ export interface Messaging {
   announceAddresses(addresses: readonly string[]): void;
   /** Sends the contact's due outbox entries, oldest first (one flush per contact at a time). */
   flush(contact: string, force?: boolean): Promise<void>;
+  /** Inside a transaction: encrypts the contact's next batch now when nothing of its is in flight (outbound.ts). */
+  prepare(contact: string): void;
   /** Retries whatever is due; expires what is too old. */
   tick(): Promise<void>;
   /** Maps a current user ID (after a key change) to the contact's record key. */
@@ -346,6 +348,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     enqueueInbox,
     announceInbox,
     flush: outbound.flush,
+    prepare: outbound.prepare,
     tick: outbound.tick,
     contactKeyFor,
     noteAlias: (u, k) => void aliases.set(u, k),

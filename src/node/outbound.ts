@@ -75,6 +75,12 @@ export interface OutboundDeps {
 
 export interface Outbound {
   flush(contact: string, force?: boolean): Promise<void>;
+  /**
+   * Inside the caller's transaction: when nothing of the contact's is in flight, encrypts its next
+   * batch now (the envelope cached on the entry, the session saved), so the caller's commit covers
+   * both the messages and their encryption and the flush that follows sends at once (L1).
+   */
+  prepare(contact: string): void;
   tick(): Promise<void>;
   /** The contact's node as an onion target (its peer ID, onion key and addresses), when known. */
   targetFor(contact: string): RouteTarget | undefined;
@@ -155,11 +161,17 @@ export function createOutbound(d: OutboundDeps): Outbound {
     return done;
   };
 
+  /** The envelope cached on the first of `items` when it covers exactly them. */
+  const cachedEnvelope = (items: readonly OutboxItem[]): Uint8Array | undefined => {
+    const cached = items[0] ? decodeCache(items[0].wire) : undefined;
+    return cached && cached.ids.length === items.length && cached.ids.every((id, i) => id === items[i]?.messageId) ? cached.envelope : undefined;
+  };
+
   /** The cached envelope when it covers exactly `items`, else a fresh encryption (saved and cached first). */
   const envelopeFor = (contact: string, items: readonly OutboxItem[], apps: readonly BatchableMessage[], now: number): Uint8Array => {
     const first = items[0] as OutboxItem;
-    const cached = decodeCache(first.wire);
-    if (cached && cached.ids.length === items.length && cached.ids.every((id, i) => id === items[i]?.messageId)) return cached.envelope;
+    const cached = cachedEnvelope(items);
+    if (cached) return cached;
     return store.transaction(() => {
       const set = io.loadSet(contact);
       if (!set?.active) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session with this contact');
@@ -259,7 +271,11 @@ export function createOutbound(d: OutboundDeps): Outbound {
     } else {
       try {
         const now = clock();
-        envelopes = store.transaction(() => batches.map((b) => envelopeFor(contact, b.items, b.apps, now)));
+        // Envelopes already encrypted (a retry, or the send's own commit: L1) need no transaction.
+        const cached = batches.map((b) => cachedEnvelope(b.items));
+        envelopes = cached.every((e) => e !== undefined)
+          ? (cached as Uint8Array[])
+          : store.transaction(() => batches.map((b) => envelopeFor(contact, b.items, b.apps, now)));
       } catch (e) {
         log.warn('could not encrypt for the contact', { contact, error: errorOf(e) });
       }
@@ -438,6 +454,14 @@ export function createOutbound(d: OutboundDeps): Outbound {
     }
   };
 
+  const prepare = (contact: string): void => {
+    if (flushing.has(contact)) return;
+    const { items, apps } = nextBatch(contact, clock(), false, new Set());
+    const head = items[0];
+    if (!head || routeFor(contact, io.hopsOf(head.messageId)).kind === 'wait') return;
+    envelopeFor(contact, items, apps, clock());
+  };
+
   const tick = async (): Promise<void> => {
     const now = clock();
     const events: CompeerEvent[] = [];
@@ -450,5 +474,5 @@ export function createOutbound(d: OutboundDeps): Outbound {
     await Promise.all([...contacts].map((c) => flush(c)));
   };
 
-  return { flush, tick, targetFor };
+  return { flush, prepare, tick, targetFor };
 }

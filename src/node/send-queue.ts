@@ -1,10 +1,13 @@
 /**
  * Group commit of sends: the sends made in one turn of the event loop share one store transaction (one
- * fsync), each in its own savepoint so one failure does not undo the others. A send resolves after the
+ * fsync), each in its own savepoint so one failure does not undo the others. The same transaction
+ * encrypts each contact's first batch when nothing of the contact's is in flight (messaging.prepare:
+ * one fsync for the messages and their encryption, docs/perf-node.md L1). A send resolves after the
  * commit; the `message` events follow it, then the contacts' outboxes are flushed.
  * This module knows nothing of encryption or the network (messaging.ts does both).
  */
 import type { Clock } from '../lib/deps.ts';
+import type { Logger } from '../lib/log.ts';
 import type { BatchableMessage } from '../protocol/wire/app-message.ts';
 import type { MessageRecord } from '../store/messages.ts';
 import type { Messaging } from './messaging.ts';
@@ -25,6 +28,7 @@ export interface SendQueueDeps {
   readonly emit: (events: readonly CompeerEvent[]) => void;
   readonly clock: Clock;
   readonly toInfo: (m: MessageRecord) => MessageInfo;
+  readonly log?: Logger;
 }
 
 interface PendingSend extends QueuedSend {
@@ -51,6 +55,14 @@ export function createSendQueue(d: SendQueueDeps): (send: QueuedSend) => Promise
             ok.push(p);
           } catch (e) {
             p.reject(e);
+          }
+        }
+        for (const contact of new Set(ok.map((p) => p.record.contact))) {
+          try {
+            store.transaction(() => messaging.prepare(contact));
+          } catch (e) {
+            // Not encrypted yet (no session, …): the flush encrypts it, or it waits there as before.
+            d.log?.debug('send not encrypted in its commit', { contact, error: e instanceof Error ? e : String(e) });
           }
         }
       });
