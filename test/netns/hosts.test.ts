@@ -68,10 +68,11 @@ describe('netns: three hosts on a private LAN (issue 6, test 1)', { skip, timeou
     );
     mark('both ways delivered');
 
-    // Alice's peers are the other hosts, at their addresses in the block.
+    // Alice's connections go to the other hosts, at their addresses in the block.
     const peers = await compeerJson<PeerInfo[]>(a, ['peers']);
-    const seen = peers.flatMap((p) => p.addresses).map((x) => /^\/ip4\/([\d.]+)\//.exec(x)?.[1]);
-    assert.deepEqual([...new Set(seen)].sort(), [net.host('bob').ip, net.host('r1').ip].sort(), `Alice's connections: ${JSON.stringify(seen)}`);
+    const seen = new Set(peers.flatMap((p) => p.addresses).map((x) => /^\/ip4\/([\d.]+)\//.exec(x)?.[1]));
+    const others = new Set([net.host('bob').ip, net.host('r1').ip]);
+    assert.ok(seen.size > 0 && [...seen].every((x) => x !== undefined && others.has(x)), `Alice's connections: ${JSON.stringify(peers)}`);
 
     // 10.213/16 is a LAN to the detector: local-only, with every LAN attempt ok and nothing queued.
     const status = await compeerJson<StatusInfo>(a, ['status']);
