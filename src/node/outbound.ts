@@ -338,13 +338,18 @@ export function createOutbound(d: OutboundDeps): Outbound {
    * The next due entries of a contact, oldest first, with the same path length, skipping those in
    * flight (`busy`): those of a cached envelope when the first free entry has one still complete, else
    * as many as fit one batch. Entries whose plaintext is gone are dropped. Reads the first
-   * busy + 2 batches' worth of entries (T2), the whole outbox only when that ran out without a batch.
+   * busy + `batches` + 1 batches' worth of entries (T2), the whole outbox only when that ran out
+   * without a batch; `more` makes the following batches from the same read.
    */
-  const nextBatch = (contact: string, now: number, force: boolean, busy: ReadonlySet<string>): Batch => {
-    const limit = busy.size + 2 * APP_BATCH_MAX;
-    const page = store.outbox.forContact(contact, limit);
-    const first = fill(contact, page, now, force, busy);
-    return first.exhausted && page.length === limit ? fill(contact, store.outbox.forContact(contact), now, force, busy) : first;
+  const nextBatch = (contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches = 1): Batch & { more(): Batch } => {
+    const limit = busy.size + (batches + 1) * APP_BATCH_MAX;
+    let page = store.outbox.forContact(contact, limit);
+    let first = fill(contact, page, now, force, busy);
+    if (first.exhausted && page.length === limit) {
+      page = store.outbox.forContact(contact);
+      first = fill(contact, page, now, force, busy);
+    }
+    return { items: first.items, apps: first.apps, more: () => fill(contact, page, clock(), false, busy) };
   };
 
   /** nextBatch over `all`; `exhausted` when it ran out of entries before the batch was complete. */
@@ -403,16 +408,16 @@ export function createOutbound(d: OutboundDeps): Outbound {
     };
     for (;;) {
       while (!stop && running.size < (confirmed.has(contact) ? WINDOW : 1)) {
-        const first = nextBatch(contact, clock(), force, busy);
+        const first = nextBatch(contact, clock(), force, busy, ENVELOPES_PER_REQUEST);
         if (first.items.length === 0) break;
         force = false;
-        const batches = [take(first)];
+        const batches: Batch[] = [take(first)];
         const hops = io.hopsOf((first.items[0] as OutboxItem).messageId);
         const route = routeFor(contact, hops);
         // More envelopes in the same request while the route is direct and one ack covers them all.
         let ids = first.items.length;
         while (route.kind === 'direct' && confirmed.has(contact) && batches.length < ENVELOPES_PER_REQUEST) {
-          const next = nextBatch(contact, clock(), false, busy);
+          const next = first.more();
           const head = next.items[0];
           if (!head || ids + next.items.length > APP_ACK_MAX_IDS || io.hopsOf(head.messageId) !== hops) break;
           batches.push(take(next));
