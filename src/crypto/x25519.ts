@@ -38,6 +38,7 @@ const SMALL_ORDER = [
   'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
   'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
 ].map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+const SMALL_ORDER_LAST_BYTES = new Set(SMALL_ORDER.map((p) => p[31] as number));
 
 const handles = new WeakMap<Uint8Array, KeyObject>();
 
@@ -76,8 +77,11 @@ export function x25519PublicKey(bytes: Uint8Array): X25519PublicKey {
   if ((bytes[31] as number) === 0x7f && bytes.subarray(1, 31).every((b) => b === 0xff) && (bytes[0] as number) >= 0xed) {
     throw new CryptoError(ErrorCodes.INVALID_KEY, 'X25519 public key: not canonical (u >= p)');
   }
-  for (const bad of SMALL_ORDER) {
-    if (equalBytes(bad, bytes)) throw new CryptoError(ErrorCodes.WEAK_KEY, 'X25519 public key: small-order point');
+  // Public input, so a data-dependent shortcut is fine: only keys ending like a listed point are compared.
+  if (SMALL_ORDER_LAST_BYTES.has(bytes[31] as number)) {
+    for (const bad of SMALL_ORDER) {
+      if (equalBytes(bad, bytes)) throw new CryptoError(ErrorCodes.WEAK_KEY, 'X25519 public key: small-order point');
+    }
   }
   return Uint8Array.from(bytes) as X25519PublicKey;
 }

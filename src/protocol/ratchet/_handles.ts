@@ -7,7 +7,8 @@
  *     the key (forgetOwnKey) or the entry ages out of the LRU; a hit also requires the private bytes to
  *     match, so a corrupt state is never masked;
  *   - remote ratchet public keys, validated once, as one shared object per key, so crypto/x25519.ts's
- *     per-object handle cache applies across decodes.
+ *     per-object handle cache applies across decodes; until the ratchet replaces the key with the
+ *     peer's next one (forgetRemoteKey) or the entry ages out of the LRU.
  *
  * The caches change costs, never results. They live in process memory only (never persisted) and hold
  * nothing a live state does not hold too, except for at most RATCHET_KEY_CACHE_SIZE keys of abandoned
@@ -69,4 +70,10 @@ export function remoteKey(bytes: Uint8Array): X25519PublicKey {
   const key = x25519PublicKey(bytes);
   touch(remoteKeys, id, key);
   return key;
+}
+
+/** Drops the cached object for a remote key the ratchet has moved past (only if it is this object). */
+export function forgetRemoteKey(key: X25519PublicKey): void {
+  const id = idOf(key);
+  if (remoteKeys.get(id) === key) remoteKeys.delete(id);
 }

@@ -3,7 +3,7 @@
  * RatchetEncryptHE / RatchetDecryptHE), with deferred ratchet key generation (§8.5, see state.ts).
  *
  * Outbound: 1. if a DH step is pending, new DHs and RK, CKs, NHKs = KDF_RK_HE(RK, DH(DHs, DHr)), HKs = NHKs
- *           2. MK, CKs = KDF_CK(CKs)   3. encrypt header (HKs, random nonce)
+ *           2. MK, CKs = KDF_CK(CKs), header nonce = HMAC(CKs, 0x03)   3. encrypt header (HKs, that nonce)
  *           4. encrypt body (key MK, fixed nonce: MK is single-use)   5. Ns += 1
  * Inbound:  1. parse   2. find the header key that opens the header: NHKr (a new DH ratchet step),
  *           HKr (the current chain), then the header keys of kept old chains
@@ -24,10 +24,10 @@ import type { Rng } from '../../lib/deps.ts';
 import { CryptoError, ErrorCodes, LimitError, ProtocolError } from '../../lib/errors.ts';
 import { aeadOpen, aeadSealInto, AEAD_TAG_LENGTH } from '../../crypto/aead.ts';
 import { generateX25519, x25519 } from '../../crypto/x25519.ts';
-import { RATCHET_HEADER_NONCE_LENGTH, RATCHET_MAX_PLAINTEXT, RATCHET_MAX_SKIP } from '../wire/constants.ts';
-import { chainStep, kdfRoot, MESSAGE_NONCE, type MessageKey } from './kdf.ts';
+import { RATCHET_MAX_PLAINTEXT, RATCHET_MAX_SKIP } from '../wire/constants.ts';
+import { chainStep, kdfRoot, MESSAGE_NONCE, sendChainStep, type MessageKey } from './kdf.ts';
 import { MESSAGE_PREFIX_LENGTH, openHeader, parseRatchetMessage, writeMessagePrefix, type Header, type ParsedMessage } from './message.ts';
-import { remoteKey } from './_handles.ts';
+import { forgetRemoteKey, remoteKey } from './_handles.ts';
 import { consumeSkipped, deriveSkipped, enforceLimits, findSkipped, pruneExpired, storeSkipped } from './skipped.ts';
 import {
   dropOwnKey,
@@ -90,10 +90,8 @@ export function ratchetEncrypt(state: RatchetState, plaintext: Uint8Array, rng: 
   const hk = s.sendHeaderKey;
   const own = s.ownKey;
   invariant(ck !== null && hk !== null && own !== null, 'active sending chain without keys');
-  const nonce = rng.bytes(RATCHET_HEADER_NONCE_LENGTH);
-  assertBytes(nonce, 'rng output', RATCHET_HEADER_NONCE_LENGTH);
 
-  const { messageKey: mk, chainKey: nextCk } = chainStep(ck);
+  const { messageKey: mk, chainKey: nextCk, headerNonce: nonce } = sendChainStep(ck);
   const framed = new Uint8Array(headroom + MESSAGE_PREFIX_LENGTH + plaintext.length + AEAD_TAG_LENGTH);
   const out = framed.subarray(headroom);
   writeMessagePrefix(out, hk, nonce, own.publicKey, s.pn, s.ns);
@@ -218,6 +216,7 @@ function fromNext(s: State, header: Header, message: ParsedMessage, now: number)
   s.nextRecvHeaderKey = step.nextHeaderKey;
   wipe(s.rootKey);
   s.rootKey = step.rootKey;
+  if (s.remoteKey !== null && s.remoteKey !== remote) forgetRemoteKey(s.remoteKey);
   s.remoteKey = remote;
   // Sending side: PN = Ns, Ns = 0; CKs and HKs are done with, DHs is deleted, the new one comes later.
   s.pn = s.ns;
