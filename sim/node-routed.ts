@@ -11,9 +11,10 @@
  *   outbox        src/routing/delivery-policy.ts chooseRoute / nextAttemptDelay
  * Per message, as src/node/outbound.ts: a path of min(3, relays known) relays to the recipient; the
  * target unreachable → deposit at the r holders of today's pair mailbox (status held); retries per the
- * policy; the recipient deduplicates by id and acks on a path. Recipients fetch their mailboxes at start
- * and every minute (src/node/mailbox-fetch.ts). A node that restarts, and every node after a partition
- * heals, flushes: the contacts' queued messages go at once (the product flushes on reconnect and heal);
+ * policy; the recipient deduplicates by id and acks on a path. Recipients fetch their mailboxes at start,
+ * at a heal and then on nextFetchDelay's backoff (src/node/delivery-loops.ts). A node that restarts, and
+ * every node after a partition heals, flushes: the contacts' queued messages go at once (the product
+ * flushes on reconnect and heal);
  * held messages to a contact go again as soon as anything (a message, an ack) arrives from it.
  *
  * Modelled, not real: no sessions — an envelope is an opaque random blob carrying the message id and the
@@ -37,7 +38,7 @@ import { MAILBOX_PROOF_LENGTH } from '../src/protocol/mailbox/keys.ts';
 import { decodeMailboxRequest, decodeMailboxResponse, encodeMailboxRequest, encodeMailboxResponse, MAILBOX_FETCH_MAX, type MailboxRequest, type MailboxResponse } from '../src/protocol/mailbox/wire.ts';
 import { createReassembler } from '../src/routing/chunks.ts';
 import { closestPeers } from '../src/routing/closest.ts';
-import { chooseRoute, MAILBOX_REPLICAS, nextAttemptDelay, DEFAULT_HOPS, type AttemptOutcome } from '../src/routing/delivery-policy.ts';
+import { chooseRoute, FETCH_BASE_MS, MAILBOX_REPLICAS, nextAttemptDelay, nextFetchDelay, DEFAULT_HOPS, type AttemptOutcome } from '../src/routing/delivery-policy.ts';
 import { decodeHopAnswer, encodeHopAnswer } from '../src/routing/exit-frame.ts';
 import { createMailboxHolder } from '../src/routing/mailbox-holder.ts';
 import type { RelayCandidate } from '../src/routing/path-select.ts';
@@ -51,7 +52,6 @@ import { nodeIdOf, peerIdOf, SIZES, type DeliveryFactory, type DeliveryPart, typ
 
 /** The product's hop and mailbox request timeout (src/node/delivery.ts hopTimeoutMs). */
 export const HOP_TIMEOUT_MS = 10_000;
-export const FETCH_INTERVAL_MS = 60_000;
 export const ENVELOPE_BYTES = 600;
 export const ACK_ENVELOPE_BYTES = 64;
 /** A datagram the network lost is sent again after this (TCP's initial RTO, RFC 6298 §2.1: streams do not lose requests). */
@@ -136,6 +136,8 @@ interface Pending {
 
 interface Part extends DeliveryPart {
   flush(to: NodeId | undefined): void;
+  /** Polls the mailboxes now and starts the fetch backoff over (start, heal). */
+  fetchNow(): void;
 }
 
 export function createRoutedModel(o: RoutedOptions): RoutedModel {
@@ -386,9 +388,11 @@ export function createRoutedModel(o: RoutedOptions): RoutedModel {
         if (!res.more) return;
       }
     };
-    const fetchMail = async (): Promise<void> => {
-      if (fetching) return;
+    /** Resolves to the envelopes taken out of mailboxes (0: an empty round). */
+    const fetchMail = async (): Promise<number> => {
+      if (fetching) return 0;
       fetching = true;
+      const before = stats.fetchedItems;
       try {
         const today = mailboxDay(now());
         for (const sender of o.sendersOf(self)) {
@@ -406,10 +410,21 @@ export function createRoutedModel(o: RoutedOptions): RoutedModel {
       } finally {
         fetching = false;
       }
+      return stats.fetchedItems - before;
     };
-    const fetchLoop = (): void => {
-      go(fetchMail());
-      ctx.after(FETCH_INTERVAL_MS, fetchLoop);
+    // Polling as src/node/delivery-loops.ts: found mail → again after a minute; empty rounds back off.
+    let emptyRounds = 0;
+    let pollTimer: EventId | undefined;
+    const poll = (reset: boolean): void => {
+      if (reset) emptyRounds = 0;
+      if (pollTimer !== undefined) ctx.cancel(pollTimer);
+      pollTimer = undefined;
+      go(
+        fetchMail().then((got) => {
+          emptyRounds = got > 0 ? 0 : emptyRounds + 1;
+          if (pollTimer === undefined) pollTimer = ctx.after(nextFetchDelay(emptyRounds, ctx.random.next(), FETCH_BASE_MS), () => poll(false));
+        }),
+      );
     };
 
     const part: Part = {
@@ -443,6 +458,7 @@ export function createRoutedModel(o: RoutedOptions): RoutedModel {
         go(attempt(msg.id));
       },
       queued: () => outbox.size,
+      fetchNow: () => poll(true),
       flush(to) {
         for (const [id, e] of outbox) {
           if (to !== undefined && e.msg.to !== to) continue;
@@ -455,7 +471,7 @@ export function createRoutedModel(o: RoutedOptions): RoutedModel {
     // Start: our own queue goes out, our mail is fetched, and contacts flush what they hold for us.
     live.set(self, part);
     part.flush(undefined);
-    ctx.after(ctx.random.next() * 1_000, fetchLoop);
+    ctx.after(ctx.random.next() * 1_000, () => poll(true));
     if (!boot.first) for (const [id, p] of live) if (id !== self) p.flush(self);
     return part;
   };
@@ -463,7 +479,10 @@ export function createRoutedModel(o: RoutedOptions): RoutedModel {
   return {
     delivery,
     healed() {
-      for (const p of live.values()) p.flush(undefined);
+      for (const p of live.values()) {
+        p.flush(undefined);
+        p.fetchNow();
+      }
     },
     settle() {
       if (!dirty) return undefined;

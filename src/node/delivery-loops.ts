@@ -1,12 +1,14 @@
 /**
  * The node's delivery timers and triggers (docs/delivery.md): mailbox fetches (the last days 3 s after
- * start, the last two every minute), expiry of mail held for others, connection sampling for the
+ * start; then the last two, every minute while mail comes, backing off to 16 min while it does not —
+ * src/routing/delivery-policy.ts nextFetchDelay), expiry of mail held for others (every minute), connection sampling for the
  * partition detector, and the two moments a queue should go at once — a contact's node connects, or
  * the network heals from local-only. This module only schedules; the work is in messaging, the
  * mailbox fetcher and the holder.
  */
 import type { Logger } from '../lib/log.ts';
 import type { NetNode } from '../net/index.ts';
+import { FETCH_BASE_MS, nextFetchDelay } from '../routing/delivery-policy.ts';
 import type { MailboxHolder } from '../routing/mailbox-holder.ts';
 import type { MailboxFetcher } from './mailbox-fetch.ts';
 import { FULL_FETCH_DAYS } from './mailbox-fetch.ts';
@@ -22,8 +24,10 @@ export interface DeliveryLoopDeps {
   readonly holder: MailboxHolder;
   readonly network: NetworkState;
   readonly log: Logger;
-  /** Mailbox fetch period (default 60 s). */
+  /** Mailbox fetch base period (default FETCH_BASE_MS, 60 s); empty rounds back off from it. */
   readonly fetchIntervalMs?: number;
+  /** Uniform draws in [0, 1) for the fetch jitter (default Math.random: timing jitter, not key material). */
+  readonly random?: () => number;
 }
 
 export interface DeliveryLoops {
@@ -45,30 +49,50 @@ export function startDeliveryLoops(d: DeliveryLoopDeps): DeliveryLoops {
     const suffix = `/p2p/${p.peerId}`;
     for (const c of store.contacts.list()) if (c.addresses.some((a) => a.endsWith(suffix))) void msg.flush(c.userId, true);
   });
+  const baseMs = d.fetchIntervalMs ?? FETCH_BASE_MS;
+  const random = d.random ?? Math.random;
+  let emptyRounds = 0;
+  let pollTimer: NodeJS.Timeout | undefined;
+  /** A poll: found mail or not decides the next wait. `reset` (start, heal) starts the backoff over. */
+  const poll = (days: number, reset: boolean): void => {
+    if (reset) emptyRounds = 0;
+    clearTimeout(pollTimer);
+    pollTimer = undefined;
+    void fetchMail(days)
+      .then((got) => {
+        emptyRounds = got > 0 ? 0 : emptyRounds + 1;
+      })
+      .catch((e: unknown) => log.warn('mailbox fetch failed', { error: e instanceof Error ? e : String(e) }))
+      .finally(() => {
+        if (stopped || pollTimer !== undefined) return;
+        pollTimer = setTimeout(() => poll(2, false), nextFetchDelay(emptyRounds, random(), baseMs));
+        pollTimer.unref();
+      });
+  };
   // Back from local-only: what waited goes now, and mail held for us meanwhile is fetched.
   const offHeal = d.network.onHeal(() => {
     if (stopped) return;
     flushAll();
-    void fetchMail(2);
+    poll(2, true);
   });
-  const mailTimer = setInterval(() => {
-    void fetchMail(2);
+  const expiryTimer = setInterval(() => {
     try {
       d.holder.expire(); // mail held for others goes when its TTL ends
     } catch (e) {
       log.error('mailbox expiry failed', { error: e instanceof Error ? e : String(e) });
     }
-  }, d.fetchIntervalMs ?? 60_000);
+  }, 60_000);
   // Peers to ask must be known first: the full fetch of the last days waits for discovery a little.
-  const firstFetch = setTimeout(() => void fetchMail(FULL_FETCH_DAYS), 3_000);
-  for (const t of [sampler, mailTimer, firstFetch]) t.unref();
+  const firstFetch = setTimeout(() => poll(FULL_FETCH_DAYS, true), 3_000);
+  for (const t of [sampler, expiryTimer, firstFetch]) t.unref();
   return {
     fetchMail,
     stop() {
       stopped = true;
       clearInterval(sampler);
-      clearInterval(mailTimer);
+      clearInterval(expiryTimer);
       clearTimeout(firstFetch);
+      clearTimeout(pollTimer);
       offPeer();
       offHeal();
     },

@@ -23,6 +23,10 @@ export const DEFAULT_HOPS = 3;
 export const MAX_HOPS = 5;
 /** Mailbox holders per message (issue 5: r = 3). */
 export const MAILBOX_REPLICAS = 3;
+/** Mailbox polling period after a fetch that found mail (and the first step of the backoff). */
+export const FETCH_BASE_MS = 60_000;
+/** Empty fetches stretch the period up to this many times the base (16 min by default). */
+export const FETCH_BACKOFF_MAX = 16;
 
 /** Delay before attempt number `attempts + 1`; `unit` is a uniform draw in [0, 1). */
 export function retryDelay(attempts: number, unit: number): number {
@@ -75,4 +79,15 @@ export function nextAttemptDelay(outcome: AttemptOutcome, attempts: number, unit
     case 'waiting':
       return retryDelay(attempts, unit);
   }
+}
+
+/**
+ * When to poll our mailboxes next (docs/mailboxes.md "When to fetch"). Mail is deposited only while we
+ * cannot be reached, and what matters then is caught by the fetch at start and at the heal from
+ * local-only (both reset `emptyRounds`), by senders' held retries going straight to us, and by a round
+ * that found mail. So each empty round doubles the wait, up to FETCH_BACKOFF_MAX × `baseMs`: fewer polls
+ * tell holders less about when we are online and cost the network less. ±20 % jitter, as retries.
+ */
+export function nextFetchDelay(emptyRounds: number, unit: number, baseMs: number = FETCH_BASE_MS): number {
+  return Math.round(baseMs * Math.min(FETCH_BACKOFF_MAX, 2 ** Math.min(emptyRounds, 10)) * (0.8 + 0.4 * unit));
 }
