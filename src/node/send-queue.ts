@@ -31,6 +31,9 @@ export interface SendQueueDeps {
   readonly log?: Logger;
 }
 
+/** Sends per group commit: a few requests' worth (a request carries up to ~170 1 KiB texts). */
+const GROUP_MAX = 256;
+
 interface PendingSend extends QueuedSend {
   resolve(): void;
   reject(e: unknown): void;
@@ -39,10 +42,12 @@ interface PendingSend extends QueuedSend {
 /** Returns `commitSend`: stores the message and its outbox entry; resolves once committed. */
 export function createSendQueue(d: SendQueueDeps): (send: QueuedSend) => Promise<void> {
   const { store, messaging } = d;
-  let pending: PendingSend[] = [];
+  const pending: PendingSend[] = [];
   const commit = (): void => {
-    const batch = pending;
-    pending = [];
+    // At most GROUP_MAX sends per commit; the rest in the next turn, so a burst's first messages are
+    // on the wire (and the recipient busy) while the next ones are written.
+    const batch = pending.splice(0, GROUP_MAX);
+    if (pending.length > 0) setImmediate(commit);
     const ok: PendingSend[] = [];
     try {
       store.transaction(() => {
