@@ -139,7 +139,9 @@ export function buildOnion(layers: readonly OnionLayer[], payload: Uint8Array, r
     let filler: Uint8Array = new Uint8Array(0);
     for (let j = 1; j < n; j++) {
       const next = concatBytes(filler, new Uint8Array(SLOT_BYTES));
-      xorInto(next, keystream(hops[j - 1] as SenderLayer, HEADER_STREAM_BYTES), BETA_BYTES - (j - 1) * SLOT_BYTES);
+      const h = keystream(hops[j - 1] as SenderLayer, HEADER_STREAM_BYTES);
+      xorInto(next, h, BETA_BYTES - (j - 1) * SLOT_BYTES);
+      wipe(h);
       filler = next;
     }
     // Exit: β_{n−1} = ((exit slot | random) ⊕ H_{n−1}[0, R − (n−1)S)) | φ_{n−1};
