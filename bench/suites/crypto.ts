@@ -26,9 +26,9 @@
  * Case (a) keeps whole-budget runs per side (harness order, median of runs): a setup takes ~10 ms and
  * needs untimed preparation (a batch of 400 bundles with ML-KEM keys, or of libsignal parties), so a
  * 50 ms round holds ~5 setups and the garbage of one side's preparation is collected in the other
- * side's rounds. Interleaved that way, (a) read 0.93–1.0× (median per-round ratio, three runs on the
- * loaded machine) against 1.3× for whole-budget runs in the same minutes; neither number is clean, and
- * the method of (a) is left as it was.
+ * side's rounds. Interleaved that way, (a) read 0.90–1.01× (median per-round ratio, three runs on the
+ * loaded machine) against 1.33× for whole-budget runs in the same minutes; neither number is clean,
+ * and the method of (a) is left as it was.
  *
  *   npm run bench -- crypto
  */
