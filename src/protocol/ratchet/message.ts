@@ -5,11 +5,11 @@
  *   message = version 0x01 (1) | header nonce (12) | encrypted header (56) | body ciphertext (16 + plaintext)
  *   header  = DH ratchet public key (32) | PN (u32 BE) | N (u32 BE)                       — 40 bytes
  *   encrypted header = ChaCha20-Poly1305(HK, header nonce, header, AD = version byte)
- *   body             = ChaCha20-Poly1305(key, nonce, plaintext, AD = handshake AD | message[0..69))
+ *   body             = ChaCha20-Poly1305(MK, 0^12, plaintext, AD = handshake AD | message[0..69))
  *
- * The header nonce is random (from the caller's Rng); the body's key and nonce come from the message key
- * (kdf.ts). A relay sees only the version byte, random-looking bytes and the length: no ratchet key, no
- * counter. The parser is strict: version byte, minimum and maximum length, typed errors.
+ * The header nonce is a PRF output of the sending chain key and the body key is the message key itself
+ * (both from kdf.ts; the caller passes them in). A relay sees only the version byte, random-looking
+ * bytes and the length: no ratchet key, no counter. The parser is strict: version byte, minimum and maximum length, typed errors.
  * This module knows nothing of chains, counters' meaning or state.
  */
 import { readU32be } from '../../lib/bytes.ts';
