@@ -163,7 +163,19 @@ export function createCluster(o: ClusterOptions): Cluster {
         ...o.node,
         store,
         logger: log.child({ node: i }),
-        net: { transport: 'memory', mdns: false, allowPrivateAddresses: true, bootstrap: addrs, memoryLatencyMs: o.latencyMs, allowPeer: (peer) => o.allow(i, peer) },
+        net: {
+          transport: 'memory',
+          mdns: false,
+          allowPrivateAddresses: true,
+          bootstrap: addrs,
+          memoryLatencyMs: o.latencyMs,
+          allowPeer: (peer) => o.allow(i, peer),
+          // The whole cluster joins through the same few bootstrap nodes within seconds, on one CPU:
+          // libp2p's 10 connections in the upgrade at once made them refuse most joiners.
+          // libp2p's connection monitor aborts a connection whose ping takes over 5 s: in one process
+          // running 100 nodes that is a busy event loop, and it closed hundreds of live connections.
+          connections: { maxIncomingPending: Math.max(10, o.size), abortOnPingFailure: false },
+        },
         delivery: { relay: o.relay(i), mailbox: true },
         discovery: async (ctx) => {
           instrument(ctx.net);

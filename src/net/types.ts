@@ -205,6 +205,11 @@ export interface NetNodeOptions {
     readonly inboundPerHostPerSecond?: number;
     /** Inbound connections still in the Noise/yamux upgrade at once (libp2p default 10). */
     readonly maxIncomingPending?: number;
+    /**
+     * Close a connection whose keep-alive ping fails (libp2p's connection monitor; default true).
+     * sim/'s full mode turns it off: there a late ping means a starved event loop, not a dead peer.
+     */
+    readonly abortOnPingFailure?: boolean;
   };
   readonly logger?: Logger;
   readonly clock?: Clock;
