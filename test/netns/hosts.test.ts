@@ -1,8 +1,8 @@
 /**
  * Issue 6, test (1): real `compeer` daemons on three hosts — Linux network namespaces cabled to one
  * bridge (netns-helpers.ts), on the private block 10.213.0.0/24 — Alice, Bob and a relay that also holds
- * mail. Invites exchanged, messages both ways through the relay and direct, each `delivered`; the
- * daemons talk over the hosts' addresses (there is no shared loopback). A private block is a LAN to the
+ * mail. Alice adds Bob's invite (he learns her from her first message); messages both ways, direct and
+ * through the relay, each `delivered`; the daemons talk over the hosts' addresses (no shared loopback). A private block is a LAN to the
  * partition detector (src/routing/partition.ts, isLocalAddress), so `status` says `local-only` with
  * every LAN attempt ok: what a home network without internet is, where LAN traffic still flows — and
  * does here. Skipped with the reason when namespaces cannot be made (not root, no `ip`, no privilege).
