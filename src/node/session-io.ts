@@ -5,7 +5,7 @@
  * inside the caller's store transaction. This module does no I/O and knows nothing of routes.
  *
  * What was queued in this process is also kept in memory (the app message and its path length, up to
- * HANDOFF_MAX entries, oldest dropped first) until it is acked: the flush takes it from there instead of
+ * HANDOFF_MAX entries and HANDOFF_MAX_CHARS of text, oldest dropped first) until it is acked: the flush takes it from there instead of
  * reading back and unsealing the message and its kv rows (docs/perf-node.md T1), and an ack deletes
  * only the kv rows the entry has (L5). A miss (after a restart, or an entry pushed out) reads the store,
  * so the memory is a cache, never the record: an entry whose transaction rolled back is never read
@@ -24,8 +24,9 @@ import type { NodeStore } from './node-store.ts';
 
 const CTL_PREFIX = 'node.ctl/';
 const HOPS_PREFIX = 'node.hops/';
-/** In-memory handoffs kept: a few backlogs' worth of 1 KiB texts (≈ 8 MiB at most). */
+/** In-memory handoffs kept: a few backlogs' worth of 1 KiB texts, bounded in count and in text. */
 const HANDOFF_MAX = 8192;
+const HANDOFF_MAX_CHARS = 8 * 1024 * 1024;
 /** An outbox entry that has not been encrypted yet (or must be encrypted afresh). */
 export const NO_WIRE = new Uint8Array(0);
 
@@ -58,16 +59,26 @@ interface Handoff {
   readonly hops: number | undefined;
 }
 
+const charsOf = (h: Handoff): number => (h.app.type === 'text' ? h.app.text.length : 0);
+
 export function createSessionIo(store: NodeStore, rng: Rng, clock: Clock): SessionIo {
   const own = store.identity;
   const handoff = new Map<string, Handoff>();
+  let handoffChars = 0;
+  const drop = (id: string): Handoff | undefined => {
+    const h = handoff.get(id);
+    if (h) {
+      handoff.delete(id);
+      handoffChars -= charsOf(h);
+    }
+    return h;
+  };
   const loadSet = (key: string): SessionSet | undefined => {
     const raw = store.sessions.get(key);
     return raw === undefined ? undefined : decodeSessionSet(raw);
   };
   const forget = (id: string): void => {
-    const h = handoff.get(id);
-    handoff.delete(id);
+    const h = drop(id);
     // Only the rows enqueue wrote: a control message has its CTL row, a path length its HOPS row.
     if (!h || h.app.type !== 'text') store.meta.delete(CTL_PREFIX + id);
     if (!h || h.hops !== undefined) store.meta.delete(HOPS_PREFIX + id);
@@ -88,8 +99,11 @@ export function createSessionIo(store: NodeStore, rng: Rng, clock: Clock): Sessi
       store.outbox.enqueue({ messageId: id, contact, wire: NO_WIRE, attempts: 0, nextAttemptAt: now, expiresAt, state: 'queued', createdAt: createdAt ?? now });
       if (app.type !== 'text') store.meta.set(CTL_PREFIX + id, encodeAppMessage(app));
       if (hops !== undefined) store.meta.set(HOPS_PREFIX + id, Uint8Array.of(hops));
-      handoff.set(id, { app, hops });
-      if (handoff.size > HANDOFF_MAX) handoff.delete(handoff.keys().next().value as string);
+      const h: Handoff = { app, hops };
+      drop(id);
+      handoff.set(id, h);
+      handoffChars += charsOf(h);
+      while (handoff.size > HANDOFF_MAX || handoffChars > HANDOFF_MAX_CHARS) drop(handoff.keys().next().value as string);
     },
     plaintextOf(item) {
       const h = handoff.get(item.messageId);
