@@ -74,7 +74,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     const scenario = parseScenarioText(readFileSync(file, 'utf8'));
     const every = scenario.mode === 'full' ? 10_000 : 10 * 60_000;
-    const result = await runScenario(scenario, json ? {} : { progressEveryMs: every, onProgress: (t) => console.error(`  … ${ms(t)} ${scenario.mode === 'full' ? 'run' : 'simulated'}`) });
+    const progress = json ? {} : { progressEveryMs: every, onProgress: (t: number) => console.error(`  … ${ms(t)} ${scenario.mode === 'full' ? 'run' : 'simulated'}`) };
+    const result =
+      scenario.mode === 'full'
+        ? await (await import('./full/simulate-full.ts')).runFullScenario(scenario, { ...progress, ...(!json && { onSetup: (what: string) => console.error(`  … setup: ${what}`) }) })
+        : await runScenario(scenario, progress);
     const outDir = join(here, 'results');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, `${scenario.name}.json`), JSON.stringify(result, null, 2) + '\n');

@@ -66,6 +66,8 @@ export interface FullRunOptions extends RunOptions {
   readonly logger?: Logger;
   /** Extra createCompeer options (tests); product defaults otherwise. */
   readonly node?: Partial<Omit<CompeerOptions, 'store' | 'net' | 'discovery' | 'logger'>>;
+  /** Setup progress (boots, introductions), for the command's progress lines. */
+  readonly onSetup?: (what: string) => void;
   /** End the drain as soon as every message created is delivered (tests); the run's length is then shorter. */
   readonly endWhenDrained?: boolean;
   /** Called once the nodes are up and introduced, before traffic (tests drive their own faults). */
@@ -77,6 +79,8 @@ const TEXT_PREFIX = 'sim:';
 const KNOWS = 8;
 const POLL_MS = 250;
 const INTRO_CONCURRENCY = 8;
+/** addContact's own steps have deadlines; this one only keeps a stuck step from holding the setup. */
+const INTRO_DEADLINE_MS = 120_000;
 
 function gcFunction(): () => void {
   const existing = (globalThis as { gc?: () => void }).gc;
@@ -191,6 +195,7 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
           ),
       );
       const bootedAtMs = setupClock.now();
+      opts.onSetup?.(`${s.nodes} nodes booted in ${Math.round(bootedAtMs)} ms`);
 
       const intro = { ok: 0, failed: 0 };
       const pairs = ids.flatMap((i) => (contacts[i] ?? []).map((j) => [i, j] as const));
@@ -199,8 +204,13 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
         const b = cluster.node(j);
         try {
           if (a === undefined || b === undefined) throw new Error('node not up');
-          await a.addContact((await b.id()).invite, `n${j}`);
+          let timer: NodeJS.Timeout | undefined;
+          const deadline = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`introduction not done within ${INTRO_DEADLINE_MS} ms`)), INTRO_DEADLINE_MS);
+          });
+          await Promise.race([b.id().then((id) => a.addContact(id.invite, `n${j}`)), deadline]).finally(() => clearTimeout(timer));
           intro.ok++;
+          if ((intro.ok + intro.failed) % 25 === 0) opts.onSetup?.(`${intro.ok + intro.failed} of ${pairs.length} introductions`);
         } catch (e) {
           intro.failed++;
           log.warn('sim introduction failed', { from: i, to: j, error: e instanceof Error ? e : String(e) });
