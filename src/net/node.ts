@@ -134,7 +134,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       maxIncomingPendingConnections: opts.connections?.maxIncomingPending ?? 10,
       inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
     },
-    ...(opts.connections?.abortOnPingFailure === false && { connectionMonitor: { abortConnectionOnPingFailure: false } }),
+    ...(opts.connections?.keepAlivePings === false && { connectionMonitor: { enabled: false } }),
     services: {
       identify: identify(),
       ping: ping(),
