@@ -175,8 +175,8 @@ export function createCluster(o: ClusterOptions): Cluster {
           // The whole cluster joins through the same few bootstrap nodes within seconds, on one CPU:
           // libp2p's 10 connections in the upgrade at once made them refuse most joiners.
           // libp2p's connection monitor pings every connection every 10 s and closes it when a ping takes
-          // over 5 s: in one process running 100 nodes that is a busy event loop (it closed hundreds of
-          // live connections), and the pings themselves were much of the CPU.
+          // over 5 s: in one process running tens of nodes that is a busy event loop (it closed hundreds
+          // of live connections).
           // At most 24 connections each (the product allows 128): 100 nodes in one process would
           // otherwise all connect to all, and every gossip publication goes to every connected peer.
           connections: { max: SIM_MAX_CONNECTIONS, maxIncomingPending: Math.max(10, o.size), keepAlivePings: false },

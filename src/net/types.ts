@@ -207,8 +207,8 @@ export interface NetNodeOptions {
     readonly maxIncomingPending?: number;
     /**
      * libp2p's connection monitor (default true): a ping on every connection every 10 s, the
-     * connection closed when one takes over 5 s. sim/'s full mode turns it off: with 100 nodes in one
-     * process the pings are much of the CPU, and a late one means a starved event loop, not a dead peer.
+     * connection closed when one takes over 5 s. sim/'s full mode turns it off: with tens of nodes in one
+     * process a late ping means a starved event loop, not a dead peer (it closed hundreds of live ones).
      */
     readonly keepAlivePings?: boolean;
   };
