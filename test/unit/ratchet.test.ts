@@ -22,6 +22,7 @@ import { internal } from '../../src/protocol/ratchet/state.ts';
 import {
   RATCHET_MAX_OLD_CHAINS,
   RATCHET_MAX_PLAINTEXT,
+  RATCHET_MESSAGE_VERSION,
   RATCHET_MAX_SKIP,
   RATCHET_MAX_SKIPPED_KEYS,
   RATCHET_MESSAGE_OVERHEAD,
@@ -84,7 +85,7 @@ describe('ratchet: conversations', () => {
     const w1 = send(p, p.alice, 'x'.repeat(100));
     assert.equal(w0.length, RATCHET_MESSAGE_OVERHEAD);
     assert.equal(w1.length, RATCHET_MESSAGE_OVERHEAD + 100);
-    assert.equal(w0[0], 0x01);
+    assert.equal(w0[0], RATCHET_MESSAGE_VERSION);
     const own = internal(p.alice).ownKey;
     assert.ok(own !== null);
     const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -284,14 +285,16 @@ describe('ratchet: bad input', () => {
     const good = send(p, p.alice, 'good');
     rejects(p.bob, new Uint8Array(0), DecodeError, 'MALFORMED_MESSAGE');
     rejects(p.bob, good.subarray(0, RATCHET_MESSAGE_OVERHEAD - 1), DecodeError, 'MALFORMED_MESSAGE');
-    const v2 = Uint8Array.from(good);
-    v2[0] = 0x02;
-    rejects(p.bob, v2, DecodeError, 'UNSUPPORTED_VERSION');
+    for (const version of [0x01, 0x03]) {
+      const other = Uint8Array.from(good);
+      other[0] = version; // 0x01: the format before the body key and header nonce changed
+      rejects(p.bob, other, DecodeError, 'UNSUPPORTED_VERSION');
+    }
     const huge = new Uint8Array(RATCHET_MESSAGE_OVERHEAD + RATCHET_MAX_PLAINTEXT + 1);
-    huge[0] = 0x01;
+    huge[0] = RATCHET_MESSAGE_VERSION;
     rejects(p.bob, huge, DecodeError, 'INVALID_LENGTH');
     const random = p.rng.bytes(200);
-    random[0] = 0x01;
+    random[0] = RATCHET_MESSAGE_VERSION;
     rejects(p.bob, random, CryptoError, 'DECRYPT_FAILED');
     assert.throws(() => ratchetDecrypt(p.bob, good, -1), (e: unknown) => e instanceof CompeerError && e.code === 'INVALID_ARGUMENT');
     assert.equal(recv(p.bob, good), 'good');

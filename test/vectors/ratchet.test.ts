@@ -117,7 +117,8 @@ function specMessage(
   header.set(ratchetPub, 0);
   new DataView(header.buffer).setUint32(32, pn, false);
   new DataView(header.buffer).setUint32(36, n, false);
-  const prefix = concatBytes(Uint8Array.of(0x01), nonce, chacha20poly1305(hk, nonce, Uint8Array.of(0x01)).encrypt(header));
+  // Version byte 0x02 (docs/protocol.md "Message format"), also the header's AD.
+  const prefix = concatBytes(Uint8Array.of(0x02), nonce, chacha20poly1305(hk, nonce, Uint8Array.of(0x02)).encrypt(header));
   const mk = hmac(sha256, ck, Uint8Array.of(0x01));
   const body = chacha20poly1305(mk, BODY_NONCE, concatBytes(ad, prefix)).encrypt(plaintext);
   return concatBytes(prefix, body);

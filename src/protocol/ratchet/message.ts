@@ -2,7 +2,7 @@
  * The ratchet message on the wire and its encrypted header (Signal Double Ratchet spec §4, HENCRYPT /
  * HDECRYPT), with ChaCha20-Poly1305 for both header and body:
  *
- *   message = version 0x01 (1) | header nonce (12) | encrypted header (56) | body ciphertext (16 + plaintext)
+ *   message = version 0x02 (1) | header nonce (12) | encrypted header (56) | body ciphertext (16 + plaintext)
  *   header  = DH ratchet public key (32) | PN (u32 BE) | N (u32 BE)                       — 40 bytes
  *   encrypted header = ChaCha20-Poly1305(HK, header nonce, header, AD = version byte)
  *   body             = ChaCha20-Poly1305(MK, 0^12, plaintext, AD = handshake AD | message[0..69))
