@@ -44,8 +44,10 @@ function harness(size: number): { cluster: Cluster; faults: FullFaults; received
     onEvent: (i: number, e: CompeerEvent) => {
       if (e.type === 'message' && e.message.direction === 'in') received.set(i, [...(received.get(i) ?? []), e.message.text]);
     },
-    // Mailboxes fetched every 5 s instead of 60 s, so a held message lands within the test's wait.
-    node: { mailboxFetchIntervalMs: 5_000 },
+    // Mailbox polls from every 2 s instead of 60 s, so a held message lands within the test's wait: empty
+    // polls back off to 16 × the base (delivery-policy nextFetchDelay), here 32 s, not 16 min. A memory
+    // network counts as LAN, so no side goes local-only and the heal triggers no fetch of its own.
+    node: { mailboxFetchIntervalMs: 2_000 },
   });
   const faults = createFullFaults({ cluster, timeline: createTimeline(silentLogger), metrics: createMetrics(1000), random: seededRandom('t'), faults: [], isRelay: () => true, bootstrap: [0] });
   gate.faults = faults;
