@@ -8,7 +8,7 @@
  */
 import { MAILBOX_REPLICAS } from '../src/routing/delivery-policy.ts';
 import { installFaults, type FaultEvent } from './engine/faults.ts';
-import { createMetrics, type IntervalPoint, type MessageSummary } from './engine/metrics.ts';
+import { createMetrics, summarizeHonestShares, summarizeSizes, type IntervalPoint, type MessageSummary } from './engine/metrics.ts';
 import { createNetwork, type NodeId } from './engine/network.ts';
 import { seededRandom } from './engine/random.ts';
 import { createScheduler } from './engine/scheduler.ts';
@@ -174,12 +174,8 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
     overhead: messages.delivered > 0 ? net.stats.transmissions / messages.delivered : null,
     transmissionsByKind: Object.fromEntries([...net.stats.byKind.entries()].sort()),
     newNodes,
-    honestTable: {
-      min: honestShares.length > 0 ? Math.min(...honestShares) : null,
-      mean: honestShares.length > 0 ? honestShares.reduce((a, b) => a + b, 0) / honestShares.length : null,
-      nodesBelow80: honestShares.filter((x) => x < 0.8).length,
-    },
-    tableSize: { min: Math.min(...sizes), mean: sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length), max: Math.max(...sizes) },
+    honestTable: summarizeHonestShares(honestShares),
+    tableSize: summarizeSizes(sizes),
     survivorsReachable: { afterRemoval: faults.reachableAfterRemoval, atEnd },
     memoryPerNodeBytes: Math.max(0, Math.round((heapAfter - heapBefore) / s.nodes)),
     faults: faults.log,

@@ -60,6 +60,20 @@ interface Record_ {
   void: boolean;
 }
 
+/** Honest share of each peer table (0..1, one per node): the lowest, the mean, how many fall below 80 %. */
+export function summarizeHonestShares(shares: readonly number[]): { readonly min: number | null; readonly mean: number | null; readonly nodesBelow80: number } {
+  return {
+    min: shares.length > 0 ? Math.min(...shares) : null,
+    mean: shares.length > 0 ? shares.reduce((a, b) => a + b, 0) / shares.length : null,
+    nodesBelow80: shares.filter((x) => x < 0.8).length,
+  };
+}
+
+/** Peer-table sizes, one per node: min, mean, max. */
+export function summarizeSizes(sizes: readonly number[]): { readonly min: number; readonly mean: number; readonly max: number } {
+  return { min: Math.min(...sizes), mean: sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length), max: Math.max(...sizes) };
+}
+
 export interface Metrics {
   created(id: number, from: number, to: number, at: number): void;
   delivered(id: number, at: number): void;

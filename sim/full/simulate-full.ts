@@ -31,7 +31,7 @@ import { silentLogger, type Logger } from '../../src/lib/log.ts';
 import { APP_TEXT_MAX_BYTES } from '../../src/protocol/wire/app-message.ts';
 import type { CompeerOptions } from '../../src/node/compeer.ts';
 import type { CompeerEvent } from '../../src/node/types.ts';
-import { createMetrics } from '../engine/metrics.ts';
+import { createMetrics, summarizeHonestShares, summarizeSizes } from '../engine/metrics.ts';
 import { seededRandom } from '../engine/random.ts';
 import type { Scenario } from '../scenario.ts';
 import { checkTargets, type RunOptions, type RunResult } from '../simulate.ts';
@@ -314,12 +314,8 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
         overhead: messages.delivered > 0 ? transmissions / messages.delivered : null,
         transmissionsByKind: Object.fromEntries(byKind.map(([k, t]) => [k, t.count])),
         newNodes,
-        honestTable: {
-          min: honestShares.length > 0 ? Math.min(...honestShares) : null,
-          mean: honestShares.length > 0 ? honestShares.reduce((a, b) => a + b, 0) / honestShares.length : null,
-          nodesBelow80: honestShares.filter((x) => x < 0.8).length,
-        },
-        tableSize: { min: Math.min(...sizes), mean: sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length), max: Math.max(...sizes) },
+        honestTable: summarizeHonestShares(honestShares),
+        tableSize: summarizeSizes(sizes),
         survivorsReachable: { afterRemoval: faults.reachableAfterRemoval, atEnd: cluster.largestComponentFraction() },
         memoryPerNodeBytes: heapPerNodeBytes,
         faults: faults.log,
