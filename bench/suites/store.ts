@@ -16,7 +16,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { systemClock, systemRng } from '../../src/lib/system.ts';
 import { createPeerPolicy } from '../../src/routing/peer-policy.ts';
 import type { StoredIdentity } from '../../src/store/identity.ts';
-import { applyUpsert, byWorst, memoryPeerRepository, type PeerPolicy, type PeerRecord, type PeerSighting, type PeerTableAccess, type UpsertResult } from '../../src/store/peers.ts';
+import { applyUpsert, byWorst, isUnverified, memoryPeerRepository, type PeerPolicy, type PeerRecord, type PeerSighting, type PeerTableAccess, type UpsertResult } from '../../src/store/peers.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { defineSuite, opsPerSecond, type Prepared } from '../harness.ts';
 
@@ -62,6 +62,8 @@ function naivePeerTable(policy: PeerPolicy): { upsert(s: PeerSighting): UpsertRe
     bySource: (source) => [...rows.values()].filter((p) => p.source === source),
     total: () => rows.size,
     worst: (n, except) => [...rows.values()].filter((p) => p.peerId !== except).sort(byWorst).slice(0, n),
+    unverified: () => [...rows.values()].filter(isUnverified).length,
+    worstUnverified: (n, except) => [...rows.values()].filter((p) => p.peerId !== except && isUnverified(p)).sort(byWorst).slice(0, n),
     put: (p) => void rows.set(p.peerId, p),
     delete: (id) => void rows.delete(id),
   };
@@ -86,7 +88,9 @@ function peerSightings(): { table: PeerSighting[]; newcomers: PeerSighting[] } {
 }
 
 function peerUpsertCase(): Prepared {
-  const policy = createPeerPolicy({ maxPeers: TABLE_PEERS });
+  // Every entry here is gossip-learned and never reached (unverified): minUnverified lets them fill the
+  // table, so the unverified cap meets the same victims as the table cap and the outcomes stay as they were.
+  const policy = createPeerPolicy({ maxPeers: TABLE_PEERS, minUnverified: TABLE_PEERS });
   const ours = memoryPeerRepository(policy);
   const naive = naivePeerTable(policy);
   const { table, newcomers } = peerSightings();

@@ -11,13 +11,17 @@
  *
  * Score: an exponentially weighted moving average of successes (1) and failures (0).
  * Caps (defaults): 8 per public prefix, 64 per LAN prefix, none on loopback / memory; 32 per gossip
- * source, 128 from the DHT, 64 from mDNS, none for bootstrap / direct; 2,000 in the table. A newcomer
- * to a full group replaces the group's worst entry only when that entry's score is strictly below the
- * newcomer's (initial) score; otherwise it is refused.
+ * source, 128 from the DHT, 64 from mDNS, none for bootstrap / direct; 2,000 in the table; and the
+ * unverified entries (learned from gossip, never reached: src/store/peers.ts isUnverified) at most
+ * 20 % of the table — a quarter of the other entries — but always 8 (docs/discovery.md "Unverified
+ * entries": the per-prefix caps alone let 16 attacker /16s take 128 places, half of a young table).
+ * A newcomer to a full group replaces the group's worst entry only when that entry's score is
+ * strictly below the newcomer's (initial) score; otherwise it is refused.
  *
  * This module knows nothing of storage, libp2p or multiaddr parsing beyond reading the IP component.
  */
-import { byWorst, type Admission, type AdmissionView, type PeerCaps, type PeerPolicy, type PeerRecord, type PeerSource, type RefusalReason } from '../store/peers.ts';
+import { CompeerError, ErrorCodes } from '../lib/errors.ts';
+import { byWorst, isUnverified, type Admission, type AdmissionView, type PeerCaps, type PeerPolicy, type PeerRecord, type PeerSource, type RefusalReason } from '../store/peers.ts';
 
 export interface PeerPolicyOptions {
   readonly initialScore?: number;
@@ -33,6 +37,10 @@ export interface PeerPolicyOptions {
   readonly maxFromDht?: number;
   readonly maxFromMdns?: number;
   readonly maxPeers?: number;
+  /** Unverified entries (gossip-learned, never reached) may be at most this share of the table, in [0, 1). */
+  readonly maxUnverifiedShare?: number;
+  /** ... but the table may always hold this many, so a node that knows few peers can still learn from gossip. */
+  readonly minUnverified?: number;
 }
 
 export const PEER_POLICY_DEFAULTS: Required<PeerPolicyOptions> = {
@@ -46,6 +54,8 @@ export const PEER_POLICY_DEFAULTS: Required<PeerPolicyOptions> = {
   maxFromDht: 128,
   maxFromMdns: 64,
   maxPeers: 2000,
+  maxUnverifiedShare: 0.2,
+  minUnverified: 8,
 };
 
 /** Expands an IPv6 text address into 8 numbers; undefined when it is not one. */
@@ -131,20 +141,40 @@ export function prefixOf(addresses: readonly string[]): string {
   return fallback ?? 'none';
 }
 
+/**
+ * How many unverified entries a table may hold next to `others` entries that are not: at most `share`
+ * of the whole (u ≤ share · (u + others), i.e. u ≤ others · share / (1 − share)), and never fewer than `min`.
+ */
+export function unverifiedCap(others: number, share: number, min: number): number {
+  return Math.max(min, Math.floor((others * share) / (1 - share) + 1e-9));
+}
+
 /** The cap decision, pure: one eviction per full group, each strictly worse than the candidate. */
 export function decideAdmission(view: AdmissionView): Admission {
   const evict = new Set<string>();
+  const evictedUnverified = new Set<string>();
   const { candidate, caps } = view;
-  const groups: { members: readonly PeerRecord[]; size: () => number; cap: number; reason: RefusalReason }[] = [
-    { members: view.samePrefix, size: () => view.samePrefix.filter((p) => !evict.has(p.peerId)).length, cap: caps.perPrefix, reason: 'prefix-full' },
-    { members: view.sameSource, size: () => view.sameSource.filter((p) => !evict.has(p.peerId)).length, cap: caps.perSource, reason: 'source-full' },
-    { members: view.worst, size: () => view.total - evict.size, cap: caps.total, reason: 'table-full' },
+  const unverifiedLeft = (): number => view.unverified - evictedUnverified.size;
+  const groups: { members: readonly PeerRecord[]; size: () => number; cap: () => number; reason: RefusalReason }[] = [
+    { members: view.samePrefix, size: () => view.samePrefix.filter((p) => !evict.has(p.peerId)).length, cap: () => caps.perPrefix, reason: 'prefix-full' },
+    { members: view.sameSource, size: () => view.sameSource.filter((p) => !evict.has(p.peerId)).length, cap: () => caps.perSource, reason: 'source-full' },
+    ...(candidate.unverified
+      ? [{
+        members: view.worstUnverified,
+        size: unverifiedLeft,
+        // The cap moves with the entries that are not unverified (evictions above may have removed some).
+        cap: () => unverifiedCap(view.total - evict.size - unverifiedLeft(), caps.unverifiedShare, caps.minUnverified),
+        reason: 'unverified-full' as const,
+      }]
+      : []),
+    { members: view.worst, size: () => view.total - evict.size, cap: () => caps.total, reason: 'table-full' },
   ];
   for (const g of groups) {
-    if (g.size() < g.cap) continue;
+    if (g.size() < g.cap()) continue;
     const victim = [...g.members].filter((p) => !evict.has(p.peerId)).sort(byWorst)[0];
     if (victim === undefined || !(victim.score < candidate.score)) return { admit: false, reason: g.reason };
     evict.add(victim.peerId);
+    if (isUnverified(victim)) evictedUnverified.add(victim.peerId);
   }
   return { admit: true, evict: [...evict] };
 }
@@ -155,6 +185,9 @@ export function ewma(score: number, ok: boolean, alpha: number): number {
 
 export function createPeerPolicy(options: PeerPolicyOptions = {}): PeerPolicy {
   const o = { ...PEER_POLICY_DEFAULTS, ...options };
+  if (!(o.maxUnverifiedShare >= 0 && o.maxUnverifiedShare < 1) || !(o.minUnverified >= 0)) {
+    throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'peer policy: maxUnverifiedShare must be in [0, 1) and minUnverified ≥ 0');
+  }
   const sourceCap = (source: PeerSource): number => {
     if (source.startsWith('gossip:')) return o.maxPerGossipSource;
     if (source === 'dht') return o.maxFromDht;
@@ -169,7 +202,9 @@ export function createPeerPolicy(options: PeerPolicyOptions = {}): PeerPolicy {
   return {
     initialScore: o.initialScore,
     prefixOf,
-    caps: (prefix, source): PeerCaps => ({ perPrefix: prefixCap(prefix), perSource: sourceCap(source), total: o.maxPeers }),
+    caps: (prefix, source): PeerCaps => ({
+      perPrefix: prefixCap(prefix), perSource: sourceCap(source), total: o.maxPeers, unverifiedShare: o.maxUnverifiedShare, minUnverified: o.minUnverified,
+    }),
     admit: decideAdmission,
     scoreAfter: (score, ok) => ewma(score, ok, o.alpha),
     isStale: (peer, now) => now - peer.lastSeen > o.maxAgeMs || peer.score < o.scoreFloor,

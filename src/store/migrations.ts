@@ -180,6 +180,20 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX peers_by_rank;
     `,
   },
+  {
+    version: 6,
+    name: 'peers reached, unverified entries indexed',
+    // reached_at: the last successful outcome with the peer (NULL: never reached). Gossip-learned
+    // entries never reached are "unverified" and capped as a share of the table (peers.ts
+    // isUnverified, docs/discovery.md): the partial index serves that cap's count and victims.
+    // Existing rows: a score above the initial 0.5 needs a success, so those count as reached (at
+    // last_seen); the others start unverified, as a fresh table's would.
+    sql: `
+      ALTER TABLE peers ADD COLUMN reached_at INTEGER;
+      UPDATE peers SET reached_at = last_seen WHERE score > 0.5;
+      CREATE INDEX peers_unverified ON peers (score, last_seen, peer_id) WHERE reached_at IS NULL AND source GLOB 'gossip:*';
+    `,
+  },
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -11,7 +11,10 @@
  *
  * Sybil resistance: a newcomer is admitted to a full prefix/source/table only by replacing a
  * strictly worse-scored entry of that group, else refused (a result, not a throw), so a flood of
- * fresh announcements cannot push out peers that have proven themselves.
+ * fresh announcements cannot push out peers that have proven themselves. One more group is defined
+ * here because both implementations index it: the *unverified* entries — learned from gossip and never
+ * reached (`reachedAt` null: no successful dial, probe or relay outcome yet). Anyone can mint identities
+ * and announce them, so the policy caps that group as a share of the table (docs/discovery.md).
  * Implementations: memory (below; indexed by prefix, source and rank, since the simulator's 1,000
  * nodes upsert into ~1,000-peer tables all the time — issue 6) and peers-sqlite.ts;
  * test/unit/store/peers-compliance.ts runs against both.
@@ -42,6 +45,16 @@ export interface PeerRecord {
   readonly prefix: string;
   readonly firstSeen: number;
   readonly lastSeen: number;
+  /** The last successful outcome with the peer (dial, probe, relay); null while it was never reached. */
+  readonly reachedAt: number | null;
+}
+
+/**
+ * Learned from gossip (hearsay: anyone can mint and announce identities) and never reached. The
+ * policy caps these as a share of the table; a successful outcome moves an entry out for good.
+ */
+export function isUnverified(p: Pick<PeerRecord, 'source' | 'reachedAt'>): boolean {
+  return p.reachedAt === null && p.source.startsWith('gossip:');
 }
 
 /** A discovery or announcement of a peer. */
@@ -54,7 +67,7 @@ export interface PeerSighting {
   readonly seenAt: number;
 }
 
-export type RefusalReason = 'prefix-full' | 'source-full' | 'table-full' | 'invalid';
+export type RefusalReason = 'prefix-full' | 'source-full' | 'unverified-full' | 'table-full' | 'invalid';
 export type UpsertResult =
   | { readonly outcome: 'added'; readonly evicted: readonly string[] }
   | { readonly outcome: 'updated'; readonly evicted: readonly string[] }
@@ -64,11 +77,15 @@ export interface PeerCaps {
   readonly perPrefix: number;
   readonly perSource: number;
   readonly total: number;
+  /** Unverified entries (isUnverified): at most this share of the table ... */
+  readonly unverifiedShare: number;
+  /** ... but always this many. */
+  readonly minUnverified: number;
 }
 
 /** What the policy sees when deciding whether a peer may enter (or move within) the table. */
 export interface AdmissionView {
-  readonly candidate: { readonly peerId: string; readonly prefix: string; readonly source: PeerSource; readonly score: number };
+  readonly candidate: { readonly peerId: string; readonly prefix: string; readonly source: PeerSource; readonly score: number; readonly unverified: boolean };
   readonly caps: PeerCaps;
   /** Entries of the same prefix, without the candidate (empty when that cap is infinite). */
   readonly samePrefix: readonly PeerRecord[];
@@ -78,6 +95,10 @@ export interface AdmissionView {
   readonly total: number;
   /** The few lowest-scored entries of the table, without the candidate. */
   readonly worst: readonly PeerRecord[];
+  /** How many unverified entries (isUnverified) the table holds, without the candidate. */
+  readonly unverified: number;
+  /** The few lowest-scored unverified entries, without the candidate (empty when it is not unverified). */
+  readonly worstUnverified: readonly PeerRecord[];
 }
 
 export type Admission = { readonly admit: true; readonly evict: readonly string[] } | { readonly admit: false; readonly reason: RefusalReason };
@@ -119,6 +140,10 @@ export interface PeerTableAccess {
   total(): number;
   /** The n worst entries other than `exceptPeerId`, in byWorst order. */
   worst(n: number, exceptPeerId: string): PeerRecord[];
+  /** How many entries are unverified (isUnverified). */
+  unverified(): number;
+  /** The n worst unverified entries other than `exceptPeerId`, in byWorst order. */
+  worstUnverified(n: number, exceptPeerId: string): PeerRecord[];
   put(peer: PeerRecord): void;
   delete(peerId: string): void;
 }
@@ -142,17 +167,21 @@ export function applyUpsert(t: PeerTableAccess, policy: PeerPolicy, s: PeerSight
   const old = t.get(s.peerId);
   const source = old?.source ?? s.source;
   const score = old?.score ?? policy.initialScore;
+  const reachedAt = old?.reachedAt ?? null;
   let evict: readonly string[] = [];
   if (old === undefined || old.prefix !== prefix) {
     const caps = policy.caps(prefix, source);
     const others = (rows: PeerRecord[]): PeerRecord[] => rows.filter((r) => r.peerId !== s.peerId);
+    const unverified = isUnverified({ source, reachedAt });
     const decision = policy.admit({
-      candidate: { peerId: s.peerId, prefix, source, score },
+      candidate: { peerId: s.peerId, prefix, source, score, unverified },
       caps,
       samePrefix: Number.isFinite(caps.perPrefix) ? others(t.byPrefix(prefix)) : [],
       sameSource: Number.isFinite(caps.perSource) ? others(t.bySource(source)) : [],
       total: t.total() - (old ? 1 : 0),
       worst: t.worst(WORST_SAMPLE, s.peerId),
+      unverified: t.unverified() - (old !== undefined && isUnverified(old) ? 1 : 0),
+      worstUnverified: unverified ? t.worstUnverified(WORST_SAMPLE, s.peerId) : [],
     });
     if (!decision.admit) return { outcome: 'refused', reason: decision.reason };
     evict = decision.evict;
@@ -168,6 +197,7 @@ export function applyUpsert(t: PeerTableAccess, policy: PeerPolicy, s: PeerSight
     prefix,
     firstSeen: old?.firstSeen ?? s.seenAt,
     lastSeen: Math.max(old?.lastSeen ?? 0, s.seenAt),
+    reachedAt,
   });
   return { outcome: old ? 'updated' : 'added', evicted: [...evict] };
 }
@@ -175,6 +205,13 @@ export function applyUpsert(t: PeerTableAccess, policy: PeerPolicy, s: PeerSight
 export function checkScore(score: number): number {
   if (!Number.isFinite(score)) throw new CompeerError(ErrorCodes.INTERNAL, 'peer policy produced a non-finite score');
   return score;
+}
+
+/** A peer after an outcome: the policy's new score; a success also refreshes lastSeen and reachedAt. */
+export function afterOutcome(policy: PeerPolicy, p: PeerRecord, ok: boolean, now: number): PeerRecord {
+  const score = checkScore(policy.scoreAfter(p.score, ok));
+  if (!ok) return { ...p, score };
+  return { ...p, score, lastSeen: Math.max(p.lastSeen, now), reachedAt: Math.max(p.reachedAt ?? now, now) };
 }
 
 /** Best first: score desc, lastSeen desc, peerId asc. */
@@ -218,10 +255,11 @@ export interface MemoryPeerTable extends PeerTableAccess {
 
 /**
  * The memory table with indexes, so an admission reads only what it needs instead of scanning and
- * sorting the table: rows by id; their ids grouped by prefix and by source; and every row in one
+ * sorting the table: rows by id; their ids grouped by prefix and by source; every row in one
  * array kept in byWorst order (binary search, then a splice or a one-pass shift on each write: cheap
- * at 2,000 rows), from which `worst(n)` is the first n and `ranked` walks back from the end. Rows are immutable and
- * replaced whole; each write or delete updates all four together and records one undo that restores
+ * at 2,000 rows), from which `worst(n)` is the first n and `ranked` walks back from the end; and the
+ * unverified rows in a second byWorst array (the unverified cap's count and victims). Rows are immutable and
+ * replaced whole; each write or delete updates all five together and records one undo that restores
  * them together (undos run newest first, so an undo always sees the state its write left).
  * Cost: ~80 KiB more heap per 950-peer table than the bare Map (measured, issue 6).
  */
@@ -236,22 +274,42 @@ function missingRow(): never {
   throw outOfStep();
 }
 
+function firstExcept(sorted: readonly PeerRecord[], n: number, except: string): PeerRecord[] {
+  const out: PeerRecord[] = [];
+  for (let i = 0; i < sorted.length && out.length < n; i++) {
+    const p = sorted[i] as PeerRecord;
+    if (p.peerId !== except) out.push(p);
+  }
+  return out;
+}
+
 export function memoryPeerTable(log: UndoLog = noUndo): MemoryPeerTable {
   const rows = new Map<string, PeerRecord>();
   const prefixes = new Map<string, Group>();
   const sources = new Map<string, Group>();
   const ordered: PeerRecord[] = [];
+  const unverified: PeerRecord[] = [];
 
-  /** The first index whose row is not byWorst-before `p`. */
-  const lowerBound = (p: PeerRecord): number => {
+  /** The first index of `rows` (byWorst order) whose row is not byWorst-before `p`. */
+  const lowerBoundIn = (sorted: readonly PeerRecord[], p: PeerRecord): number => {
     let lo = 0;
-    let hi = ordered.length;
+    let hi = sorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (byWorst(ordered[mid] as PeerRecord, p) < 0) lo = mid + 1;
+      if (byWorst(sorted[mid] as PeerRecord, p) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
+  };
+  const lowerBound = (p: PeerRecord): number => lowerBoundIn(ordered, p);
+  /** Keeps `unverified` in step: out goes prev if it was unverified, in goes next if it is. */
+  const reclassify = (prev: PeerRecord | undefined, next: PeerRecord | undefined): void => {
+    if (prev !== undefined && isUnverified(prev)) {
+      const at = lowerBoundIn(unverified, prev);
+      if (unverified[at] !== prev) throw outOfStep();
+      unverified.splice(at, 1);
+    }
+    if (next !== undefined && isUnverified(next)) unverified.splice(lowerBoundIn(unverified, next), 0, next);
   };
   /**
    * Moves a peer's id between groups of an index when its key changes (an update that keeps the key
@@ -291,6 +349,7 @@ export function memoryPeerTable(log: UndoLog = noUndo): MemoryPeerTable {
   const replace = (prev: PeerRecord | undefined, next: PeerRecord | undefined): void => {
     regroup(prefixes, (p) => p.prefix, prev, next);
     regroup(sources, (p) => p.source, prev, next);
+    reclassify(prev, next);
     const from = prev === undefined ? -1 : lowerBound(prev);
     if (prev !== undefined && ordered[from] !== prev) throw outOfStep();
     if (next === undefined) {
@@ -314,14 +373,9 @@ export function memoryPeerTable(log: UndoLog = noUndo): MemoryPeerTable {
     byPrefix: (prefix) => members(prefixes.get(prefix)),
     bySource: (source) => members(sources.get(source)),
     total: () => rows.size,
-    worst(n, except) {
-      const out: PeerRecord[] = [];
-      for (let i = 0; i < ordered.length && out.length < n; i++) {
-        const p = ordered[i] as PeerRecord;
-        if (p.peerId !== except) out.push(p);
-      }
-      return out;
-    },
+    worst: (n, except) => firstExcept(ordered, n, except),
+    unverified: () => unverified.length,
+    worstUnverified: (n, except) => firstExcept(unverified, n, except),
     put(p) {
       const prev = rows.get(p.peerId);
       replace(prev, p);
@@ -358,9 +412,9 @@ export function memoryPeerRepository(policy: PeerPolicy, log: UndoLog = noUndo):
     recordOutcome(peerId, ok, now) {
       const p = table.get(peerId);
       if (!p) return undefined;
-      const score = checkScore(policy.scoreAfter(p.score, ok));
-      table.put({ ...p, score, lastSeen: ok ? Math.max(p.lastSeen, now) : p.lastSeen });
-      return score;
+      const next = afterOutcome(policy, p, ok, now);
+      table.put(next);
+      return next.score;
     },
     prune(now) {
       const stale = [...table.values()].filter((p) => policy.isStale(p, now)).map((p) => p.peerId);

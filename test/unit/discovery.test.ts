@@ -20,7 +20,9 @@ import { sleep, startNode, waitFor } from './net-helpers.ts';
 
 /** The store's in-memory peer repository under the real policy, counting upserts per peer. */
 function table(perGossipSource = 16): PeerRepository & { upserts: Map<string, number> } {
-  const repo = memoryPeerRepository(createPeerPolicy({ maxPerGossipSource: perGossipSource }));
+  // minUnverified lifted so the prefix and source caps are the ones this flood meets (every Sybil is
+  // unverified: the unverified cap would refuse them sooner, and the same way).
+  const repo = memoryPeerRepository(createPeerPolicy({ maxPerGossipSource: perGossipSource, minUnverified: 64 }));
   const upserts = new Map<string, number>();
   return {
     ...repo,

@@ -1,11 +1,11 @@
 /** The pure peer-table policy (src/routing/peer-policy.ts): prefixes, scores, caps, staleness. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addressPrefix, createPeerPolicy, decideAdmission, ewma, parseIpv6, prefixOf } from '../../../src/routing/peer-policy.ts';
+import { addressPrefix, createPeerPolicy, decideAdmission, ewma, parseIpv6, prefixOf, unverifiedCap } from '../../../src/routing/peer-policy.ts';
 import type { AdmissionView, PeerRecord } from '../../../src/store/peers.ts';
 
 function peer(peerId: string, score: number, more: Partial<PeerRecord> = {}): PeerRecord {
-  return { peerId, addresses: [], capabilities: [], routingKey: null, score, source: 'dht', prefix: 'ip4:1.2', firstSeen: 0, lastSeen: 0, ...more };
+  return { peerId, addresses: [], capabilities: [], routingKey: null, score, source: 'dht', prefix: 'ip4:1.2', firstSeen: 0, lastSeen: 0, reachedAt: null, ...more };
 }
 
 describe('peer policy', () => {
@@ -50,7 +50,7 @@ describe('peer policy', () => {
 
   it('caps: public prefixes 8, LAN 64, loopback/memory none; gossip sources 32, bootstrap/direct none', () => {
     const p = createPeerPolicy();
-    assert.deepEqual(p.caps('ip4:1.2', 'gossip:x'), { perPrefix: 8, perSource: 32, total: 2000 });
+    assert.deepEqual(p.caps('ip4:1.2', 'gossip:x'), { perPrefix: 8, perSource: 32, total: 2000, unverifiedShare: 0.2, minUnverified: 8 });
     assert.equal(p.caps('lan:10.0', 'mdns').perPrefix, 64);
     assert.equal(p.caps('loopback', 'direct').perPrefix, Infinity);
     assert.equal(p.caps('memory', 'bootstrap').perSource, Infinity);
@@ -59,12 +59,14 @@ describe('peer policy', () => {
 
   it('admits into a full group only by evicting a strictly worse entry, one per full group', () => {
     const view = (over: Partial<AdmissionView>): AdmissionView => ({
-      candidate: { peerId: 'new', prefix: 'ip4:1.2', source: 'dht', score: 0.5 },
-      caps: { perPrefix: 2, perSource: 2, total: 100 },
+      candidate: { peerId: 'new', prefix: 'ip4:1.2', source: 'dht', score: 0.5, unverified: false },
+      caps: { perPrefix: 2, perSource: 2, total: 100, unverifiedShare: 0.2, minUnverified: 8 },
       samePrefix: [],
       sameSource: [],
       total: 0,
       worst: [],
+      unverified: 0,
+      worstUnverified: [],
       ...over,
     });
     assert.deepEqual(decideAdmission(view({})), { admit: true, evict: [] });
@@ -85,6 +87,44 @@ describe('peer policy', () => {
       decideAdmission(view({ samePrefix: [peer('a', 0.1, { lastSeen: 9 }), peer('b', 0.1, { lastSeen: 3 })] })),
       { admit: true, evict: ['b'] },
     );
+  });
+
+  it('caps unverified entries at a share of the table, never below the minimum', () => {
+    assert.equal(unverifiedCap(0, 0.2, 8), 8);
+    assert.equal(unverifiedCap(40, 0.2, 8), 10, '10 of 50 is 20 %');
+    assert.equal(unverifiedCap(399, 0.2, 8), 99, '100 of 499 would be 20.04 %');
+    assert.equal(unverifiedCap(400, 0.2, 8), 100);
+    assert.equal(unverifiedCap(7, 0, 0), 0);
+    const g = (id: string, score: number): PeerRecord => peer(id, score, { source: 'gossip:o' });
+    const view = (over: Partial<AdmissionView>): AdmissionView => ({
+      candidate: { peerId: 'new', prefix: 'ip4:9.9', source: 'gossip:o', score: 0.5, unverified: true },
+      caps: { perPrefix: 8, perSource: Infinity, total: 2000, unverifiedShare: 0.2, minUnverified: 2 },
+      samePrefix: [],
+      sameSource: [],
+      total: 0,
+      worst: [],
+      unverified: 0,
+      worstUnverified: [],
+      ...over,
+    });
+    // 50 entries, 10 of them unverified (20 %): full; 49 with 9: one more fits (10 of 50).
+    assert.deepEqual(decideAdmission(view({ total: 50, unverified: 10, worstUnverified: [g('u', 0.5)] })), { admit: false, reason: 'unverified-full' });
+    assert.deepEqual(decideAdmission(view({ total: 49, unverified: 9, worstUnverified: [g('u', 0.5)] })), { admit: true, evict: [] });
+    // A probe that failed makes an unverified entry the first to go.
+    assert.deepEqual(decideAdmission(view({ total: 50, unverified: 10, worstUnverified: [g('u', 0.375)] })), { admit: true, evict: ['u'] });
+    // Not the candidate's group when it is verified or not from gossip.
+    const verified = { peerId: 'new', prefix: 'ip4:9.9', source: 'dht' as const, score: 0.5, unverified: false };
+    assert.deepEqual(decideAdmission(view({ candidate: verified, total: 50, unverified: 30, worstUnverified: [] })), { admit: true, evict: [] });
+    // The minimum holds in a table of few peers.
+    assert.deepEqual(decideAdmission(view({ total: 1, unverified: 1, worstUnverified: [g('u', 0.5)] })), { admit: true, evict: [] });
+    assert.deepEqual(decideAdmission(view({ total: 2, unverified: 2, worstUnverified: [g('u', 0.5)] })), { admit: false, reason: 'unverified-full' });
+    // An eviction for the prefix cap that takes an unverified entry also makes room in this group.
+    const full = Array.from({ length: 8 }, (_, i) => g(`p${i}`, i === 3 ? 0.3 : 0.5));
+    assert.deepEqual(
+      decideAdmission(view({ samePrefix: full, total: 50, unverified: 10, worstUnverified: [g('p3', 0.3)] })),
+      { admit: true, evict: ['p3'] },
+    );
+    assert.throws(() => createPeerPolicy({ maxUnverifiedShare: 1 }), { code: 'INVALID_ARGUMENT' });
   });
 
   it('is stale when not seen for the max age or below the floor', () => {

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { createPeerPolicy } from '../../../src/routing/peer-policy.ts';
 import { mapDelete, mapSet, memoryTransactions, noUndo, type MemoryTransactions, type UndoLog } from '../../../src/store/memory-tx.ts';
 import {
-  applyUpsert, byRank, byWorst, checkScore, copyPeer, memoryPeerRepository, memoryPeerTable,
+  applyUpsert, byRank, byWorst, checkScore, copyPeer, isUnverified, memoryPeerRepository, memoryPeerTable,
   type PeerPolicy, type PeerRecord, type PeerRepository, type PeerSource, type PeerTableAccess, type UpsertResult,
 } from '../../../src/store/peers.ts';
 
@@ -25,6 +25,8 @@ function naiveTable(log: UndoLog = noUndo): PeerTableAccess & { rows: Map<string
     bySource: (source) => [...rows.values()].filter((p) => p.source === source),
     total: () => rows.size,
     worst: (n, except) => [...rows.values()].filter((p) => p.peerId !== except).sort(byWorst).slice(0, n),
+    unverified: () => [...rows.values()].filter(isUnverified).length,
+    worstUnverified: (n, except) => [...rows.values()].filter((p) => p.peerId !== except && isUnverified(p)).sort(byWorst).slice(0, n),
     put: (p) => mapSet(log, rows, p.peerId, p),
     delete: (id) => void mapDelete(log, rows, id),
   };
@@ -39,7 +41,7 @@ function naiveRepository(policy: PeerPolicy, log: UndoLog): PeerRepository {
       const p = rows.get(peerId);
       if (!p) return undefined;
       const score = checkScore(policy.scoreAfter(p.score, ok));
-      mapSet(log, rows, peerId, { ...p, score, lastSeen: ok ? Math.max(p.lastSeen, now) : p.lastSeen });
+      mapSet(log, rows, peerId, { ...p, score, lastSeen: ok ? Math.max(p.lastSeen, now) : p.lastSeen, reachedAt: ok ? Math.max(p.reachedAt ?? now, now) : p.reachedAt });
       return score;
     },
     prune(now) {
@@ -108,6 +110,7 @@ describe('indexed memory peer table', () => {
       lastSeen: fc.nat(3),
       prefix: fc.constantFrom(...PREFIXES),
       source: fc.constantFrom(...SOURCES),
+      reachedAt: fc.constantFrom(null, 1),
     }).map((r): PeerRecord => ({ ...r, addresses: [], capabilities: [], routingKey: null, firstSeen: 0 }));
     type TableOp = { kind: 'put'; p: PeerRecord } | { kind: 'delete'; id: string };
     const op = fc.oneof(
@@ -124,11 +127,13 @@ describe('indexed memory peer table', () => {
         const apply = (t: PeerTableAccess, o: TableOp): unknown => (o.kind === 'put' ? t.put(o.p) : t.delete(o.id));
         run(list, [{ tx: txA, s: ours as PeerTableAccess }, { tx: txB, s: naive }], apply, () => {
           assert.equal(ours.total(), naive.total());
+          assert.equal(ours.unverified(), naive.unverified());
           assert.deepEqual([...ours.values()], [...naive.rows.values()], 'rows, in insertion order (prune reports in it)');
           for (const prefix of PREFIXES) assert.deepEqual(byId(ours.byPrefix(prefix)), byId(naive.byPrefix(prefix)), `byPrefix ${prefix}`);
           for (const source of SOURCES) assert.deepEqual(byId(ours.bySource(source)), byId(naive.bySource(source)), `bySource ${source}`);
           for (const except of ['p0', 'p7', 'nobody']) {
             for (const n of [0, 1, 4, 20]) assert.deepEqual(ours.worst(n, except), naive.worst(n, except), `worst(${n}, ${except})`);
+            for (const n of [0, 1, 4, 20]) assert.deepEqual(ours.worstUnverified(n, except), naive.worstUnverified(n, except), `worstUnverified(${n}, ${except})`);
           }
           const ranked = [...naive.rows.values()].sort(byRank);
           for (const n of [0, 1, 3, 32, 100]) assert.deepEqual(ours.ranked(n), ranked.slice(0, n), `ranked(${n})`);
@@ -153,8 +158,8 @@ describe('indexed memory peer table', () => {
       fc.record({ kind: fc.constant('remove' as const), peer: fc.nat(30) }),
       fc.record({ kind: fc.constant('list' as const), limit: fc.nat(12) }),
     );
-    // Small caps, so refusals and evictions through every group (prefix, source, table) are common.
-    const options = { maxPerPrefix: 3, maxPerLanPrefix: 4, maxPerGossipSource: 3, maxFromDht: 4, maxFromMdns: 4, maxPeers: 9, maxAgeMs: 30, scoreFloor: 0.2 };
+    // Small caps, so refusals and evictions through every group (prefix, source, unverified, table) are common.
+    const options = { maxPerPrefix: 3, maxPerLanPrefix: 4, maxPerGossipSource: 3, maxFromDht: 4, maxFromMdns: 4, maxPeers: 9, maxAgeMs: 30, scoreFloor: 0.2, minUnverified: 1 };
     const nets = ['/ip4/20.1.0.1', '/ip4/21.1.0.1', '/ip4/10.0.0.1', '/ip4/127.0.0.1', '/ip4/22.2.0.1'];
     const apply = (r: PeerRepository, o: RepoOp): unknown => {
       switch (o.kind) {
