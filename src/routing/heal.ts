@@ -1,0 +1,134 @@
+/**
+ * The heal decisions (docs/delivery.md "Heal"), pure: when a node that lost its remote peers should try
+ * to reach them again, when connectivity counts as back, and whether a heal flush may run now.
+ *
+ *   probe   while no remote connection is open, redial a few known peers: nobody else will (libp2p
+ *           redials only KEEP_ALIVE-tagged peers, a few times) and a node that dials nobody never sees
+ *           the network come back. Backoff from PROBE_BASE_MS, doubling, capped at PROBE_MAX_MS, ±20 %
+ *           jitter: a few dials every few seconds while cut, so a heal is seen within seconds.
+ *   back    remote connections went from none (for at least MIN_CUT_MS) to some: connectivity returned.
+ *           A connection replaced within MIN_CUT_MS is churn, not a cut; the first connections after
+ *           start are not a heal either (nothing was lost).
+ *   reset   a heal sets the outbox entries' backoff (grown during the cut: up to RETRY_MAX_MS) back to
+ *           "due now, attempt 0". Entries `held` in mailboxes keep theirs — the recipient fetches them —
+ *           unless the recipient's own node just connected (then direct is the fastest way).
+ *   gate    at most one heal flush per HEAL_MIN_INTERVAL_MS (a flapping link must not turn into a retry
+ *           storm); a heal asked for inside the interval is not lost: it runs once at the interval's end.
+ *
+ * What a heal does (the node carries it out: src/node/heal.ts): it resets the outbox backoff grown
+ * during the cut, flushes every contact now and fetches its mailboxes now.
+ * This module knows nothing of libp2p, timers, the outbox or the detector; time comes from the Clock.
+ */
+import { assertInteger } from '../lib/assert.ts';
+import type { Clock } from '../lib/deps.ts';
+
+export const PROBE_BASE_MS = 1_000;
+/** The longest wait between redial rounds while cut: a heal is seen within this plus one dial. */
+export const PROBE_MAX_MS = 4_000;
+/** Known peers redialled per round. */
+export const PROBE_PEERS = 3;
+/** No remote connection for at least this long before a new one counts as connectivity returning. */
+export const MIN_CUT_MS = 2_000;
+export const HEAL_MIN_INTERVAL_MS = 15_000;
+
+/** Delay before redial round `rounds + 1` while cut; `unit` is a uniform draw in [0, 1). */
+export function nextProbeDelay(rounds: number, unit: number): number {
+  const base = Math.min(PROBE_MAX_MS, PROBE_BASE_MS * 2 ** Math.min(rounds, 10));
+  return Math.round(base * (0.8 + 0.4 * unit));
+}
+
+export interface HealOptions {
+  readonly clock: Clock;
+  readonly minCutMs?: number;
+  readonly minIntervalMs?: number;
+}
+
+/** What `remote()` says about one sample of the remote connection count. */
+export interface RemoteVerdict {
+  /** Connectivity returned after a cut of at least minCutMs (ms it lasted). */
+  readonly back: boolean;
+  readonly cutMs: number;
+  /** No remote connection: redial known peers now (the backoff is due). */
+  readonly probe: boolean;
+}
+
+/** A heal asked for: run it now, or not before `inMs` from now (one run then covers every ask meanwhile). */
+export type HealDecision = { readonly run: true } | { readonly run: false; readonly inMs: number };
+
+export interface HealTracker {
+  /** One sample of the open remote (non-LAN) connections; `unit` a uniform draw for the probe jitter. */
+  remote(count: number, unit: number): RemoteVerdict;
+  /** A probe round ran and reached nobody: the next waits longer. */
+  probeFailed(): void;
+  /** A heal is wanted now (connectivity back, or the detector left local-only). */
+  ask(): HealDecision;
+  /** The timer of a deferred heal fired: run it now (once), or undefined when none is pending. */
+  due(): HealDecision | undefined;
+}
+
+/** The backoff part of an outbox entry (src/store/outbox.ts). */
+export interface Backoff {
+  readonly state: 'queued' | 'sent' | 'held';
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+}
+
+/** The change a heal makes to an entry's backoff, or undefined when it is due already (or held and kept). */
+export function healReset(e: Backoff, now: number, includeHeld: boolean): { attempts: number; nextAttemptAt: number } | undefined {
+  if (e.state === 'held' && !includeHeld) return undefined;
+  if (e.nextAttemptAt <= now && e.attempts === 0) return undefined;
+  return { attempts: 0, nextAttemptAt: Math.min(e.nextAttemptAt, now) };
+}
+
+export function createHealTracker(opts: HealOptions): HealTracker {
+  const clock = opts.clock;
+  const minCutMs = opts.minCutMs ?? MIN_CUT_MS;
+  const minIntervalMs = opts.minIntervalMs ?? HEAL_MIN_INTERVAL_MS;
+  assertInteger(minCutMs, 'minCutMs', 0, Number.MAX_SAFE_INTEGER);
+  assertInteger(minIntervalMs, 'minIntervalMs', 0, Number.MAX_SAFE_INTEGER);
+  /** When the remote connections last went to none (undefined: some are open, or never sampled). */
+  let noneSince: number | undefined;
+  let hadRemote = false;
+  let rounds = 0;
+  let nextProbeAt = 0;
+  let lastHeal: number | undefined;
+  let deferred = false;
+
+  const decide = (): HealDecision => {
+    const now = clock();
+    if (lastHeal === undefined || now - lastHeal >= minIntervalMs) {
+      lastHeal = now;
+      deferred = false;
+      return { run: true };
+    }
+    deferred = true;
+    return { run: false, inMs: lastHeal + minIntervalMs - now };
+  };
+
+  return {
+    remote(count, unit) {
+      assertInteger(count, 'remote connections', 0, Number.MAX_SAFE_INTEGER);
+      const now = clock();
+      if (count > 0) {
+        const cutMs = noneSince === undefined ? 0 : now - noneSince;
+        const back = hadRemote && noneSince !== undefined && cutMs >= minCutMs;
+        hadRemote = true;
+        noneSince = undefined;
+        rounds = 0;
+        nextProbeAt = 0;
+        return { back, cutMs, probe: false };
+      }
+      noneSince ??= now;
+      if (now < nextProbeAt) return { back: false, cutMs: now - noneSince, probe: false };
+      nextProbeAt = now + nextProbeDelay(rounds, unit);
+      return { back: false, cutMs: now - noneSince, probe: true };
+    },
+    probeFailed() {
+      rounds++;
+    },
+    ask: decide,
+    due() {
+      return deferred ? decide() : undefined;
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * The heal decisions (src/routing/heal.ts) with a fake clock: the redial backoff while cut, when
+ * connectivity counts as back (after a cut, not at start, not on churn), the rate limit of heal flushes
+ * (one per interval; an ask inside it runs once at its end, never more), and which outbox entries a heal
+ * resets.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, MIN_CUT_MS, nextProbeDelay, PROBE_BASE_MS, PROBE_MAX_MS } from '../../src/routing/heal.ts';
+
+function setup() {
+  let now = 50_000;
+  const t = createHealTracker({ clock: () => now });
+  return { t, advance: (ms: number) => (now += ms), now: () => now };
+}
+
+describe('heal: redial backoff', () => {
+  it('doubles from the base and stops at the cap, ±20 % jitter', () => {
+    assert.equal(nextProbeDelay(0, 0.5), PROBE_BASE_MS);
+    assert.equal(nextProbeDelay(1, 0.5), 2 * PROBE_BASE_MS);
+    assert.equal(nextProbeDelay(2, 0.5), PROBE_MAX_MS);
+    assert.equal(nextProbeDelay(50, 0.5), PROBE_MAX_MS);
+    assert.equal(nextProbeDelay(0, 0), 0.8 * PROBE_BASE_MS);
+    assert.equal(nextProbeDelay(9, 0.999999), Math.round(PROBE_MAX_MS * (0.8 + 0.4 * 0.999999)));
+  });
+
+  it('while no remote connection is open: a probe at once, then each after the backoff of the failures so far', () => {
+    const { t, advance } = setup();
+    assert.deepEqual(t.remote(0, 0.5), { back: false, cutMs: 0, probe: true }, 'the first sample with none probes');
+    t.probeFailed();
+    advance(PROBE_BASE_MS - 1);
+    assert.equal(t.remote(0, 0.5).probe, false, 'not before the first delay (1 s)');
+    advance(1);
+    assert.equal(t.remote(0, 0.5).probe, true);
+    t.probeFailed();
+    advance(2 * PROBE_BASE_MS - 1);
+    assert.equal(t.remote(0, 0.5).probe, false, 'then 2 s');
+    advance(1);
+    assert.equal(t.remote(0, 0.5).probe, true);
+    for (let i = 0; i < 10; i++) {
+      t.probeFailed();
+      advance(PROBE_MAX_MS - 1);
+      assert.equal(t.remote(0, 0.5).probe, false, 'capped: never more often than the cap once it is reached…');
+      advance(1);
+      assert.equal(t.remote(0, 0.5).probe, true, '…and never less often');
+    }
+  });
+
+  it('open remote connections: no probe, and the backoff starts over after them', () => {
+    const { t, advance } = setup();
+    assert.equal(t.remote(2, 0.5).probe, false);
+    t.remote(0, 0.5);
+    t.probeFailed();
+    t.probeFailed();
+    advance(100);
+    t.remote(1, 0.5);
+    advance(100);
+    assert.equal(t.remote(0, 0.5).probe, true, 'a new cut probes at once');
+  });
+});
+
+describe('heal: connectivity back', () => {
+  it('is back when remote connections return after a cut of at least MIN_CUT_MS, once', () => {
+    const { t, advance } = setup();
+    t.remote(3, 0.5);
+    t.remote(0, 0.5);
+    advance(MIN_CUT_MS);
+    assert.deepEqual(t.remote(1, 0.5), { back: true, cutMs: MIN_CUT_MS, probe: false });
+    advance(1_000);
+    assert.equal(t.remote(2, 0.5).back, false, 'only the first sample after the cut');
+  });
+
+  it('is not back after churn shorter than MIN_CUT_MS, nor on the first connections after start', () => {
+    const { t, advance } = setup();
+    t.remote(0, 0.5);
+    advance(60_000);
+    assert.equal(t.remote(1, 0.5).back, false, 'start: nothing was lost');
+    t.remote(0, 0.5);
+    advance(MIN_CUT_MS - 1);
+    assert.equal(t.remote(1, 0.5).back, false, 'a connection replaced quickly is churn');
+  });
+
+  it('refuses a count that is not a non-negative integer', () => {
+    const { t } = setup();
+    assert.throws(() => t.remote(-1, 0.5), /remote connections/);
+    assert.throws(() => t.remote(1.5, 0.5), /remote connections/);
+  });
+});
+
+describe('heal: rate limit', () => {
+  it('runs the first ask; an ask inside the interval is deferred to its end and runs once there', () => {
+    const { t, advance } = setup();
+    assert.equal(t.due(), undefined, 'nothing deferred yet');
+    assert.deepEqual(t.ask(), { run: true });
+    advance(5_000);
+    assert.deepEqual(t.ask(), { run: false, inMs: HEAL_MIN_INTERVAL_MS - 5_000 });
+    advance(1_000);
+    assert.deepEqual(t.ask(), { run: false, inMs: HEAL_MIN_INTERVAL_MS - 6_000 }, 'a flapping link asks again: still one pending');
+    advance(HEAL_MIN_INTERVAL_MS - 6_000);
+    assert.deepEqual(t.due(), { run: true }, 'the deferred heal runs at the end of the interval');
+    assert.equal(t.due(), undefined, 'once');
+    assert.equal(t.ask().run, false, 'and it starts a new interval');
+  });
+
+  it('a deferred heal is dropped when an ask ran one meanwhile', () => {
+    const { t, advance } = setup();
+    t.ask();
+    advance(1_000);
+    t.ask();
+    advance(HEAL_MIN_INTERVAL_MS);
+    assert.deepEqual(t.ask(), { run: true });
+    assert.equal(t.due(), undefined);
+  });
+
+  it('at most one heal per interval over a minute of flapping, whatever the asks', () => {
+    const { t, advance } = setup();
+    let runs = 0;
+    for (let ms = 0; ms < 60_000; ms += 500) {
+      if (t.ask().run) runs++;
+      if (t.due()?.run === true) runs++;
+      advance(500);
+    }
+    assert.equal(runs, Math.ceil(60_000 / HEAL_MIN_INTERVAL_MS));
+  });
+});
+
+describe('heal: which backoff is reset', () => {
+  const now = 1_000_000;
+  it('queued and sent entries: due now, attempt 0', () => {
+    assert.deepEqual(healReset({ state: 'queued', attempts: 7, nextAttemptAt: now + 128_000 }, now, false), { attempts: 0, nextAttemptAt: now });
+    assert.deepEqual(healReset({ state: 'sent', attempts: 3, nextAttemptAt: now + 120_000 }, now, false), { attempts: 0, nextAttemptAt: now });
+  });
+  it('an overdue entry keeps its place in line; one due with attempt 0 needs no change', () => {
+    assert.deepEqual(healReset({ state: 'queued', attempts: 2, nextAttemptAt: now - 5 }, now, false), { attempts: 0, nextAttemptAt: now - 5 });
+    assert.equal(healReset({ state: 'queued', attempts: 0, nextAttemptAt: now }, now, false), undefined);
+  });
+  it('held entries only when asked (the recipient connected), else the recipient fetches them', () => {
+    const held = { state: 'held', attempts: 1, nextAttemptAt: now + 240_000 } as const;
+    assert.equal(healReset(held, now, false), undefined);
+    assert.deepEqual(healReset(held, now, true), { attempts: 0, nextAttemptAt: now });
+  });
+});
