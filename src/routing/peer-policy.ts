@@ -13,7 +13,7 @@
  * Caps (defaults): 8 per public prefix, 64 per LAN prefix, none on loopback / memory; 32 per gossip
  * source, 128 from the DHT, 64 from mDNS, none for bootstrap / direct; 2,000 in the table; and the
  * unverified entries (learned from gossip, never reached: src/store/peers.ts isUnverified) at most
- * 20 % of the table — a quarter of the other entries — but always 8 (docs/discovery.md "Unverified
+ * 20 % of the table — a quarter of the other entries — but always 8 (docs/networking.md "Unverified
  * entries": the per-prefix caps alone let 16 attacker /16s take 128 places, half of a young table).
  * A newcomer to a full group replaces the group's worst entry only when that entry's score is
  * strictly below the newcomer's (initial) score; otherwise it is refused.

@@ -185,7 +185,7 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'peers reached, unverified entries indexed',
     // reached_at: the last successful outcome with the peer (NULL: never reached). Gossip-learned
     // entries never reached are "unverified" and capped as a share of the table (peers.ts
-    // isUnverified, docs/discovery.md): the partial index serves that cap's count and victims.
+    // isUnverified, docs/networking.md): the partial index serves that cap's count and victims.
     // Existing rows: a score above the initial 0.5 needs a success, so those count as reached (at
     // last_seen); the others start unverified, as a fresh table's would.
     sql: `

@@ -14,7 +14,7 @@
  * fresh announcements cannot push out peers that have proven themselves. One more group is defined
  * here because both implementations index it: the *unverified* entries — learned from gossip and never
  * reached (`reachedAt` null: no successful dial, probe or relay outcome yet). Anyone can mint identities
- * and announce them, so the policy caps that group as a share of the table (docs/discovery.md).
+ * and announce them, so the policy caps that group as a share of the table (docs/networking.md "Unverified entries").
  * Implementations: memory (below; indexed by prefix, source and rank, since the simulator's 1,000
  * nodes upsert into ~1,000-peer tables all the time — issue 6) and peers-sqlite.ts;
  * test/unit/store/peers-compliance.ts runs against both.
