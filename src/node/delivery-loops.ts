@@ -3,13 +3,15 @@
  * start; then the last two, every minute while mail comes, backing off to 16 min while it does not —
  * src/routing/delivery-policy.ts nextFetchDelay), expiry of mail held for others (every minute), connection sampling for the
  * partition detector, and the two moments a queue should go at once — a contact's node connects, or
- * the network heals from local-only. This module only schedules; the work is in messaging, the
- * mailbox fetcher and the holder.
+ * the network heals (src/node/heal.ts: connectivity back after a cut, or the detector leaving
+ * local-only). This module only schedules; the work is in messaging, the mailbox fetcher and the holder.
  */
+import type { Clock } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
 import type { NetNode } from '../net/index.ts';
 import { FETCH_BASE_MS, nextFetchDelay } from '../routing/delivery-policy.ts';
 import type { MailboxHolder } from '../routing/mailbox-holder.ts';
+import { startHeal } from './heal.ts';
 import type { MailboxFetcher } from './mailbox-fetch.ts';
 import { FULL_FETCH_DAYS } from './mailbox-fetch.ts';
 import type { Messaging } from './messaging.ts';
@@ -26,8 +28,10 @@ export interface DeliveryLoopDeps {
   readonly log: Logger;
   /** Mailbox fetch base period (default FETCH_BASE_MS, 60 s); empty rounds back off from it. */
   readonly fetchIntervalMs?: number;
-  /** Uniform draws in [0, 1) for the fetch jitter (default Math.random: timing jitter, not key material). */
+  /** Uniform draws in [0, 1) for the fetch and redial jitter (default Math.random: timing, not key material). */
   readonly random?: () => number;
+  /** Default Date.now (the heal's rate limit and cut lengths). */
+  readonly clock?: Clock;
 }
 
 export interface DeliveryLoops {
@@ -39,18 +43,28 @@ export function startDeliveryLoops(d: DeliveryLoopDeps): DeliveryLoops {
   const { store, msg, log } = d;
   let stopped = false;
   const fetchMail = async (days: number): Promise<number> => (stopped ? 0 : d.mail.fetch(days));
-  const flushAll = (): void => {
-    for (const c of store.contacts.list()) void msg.flush(c.userId, true);
-  };
   const sampler = setInterval(() => d.network.sampleConnections(), 5_000);
-  // A contact's node connected (identify ran on a new connection): what waits for it goes now.
-  const offPeer = d.net.onPeerDiscovered((p) => {
-    if (stopped || p.source !== 'identify') return;
-    const suffix = `/p2p/${p.peerId}`;
-    for (const c of store.contacts.list()) if (c.addresses.some((a) => a.endsWith(suffix))) void msg.flush(c.userId, true);
-  });
   const baseMs = d.fetchIntervalMs ?? FETCH_BASE_MS;
   const random = d.random ?? Math.random;
+  // Back from a cut: the backoff grown meanwhile is reset, what waited goes now, mail held for us is fetched.
+  const heal = startHeal({
+    store,
+    net: d.net,
+    network: d.network,
+    clock: d.clock ?? Date.now,
+    log,
+    random,
+    flush: (contact, force) => void msg.flush(contact, force),
+    fetchNow: () => poll(2, true),
+  });
+  // A new connection (identify ran on it): maybe the end of a cut; and if it is a contact's node, what
+  // waits for it goes now.
+  const offPeer = d.net.onPeerDiscovered((p) => {
+    if (stopped || p.source !== 'identify') return;
+    heal.check();
+    const suffix = `/p2p/${p.peerId}`;
+    for (const c of store.contacts.list()) if (c.addresses.some((a) => a.endsWith(suffix))) heal.contactConnected(c.userId);
+  });
   let emptyRounds = 0;
   let pollTimer: NodeJS.Timeout | undefined;
   /** A poll: found mail or not decides the next wait. `reset` (start, heal) starts the backoff over. */
@@ -69,12 +83,6 @@ export function startDeliveryLoops(d: DeliveryLoopDeps): DeliveryLoops {
         pollTimer.unref();
       });
   };
-  // Back from local-only: what waited goes now, and mail held for us meanwhile is fetched.
-  const offHeal = d.network.onHeal(() => {
-    if (stopped) return;
-    flushAll();
-    poll(2, true);
-  });
   const expiryTimer = setInterval(() => {
     try {
       d.holder.expire(); // mail held for others goes when its TTL ends
@@ -94,7 +102,7 @@ export function startDeliveryLoops(d: DeliveryLoopDeps): DeliveryLoops {
       clearTimeout(firstFetch);
       clearTimeout(pollTimer);
       offPeer();
-      offHeal();
+      heal.stop();
     },
   };
 }

@@ -18,7 +18,7 @@
  * Skipped with the reason when namespaces cannot be made (not root, no `ip`, no privilege).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -29,6 +29,9 @@ import { netns, unsupported, type Netns } from './netns-helpers.ts';
 const skip = unsupported();
 const SUBNET = '198.51.100';
 const WHILE_CUT = 5;
+/** COMPEER_NETNS_LOGS=DIR: every daemon logs at debug level and its stderr is written to DIR/NAME.log. */
+const LOGS = process.env.COMPEER_NETNS_LOGS;
+const logArgs = LOGS === undefined ? [] : ['--log-level', 'debug'];
 
 describe('netns: partitions and their heal (issue 6, tests 2 and 3)', { skip, timeout: 600_000 }, () => {
   let net: Netns | undefined;
@@ -52,10 +55,15 @@ describe('netns: partitions and their heal (issue 6, tests 2 and 3)', { skip, ti
     base = mkdtempSync(join(tmpdir(), 'compeer-netns-'));
     net = netns([a, b, 'r1', 'r2', 'r3'], SUBNET);
     for (const h of net.hosts.values()) place(dir(h.name), h);
-    mesh = await startMesh(dir, 3, [
-      { dir: dir(a), name: a, port: await freePort() },
-      { dir: dir(b), name: b, port: await freePort() },
-    ]);
+    mesh = await startMesh(
+      dir,
+      3,
+      [
+        { dir: dir(a), name: a, port: await freePort(), args: logArgs },
+        { dir: dir(b), name: b, port: await freePort(), args: logArgs },
+      ],
+      logArgs,
+    );
     for (const [i, d] of mesh.users.entries()) {
       const ip = net.host(i === 0 ? a : b).ip;
       assert.ok(d.addresses.every((x) => x.startsWith(`/ip4/${ip}/tcp/`)), `listens on its host's address ${ip}: ${d.addresses.join(' ')}`);
@@ -64,6 +72,11 @@ describe('netns: partitions and their heal (issue 6, tests 2 and 3)', { skip, ti
     toAlice = (await compeerJson<IdentityInfo>(dir(a), ['id'])).userId.slice(0, 8);
   });
   after(() => {
+    if (LOGS !== undefined && mesh !== undefined) {
+      mkdirSync(LOGS, { recursive: true });
+      const names = [a, b, 'r1', 'r2', 'r3'];
+      for (const [i, d] of [...mesh.users, ...mesh.relays].entries()) writeFileSync(join(LOGS, `${names[i] ?? i}.log`), d.stderr());
+    }
     stopAll();
     net?.destroy();
     if (base !== undefined) rmSync(base, { recursive: true, force: true });
@@ -97,12 +110,14 @@ describe('netns: partitions and their heal (issue 6, tests 2 and 3)', { skip, ti
     assert.deepEqual(await atBob(), ['hello bob', 'first through 2 relays'], 'nothing sent while cut has reached Bob');
 
     hosts().heal(a);
+    const healedAt = Date.now();
+    const since = (): string => `${((Date.now() - healedAt) / 1000).toFixed(1)} s after the heal`;
     mark('Alice healed');
     const want = ['hello bob', 'first through 2 relays', ...texts];
     const got = await compeerJson<MessageInfo[]>(dir(b), ['messages', toAlice, '--wait', '120', '--count', String(want.length)], 150_000);
-    mark(`Bob shows ${got.length} messages`);
+    mark(`Bob shows ${got.length} messages (${since()})`);
     for (const text of texts) await messageWhere(dir(a), 'bob', text, (m) => m.status === 'delivered', `"${text}" delivered`, 120_000);
-    mark('all delivered at Alice');
+    mark(`all delivered at Alice (${since()})`);
     const healed = await status();
     mark(`Alice's status after the heal: ${JSON.stringify(healed)}`);
     assert.notEqual(healed.state, 'local-only', 'healed: remote peers reached again');
@@ -135,12 +150,14 @@ describe('netns: partitions and their heal (issue 6, tests 2 and 3)', { skip, ti
     assert.deepEqual(await atBob(), earlier, 'nothing new at Bob while he is cut');
 
     hosts().heal(b);
+    const healedAt = Date.now();
+    const since = (): string => `${((Date.now() - healedAt) / 1000).toFixed(1)} s after the heal`;
     mark('Bob healed');
     const want = [...earlier, ...texts];
     const got = await compeerJson<MessageInfo[]>(dir(b), ['messages', toAlice, '--wait', '150', '--count', String(want.length)], 180_000);
-    mark(`Bob shows ${got.length} messages`);
+    mark(`Bob shows ${got.length} messages (${since()})`);
     for (const text of texts) await messageWhere(dir(a), 'bob', text, (m) => m.status === 'delivered', `"${text}" delivered`, 150_000);
-    mark('all delivered at Alice');
+    mark(`all delivered at Alice (${since()})`);
     await new Promise((r) => setTimeout(r, 2_000));
     assert.deepEqual([...(await atBob())].sort(), [...want].sort(), 'each exactly once');
     assert.deepEqual((await status()).outbox, { queued: 0, held: 0 });

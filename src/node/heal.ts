@@ -1,0 +1,229 @@
+/**
+ * Healing after a cut (docs/delivery.md "Heal"; the decisions are src/routing/heal.ts). Once a second
+ * this samples the open remote (non-LAN) connections:
+ *   none open     redial a few known peers (the ones last connected, then the peer table's last
+ *                 reached), with the probe backoff: nobody else redials a node that lost every peer.
+ *   back again    after a cut: the connections are reported to the partition detector as reached
+ *                 peers (so it can leave `local-only` now rather than after three 5 s samples), and a
+ *                 heal runs.
+ * A heal (also when the detector leaves `local-only`), at most one per HEAL_MIN_INTERVAL_MS: the
+ * outbox backoff grown during the cut is reset (held entries excepted), every contact is flushed and
+ * our mailboxes are fetched now. While the detector still says `local-only` the heal waits for it to
+ * leave (flushing then would only hold the messages back again).
+ * A contact's node connecting resets that contact's backoff, held entries included, and flushes it
+ * (at most once per HEAL_MIN_INTERVAL_MS per contact; otherwise a plain forced flush).
+ * This module only decides when; messaging sends, the mailbox fetcher fetches.
+ */
+import type { Clock } from '../lib/deps.ts';
+import type { Logger } from '../lib/log.ts';
+import type { NetNode } from '../net/index.ts';
+import { createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, PROBE_PEERS } from '../routing/heal.ts';
+import { isLocalAddress } from '../routing/partition.ts';
+import { byPeer } from './bundles.ts';
+import type { NetworkState } from './network-state.ts';
+import type { NodeStore } from './node-store.ts';
+
+/** A redial gives up after this (a cut host's dials would otherwise hang until TCP gives up). */
+const PROBE_TIMEOUT_MS = 3_000;
+/** Remote peers remembered as "last connected", the first to redial. */
+const RECENT_MAX = 16;
+/** A remembered peer's addresses are read from the peer table again after this (not every second). */
+const RECENT_REFRESH_MS = 60_000;
+
+export interface HealDeps {
+  readonly store: Pick<NodeStore, 'contacts' | 'outbox' | 'peers' | 'transaction'>;
+  readonly net: Pick<NetNode, 'peerId' | 'connections' | 'dial'>;
+  readonly network: Pick<NetworkState, 'reach' | 'sampleConnections' | 'assess' | 'onHeal'>;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Uniform draws in [0, 1) for the probe jitter (timing, not key material). */
+  readonly random: () => number;
+  /** Sends what waits for a contact (messaging.flush); `force` ignores the backoff of its first batch. */
+  readonly flush: (contact: string, force: boolean) => void;
+  /** Fetches our mailboxes now, the polling backoff started over. */
+  readonly fetchNow: () => void;
+  /** Sampling period (default 1 s). */
+  readonly tickMs?: number;
+}
+
+export interface Heal {
+  /** Samples the connections now (a connection opened: no need to wait for the tick). */
+  check(): void;
+  /** A contact's node connected: what waits for it goes now. */
+  contactConnected(contact: string): void;
+  /** Heals run so far (diagnostics). */
+  count(): number;
+  stop(): void;
+}
+
+const errorOf = (e: unknown): Error | string => (e instanceof Error ? e : String(e));
+
+export function startHeal(d: HealDeps): Heal {
+  const { store, net, network, clock, log } = d;
+  const tracker = createHealTracker({ clock });
+  const recent = new Map<string, { at: number; addrs: readonly string[] }>();
+  const contactHealAt = new Map<string, number>();
+  let stopped = false;
+  let probing = false;
+  let heals = 0;
+  let deferredTimer: NodeJS.Timeout | undefined;
+
+  /** Resets the backoff of `contacts`' entries (held ones too when `includeHeld`); returns how many. */
+  const resetBackoff = (contacts: readonly string[], includeHeld: boolean): number => {
+    const now = clock();
+    let n = 0;
+    store.transaction(() => {
+      for (const c of contacts) {
+        for (const item of store.outbox.forContact(c)) {
+          const change = healReset(item, now, includeHeld);
+          if (change && store.outbox.update(item.messageId, change)) n++;
+        }
+      }
+    });
+    return n;
+  };
+
+  const run = (why: string): void => {
+    if (stopped) return;
+    heals++;
+    const contacts = store.contacts.list().map((c) => c.userId);
+    let reset = 0;
+    try {
+      reset = resetBackoff(contacts, false);
+    } catch (e) {
+      log.warn('heal: outbox backoff not reset', { error: errorOf(e) });
+    }
+    log.info('heal', { why, contacts: contacts.length, reset });
+    for (const c of contacts) d.flush(c, true);
+    d.fetchNow();
+  };
+
+  const heal = (why: string): void => {
+    if (stopped) return;
+    // Still local-only: contacts without a LAN address would only wait again. The detector's change
+    // (onHeal below) asks once it has left.
+    if (network.assess().state === 'local-only') return;
+    const decision = tracker.ask();
+    if (decision.run) return run(why);
+    if (deferredTimer !== undefined) return;
+    deferredTimer = setTimeout(() => {
+      deferredTimer = undefined;
+      if (tracker.due()?.run === true) run(`${why} (deferred)`);
+    }, decision.inMs);
+    deferredTimer.unref();
+  };
+
+  /** Dialable addresses (no relayed ones: the relay is as cut off as the peer). */
+  const direct = (addrs: readonly string[]): string[] => addrs.filter((a) => !a.includes('/p2p-circuit'));
+  /**
+   * Known peers to redial, not `open`: the last connected first (their addresses remembered, since the
+   * peer table may prune them during the cut), then contacts' nodes, then the table's last reached.
+   */
+  const candidates = (open: ReadonlySet<string>): [string, readonly string[]][] => {
+    const out = new Map<string, readonly string[]>();
+    const add = (peer: string, addrs: readonly string[]): void => {
+      if (!open.has(peer) && peer !== net.peerId && !out.has(peer) && addrs.length > 0) out.set(peer, addrs);
+    };
+    for (const [peer, r] of [...recent].sort((x, y) => y[1].at - x[1].at)) add(peer, r.addrs);
+    for (const c of store.contacts.list()) for (const [peer, addrs] of byPeer(c.addresses)) add(peer, direct(addrs));
+    const table = (store.peers?.list(256) ?? []).filter((p) => p.reachedAt !== null);
+    for (const p of table.sort((x, y) => (y.reachedAt ?? 0) - (x.reachedAt ?? 0))) add(p.peerId, direct(p.addresses));
+    return [...out];
+  };
+
+  let offset = 0;
+  const probe = async (open: ReadonlySet<string>): Promise<void> => {
+    const all = candidates(open);
+    if (all.length === 0) return tracker.probeFailed();
+    // A different few each round: the first ones may be the peers that went away for good.
+    const pick = Array.from({ length: Math.min(PROBE_PEERS, all.length) }, (_, i) => all[(offset + i) % all.length] as [string, readonly string[]]);
+    offset = (offset + pick.length) % Math.max(1, all.length);
+    const results = await Promise.all(
+      pick.map(async ([peer, addrs]) => {
+        const first = addrs[0] as string;
+        const addr = addrs.find((a) => a.endsWith(`/p2p/${peer}`)) ?? (first.includes('/p2p/') ? first : `${first}/p2p/${peer}`);
+        try {
+          await net.dial(addr, { timeoutMs: PROBE_TIMEOUT_MS });
+          return true;
+        } catch (e) {
+          log.debug('heal: redial failed', { peer, error: errorOf(e) });
+          network.reach(peer, false, addrs);
+          return false;
+        }
+      }),
+    );
+    if (results.some(Boolean)) {
+      log.info('heal: redial reached a known peer', { reached: results.filter(Boolean).length, of: results.length });
+      check();
+    } else tracker.probeFailed();
+  };
+
+  const check = (): void => {
+    if (stopped) return;
+    const remote = net.connections().filter((c) => !isLocalAddress(c.address));
+    const now = clock();
+    for (const c of remote) {
+      const had = recent.get(c.peerId);
+      if (had !== undefined && had.addrs.length > 0 && now - had.at < RECENT_REFRESH_MS) {
+        recent.set(c.peerId, { at: now, addrs: had.addrs });
+        continue;
+      }
+      // Listen addresses from the table; an outbound connection's own address is one as well.
+      const known = direct(store.peers?.get(c.peerId)?.addresses ?? []);
+      const addrs = known.length > 0 ? known : c.direction === 'outbound' ? [c.address] : (had?.addrs ?? []);
+      recent.set(c.peerId, { at: now, addrs });
+    }
+    while (recent.size > RECENT_MAX) recent.delete([...recent].sort((x, y) => x[1].at - y[1].at)[0]?.[0] as string);
+    const v = tracker.remote(remote.length, d.random());
+    if (v.back) {
+      // Open, identified connections are remote peers reached: evidence for the detector now.
+      const seen = new Set<string>();
+      for (const c of remote) {
+        if (seen.has(c.peerId)) continue;
+        seen.add(c.peerId);
+        network.reach(c.peerId, true, [c.address]);
+      }
+      network.sampleConnections();
+      log.info('heal: remote connectivity back', { cutMs: v.cutMs, peers: seen.size, state: network.assess().state });
+      heal('connectivity back');
+    } else if (remote.length > 0 && network.assess().state === 'local-only') {
+      // Connections are open but the detector has not confirmed it yet: a sample a second, not every 5 s.
+      network.sampleConnections();
+    }
+    if (v.probe && !probing) {
+      probing = true;
+      void probe(new Set(remote.map((c) => c.peerId)))
+        .catch((e: unknown) => log.warn('heal: redial round failed', { error: errorOf(e) }))
+        .finally(() => (probing = false));
+    }
+  };
+
+  const offHeal = network.onHeal(() => heal('left local-only'));
+  const timer = setInterval(check, d.tickMs ?? 1_000);
+  timer.unref();
+
+  return {
+    check,
+    contactConnected(contact) {
+      if (stopped) return;
+      const now = clock();
+      const last = contactHealAt.get(contact);
+      if (last === undefined || now - last >= HEAL_MIN_INTERVAL_MS) {
+        contactHealAt.set(contact, now);
+        try {
+          resetBackoff([contact], true);
+        } catch (e) {
+          log.warn('heal: outbox backoff not reset', { contact, error: errorOf(e) });
+        }
+      }
+      d.flush(contact, true);
+    },
+    count: () => heals,
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+      clearTimeout(deferredTimer);
+      offHeal();
+    },
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The node's heal (src/node/heal.ts) on a fake network and a fake clock, with the real partition
+ * detector (network-state.ts) and the in-memory store: while cut it redials the peers it had and the
+ * contact's node, on the backoff; when a redial gets through, the detector leaves local-only at once
+ * (the open connections are reported as reached peers), the outbox backoff grown during the cut is
+ * reset (held entries excepted), the contact is flushed and the mailboxes fetched — once: a second heal
+ * inside the interval does nothing at once. A contact's node connecting resets its held entries too.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, it } from 'node:test';
+import { silentLogger } from '../../src/lib/log.ts';
+import { systemRng } from '../../src/lib/system.ts';
+import type { ConnectionInfo } from '../../src/net/index.ts';
+import { peerIdFromNodeKey } from '../../src/net/index.ts';
+import { startHeal, type Heal } from '../../src/node/heal.ts';
+import { createNetworkState } from '../../src/node/network-state.ts';
+import { memoryNodeStore } from '../../src/node/node-store.ts';
+import { generateIdentity } from '../../src/protocol/identity.ts';
+import { PROBE_MAX_MS } from '../../src/routing/heal.ts';
+
+const peerId = (): Promise<string> => peerIdFromNodeKey(randomBytes(32));
+const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+async function setup() {
+  let now = 10_000_000;
+  const clock = (): number => now;
+  const [relay, bob] = [await peerId(), await peerId()];
+  const relayAddr = `/ip4/203.0.113.7/tcp/4001/p2p/${relay}`;
+  const bobAddr = `/ip4/203.0.113.9/tcp/4002/p2p/${bob}`;
+  let conns: ConnectionInfo[] = [{ peerId: relay, address: relayAddr, direction: 'outbound', limited: false }];
+  let reachable = false;
+  const dials: string[] = [];
+  const net = {
+    peerId: await peerId(),
+    connections: () => conns,
+    async dial(addr: string): Promise<string> {
+      dials.push(addr);
+      if (!reachable) throw new Error('no carrier');
+      const id = addr.slice(addr.lastIndexOf('/p2p/') + 5);
+      conns = [...conns.filter((c) => c.peerId !== id), { peerId: id, address: addr, direction: 'outbound', limited: false }];
+      return id;
+    },
+  };
+  const store = memoryNodeStore(generateIdentity(systemRng), 'alice');
+  store.contacts.add({ userId: 'bobuserid', name: 'bob', publicKey: new Uint8Array(32), createdAt: now, addresses: [bobAddr] });
+  const entry = (messageId: string, state: 'queued' | 'held', attempts: number, nextAttemptAt: number): void =>
+    store.outbox.enqueue({ messageId, contact: 'bobuserid', wire: new Uint8Array(0), attempts, nextAttemptAt, expiresAt: now + 86_400_000, state, createdAt: now });
+  entry('a'.repeat(32), 'queued', 7, now + 128_000);
+  entry('b'.repeat(32), 'held', 1, now + 240_000);
+  const network = createNetworkState(net, clock, silentLogger, () => []);
+  const flushes: [string, boolean][] = [];
+  let fetches = 0;
+  const heal = startHeal({
+    store,
+    net,
+    network,
+    clock,
+    log: silentLogger,
+    random: () => 0.5,
+    flush: (c, force) => void flushes.push([c, force]),
+    fetchNow: () => void fetches++,
+    tickMs: 3600_000, // the test samples by hand
+  });
+  return {
+    heal,
+    store,
+    network,
+    dials,
+    flushes,
+    fetches: () => fetches,
+    relayAddr,
+    bobAddr,
+    cut: () => (conns = []),
+    heal_: () => (reachable = true),
+    advance: (ms: number) => (now += ms),
+    now: () => now,
+    outbox: (id: string) => store.outbox.get(id.repeat(32)),
+  };
+}
+
+describe('node heal', () => {
+  let heal: Heal | undefined;
+  afterEach(() => heal?.stop());
+
+  it('cut: redials on the backoff; heal: local-only left at once, backoff reset (not held), flushed and fetched, once', async () => {
+    const t = await setup();
+    heal = t.heal;
+    t.heal.check(); // the relay is connected: remembered as a peer to redial
+    assert.equal(t.dials.length, 0, 'nothing to redial while connected');
+
+    t.cut();
+    for (let i = 0; i < 6; i++) {
+      t.advance(PROBE_MAX_MS * 1.2);
+      t.heal.check();
+      await settle();
+      t.network.sampleConnections();
+    }
+    assert.equal(t.network.assess().state, 'local-only', 'the failed redials and samples: local-only');
+    assert.ok(t.dials.includes(t.relayAddr), 'the last connected peer is redialled');
+    assert.ok(t.dials.includes(t.bobAddr), "and the contact's node");
+    const whileCut = t.dials.length;
+    t.advance(100);
+    t.heal.check();
+    await settle();
+    assert.equal(t.dials.length, whileCut, 'not before the backoff is due');
+    assert.deepEqual([t.flushes.length, t.fetches()], [0, 0], 'no heal while cut');
+
+    t.heal_();
+    t.advance(PROBE_MAX_MS * 1.2);
+    t.heal.check();
+    await settle();
+    await settle();
+    assert.notEqual(t.network.assess().state, 'local-only', 'two peers reached and a sample: the detector left local-only at once');
+    assert.equal(t.heal.count(), 1);
+    assert.deepEqual(t.flushes, [['bobuserid', true]]);
+    assert.equal(t.fetches(), 1, 'mailboxes fetched now');
+    assert.deepEqual([t.outbox('a')?.attempts, t.outbox('a')?.nextAttemptAt], [0, t.now()], 'the backoff grown during the cut is reset');
+    assert.deepEqual([t.outbox('b')?.attempts, t.outbox('b')?.state], [1, 'held'], 'held entries keep theirs: the recipient fetches them');
+
+    // The link flaps: cut and back inside the interval. No second heal now.
+    t.cut();
+    t.heal.check();
+    t.advance(3_000);
+    t.heal.check();
+    await settle();
+    await settle();
+    assert.equal(t.heal.count(), 1, 'one heal per interval');
+    assert.equal(t.fetches(), 1);
+  });
+
+  it("a contact's node connecting: all its entries due now, held included; reset once per interval, flushed each time", async () => {
+    const t = await setup();
+    heal = t.heal;
+    t.heal.contactConnected('bobuserid');
+    assert.deepEqual([t.outbox('b')?.attempts, t.outbox('b')?.nextAttemptAt], [0, t.now()]);
+    assert.deepEqual([t.outbox('a')?.attempts, t.outbox('a')?.nextAttemptAt], [0, t.now()]);
+    t.store.outbox.update('b'.repeat(32), { attempts: 2, nextAttemptAt: t.now() + 60_000 });
+    t.advance(1_000);
+    t.heal.contactConnected('bobuserid');
+    assert.equal(t.outbox('b')?.attempts, 2, 'not reset again inside the interval');
+    assert.deepEqual(t.flushes, [
+      ['bobuserid', true],
+      ['bobuserid', true],
+    ]);
+  });
+});
