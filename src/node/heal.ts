@@ -17,7 +17,7 @@
 import type { Clock } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
 import type { NetNode } from '../net/index.ts';
-import { createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, PROBE_PEERS } from '../routing/heal.ts';
+import { createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
 import { isLocalAddress } from '../routing/partition.ts';
 import { byPeer } from './bundles.ts';
 import type { NetworkState } from './network-state.ts';
@@ -103,12 +103,16 @@ export function startHeal(d: HealDeps): Heal {
     // Still local-only: contacts without a LAN address would only wait again. The detector's change
     // (onHeal below) asks once it has left.
     if (network.assess().state === 'local-only') return;
-    const decision = tracker.ask();
+    follow(tracker.ask(), why);
+  };
+  /** Runs a heal now, or at the end of the interval (one timer), or not at all, as decided. */
+  const follow = (decision: HealDecision | undefined, why: string): void => {
+    if (decision === undefined) return;
     if (decision.run) return run(why);
-    if (deferredTimer !== undefined) return;
+    if (decision.inMs === undefined || deferredTimer !== undefined) return;
     deferredTimer = setTimeout(() => {
       deferredTimer = undefined;
-      if (tracker.due()?.run === true) run(`${why} (deferred)`);
+      follow(tracker.due(), `${why} (deferred)`);
     }, decision.inMs);
     deferredTimer.unref();
   };

@@ -13,7 +13,9 @@
  *           "due now, attempt 0". Entries `held` in mailboxes keep theirs — the recipient fetches them —
  *           unless the recipient's own node just connected (then direct is the fastest way).
  *   gate    at most one heal flush per HEAL_MIN_INTERVAL_MS (a flapping link must not turn into a retry
- *           storm); a heal asked for inside the interval is not lost: it runs once at the interval's end.
+ *           storm). A heal asked for inside the interval after a new cut is not lost: it runs once at the
+ *           interval's end; one asked for the same recovery (the detector leaving local-only and the
+ *           connections coming back are two signs of one heal) is dropped.
  *
  * What a heal does (the node carries it out: src/node/heal.ts): it resets the outbox backoff grown
  * during the cut, flushes every contact now and fetches its mailboxes now.
@@ -52,8 +54,11 @@ export interface RemoteVerdict {
   readonly probe: boolean;
 }
 
-/** A heal asked for: run it now, or not before `inMs` from now (one run then covers every ask meanwhile). */
-export type HealDecision = { readonly run: true } | { readonly run: false; readonly inMs: number };
+/**
+ * A heal asked for: run it now; or deferred, due in `inMs` (one run then covers every ask meanwhile);
+ * or dropped (`inMs` undefined: a heal ran since the last cut).
+ */
+export type HealDecision = { readonly run: true } | { readonly run: false; readonly inMs: number | undefined };
 
 export interface HealTracker {
   /** One sample of the open remote (non-LAN) connections; `unit` a uniform draw for the probe jitter. */
@@ -93,14 +98,18 @@ export function createHealTracker(opts: HealOptions): HealTracker {
   let nextProbeAt = 0;
   let lastHeal: number | undefined;
   let deferred = false;
+  /** The remote connections went to none since the last heal ran. */
+  let cutSinceHeal = true;
 
   const decide = (): HealDecision => {
     const now = clock();
     if (lastHeal === undefined || now - lastHeal >= minIntervalMs) {
       lastHeal = now;
       deferred = false;
+      cutSinceHeal = false;
       return { run: true };
     }
+    if (!cutSinceHeal && !deferred) return { run: false, inMs: undefined };
     deferred = true;
     return { run: false, inMs: lastHeal + minIntervalMs - now };
   };
@@ -118,7 +127,10 @@ export function createHealTracker(opts: HealOptions): HealTracker {
         nextProbeAt = 0;
         return { back, cutMs, probe: false };
       }
-      noneSince ??= now;
+      if (noneSince === undefined) {
+        noneSince = now;
+        if (hadRemote) cutSinceHeal = true;
+      }
       if (now < nextProbeAt) return { back: false, cutMs: now - noneSince, probe: false };
       nextProbeAt = now + nextProbeDelay(rounds, unit);
       return { back: false, cutMs: now - noneSince, probe: true };

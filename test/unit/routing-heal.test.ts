@@ -1,8 +1,8 @@
 /**
  * The heal decisions (src/routing/heal.ts) with a fake clock: the redial backoff while cut, when
  * connectivity counts as back (after a cut, not at start, not on churn), the rate limit of heal flushes
- * (one per interval; an ask inside it runs once at its end, never more), and which outbox entries a heal
- * resets.
+ * (one per interval; an ask inside it after a new cut runs once at its end, never more; a second sign of
+ * the same recovery is dropped), and which outbox entries a heal resets.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -88,24 +88,49 @@ describe('heal: connectivity back', () => {
 });
 
 describe('heal: rate limit', () => {
-  it('runs the first ask; an ask inside the interval is deferred to its end and runs once there', () => {
+  /** Connected, then cut: what a flap looks like to the tracker. */
+  const flap = (t: ReturnType<typeof setup>['t']): void => {
+    t.remote(1, 0.5);
+    t.remote(0, 0.5);
+  };
+
+  it('runs the first ask; an ask inside the interval after a new cut is deferred to its end and runs once there', () => {
     const { t, advance } = setup();
     assert.equal(t.due(), undefined, 'nothing deferred yet');
     assert.deepEqual(t.ask(), { run: true });
     advance(5_000);
+    flap(t);
     assert.deepEqual(t.ask(), { run: false, inMs: HEAL_MIN_INTERVAL_MS - 5_000 });
     advance(1_000);
+    flap(t);
     assert.deepEqual(t.ask(), { run: false, inMs: HEAL_MIN_INTERVAL_MS - 6_000 }, 'a flapping link asks again: still one pending');
-    advance(HEAL_MIN_INTERVAL_MS - 6_000);
+    advance(HEAL_MIN_INTERVAL_MS - 6_000 - 1);
+    assert.deepEqual(t.due(), { run: false, inMs: 1 }, 'a timer that fires early waits again');
+    advance(1);
     assert.deepEqual(t.due(), { run: true }, 'the deferred heal runs at the end of the interval');
     assert.equal(t.due(), undefined, 'once');
+    flap(t);
     assert.equal(t.ask().run, false, 'and it starts a new interval');
+  });
+
+  it('two signs of the same recovery (no cut between them): the second is dropped, not deferred', () => {
+    const { t, advance } = setup();
+    t.remote(2, 0.5);
+    t.remote(0, 0.5);
+    advance(30_000);
+    assert.deepEqual(t.ask(), { run: true }, 'the detector left local-only');
+    assert.equal(t.remote(2, 0.5).back, true);
+    assert.deepEqual(t.ask(), { run: false, inMs: undefined }, 'connections back: the same heal');
+    advance(HEAL_MIN_INTERVAL_MS);
+    assert.equal(t.due(), undefined);
+    assert.deepEqual(t.ask(), { run: true }, 'after the interval an ask runs again');
   });
 
   it('a deferred heal is dropped when an ask ran one meanwhile', () => {
     const { t, advance } = setup();
     t.ask();
     advance(1_000);
+    flap(t);
     t.ask();
     advance(HEAL_MIN_INTERVAL_MS);
     assert.deepEqual(t.ask(), { run: true });
@@ -116,6 +141,7 @@ describe('heal: rate limit', () => {
     const { t, advance } = setup();
     let runs = 0;
     for (let ms = 0; ms < 60_000; ms += 500) {
+      flap(t);
       if (t.ask().run) runs++;
       if (t.due()?.run === true) runs++;
       advance(500);
