@@ -117,10 +117,13 @@ export function startHeal(d: HealDeps): Heal {
     deferredTimer.unref();
   };
 
-  /** Dialable addresses (no relayed ones: the relay is as cut off as the peer). */
-  const direct = (addrs: readonly string[]): string[] => addrs.filter((a) => !a.includes('/p2p-circuit'));
   /**
-   * Known peers to redial, not `open`: the last connected first (their addresses remembered, since the
+   * Remote addresses to redial: not relayed (the relay is as cut off as the peer), not LAN (reaching a
+   * LAN peer says nothing of the way out; a LAN-only network has nothing to redial).
+   */
+  const direct = (addrs: readonly string[]): string[] => addrs.filter((a) => !a.includes('/p2p-circuit') && !isLocalAddress(a));
+  /**
+   * Known peers to redial, not `open` (connected already, LAN peers included): the last connected first (their addresses remembered, since the
    * peer table may prune them during the cut), then contacts' nodes, then the table's last reached.
    */
   const candidates = (open: ReadonlySet<string>): [string, readonly string[]][] => {
@@ -196,7 +199,7 @@ export function startHeal(d: HealDeps): Heal {
     }
     if (v.probe && !probing) {
       probing = true;
-      void probe(new Set(remote.map((c) => c.peerId)))
+      void probe(new Set(net.connections().map((c) => c.peerId)))
         .catch((e: unknown) => log.warn('heal: redial round failed', { error: errorOf(e) }))
         .finally(() => (probing = false));
     }

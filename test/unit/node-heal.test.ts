@@ -72,6 +72,7 @@ async function setup() {
     relayAddr,
     bobAddr,
     cut: () => (conns = []),
+    setConns: (c: ConnectionInfo[]) => (conns = c),
     heal_: () => (reachable = true),
     advance: (ms: number) => (now += ms),
     now: () => now,
@@ -127,6 +128,22 @@ describe('node heal', () => {
     await settle();
     assert.equal(t.heal.count(), 1, 'one heal per interval');
     assert.equal(t.fetches(), 1);
+  });
+
+  it('a LAN-only node (loopback / RFC 1918 peers) has nothing to redial: no dials, no heal', async () => {
+    const t = await setup();
+    heal = t.heal;
+    const lanPeer = await peerId();
+    t.store.contacts.add({ userId: 'carol', name: 'carol', publicKey: new Uint8Array(32), createdAt: t.now(), addresses: [`/ip4/192.168.1.20/tcp/4001/p2p/${lanPeer}`] });
+    t.store.contacts.remove('bobuserid');
+    t.setConns([{ peerId: lanPeer, address: `/ip4/127.0.0.1/tcp/4001/p2p/${lanPeer}`, direction: 'outbound', limited: false }]);
+    for (let i = 0; i < 5; i++) {
+      t.advance(PROBE_MAX_MS * 1.2);
+      t.heal.check();
+      await settle();
+    }
+    assert.deepEqual(t.dials, [], 'no LAN peer dialled');
+    assert.equal(t.heal.count(), 0);
   });
 
   it("a contact's node connecting: all its entries due now, held included; reset once per interval, flushed each time", async () => {
