@@ -47,6 +47,8 @@ export interface ClusterOptions {
   readonly allow: (i: number, peer: string) => boolean;
   readonly onEvent: (i: number, e: CompeerEvent) => void;
   readonly logger?: Logger;
+  /** Connections per node (default SIM_MAX_CONNECTIONS). */
+  readonly maxConnections?: number;
   /** Extra createCompeer options (tests: shorter timers). Product defaults otherwise. */
   readonly node?: Partial<Omit<CompeerOptions, 'store' | 'net' | 'discovery' | 'logger'>>;
 }
@@ -179,7 +181,7 @@ export function createCluster(o: ClusterOptions): Cluster {
           // of live connections).
           // At most 24 connections each (the product allows 128): 100 nodes in one process would
           // otherwise all connect to all, and every gossip publication goes to every connected peer.
-          connections: { max: SIM_MAX_CONNECTIONS, maxIncomingPending: Math.max(10, o.size), keepAlivePings: false },
+          connections: { max: o.maxConnections ?? SIM_MAX_CONNECTIONS, maxIncomingPending: Math.max(10, o.size), keepAlivePings: false },
         },
         delivery: { relay: o.relay(i), mailbox: true },
         discovery: async (ctx) => {

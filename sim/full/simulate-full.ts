@@ -13,7 +13,8 @@
  *                      random contact; the text carries the run's message number. An offline sender
  *                      writes nothing; a removed contact is skipped;
  *   faults             sim/full/faults.ts, at their scenario times;
- *   durationMs + drainMs  the end: every node stops, the stores are deleted.
+ *   durationMs + drainMs  the end (or earlier, once every message is delivered): every node stops, the
+ *                      stores are deleted.
  * Time to know 8 peers is measured on the setup clock from each node's boot (it runs on into the
  * scenario).
  *
@@ -25,6 +26,7 @@
 import { tmpdir } from 'node:os';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { silentLogger, type Logger } from '../../src/lib/log.ts';
@@ -35,7 +37,8 @@ import { createMetrics, summarizeHonestShares, summarizeSizes } from '../engine/
 import { seededRandom } from '../engine/random.ts';
 import type { Scenario } from '../scenario.ts';
 import { checkTargets, type RunOptions, type RunResult } from '../simulate.ts';
-import { createCluster, type Cluster } from './cluster.ts';
+import { createCluster, SIM_MAX_CONNECTIONS, type Cluster } from './cluster.ts';
+import { createFateRecorder, summarizeFates, type Fate, type FateSummary } from './fate.ts';
 import { checkFullFaults, createFullFaults, type FullFaults } from './faults.ts';
 import { createTimeline } from './timeline.ts';
 
@@ -60,6 +63,16 @@ export interface FullReport {
   readonly stepFailures: number;
   /** Undelivered messages' status at their sender at the end (null: the sender is down), per status. */
   readonly undeliveredBySenderStatus: Readonly<Record<string, number>>;
+  /** Where each undelivered message stopped (sim/full/fate.ts). */
+  readonly undelivered: FateSummary;
+  /**
+   * Event-loop delay over the scenario (ms; perf_hooks, 20 ms resolution): every node shares this one
+   * loop, so it is how late each node's timers and answers run — next to the 5 s request and 10 s hop
+   * deadlines it says whether a missed deadline is the load's.
+   */
+  readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** Connections per live node at the end (libp2p refuses inbound connections at the cap). */
+  readonly connections: { readonly cap: number; readonly min: number; readonly median: number; readonly max: number; readonly atCap: number };
 }
 
 export interface FullRunOptions extends RunOptions {
@@ -68,7 +81,13 @@ export interface FullRunOptions extends RunOptions {
   readonly node?: Partial<Omit<CompeerOptions, 'store' | 'net' | 'discovery' | 'logger'>>;
   /** Setup progress (boots, introductions), for the command's progress lines. */
   readonly onSetup?: (what: string) => void;
-  /** End the drain as soon as every message created is delivered (tests); the run's length is then shorter. */
+  /** Connections per node (default SIM_MAX_CONNECTIONS: sim/full/cluster.ts). */
+  readonly maxConnections?: number;
+  /**
+   * End the drain as soon as every message created is delivered (default true): the drain is a bound,
+   * long enough for the product's slowest retry (a held message is re-sent after HELD_RETRY_MS, 2 min
+   * ± 20 %), and idle time after the last delivery measures nothing. false: the full drain.
+   */
   readonly endWhenDrained?: boolean;
   /** Called once the nodes are up and introduced, before traffic (tests drive their own faults). */
   readonly onReady?: (ctx: { cluster: Cluster; faults: FullFaults }) => void | Promise<void>;
@@ -110,9 +129,35 @@ async function pool<T>(items: readonly T[], width: number, work: (item: T) => Pr
   );
 }
 
+/** One undelivered message's fate: the sender's view of it, both ends' sessions, the last events logged. */
+async function fateOf(cluster: Cluster, fateLog: ReturnType<typeof createFateRecorder>, n: number, from: number, to: number, id: string): Promise<Fate> {
+  const sender = cluster.node(from);
+  const store = cluster.store(from);
+  const recipient = cluster.store(to);
+  const toUser = cluster.userId(to) ?? '';
+  const fromUser = cluster.userId(from) ?? '';
+  const status = sender === undefined ? 'sender down' : ((await sender.messages(toUser)).find((m) => m.id === id)?.status ?? 'unknown');
+  const entry = store?.outbox.get(id);
+  const last = fateLog.last(from, toUser);
+  const lastPath = fateLog.lastPath(from);
+  return {
+    n,
+    from,
+    to,
+    status,
+    ...(entry && { outbox: { state: entry.state, attempts: entry.attempts, dueInMs: Math.round(entry.nextAttemptAt - Date.now()) } }),
+    senderSession: store?.sessions.has(toUser) ?? false,
+    recipientKnowsSender: recipient?.contacts.get(fromUser) !== undefined,
+    ...(last && { lastEvent: last.what }),
+    ...(lastPath && { lastPathEvent: lastPath.what }),
+  };
+}
+
 export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): Promise<RunResult> {
   checkFullFaults(s.faults);
-  const log = opts.logger ?? silentLogger;
+  const fateLog = createFateRecorder();
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  const log = fateLog.wrap(opts.logger ?? silentLogger);
   const wallStart = performance.now();
   const gc = gcFunction();
   gc();
@@ -163,6 +208,7 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
     onEvent,
     logger: log,
     ...(opts.node && { node: opts.node }),
+    ...(opts.maxConnections !== undefined && { maxConnections: opts.maxConnections }),
   });
 
   try {
@@ -221,6 +267,7 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
       const heapPerNodeBytes = Math.max(0, Math.round((process.memoryUsage().heapUsed - heapBefore) / s.nodes));
       const rssPerNodeBytes = Math.max(0, Math.round((process.memoryUsage().rss - rssBefore) / s.nodes));
       timeline = createTimeline(log);
+      loopDelay.enable();
       faults = createFullFaults({ cluster, timeline, metrics, random: random.fork('faults'), faults: s.faults, isRelay: (i) => relays[i] === true, bootstrap });
       await opts.onReady?.({ cluster, faults });
 
@@ -260,7 +307,7 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
       let end = s.durationMs + s.traffic.drainMs;
       const step = opts.progressEveryMs ?? end;
       for (let t = Math.min(step, end); ; t = Math.min(t + step, end)) {
-        if (opts.endWhenDrained === true) {
+        if (opts.endWhenDrained ?? true) {
           await timeline.until(Math.min(end, s.durationMs + 2_000)); // sends in flight at durationMs are recorded
           while (timeline.now() < t && delivered.size < createdAt.size) await new Promise((r) => setTimeout(r, POLL_MS));
           if (delivered.size === createdAt.size) {
@@ -273,6 +320,7 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
         if (t >= end) break;
       }
       timeline.stop();
+      loopDelay.disable();
       await timeline.settle();
       await setupClock.settle();
       for (const [n, at] of createdAt) if (timeline.now() > at + s.traffic.ttlMs) metrics.expired(n);
@@ -285,17 +333,25 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
         if (table.length > 0) honestShares.push(table.filter((p) => cluster.indexOf(p.peerId) !== undefined).length / table.length);
       }
       const messages = metrics.summary();
-      const undelivered: Record<string, number> = {};
+      const fates: Fate[] = [];
       for (const [n, at] of createdAt) {
         if (delivered.has(n)) continue;
         const p = productId.get(n);
         const to = target.get(n);
-        const node = p === undefined ? undefined : cluster.node(p.from);
-        const list = node === undefined || to === undefined ? [] : await node.messages(cluster.userId(to) ?? '');
-        const status = node === undefined ? 'sender down' : (list.find((m) => m.id === p?.id)?.status ?? 'unknown');
-        undelivered[status] = (undelivered[status] ?? 0) + 1;
-        log.info('sim undelivered', { n, at, status });
+        if (p === undefined || to === undefined) continue;
+        fates.push(await fateOf(cluster, fateLog, n, p.from, to, p.id));
+        log.info('sim undelivered', { n, at, from: p.from, to });
       }
+      const undelivered = summarizeFates(fates);
+      const degrees = [...cluster.liveIds()].map((i) => cluster.node(i)?.net.connections().length ?? 0).sort((a, b) => a - b);
+      const cap = opts.maxConnections ?? SIM_MAX_CONNECTIONS;
+      const connections = {
+        cap,
+        min: degrees[0] ?? 0,
+        median: degrees[Math.floor(degrees.length / 2)] ?? 0,
+        max: degrees.at(-1) ?? 0,
+        atCap: degrees.filter((d) => d >= cap).length,
+      };
       const byKind = [...cluster.traffic.entries()].sort((a, b) => a[0].localeCompare(b[0]));
       const transmissions = byKind.reduce((a, [, t]) => a + t.count, 0);
       const newNodes = s.nodes - bootstrap.length;
@@ -334,7 +390,10 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
           cutConnections: faults.cutConnections,
           refusedByGater: faults.refused,
           stepFailures: timeline.failures + setupClock.failures,
-          undeliveredBySenderStatus: undelivered,
+          undeliveredBySenderStatus: undelivered.bySenderStatus,
+          undelivered,
+          connections,
+          eventLoopDelayMs: { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
         },
       };
       return { ...result, targets: checkTargets(s, result) };

@@ -9,12 +9,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { silentLogger } from '../../src/lib/log.ts';
+import { ErrorCodes, NetworkError, ProtocolError } from '../../src/lib/errors.ts';
+import { createLogger, silentLogger } from '../../src/lib/log.ts';
 import type { CompeerEvent } from '../../src/node/types.ts';
 import { createMetrics } from '../../sim/engine/metrics.ts';
 import { seededRandom } from '../../sim/engine/random.ts';
 import { createCluster, type Cluster } from '../../sim/full/cluster.ts';
 import { createFullFaults, type FullFaults } from '../../sim/full/faults.ts';
+import { createFateRecorder, summarizeFates } from '../../sim/full/fate.ts';
 import { runFullScenario, storeRoot } from '../../sim/full/simulate-full.ts';
 import { createTimeline } from '../../sim/full/timeline.ts';
 import { scenario } from './helpers.ts';
@@ -90,6 +92,35 @@ describe('sim full mode', () => {
     assert.ok(r.transmissions > r.messages.delivered, 'requests counted');
     assert.ok((r.transmissionsByKind['/compeer/msg/1'] ?? 0) > 0 || (r.transmissionsByKind['/compeer/onion/1'] ?? 0) > 0, JSON.stringify(r.transmissionsByKind));
     assert.ok(r.memoryPerNodeBytes > 0);
+    assert.deepEqual(r.full?.undelivered.messages, [], 'no fate to report');
+    assert.ok((r.full?.connections.max ?? 0) > 0, 'connections counted');
+  });
+
+  test("the fate recorder keeps each node's last event per contact and its last path event", () => {
+    const lines: string[] = [];
+    const base = createLogger({ level: 'debug', sink: (l) => lines.push(l) });
+    const rec = createFateRecorder();
+    const log = rec.wrap(base);
+    const n3 = log.child({ node: 3 }).child({ component: 'node' });
+    n3.debug('delivery attempt failed', { contact: 'bob', error: new NetworkError(ErrorCodes.UNREACHABLE, 'x') });
+    n3.info('deposited in mailboxes', { contact: 'bob', holders: 3 });
+    n3.warn('could not encrypt for the contact', { contact: 'carol', error: new ProtocolError(ErrorCodes.NO_SESSION, 'y') });
+    n3.child({ component: 'router' }).info('path failed, re-selecting', { hop: 1, status: 'unreachable' });
+    log.child({ node: 4 }).info('deposited in mailboxes', { contact: 'bob' });
+    assert.equal(lines.length, 5, 'every line passed on');
+    assert.equal(rec.last(3, 'bob')?.what, 'deposited in mailboxes');
+    assert.equal(rec.last(3, 'carol')?.what, 'could not encrypt for the contact: NO_SESSION');
+    assert.equal(rec.lastPath(3)?.what, 'path failed, re-selecting: unreachable at hop 1');
+    assert.equal(rec.last(5, 'bob'), undefined);
+    const s = summarizeFates([
+      { n: 1, from: 3, to: 4, status: 'held', senderSession: true, recipientKnowsSender: true, lastEvent: 'deposited in mailboxes' },
+      { n: 2, from: 3, to: 5, status: 'queued', senderSession: false, recipientKnowsSender: false, lastEvent: 'could not encrypt for the contact: NO_SESSION' },
+      { n: 3, from: 3, to: 4, status: 'held', senderSession: true, recipientKnowsSender: true },
+    ]);
+    assert.deepEqual(s.bySenderStatus, { held: 2, queued: 1 });
+    assert.deepEqual(s.byLastEvent, { 'held / deposited in mailboxes': 1, 'queued / could not encrypt for the contact: NO_SESSION': 1, 'held / none': 1 });
+    assert.equal(s.withoutSession, 1);
+    assert.equal(s.recipientWithoutContact, 1);
   });
 
   test('a partition refuses dials across the cut; the message waits and lands once after the heal', async () => {
