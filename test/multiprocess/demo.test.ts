@@ -40,10 +40,10 @@ const STEPS = [
   /demo complete/,
 ];
 
-describe('npm run demo', { timeout: 180_000 }, () => {
+describe('npm run demo', { timeout: 420_000 }, () => {
   it('walks through every step and exits 0', async () => {
     const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [DEMO], { timeout: 170_000, encoding: 'utf8', env: { ...process.env, COMPEER_HOME: '' } }, (err, stdout, stderr) => {
+      execFile(process.execPath, [DEMO], { timeout: 400_000, encoding: 'utf8', env: { ...process.env, COMPEER_HOME: '' } }, (err, stdout, stderr) => {
         resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
       });
     });
