@@ -3,7 +3,8 @@
  * mailbox secret, the addresses of the last days are derived and asked of the holders closest to each
  * — challenge, fetch with a proof of the day key, then delete what was taken. Chunks are reassembled
  * into envelopes and handed to messaging like any routed envelope (deduplicated there by message id).
- * A holder learns an address and a day key, never who we are. Bounded: days, holders and rounds.
+ * A holder learns an address and a day key, never who we are. Bounded: days, holders and rounds; the
+ * holders of one box are asked in parallel (at most r = MAILBOX_REPLICAS requests in flight).
  */
 import type { Clock, Rng } from '../lib/deps.ts';
 import { ErrorCodes, ProtocolError } from '../lib/errors.ts';
@@ -101,13 +102,18 @@ export function createMailboxFetcher(d: MailboxFetchDeps): MailboxFetcher {
       const exclude = new Set([...self, ...byPeer(d.store.contacts.get(contact)?.addresses ?? []).keys()]);
       for (let day = today; day > today - days; day--) {
         const box = deriveMailbox(secret, day);
-        for (const holder of d.holdersFor(box.address, exclude)) {
-          try {
-            total += await drain(holder, box);
-          } catch (e) {
-            log.debug('mailbox fetch failed', { error: e instanceof Error ? e : String(e) });
-          }
-        }
+        // The r holders of a box at once: one slow or unreachable holder (a timeout, a dial that waits)
+        // must not hold back the mail the others have — at a heal that is the first few seconds
+        // (docs/delivery.md "Heal"). The same envelope from two holders is deduplicated by messaging.
+        const got = await Promise.all(
+          d.holdersFor(box.address, exclude).map((holder) =>
+            drain(holder, box).catch((e: unknown) => {
+              log.debug('mailbox fetch failed', { error: e instanceof Error ? e : String(e) });
+              return 0;
+            }),
+          ),
+        );
+        for (const n of got) total += n;
       }
     }
     if (total > 0) log.info('mail fetched', { envelopes: total });
