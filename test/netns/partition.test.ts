@@ -29,6 +29,8 @@ import { netns, unsupported, type Netns } from './netns-helpers.ts';
 const skip = unsupported();
 const SUBNET = '198.51.100';
 const WHILE_CUT = 5;
+/** Time given to a `compeer messages --wait` started before a heal to be up and waiting (a loaded machine). */
+const CLI_START_MS = 10_000;
 /** COMPEER_NETNS_LOGS=DIR: every daemon logs at debug level and its stderr is written to DIR/NAME.log. */
 const LOGS = process.env.COMPEER_NETNS_LOGS;
 const logArgs = LOGS === undefined ? [] : ['--log-level', 'debug'];
@@ -129,12 +131,15 @@ describe('netns: partitions and their heal (issue 6, tests 2 and 3)', { skip, ti
     assert.equal(cut.outbox.queued, WHILE_CUT, 'her messages wait in the outbox');
     assert.deepEqual(await atBob(), ['hello bob', 'first through 2 relays'], 'nothing sent while cut has reached Bob');
 
+    const want = ['hello bob', 'first through 2 relays', ...texts];
+    // Bob's wait starts before the heal: a CLI process takes seconds to start at load, not counted.
+    const shown = compeerJson<MessageInfo[]>(dir(b), ['messages', toAlice, '--wait', '150', '--count', String(want.length)], 180_000);
+    await new Promise((r) => setTimeout(r, CLI_START_MS));
     hosts().heal(a);
     const healedAt = Date.now();
     const since = (): string => `${((Date.now() - healedAt) / 1000).toFixed(1)} s after the heal`;
     mark('Alice healed');
-    const want = ['hello bob', 'first through 2 relays', ...texts];
-    const got = await compeerJson<MessageInfo[]>(dir(b), ['messages', toAlice, '--wait', '120', '--count', String(want.length)], 150_000);
+    const got = await shown;
     mark(`Bob shows ${got.length} messages (${since()})`);
     const poll = await allDelivered(texts, 120_000);
     mark(`all delivered at Alice (${since()}; one poll of her messages took ${poll})`);
@@ -169,12 +174,15 @@ describe('netns: partitions and their heal (issue 6, tests 2 and 3)', { skip, ti
     assert.deepEqual((await status()).outbox, { queued: 0, held: WHILE_CUT });
     assert.deepEqual(await atBob(), earlier, 'nothing new at Bob while he is cut');
 
+    const want = [...earlier, ...texts];
+    // Started before the heal, as in (2): Bob's API answers inside his namespace even while he is cut.
+    const shown = compeerJson<MessageInfo[]>(dir(b), ['messages', toAlice, '--wait', '180', '--count', String(want.length)], 210_000);
+    await new Promise((r) => setTimeout(r, CLI_START_MS));
     hosts().heal(b);
     const healedAt = Date.now();
     const since = (): string => `${((Date.now() - healedAt) / 1000).toFixed(1)} s after the heal`;
     mark('Bob healed');
-    const want = [...earlier, ...texts];
-    const got = await compeerJson<MessageInfo[]>(dir(b), ['messages', toAlice, '--wait', '150', '--count', String(want.length)], 180_000);
+    const got = await shown;
     mark(`Bob shows ${got.length} messages (${since()})`);
     const poll = await allDelivered(texts, 150_000);
     mark(`all delivered at Alice (${since()}; one poll of her messages took ${poll})`);
