@@ -40,6 +40,14 @@ export const DHT_PROTOCOL = '/compeer/kad/1.0.0';
 export const MDNS_SERVICE_TAG = '_compeer._udp.local';
 export const DEFAULT_MAX_CONNECTIONS = 128;
 const INBOUND_UPGRADE_TIMEOUT_MS = 5_000;
+/**
+ * Inbound slots kept free above connections.max: libp2p refuses every inbound connection once it holds
+ * its own maxConnections, and prunes only above it (a node full of its own dials would refuse its
+ * contacts for good). Its limit is max + this; our trim (below) keeps us at max.
+ */
+export function inboundReserve(max: number): number {
+  return Math.max(2, Math.ceil(max / 8));
+}
 /** The largest configurable frame limit: frames are held in memory whole. */
 const MAX_FRAME_LIMIT = 64 * 1024 * 1024;
 
@@ -116,6 +124,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
   // A memory listener needs a process-unique name: the peer ID is one.
   const defaultListen = isMemory ? [`/memory/${peerIdFromPrivateKey(privateKey).toString()}`] : ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'];
   const listen = [...(opts.listen ?? defaultListen), ...(opts.relayListen === true ? ['/p2p-circuit'] : [])];
+  const maxConnections = opts.connections?.max ?? DEFAULT_MAX_CONNECTIONS;
   const libp2p = await createLibp2p({
     privateKey,
     start: false,
@@ -129,7 +138,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: {
-      maxConnections: opts.connections?.max ?? DEFAULT_MAX_CONNECTIONS,
+      maxConnections: maxConnections + inboundReserve(maxConnections),
       inboundConnectionThreshold: opts.connections?.inboundPerHostPerSecond ?? 5,
       maxIncomingPendingConnections: opts.connections?.maxIncomingPending ?? 10,
       inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
@@ -179,6 +188,18 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       }
     });
   }
+  // Above max (inside libp2p's max + reserve): close the oldest connections without open streams, then
+  // the oldest, so a slot stays free for the next peer that dials us (inboundReserve).
+  let trimming = false;
+  libp2p.addEventListener('connection:open', () => {
+    const all = libp2p.getConnections();
+    if (trimming || all.length <= maxConnections) return;
+    trimming = true;
+    const victims = [...all]
+      .sort((a, b) => Number(a.streams.length > 0) - Number(b.streams.length > 0) || a.timeline.open - b.timeline.open)
+      .slice(0, all.length - maxConnections);
+    void Promise.all(victims.map((c) => c.close().catch((err: unknown) => c.abort(err instanceof Error ? err : new Error(String(err)))))).finally(() => (trimming = false));
+  });
   libp2p.addEventListener('peer:identify', (evt) => {
     const r = evt.detail;
     emitDiscovered({ peerId: r.peerId.toString(), addresses: r.listenAddrs.map((a) => a.toString()), source: 'identify' });
