@@ -5,18 +5,22 @@
  *
  * Run loop: pop the earliest event, advance the virtual clock to its time, run it (it may schedule
  * more), until the heap is empty or the next event lies beyond `runUntil`'s bound. Cancelled events
- * stay in the heap, flagged, and are skipped when popped (O(1) cancel).
+ * stay in the heap, flagged, and are skipped when popped (O(1) cancel: an EventId is the event itself,
+ * so neither scheduling nor running touches a lookup table — one Map set and delete per event were
+ * ~3 % of a routed run's CPU).
  */
 import { createVirtualClock, type VirtualClock } from './clock.ts';
 
-export type EventId = number & { readonly __brand: 'EventId' };
+/** Opaque: the scheduler's handle on one scheduled event. */
+export type EventId = { readonly __brand: 'EventId' };
 
 interface SimEvent {
   readonly at: number;
   readonly seq: number;
   readonly fn: () => void;
   readonly label: string;
-  cancelled: boolean;
+  /** Ran or cancelled. */
+  done: boolean;
 }
 
 export interface TraceEntry {
@@ -32,7 +36,7 @@ export interface Scheduler {
   schedule(at: number, fn: () => void, label?: string): EventId;
   /** Runs `fn` `ms` from now (ms ≥ 0). */
   after(ms: number, fn: () => void, label?: string): EventId;
-  /** Cancels a pending event; false when it already ran, was cancelled or is unknown. */
+  /** Cancels a pending event; false when it already ran or was cancelled. */
   cancel(id: EventId): boolean;
   /** Runs every event due at or before `t`, then leaves the clock at `t`. Returns the events run. */
   runUntil(t: number): number;
@@ -53,7 +57,6 @@ export interface Scheduler {
 export function createScheduler(start = 0): Scheduler {
   const clock = createVirtualClock(start);
   const heap: SimEvent[] = [];
-  const live = new Map<number, SimEvent>();
   let seq = 0;
   let ran = 0;
 
@@ -96,8 +99,8 @@ export function createScheduler(start = 0): Scheduler {
       const head = heap[0];
       if (head === undefined || head.at > t) return false;
       pop();
-      if (head.cancelled) continue;
-      live.delete(head.seq);
+      if (head.done) continue;
+      head.done = true;
       clock.advanceTo(head.at);
       self.onEvent?.({ at: head.at, seq: head.seq, label: head.label });
       ran++;
@@ -111,20 +114,18 @@ export function createScheduler(start = 0): Scheduler {
     now: clock.now,
     schedule(at, fn, label = '') {
       if (!Number.isFinite(at) || at < clock.now()) throw new RangeError(`schedule: time ${at} is before now (${clock.now()})`);
-      const e: SimEvent = { at, seq: seq++, fn, label, cancelled: false };
+      const e: SimEvent = { at, seq: seq++, fn, label, done: false };
       push(e);
-      live.set(e.seq, e);
-      return e.seq as EventId;
+      return e as unknown as EventId;
     },
     after(ms, fn, label) {
       if (!(ms >= 0)) throw new RangeError(`after: expected ms ≥ 0, got ${ms}`);
       return self.schedule(clock.now() + ms, fn, label);
     },
     cancel(id) {
-      const e = live.get(id);
-      if (e === undefined) return false;
-      e.cancelled = true;
-      live.delete(id);
+      const e = id as unknown as SimEvent;
+      if (e.done) return false;
+      e.done = true;
       return true;
     },
     runUntil(t) {
