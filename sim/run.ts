@@ -9,12 +9,18 @@ import { fileURLToPath } from 'node:url';
 import { isCompeerError } from '../src/lib/errors.ts';
 import { renderPlot } from './report/svg.ts';
 import { parseScenarioText } from './scenario.ts';
-import { runScenario, type RunResult } from './simulate.ts';
+import { runScenario, type PendingReport, type RunResult } from './simulate.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 function ms(v: number | null): string {
   return v === null ? '—' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`;
+}
+
+function pendingRow(p: PendingReport): [string, string] {
+  const box = p.outbox === null ? '' : `; at the sender: ${p.outbox.held} held in mailboxes, ${p.outbox.queued} queued, ${p.outbox.absent} gone`;
+  const up = p.recipientUpSinceCreatedMs;
+  return ['pending at the end', `${p.total}: ${p.recipientOffline} for an offline recipient (${p.recipientNeverUpSince} never up since created), ${p.senderOffline} at an offline sender, ${p.bothUp} with both up${box}; recipient up since created p50 ${ms(up.p50)}, max ${ms(up.max)}`];
 }
 
 function table(r: RunResult): string {
@@ -26,6 +32,7 @@ function table(r: RunResult): string {
     ['delivery ratio', `${(m.deliveryRatio * 100).toFixed(3)} %`],
     ['duplicates', `${m.duplicates} (redundant copies dropped by dedup: ${m.redundantCopies})`],
     ['lost (TTL over)', String(m.lost)],
+    ...(r.pendingAtEnd === undefined || r.pendingAtEnd.total === 0 ? [] : [pendingRow(r.pendingAtEnd)]),
     ['latency p50/p95/p99', `${ms(m.latencyMs.p50)} / ${ms(m.latencyMs.p95)} / ${ms(m.latencyMs.p99)}`],
     ['overhead', r.overhead === null ? '—' : `${r.overhead.toFixed(1)} transmissions per delivered message`],
     ['new node knows 8 peers', `p50 ${ms(m.knows8PeersMs.p50)}, p95 ${ms(m.knows8PeersMs.p95)}, max ${ms(m.knows8PeersMs.max)} (${m.knows8PeersMs.count}/${r.newNodes} nodes)`],

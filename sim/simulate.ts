@@ -8,7 +8,7 @@
  */
 import { MAILBOX_REPLICAS } from '../src/routing/delivery-policy.ts';
 import { installFaults, type FaultEvent } from './engine/faults.ts';
-import { createMetrics, summarizeHonestShares, summarizeSizes, type IntervalPoint, type MessageSummary } from './engine/metrics.ts';
+import { createMetrics, percentiles, summarizeHonestShares, summarizeSizes, type IntervalPoint, type MessageSummary, type Percentiles } from './engine/metrics.ts';
 import { createNetwork, type NodeId } from './engine/network.ts';
 import { seededRandom } from './engine/random.ts';
 import { createScheduler } from './engine/scheduler.ts';
@@ -36,6 +36,8 @@ export interface RunResult {
   readonly wallTimeMs: number;
   readonly events: number;
   readonly messages: MessageSummary;
+  /** Where the messages still pending at the end of the drain stand (null in full mode). */
+  readonly pendingAtEnd?: PendingReport;
   readonly transmissions: number;
   readonly bytes: number;
   /** Transmissions (every kind, dials included) per delivered message. */
@@ -54,6 +56,27 @@ export interface RunResult {
   readonly targets: readonly TargetCheck[];
   /** Full mode only (sim/full/). */
   readonly full?: FullReport;
+}
+
+/**
+ * The pending messages at the end, by what stands between them and their recipient. A recipient offline
+ * at the end cannot receive whatever the protocol does ("pending for an offline recipient"); one that
+ * was up for a while after the message was created and still has not got it is what to look into.
+ */
+export interface PendingReport {
+  readonly total: number;
+  /** Pending for an offline recipient: it is down at the end of the drain. */
+  readonly recipientOffline: number;
+  /** Of those, recipients that were not up at all between the message's creation and the end. */
+  readonly recipientNeverUpSince: number;
+  /** Recipient up at the end, sender down. */
+  readonly senderOffline: number;
+  /** Both ends up at the end. */
+  readonly bothUp: number;
+  /** Routed model: state in the sender's outbox — held (left in mailboxes), queued (retrying), absent. */
+  readonly outbox: { readonly held: number; readonly queued: number; readonly absent: number } | null;
+  /** Time each pending message's recipient was up between its creation and the end. */
+  readonly recipientUpSinceCreatedMs: Percentiles;
 }
 
 export interface RoutingReport extends RoutingStats {
@@ -158,6 +181,7 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
   }
   const atEnd = world.largestComponentFraction();
   const messages = metrics.summary();
+  const pendingAtEnd = pendingReport(world, metrics.pending(), end, routed);
   const newNodes = s.nodes - bootstrap.length;
   const result = {
     scenario: s.name,
@@ -169,6 +193,7 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
     wallTimeMs: Math.round(performance.now() - wallStart),
     events: sched.executed(),
     messages,
+    pendingAtEnd,
     transmissions: net.stats.transmissions,
     bytes: net.stats.bytes,
     overhead: messages.delivered > 0 ? net.stats.transmissions / messages.delivered : null,
@@ -183,6 +208,37 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
     routing: routed === undefined ? null : routingReport(routed.stats),
   };
   return { ...result, targets: checkTargets(s, result) };
+}
+
+function pendingReport(
+  world: { isUp(id: NodeId): boolean; upTimeWithin(id: NodeId, from: number, to: number): number },
+  pending: readonly { readonly id: number; readonly from: number; readonly to: number; readonly createdAt: number }[],
+  end: number,
+  routed: RoutedModel | undefined,
+): PendingReport {
+  let recipientOffline = 0;
+  let recipientNeverUpSince = 0;
+  let senderOffline = 0;
+  const outbox = { held: 0, queued: 0, absent: 0 };
+  const upSince: number[] = [];
+  for (const m of pending) {
+    const up = world.upTimeWithin(m.to as NodeId, m.createdAt, end);
+    upSince.push(up);
+    if (!world.isUp(m.to as NodeId)) {
+      recipientOffline++;
+      if (up === 0) recipientNeverUpSince++;
+    } else if (!world.isUp(m.from as NodeId)) senderOffline++;
+    if (routed !== undefined) outbox[routed.outboxState(m.from as NodeId, m.id)]++;
+  }
+  return {
+    total: pending.length,
+    recipientOffline,
+    recipientNeverUpSince,
+    senderOffline,
+    bothUp: pending.length - recipientOffline - senderOffline,
+    outbox: routed === undefined ? null : outbox,
+    recipientUpSinceCreatedMs: percentiles(upSince),
+  };
 }
 
 const HOLDER_UP = 0.7;

@@ -84,6 +84,8 @@ export interface Metrics {
   joined(node: number, at: number): void;
   knows8(node: number, at: number): void;
   heal(at: number): void;
+  /** The messages neither delivered, expired nor void (the summary's pending), in creation order. */
+  pending(): { readonly id: number; readonly from: number; readonly to: number; readonly createdAt: number }[];
   summary(): MessageSummary;
   series(endMs: number): IntervalPoint[];
 }
@@ -126,6 +128,11 @@ export function createMetrics(intervalMs: number): Metrics {
       const queued: number[] = [];
       for (const [id, m] of msgs) if (m.deliveries === 0 && !m.expired && !m.void) queued.push(id);
       heals.push({ at, queued });
+    },
+    pending() {
+      const out: { id: number; from: number; to: number; createdAt: number }[] = [];
+      for (const [id, m] of msgs) if (m.deliveries === 0 && !m.expired && !m.void) out.push({ id, from: m.from, to: m.to, createdAt: m.createdAt });
+      return out;
     },
     summary() {
       let delivered = 0;

@@ -21,6 +21,8 @@ export interface World<M extends SimMessage, S> {
   /** Crashes `id` for good; its undelivered messages become void. */
   remove(id: NodeId): void;
   isUp(id: NodeId): boolean;
+  /** How long `id` was up within [from, to] (ms of simulated time). */
+  upTimeWithin(id: NodeId, from: number, to: number): number;
   isRemoved(id: NodeId): boolean;
   node(id: NodeId): NodeBehaviour<M, S> | undefined;
   liveIds(): NodeId[];
@@ -44,6 +46,8 @@ export function createWorld<M extends SimMessage, S>(opts: {
   const incarnation = new Map<NodeId, number>();
   const removed = new Set<NodeId>();
   const booted = new Set<NodeId>();
+  /** Per node, its up spans as [boot, crash, boot, crash, …] (an odd length: up now). */
+  const spans = new Map<NodeId, number[]>();
 
   const liveIds = (): NodeId[] => [...live.keys()].sort((a, b) => a - b);
   const adjacency = (): Map<NodeId, Set<NodeId>> => {
@@ -72,6 +76,9 @@ export function createWorld<M extends SimMessage, S>(opts: {
       booted.add(id);
       if (first) metrics.joined(id, sched.now());
       net.restart(id);
+      const times = spans.get(id) ?? [];
+      times.push(sched.now());
+      spans.set(id, times);
       const ctx: NodeContext<M> = {
         id,
         // Whole milliseconds, as a real clock gives (the peer table refuses fractional timestamps).
@@ -101,6 +108,7 @@ export function createWorld<M extends SimMessage, S>(opts: {
       const n = live.get(id);
       if (n === undefined) return;
       live.delete(id);
+      spans.get(id)?.push(sched.now());
       incarnation.set(id, (incarnation.get(id) ?? 0) + 1);
       net.crash(id);
       stores.set(id, n.crash());
@@ -112,6 +120,16 @@ export function createWorld<M extends SimMessage, S>(opts: {
       metrics.voidNode(id);
     },
     isUp: (id) => live.has(id),
+    upTimeWithin(id, from, to) {
+      const times = spans.get(id) ?? [];
+      let total = 0;
+      for (let i = 0; i < times.length; i += 2) {
+        const start = Math.max(from, times[i] as number);
+        const end = Math.min(to, times[i + 1] ?? Infinity);
+        if (end > start) total += end - start;
+      }
+      return total;
+    },
     isRemoved: (id) => removed.has(id),
     node: (id) => live.get(id),
     liveIds,

@@ -45,6 +45,22 @@ describe('virtual mode, routed model, 60 nodes', () => {
     assert.deepEqual({ ...a, wallTimeMs: 0, memoryPerNodeBytes: 0 }, { ...b, wallTimeMs: 0, memoryPerNodeBytes: 0 });
   });
 
+  it('pending at the end: accounted for by where each message stands; none dropped by its sender undelivered', async () => {
+    // A drain shorter than the off sessions: some recipients are still off when the run ends.
+    const s = scenario({ nodes: 40, durationMs: 240_000, node: routed, traffic: { messagesPerNodePerMinute: 2, ttlMs: 3_600_000, messageBytes: 512, contactsPerNode: 5, startMs: 40_000, drainMs: 30_000 }, faults: [{ type: 'churn', fraction: 1, meanOnMs: 60_000, meanOffMs: 120_000, startMs: 40_000 }], targets: noTargets });
+    const r = await runScenario(s);
+    const p = r.pendingAtEnd;
+    assert.ok(p !== undefined && p.outbox !== null);
+    assert.equal(p.total, r.messages.pending);
+    assert.ok(p.recipientOffline > 0, JSON.stringify(p));
+    assert.ok(p.recipientNeverUpSince <= p.recipientOffline);
+    assert.equal(p.recipientOffline + p.senderOffline + p.bothUp, p.total);
+    assert.equal(p.outbox.held + p.outbox.queued + p.outbox.absent, p.total);
+    // A sender forgets a message only on its ack (after delivery) or at its TTL (lost): never while pending.
+    assert.equal(p.outbox.absent, 0, JSON.stringify(p));
+    assert.equal(p.recipientUpSinceCreatedMs.count, p.total);
+  });
+
   it('partition then heal: the queues flush at the heal, within 10 s', async () => {
     const s = scenario({ nodes: 60, durationMs: 300_000, node: routed, traffic: { messagesPerNodePerMinute: 2, ttlMs: 3_600_000, messageBytes: 512, contactsPerNode: 5, startMs: 60_000, drainMs: 120_000 }, faults: [{ type: 'partition', atMs: 150_000, healAtMs: 210_000, fraction: 0.2 }], targets: noTargets });
     const r = await runScenario(s);
