@@ -71,7 +71,10 @@ export interface FullReport {
    * deadlines it says whether a missed deadline is the load's.
    */
   readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
-  /** Connections per live node at the end (libp2p refuses inbound connections at the cap). */
+  /**
+   * Connections per live node at the end; `atCap`: nodes holding `cap` (connections.max) or more —
+   * src/net keeps libp2p's own limit a reserve above it, so they still accept inbound connections.
+   */
   readonly connections: { readonly cap: number; readonly min: number; readonly median: number; readonly max: number; readonly atCap: number };
 }
 
