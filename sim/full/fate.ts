@@ -28,6 +28,11 @@ export interface Fate {
   readonly status: string;
   /** The outbox entry: state and attempts made; undefined when the entry is gone (acked or expired). */
   readonly outbox?: { readonly state: string; readonly attempts: number; readonly dueInMs: number };
+  /**
+   * The oldest entry of the sender's outbox for the recipient when it is another message: what this one
+   * may wait behind (nothing overtakes a hello: src/node/outbound.ts).
+   */
+  readonly behind?: { readonly state: string; readonly attempts: number; readonly dueInMs: number };
   /** The sender has a session with the recipient; the recipient knows the sender as a contact. */
   readonly senderSession: boolean;
   readonly recipientKnowsSender: boolean;
@@ -42,6 +47,8 @@ export interface FateSummary {
   readonly byLastEvent: Readonly<Record<string, number>>;
   readonly withoutSession: number;
   readonly recipientWithoutContact: number;
+  /** Undelivered messages whose outbox entry is not the oldest of the contact's and is due already. */
+  readonly dueBehindAnother: number;
   /** Every undelivered message (a run leaves few; the list says which ends to look at). */
   readonly messages: readonly Fate[];
 }
@@ -117,6 +124,7 @@ export function summarizeFates(fates: readonly Fate[]): FateSummary {
     byLastEvent,
     withoutSession: fates.filter((f) => !f.senderSession).length,
     recipientWithoutContact: fates.filter((f) => !f.recipientKnowsSender).length,
+    dueBehindAnother: fates.filter((f) => f.behind !== undefined && (f.outbox?.dueInMs ?? 0) <= 0).length,
     messages: fates,
   };
 }

@@ -141,6 +141,8 @@ async function fateOf(cluster: Cluster, fateLog: ReturnType<typeof createFateRec
   const fromUser = cluster.userId(from) ?? '';
   const status = sender === undefined ? 'sender down' : ((await sender.messages(toUser)).find((m) => m.id === id)?.status ?? 'unknown');
   const entry = store?.outbox.get(id);
+  const head = store?.outbox.forContact(toUser, 1)[0];
+  const now = Date.now();
   const last = fateLog.last(from, toUser);
   const lastPath = fateLog.lastPath(from);
   return {
@@ -148,7 +150,8 @@ async function fateOf(cluster: Cluster, fateLog: ReturnType<typeof createFateRec
     from,
     to,
     status,
-    ...(entry && { outbox: { state: entry.state, attempts: entry.attempts, dueInMs: Math.round(entry.nextAttemptAt - Date.now()) } }),
+    ...(entry && { outbox: { state: entry.state, attempts: entry.attempts, dueInMs: Math.round(entry.nextAttemptAt - now) } }),
+    ...(entry && head && head.messageId !== id && { behind: { state: head.state, attempts: head.attempts, dueInMs: Math.round(head.nextAttemptAt - now) } }),
     senderSession: store?.sessions.has(toUser) ?? false,
     recipientKnowsSender: recipient?.contacts.get(fromUser) !== undefined,
     ...(last && { lastEvent: last.what }),

@@ -116,9 +116,12 @@ describe('sim full mode', () => {
       { n: 1, from: 3, to: 4, status: 'held', senderSession: true, recipientKnowsSender: true, lastEvent: 'deposited in mailboxes' },
       { n: 2, from: 3, to: 5, status: 'queued', senderSession: false, recipientKnowsSender: false, lastEvent: 'could not encrypt for the contact: NO_SESSION' },
       { n: 3, from: 3, to: 4, status: 'held', senderSession: true, recipientKnowsSender: true },
+      { n: 4, from: 3, to: 4, status: 'queued', outbox: { state: 'queued', attempts: 0, dueInMs: -5 }, behind: { state: 'sent', attempts: 2, dueInMs: 9 }, senderSession: true, recipientKnowsSender: true },
+      { n: 5, from: 3, to: 4, status: 'queued', outbox: { state: 'queued', attempts: 1, dueInMs: 7 }, behind: { state: 'sent', attempts: 2, dueInMs: 9 }, senderSession: true, recipientKnowsSender: true },
     ]);
-    assert.deepEqual(s.bySenderStatus, { held: 2, queued: 1 });
-    assert.deepEqual(s.byLastEvent, { 'held / deposited in mailboxes': 1, 'queued / could not encrypt for the contact: NO_SESSION': 1, 'held / none': 1 });
+    assert.equal(s.dueBehindAnother, 1, 'due, and not the oldest entry');
+    assert.deepEqual(s.bySenderStatus, { held: 2, queued: 3 });
+    assert.deepEqual(s.byLastEvent, { 'held / deposited in mailboxes': 1, 'queued / could not encrypt for the contact: NO_SESSION': 1, 'held / none': 1, 'queued / none': 2 });
     assert.equal(s.withoutSession, 1);
     assert.equal(s.recipientWithoutContact, 1);
   });
