@@ -61,6 +61,8 @@ export interface FullReport {
   readonly refusedByGater: number;
   /** Timeline steps (boots, crashes, fault steps) that threw. */
   readonly stepFailures: number;
+  /** Steps (sends, fault steps) still running SETTLE_BOUND_MS after the end: not waited for. */
+  readonly stuckSteps: number;
   /** Undelivered messages' status at their sender at the end (null: the sender is down), per status. */
   readonly undeliveredBySenderStatus: Readonly<Record<string, number>>;
   /** Where each undelivered message stopped (sim/full/fate.ts). */
@@ -101,6 +103,8 @@ const TEXT_PREFIX = 'sim:';
 const KNOWS = 8;
 const POLL_MS = 250;
 const INTRO_CONCURRENCY = 8;
+/** How long the end waits for steps still running (a send in flight) before it reports them as stuck. */
+const SETTLE_BOUND_MS = 30_000;
 /** addContact's own steps have deadlines; this one only keeps a stuck step from holding the setup. */
 const INTRO_DEADLINE_MS = 120_000;
 
@@ -327,8 +331,9 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
       }
       timeline.stop();
       loopDelay.disable();
-      await timeline.settle();
-      await setupClock.settle();
+      // Steps still running after the bound are reported, not waited for (sim/full/timeline.ts).
+      const stuckSteps = (await timeline.settle(SETTLE_BOUND_MS)) + (await setupClock.settle(SETTLE_BOUND_MS));
+      if (stuckSteps > 0) log.warn('sim steps still running at the end', { steps: stuckSteps });
       for (const [n, at] of createdAt) if (timeline.now() > at + s.traffic.ttlMs) metrics.expired(n);
 
       const sizes: number[] = [];
@@ -396,6 +401,7 @@ export async function runFullScenario(s: Scenario, opts: FullRunOptions = {}): P
           cutConnections: faults.cutConnections,
           refusedByGater: faults.refused,
           stepFailures: timeline.failures + setupClock.failures,
+          stuckSteps,
           undeliveredBySenderStatus: undelivered.bySenderStatus,
           undelivered,
           connections,

@@ -2,7 +2,8 @@
  * Full mode's clock: scenario milliseconds are real milliseconds from the start of the run. `at` runs a
  * step at a scenario time (late steps run at once), `after` relative to now; a step may be async and its
  * failure is counted and logged, never thrown into the timer. `stop` cancels what has not run yet and
- * `settle` waits for the steps still running.
+ * `settle` waits for the steps still running — at most `boundMs`: a step that never ends (a send whose
+ * request never returns) must not keep the run from reporting; it resolves to how many are still running.
  */
 import type { Logger } from '../../src/lib/log.ts';
 
@@ -15,7 +16,7 @@ export interface Timeline {
   until(ms: number): Promise<void>;
   readonly failures: number;
   stop(): void;
-  settle(): Promise<void>;
+  settle(boundMs?: number): Promise<number>;
 }
 
 export function createTimeline(log: Logger): Timeline {
@@ -63,8 +64,16 @@ export function createTimeline(log: Logger): Timeline {
       for (const t of timers) clearTimeout(t);
       timers.clear();
     },
-    async settle() {
-      while (running.size > 0) await Promise.all([...running]);
+    async settle(boundMs = Infinity) {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        if (Number.isFinite(boundMs)) timer = setTimeout(resolve, boundMs);
+      });
+      const all = (async (): Promise<void> => {
+        while (running.size > 0) await Promise.all([...running]);
+      })();
+      await Promise.race([all, bound]).finally(() => clearTimeout(timer));
+      return running.size;
     },
   };
 }
