@@ -10,6 +10,9 @@
  * outbox backoff grown during the cut is reset (held entries excepted), every contact is flushed and
  * our mailboxes are fetched now. While the detector still says `local-only` the heal waits for it to
  * leave (flushing then would only hold the messages back again).
+ * A LAN-only network (no remote peer connected since start: a home LAN without internet, loopback, an
+ * in-process network) counts every connection instead, and redials LAN peers: there, losing every
+ * connection is the cut, and `local-only` is the normal state, so it does not hold a heal back.
  * A contact's node connecting resets that contact's backoff, held entries included, and flushes it
  * (at most once per HEAL_MIN_INTERVAL_MS per contact; otherwise a plain forced flush).
  * This module only decides when; messaging sends, the mailbox fetcher fetches.
@@ -67,6 +70,8 @@ export function startHeal(d: HealDeps): Heal {
   let probing = false;
   let heals = 0;
   let deferredTimer: NodeJS.Timeout | undefined;
+  /** No remote connection seen since start: the LAN is the whole network (see the header). */
+  let lanOnly = true;
 
   /** Resets the backoff of `contacts`' entries (held ones too when `includeHeld`); returns how many. */
   const resetBackoff = (contacts: readonly string[], includeHeld: boolean): number => {
@@ -102,7 +107,7 @@ export function startHeal(d: HealDeps): Heal {
     if (stopped) return;
     // Still local-only: contacts without a LAN address would only wait again. The detector's change
     // (onHeal below) asks once it has left.
-    if (network.assess().state === 'local-only') return;
+    if (!lanOnly && network.assess().state === 'local-only') return;
     follow(tracker.ask(), why);
   };
   /** Runs a heal now, or at the end of the interval (one timer), or not at all, as decided. */
@@ -118,10 +123,10 @@ export function startHeal(d: HealDeps): Heal {
   };
 
   /**
-   * Remote addresses to redial: not relayed (the relay is as cut off as the peer), not LAN (reaching a
-   * LAN peer says nothing of the way out; a LAN-only network has nothing to redial).
+   * Addresses to redial: not relayed (the relay is as cut off as the peer), and not LAN unless the LAN
+   * is the whole network (reaching a LAN peer says nothing of the way out).
    */
-  const direct = (addrs: readonly string[]): string[] => addrs.filter((a) => !a.includes('/p2p-circuit') && !isLocalAddress(a));
+  const direct = (addrs: readonly string[]): string[] => addrs.filter((a) => !a.includes('/p2p-circuit') && (lanOnly || !isLocalAddress(a)));
   /**
    * Known peers to redial, not `open` (connected already, LAN peers included): the last connected first (their addresses remembered, since the
    * peer table may prune them during the cut), then contacts' nodes, then the table's last reached.
@@ -167,7 +172,12 @@ export function startHeal(d: HealDeps): Heal {
 
   const check = (): void => {
     if (stopped) return;
-    const remote = net.connections().filter((c) => !isLocalAddress(c.address));
+    const all = net.connections();
+    if (lanOnly && all.some((c) => !isLocalAddress(c.address))) {
+      lanOnly = false;
+      recent.clear(); // LAN peers remembered so far are not the way out
+    }
+    const remote = lanOnly ? all : all.filter((c) => !isLocalAddress(c.address));
     const now = clock();
     for (const c of remote) {
       const had = recent.get(c.peerId);

@@ -5,6 +5,7 @@
  * (the open connections are reported as reached peers), the outbox backoff grown during the cut is
  * reset (held entries excepted), the contact is flushed and the mailboxes fetched — once: a second heal
  * inside the interval does nothing at once. A contact's node connecting resets its held entries too.
+ * A LAN-only node (no remote peer since start) treats losing every connection as the cut.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -144,6 +145,31 @@ describe('node heal', () => {
     }
     assert.deepEqual(t.dials, [], 'no LAN peer dialled');
     assert.equal(t.heal.count(), 0);
+  });
+
+  it('a LAN-only node that lost every connection redials its LAN peers; back: a heal, local-only or not', async () => {
+    const t = await setup();
+    heal = t.heal;
+    const lanPeer = await peerId();
+    const lanAddr = `/memory/${lanPeer}/p2p/${lanPeer}`;
+    t.store.contacts.setAddresses('bobuserid', [lanAddr]); // Bob on the same LAN: nothing remote at all
+    t.setConns([{ peerId: lanPeer, address: lanAddr, direction: 'outbound', limited: false }]);
+    t.heal.check(); // remembered as the peer to redial
+    t.cut();
+    for (let i = 0; i < 4; i++) {
+      t.advance(PROBE_MAX_MS * 1.2);
+      t.heal.check();
+      await settle();
+    }
+    assert.ok(t.dials.includes(lanAddr), 'the LAN peer it had is redialled');
+    assert.equal(t.heal.count(), 0, 'no heal while cut');
+    t.heal_();
+    t.advance(PROBE_MAX_MS * 1.2);
+    t.heal.check();
+    await settle();
+    await settle();
+    assert.equal(t.heal.count(), 1, 'connectivity back: one heal');
+    assert.equal(t.fetches(), 1, 'mailboxes fetched now');
   });
 
   it("a contact's node connecting: all its entries due now, held included; reset once per interval, flushed each time", async () => {
