@@ -16,7 +16,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { systemClock, systemRng } from '../../src/lib/system.ts';
 import { createPeerPolicy } from '../../src/routing/peer-policy.ts';
 import type { StoredIdentity } from '../../src/store/identity.ts';
-import { applyUpsert, byWorst, isUnverified, memoryPeerRepository, type PeerPolicy, type PeerRecord, type PeerSighting, type PeerTableAccess, type UpsertResult } from '../../src/store/peers.ts';
+import { applyUpsert, byWorst, isUnverified, type PeerPolicy, type PeerRecord, type PeerSighting, type PeerTableAccess, type UpsertResult } from '../../src/store/peers.ts';
+import { memoryPeerRepository } from '../../src/store/peers-memory.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { defineSuite, opsPerSecond, type Prepared } from '../harness.ts';
 

@@ -10,7 +10,7 @@ import { discoveryHook } from '../../src/node/discovery/index.ts';
 import { memoryNodeStore, type NodeStore } from '../../src/node/node-store.ts';
 import { generateIdentity } from '../../src/protocol/identity.ts';
 import { createPeerPolicy } from '../../src/routing/peer-policy.ts';
-import { memoryPeerRepository } from '../../src/store/peers.ts';
+import { memoryPeerRepository } from '../../src/store/peers-memory.ts';
 import { waitFor } from './net-helpers.ts';
 import { startCompeer, type TestNode } from './node-helpers.ts';
 

@@ -14,7 +14,8 @@ import { ANNOUNCE_TOPIC, startDiscovery, type Discovery, type DiscoveryOptions }
 import { decodeAnnouncement, ed25519PeerId, encodeAnnouncement, withHopTtl } from '../../src/protocol/wire/announcement.ts';
 import { ANNOUNCEMENT_MAX_AGE_MS, ANNOUNCEMENT_MAX_CLOCK_SKEW_MS } from '../../src/protocol/wire/constants.ts';
 import { createPeerPolicy } from '../../src/routing/peer-policy.ts';
-import { memoryPeerRepository, type PeerRepository } from '../../src/store/peers.ts';
+import { type PeerRepository } from '../../src/store/peers.ts';
+import { memoryPeerRepository } from '../../src/store/peers-memory.ts';
 import { SUBJECTS } from './store/subjects.ts';
 
 const T0 = 1_790_000_000_000;

@@ -14,7 +14,8 @@ import { systemRng } from '../../src/lib/system.ts';
 import type { NetNode } from '../../src/net/types.ts';
 import { ANNOUNCE_TOPIC, normalizeAddresses, startDiscovery, type Discovery } from '../../src/node/discovery/index.ts';
 import { createPeerPolicy } from '../../src/routing/peer-policy.ts';
-import { memoryPeerRepository, type PeerRepository } from '../../src/store/peers.ts';
+import { type PeerRepository } from '../../src/store/peers.ts';
+import { memoryPeerRepository } from '../../src/store/peers-memory.ts';
 import { decodeAnnouncement, ed25519PeerId, encodeAnnouncement, withHopTtl } from '../../src/protocol/wire/announcement.ts';
 import { sleep, startNode, waitFor } from './net-helpers.ts';
 

@@ -10,10 +10,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createPeerPolicy } from '../../../src/routing/peer-policy.ts';
 import { mapDelete, mapSet, memoryTransactions, noUndo, type MemoryTransactions, type UndoLog } from '../../../src/store/memory-tx.ts';
-import {
-  applyUpsert, byRank, byWorst, checkScore, copyPeer, isUnverified, memoryPeerRepository, memoryPeerTable,
-  type PeerPolicy, type PeerRecord, type PeerRepository, type PeerSource, type PeerTableAccess, type UpsertResult,
-} from '../../../src/store/peers.ts';
+import { applyUpsert, byRank, byWorst, checkScore, copyPeer, isUnverified, type PeerPolicy, type PeerRecord, type PeerRepository, type PeerSource, type PeerTableAccess, type UpsertResult } from '../../../src/store/peers.ts';
+import { memoryPeerRepository, memoryPeerTable } from '../../../src/store/peers-memory.ts';
 
 /** The table as it was before the indexes: every query filters and sorts the whole map. */
 function naiveTable(log: UndoLog = noUndo): PeerTableAccess & { rows: Map<string, PeerRecord> } {
