@@ -28,10 +28,17 @@ export const FETCH_BASE_MS = 60_000;
 /** Empty fetches stretch the period up to this many times the base (16 min by default). */
 export const FETCH_BACKOFF_MAX = 16;
 
+/**
+ * The one backoff shape of delivery: `baseMs` doubled per step (at most `maxSteps` doublings), capped
+ * at `maxMs`, with ±20 % jitter from `unit`, a uniform draw in [0, 1) — so retries of many nodes spread.
+ */
+export function jitteredBackoff(baseMs: number, maxMs: number, steps: number, maxSteps: number, unit: number): number {
+  return Math.round(Math.min(maxMs, baseMs * 2 ** Math.min(steps, maxSteps)) * (0.8 + 0.4 * unit));
+}
+
 /** Delay before attempt number `attempts + 1`; `unit` is a uniform draw in [0, 1). */
 export function retryDelay(attempts: number, unit: number): number {
-  const base = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(attempts, 20));
-  return Math.round(base * (0.8 + 0.4 * unit));
+  return jitteredBackoff(RETRY_BASE_MS, RETRY_MAX_MS, attempts, 20, unit);
 }
 
 export type RouteChoice =
@@ -68,12 +75,11 @@ export type AttemptOutcome = 'sent' | 'answered' | 'held' | 'unreachable' | 'wai
 
 /** When to try again after an attempt with this outcome (`attempts` before it; `unit` uniform in [0, 1)). */
 export function nextAttemptDelay(outcome: AttemptOutcome, attempts: number, unit: number): number {
-  const jitter = 0.8 + 0.4 * unit;
   switch (outcome) {
     case 'sent':
-      return Math.round(Math.min(RETRY_MAX_MS, ACK_TIMEOUT_MS * 2 ** Math.min(attempts, 10)) * jitter);
+      return jitteredBackoff(ACK_TIMEOUT_MS, RETRY_MAX_MS, attempts, 10, unit);
     case 'held':
-      return Math.round(Math.min(HELD_RETRY_MAX_MS, HELD_RETRY_MS * 2 ** Math.min(attempts, 10)) * jitter);
+      return jitteredBackoff(HELD_RETRY_MS, HELD_RETRY_MAX_MS, attempts, 10, unit);
     case 'answered':
     case 'unreachable':
     case 'waiting':
@@ -89,5 +95,5 @@ export function nextAttemptDelay(outcome: AttemptOutcome, attempts: number, unit
  * tell holders less about when we are online and cost the network less. ±20 % jitter, as retries.
  */
 export function nextFetchDelay(emptyRounds: number, unit: number, baseMs: number = FETCH_BASE_MS): number {
-  return Math.round(baseMs * Math.min(FETCH_BACKOFF_MAX, 2 ** Math.min(emptyRounds, 10)) * (0.8 + 0.4 * unit));
+  return jitteredBackoff(baseMs, FETCH_BACKOFF_MAX * baseMs, emptyRounds, 10, unit);
 }

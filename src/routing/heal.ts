@@ -23,6 +23,7 @@
  */
 import { assertInteger } from '../lib/assert.ts';
 import type { Clock } from '../lib/deps.ts';
+import { jitteredBackoff } from './delivery-policy.ts';
 
 export const PROBE_BASE_MS = 1_000;
 /** The longest wait between redial rounds while cut: a heal is seen within this plus one dial. */
@@ -35,8 +36,7 @@ export const HEAL_MIN_INTERVAL_MS = 15_000;
 
 /** Delay before redial round `rounds + 1` while cut; `unit` is a uniform draw in [0, 1). */
 export function nextProbeDelay(rounds: number, unit: number): number {
-  const base = Math.min(PROBE_MAX_MS, PROBE_BASE_MS * 2 ** Math.min(rounds, 10));
-  return Math.round(base * (0.8 + 0.4 * unit));
+  return jitteredBackoff(PROBE_BASE_MS, PROBE_MAX_MS, rounds, 10, unit);
 }
 
 export interface HealOptions {
