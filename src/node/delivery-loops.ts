@@ -43,6 +43,8 @@ export function startDeliveryLoops(d: DeliveryLoopDeps): DeliveryLoops {
   const { store, msg, log } = d;
   let stopped = false;
   const fetchMail = async (days: number): Promise<number> => (stopped ? 0 : d.mail.fetch(days));
+  // Connections are evidence from the start (a LAN-only node is local-only without a failed remote dial).
+  d.network.sampleConnections();
   const sampler = setInterval(() => d.network.sampleConnections(), 5_000);
   const baseMs = d.fetchIntervalMs ?? FETCH_BASE_MS;
   const random = d.random ?? Math.random;
@@ -61,6 +63,7 @@ export function startDeliveryLoops(d: DeliveryLoopDeps): DeliveryLoops {
   // waits for it goes now.
   const offPeer = d.net.onPeerDiscovered((p) => {
     if (stopped || p.source !== 'identify') return;
+    d.network.sampleConnections(); // the detector sees the new connection now, not at the next sample
     heal.check();
     const suffix = `/p2p/${p.peerId}`;
     for (const c of store.contacts.list()) if (c.addresses.some((a) => a.endsWith(suffix))) heal.contactConnected(c.userId);
