@@ -17,6 +17,7 @@ import { memoryOutboxRepository, type OutboxRepository } from '../store/outbox.t
 import { memorySessionRepository, type SessionRepository } from '../store/sessions.ts';
 import { mapDelete, mapSet, memoryTransactions } from '../store/memory-tx.ts';
 import type { PeerRepository } from '../store/peers.ts';
+import type { TransactionOptions } from '../store/sql.ts';
 import { memoryMailboxRepository, type MailboxRepository } from '../store/mailboxes.ts';
 
 export interface NodeMeta {
@@ -42,8 +43,11 @@ export interface NodeStore {
   readonly peers?: PeerRepository;
   /** Blobs this node holds in mailboxes for others (src/routing/mailbox-holder.ts). */
   readonly mailboxes: MailboxRepository;
-  /** Runs `fn` (synchronous) atomically: everything it changed is undone when it throws. */
-  transaction<T>(fn: () => T): T;
+  /**
+   * Runs `fn` (synchronous) atomically: everything it changed is undone when it throws. `durable: false`
+   * lets the commit return before it is on disk (src/store/sql.ts TransactionOptions says when that is safe).
+   */
+  transaction<T>(fn: () => T, opts?: TransactionOptions): T;
   /** Whether what is written survives a restart. */
   readonly persistent: boolean;
   close(): void;

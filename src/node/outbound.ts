@@ -152,7 +152,9 @@ export function createOutbound(d: OutboundDeps): Outbound {
         if (app.type !== 'ack') throw new ProtocolError(ErrorCodes.UNEXPECTED_MESSAGE, 'response is not an ack');
         store.sessions.put(contact, encodeSessionSet(set), now);
         return io.applyAcks(contact, app.ids, events);
-      });
+        // Not fsync'd on its own: lost in a power cut, this is an ack lost on the wire (the entries go
+        // again and are deduplicated); the next send's durable commit syncs it (src/store/sql.ts).
+      }, { durable: false });
       if (done.size > 0) d.network?.ack(clock() - sentAt);
     } catch (e) {
       log.warn('ack refused', { contact, error: errorOf(e) });

@@ -40,7 +40,7 @@ export function nodeStoreFrom(store: Store): NodeStore {
     peers: store.peers,
     mailboxes: store.mailboxes,
     meta: store.kv,
-    transaction: (fn) => store.transaction(fn),
+    transaction: (fn, opts) => store.transaction(fn, opts),
     persistent: store.dir !== null,
     close: () => store.close(),
   };

@@ -40,16 +40,33 @@ export function prepareCached(db: DatabaseSync, sql: string): StatementSync {
   return st;
 }
 
+export interface TransactionOptions {
+  /**
+   * false: the COMMIT returns before the WAL reaches the disk (synchronous=NORMAL for this one commit).
+   * Only for writes whose loss in a power cut is the same as a message lost on the wire — e.g. applying
+   * an ack: the entry stays queued, is sent again and deduplicated. Safe with the key-reuse rule because
+   * WAL frames are synced in order: the next durable commit (every send is one) syncs these frames too,
+   * so no ciphertext can leave from a state the disk does not hold. Default true.
+   */
+  readonly durable?: boolean;
+}
+
 /** Runs `fn` in BEGIN IMMEDIATE … COMMIT, rolling back on any throw. Not re-entrant. */
-export function transaction<T>(db: DatabaseSync, fn: () => T): T {
-  db.exec('BEGIN IMMEDIATE');
+export function transaction<T>(db: DatabaseSync, fn: () => T, opts: TransactionOptions = {}): T {
+  const lazy = opts.durable === false;
+  if (lazy) db.exec('PRAGMA synchronous = NORMAL');
   try {
-    const out = fn();
-    db.exec('COMMIT');
-    return out;
-  } catch (e) {
-    if (db.isTransaction) db.exec('ROLLBACK');
-    throw e;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      db.exec('COMMIT');
+      return out;
+    } catch (e) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw e;
+    }
+  } finally {
+    if (lazy) db.exec('PRAGMA synchronous = FULL');
   }
 }
 

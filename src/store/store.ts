@@ -40,7 +40,7 @@ import { sqlitePrekeyPool, sqliteReplayCache } from './prekeys-sqlite.ts';
 import type { Sealer } from './seal.ts';
 import { memorySessionRepository, type SessionRepository } from './sessions.ts';
 import { sqliteSessionRepository } from './sessions-sqlite.ts';
-import { openSqlite, transaction } from './sql.ts';
+import { openSqlite, transaction, type TransactionOptions } from './sql.ts';
 import { unlock } from './storage-key.ts';
 
 export const DB_FILE = 'compeer.db';
@@ -76,8 +76,11 @@ export interface Store {
   readonly kv: KeyValueRepository;
   /** Opaque blobs this node holds for others' mailboxes (src/routing/mailbox-holder.ts). */
   readonly mailboxes: MailboxRepository;
-  /** Runs synchronous `fn` atomically across all repositories; nested calls are savepoints. */
-  transaction<T>(fn: () => T): T;
+  /**
+   * Runs synchronous `fn` atomically across all repositories; nested calls are savepoints (the
+   * outermost call's `durable` decides: sql.ts TransactionOptions).
+   */
+  transaction<T>(fn: () => T, opts?: TransactionOptions): T;
   close(): void;
 }
 
@@ -97,15 +100,15 @@ function prepareDir(dir: string, create: boolean, logger: Logger): void {
 }
 
 /** BEGIN IMMEDIATE at the outermost level, SAVEPOINT inside; rolls back on a throw or a promise. */
-export function sqliteTransactions(db: DatabaseSync): <T>(fn: () => T) => T {
+export function sqliteTransactions(db: DatabaseSync): <T>(fn: () => T, opts?: TransactionOptions) => T {
   let depth = 0;
   const checked = <T>(fn: () => T): T => {
     const out = fn();
     if (isThenable(out)) throw asyncTransactionError();
     return out;
   };
-  return <T>(fn: () => T): T => {
-    if (!db.isTransaction) return transaction(db, () => checked(fn));
+  return <T>(fn: () => T, opts?: TransactionOptions): T => {
+    if (!db.isTransaction) return transaction(db, () => checked(fn), opts);
     const name = `sp${++depth}`;
     db.exec(`SAVEPOINT ${name}`);
     try {
@@ -154,10 +157,10 @@ export function openStore(opts: StoreOptions): SqliteStore {
     peers: sqlitePeerRepository(db, opts.peerPolicy ?? NO_PEER_POLICY),
     kv: sqliteKeyValueRepository(db, getSealer),
     mailboxes: sqliteMailboxRepository(db),
-    transaction: (fn) => {
+    transaction: (fn, opts) => {
       // The storage key's first-use set-up runs its own transaction: do it before ours begins.
       if (!db.isTransaction) getSealer();
-      return inTransaction(fn);
+      return inTransaction(fn, opts);
     },
     close: () => db.close(),
   };

@@ -1,11 +1,15 @@
 /**
  * src/store/sql.ts: `prepareCached` prepares a statement once per database and SQL text, and a cached
  * statement gives the same answers as a fresh one — also after the table it reads has changed.
+ * `transaction` commits or rolls back; `durable: false` relaxes `synchronous` for that one commit only.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
-import { prepareCached } from '../../../src/store/sql.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqlite, prepareCached, transaction } from '../../../src/store/sql.ts';
 
 function db(): DatabaseSync {
   const d = new DatabaseSync(':memory:');
@@ -36,5 +40,38 @@ describe('store/sql prepareCached', () => {
     d.exec('CREATE INDEX t_by_v ON t (v)');
     assert.equal(read(1), 'one');
     assert.deepEqual(prepareCached(d, 'SELECT k FROM t ORDER BY k').all().map((r) => r.k), [1, 2]);
+  });
+});
+
+describe('store/sql transaction', () => {
+  const sync = (d: DatabaseSync): unknown => d.prepare('PRAGMA synchronous').get()?.synchronous;
+  const FULL = 2;
+  const NORMAL = 1;
+
+  test('durable by default; durable: false is NORMAL inside and FULL again after, also after a throw', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'compeer-sql-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const d = openSqlite(join(dir, 'db.sqlite'));
+    t.after(() => d.close());
+    d.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)');
+    assert.equal(sync(d), FULL);
+    assert.equal(transaction(d, () => (d.exec("INSERT INTO t VALUES (1, 'a')"), sync(d))), FULL);
+    assert.equal(transaction(d, () => (d.exec("INSERT INTO t VALUES (2, 'b')"), sync(d)), { durable: false }), NORMAL);
+    assert.equal(sync(d), FULL);
+    assert.throws(
+      () =>
+        transaction(
+          d,
+          () => {
+            d.exec("INSERT INTO t VALUES (3, 'c')");
+            throw new Error('boom');
+          },
+          { durable: false },
+        ),
+      /boom/,
+    );
+    assert.equal(sync(d), FULL);
+    assert.equal(d.isTransaction, false);
+    assert.deepEqual(d.prepare('SELECT k FROM t ORDER BY k').all().map((r) => r.k), [1, 2]);
   });
 });
