@@ -82,7 +82,7 @@ describe('netns: three hosts on a private LAN (issue 6, test 1)', { skip, timeou
       status = await compeerJson<StatusInfo>(a, ['status']);
     }
     t.diagnostic(`Alice's status: ${JSON.stringify(status)}`);
-    assert.equal(status.state, 'local-only');
+    assert.equal(status.state, 'local-only', `Alice's status: ${JSON.stringify(status)}; her peers: ${JSON.stringify(peers)}`);
     assert.match(status.reason, /no remote peer reached .*; (\d+) of \1 LAN attempts ok/);
     assert.deepEqual(status.outbox, { queued: 0, held: 0 });
 
