@@ -32,6 +32,8 @@ export interface DeliveryLoopDeps {
   readonly random?: () => number;
   /** Default Date.now (the heal's rate limit and cut lengths). */
   readonly clock?: Clock;
+  /** Session setups still waiting for a bundle: retry them now (src/node/heal.ts HealDeps.retrySessions). */
+  readonly retrySessions?: () => void;
 }
 
 export interface DeliveryLoops {
@@ -58,6 +60,7 @@ export function startDeliveryLoops(d: DeliveryLoopDeps): DeliveryLoops {
     random,
     flush: (contact, force) => void msg.flush(contact, force),
     fetchNow: () => poll(2, true),
+    ...(d.retrySessions !== undefined && { retrySessions: d.retrySessions }),
   });
   // A new connection (identify ran on it): maybe the end of a cut; and if it is a contact's node, what
   // waits for it goes now.

@@ -15,12 +15,19 @@
  * connection is the cut, and `local-only` is the normal state, so it does not hold a heal back.
  * A contact's node connecting resets that contact's backoff, held entries included, and flushes it
  * (at most once per HEAL_MIN_INTERVAL_MS per contact; otherwise a plain forced flush).
+ * A partial cut (the node keeps peers on its own side, so none of the above starts): a contact whose
+ * node an attempt could not reach (outbound.ts reports it through network-state.ts) is redialled on
+ * its own backoff (src/routing/heal.ts ContactProbes) until it is reached — by a redial, its node
+ * connecting or an answer. Reached after waiting: that contact is reset and flushed as above, every
+ * other waiting contact is redialled now (the far side is back), and when it waited MIN_CUT_MS or more
+ * our mailboxes are fetched now (mail for us may wait on the far side; at most once per
+ * HEAL_MIN_INTERVAL_MS).
  * This module only decides when; messaging sends, the mailbox fetcher fetches.
  */
 import type { Clock } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
 import type { NetNode } from '../net/index.ts';
-import { createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
+import { createContactProbes, createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, MIN_CUT_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
 import { isLocalAddress } from '../routing/partition.ts';
 import { byPeer } from './bundles.ts';
 import type { NetworkState } from './network-state.ts';
@@ -34,9 +41,9 @@ const RECENT_MAX = 16;
 const RECENT_REFRESH_MS = 60_000;
 
 export interface HealDeps {
-  readonly store: Pick<NodeStore, 'contacts' | 'outbox' | 'peers' | 'transaction'>;
+  readonly store: Pick<NodeStore, 'contacts' | 'outbox' | 'peers' | 'sessions' | 'transaction'>;
   readonly net: Pick<NetNode, 'peerId' | 'connections' | 'dial'>;
-  readonly network: Pick<NetworkState, 'reach' | 'sampleConnections' | 'assess' | 'onHeal'>;
+  readonly network: Pick<NetworkState, 'reach' | 'sampleConnections' | 'assess' | 'onHeal' | 'onContactReach'>;
   readonly clock: Clock;
   readonly log: Logger;
   /** Uniform draws in [0, 1) for the probe jitter (timing, not key material). */
@@ -45,6 +52,12 @@ export interface HealDeps {
   readonly flush: (contact: string, force: boolean) => void;
   /** Fetches our mailboxes now, the polling backoff started over. */
   readonly fetchNow: () => void;
+  /**
+   * Retries now the session setups still waiting for a contact's bundle (first-contact.ts; the node
+   * otherwise retries every 30 s): asked at a heal and when a waiting contact without a session is
+   * reached. Optional: without it those wait for the node's own retry.
+   */
+  readonly retrySessions?: () => void;
   /** Sampling period (default 1 s). */
   readonly tickMs?: number;
 }
@@ -54,6 +67,8 @@ export interface Heal {
   check(): void;
   /** A contact's node connected: what waits for it goes now. */
   contactConnected(contact: string): void;
+  /** Contacts whose node is being redialled (their mail waits; diagnostics, tests). */
+  waitingContacts(): string[];
   /** Heals run so far (diagnostics). */
   count(): number;
   stop(): void;
@@ -72,6 +87,9 @@ export function startHeal(d: HealDeps): Heal {
   let deferredTimer: NodeJS.Timeout | undefined;
   /** No remote connection seen since start: the LAN is the whole network (see the header). */
   let lanOnly = true;
+  const probes = createContactProbes({ clock });
+  let probingContacts = false;
+  let farFetchAt: number | undefined;
 
   /** Resets the backoff of `contacts`' entries (held ones too when `includeHeld`); returns how many. */
   const resetBackoff = (contacts: readonly string[], includeHeld: boolean): number => {
@@ -101,6 +119,7 @@ export function startHeal(d: HealDeps): Heal {
     log.info('heal', { why, contacts: contacts.length, reset });
     for (const c of contacts) d.flush(c, true);
     d.fetchNow();
+    d.retrySessions?.();
   };
 
   const heal = (why: string): void => {
@@ -170,6 +189,87 @@ export function startHeal(d: HealDeps): Heal {
     } else tracker.probeFailed();
   };
 
+  /** A contact's entries due now, held ones included (once per interval per contact), then a forced flush. */
+  const resetContact = (contact: string): void => {
+    const now = clock();
+    const last = contactHealAt.get(contact);
+    if (last === undefined || now - last >= HEAL_MIN_INTERVAL_MS) {
+      contactHealAt.set(contact, now);
+      try {
+        resetBackoff([contact], true);
+      } catch (e) {
+        log.warn('heal: outbox backoff not reset', { contact, error: errorOf(e) });
+      }
+    }
+    d.flush(contact, true);
+  };
+
+  /** A waiting contact's node was reached after `waitedMs`: the far side is back (see the header). */
+  const farSideBack = (contact: string, waitedMs: number): void => {
+    log.info('heal: contact reachable again', { contact, waitedMs, others: probes.waiting().length });
+    probes.nudge();
+    const now = clock();
+    if (waitedMs >= MIN_CUT_MS && (farFetchAt === undefined || now - farFetchAt >= HEAL_MIN_INTERVAL_MS)) {
+      farFetchAt = now;
+      d.fetchNow();
+    }
+    if (probes.waiting().length > 0) setImmediate(probeContacts);
+  };
+
+  /** The peers of a contact's node with the address to dial each (not relayed when a direct one is known). */
+  const contactPeers = (contact: string): [string, string][] => {
+    const c = store.contacts.get(contact);
+    return [...byPeer(c?.addresses ?? [])].flatMap(([peer, addrs]): [string, string][] => {
+      const pick = addrs.find((a) => !a.includes('/p2p-circuit')) ?? addrs[0];
+      if (pick === undefined || peer === net.peerId) return [];
+      return [[peer, pick.includes(`/p2p/${peer}`) ? pick : `${pick}/p2p/${peer}`]];
+    });
+  };
+
+  /** Redials the nodes of the waiting contacts that are due (a partial cut: see the header). */
+  const probeContacts = (): void => {
+    if (stopped || probingContacts) return;
+    const due = probes.due(PROBE_PEERS, d.random);
+    if (due.length === 0) return;
+    const open = new Set(net.connections().map((c) => c.peerId));
+    const work: Promise<void>[] = [];
+    for (const contact of due) {
+      const peers = contactPeers(contact);
+      if (peers.length === 0) {
+        if (store.contacts.get(contact) === undefined) probes.forget(contact);
+        continue;
+      }
+      // Connected already: the outbox's own retries decide (a redial would prove nothing).
+      if (peers.some(([p]) => open.has(p))) continue;
+      work.push(
+        (async () => {
+          for (const [peer, addr] of peers) {
+            try {
+              await net.dial(addr, { timeoutMs: PROBE_TIMEOUT_MS });
+              log.info('heal: redial reached a waiting contact', { contact, peer });
+              if (!stopped) contactConnected(contact);
+              return;
+            } catch (e) {
+              log.debug('heal: contact redial failed', { contact, peer, error: errorOf(e) });
+            }
+          }
+        })(),
+      );
+    }
+    if (work.length === 0) return;
+    probingContacts = true;
+    void Promise.all(work).finally(() => (probingContacts = false));
+  };
+
+  const contactConnected = (contact: string): void => {
+    if (stopped) return;
+    const waited = probes.reached(contact);
+    // No session yet (the bundle fetch failed, e.g. across the cut): its node is reachable now.
+    if (!store.sessions.has(contact)) d.retrySessions?.();
+    resetContact(contact);
+    if (waited !== undefined) farSideBack(contact, waited);
+  };
+
   const check = (): void => {
     if (stopped) return;
     const all = net.connections();
@@ -213,34 +313,38 @@ export function startHeal(d: HealDeps): Heal {
         .catch((e: unknown) => log.warn('heal: redial round failed', { error: errorOf(e) }))
         .finally(() => (probing = false));
     }
+    probeContacts();
   };
 
   const offHeal = network.onHeal(() => heal('left local-only'));
+  const offContact = network.onContactReach((contact, ok) => {
+    if (stopped) return;
+    if (!ok) return probes.unreachable(contact);
+    const waited = probes.reached(contact);
+    if (waited === undefined) return;
+    resetContact(contact);
+    farSideBack(contact, waited);
+  });
+  // Mail held in mailboxes from before a restart: its contact's node was not reachable then.
+  try {
+    for (const c of store.contacts.list()) if (store.outbox.forContact(c.userId).some((i) => i.state === 'held')) probes.unreachable(c.userId);
+  } catch (e) {
+    log.warn('heal: held mail not read', { error: errorOf(e) });
+  }
   const timer = setInterval(check, d.tickMs ?? 1_000);
   timer.unref();
 
   return {
     check,
-    contactConnected(contact) {
-      if (stopped) return;
-      const now = clock();
-      const last = contactHealAt.get(contact);
-      if (last === undefined || now - last >= HEAL_MIN_INTERVAL_MS) {
-        contactHealAt.set(contact, now);
-        try {
-          resetBackoff([contact], true);
-        } catch (e) {
-          log.warn('heal: outbox backoff not reset', { contact, error: errorOf(e) });
-        }
-      }
-      d.flush(contact, true);
-    },
+    contactConnected,
+    waitingContacts: () => probes.waiting(),
     count: () => heals,
     stop() {
       stopped = true;
       clearInterval(timer);
       clearTimeout(deferredTimer);
       offHeal();
+      offContact();
     },
   };
 }

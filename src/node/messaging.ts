@@ -268,7 +268,10 @@ export function createMessaging(d: MessagingDeps): Messaging {
     try {
       // Open every envelope first (CPU only); all must come from one sender.
       p = process(decodeMsgBatch(req).map((env) => openEnvelope(own, env)), from);
-      if (p.contact !== undefined) lastPeer.set(p.contact, from);
+      if (p.contact !== undefined) {
+        lastPeer.set(p.contact, from);
+        d.network?.contactReach(p.contact, true); // its node reached ours: no need to redial it (heal.ts)
+      }
     } catch (e) {
       log.warn('message refused', { peer: from, error: e instanceof Error ? e : String(e) });
       return new Uint8Array(0);

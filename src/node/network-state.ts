@@ -4,6 +4,8 @@
  * (src/routing/partition.ts), whose state `compeer status` shows with its reason. While `local-only`,
  * contacts without a LAN address wait instead of burning attempts; when the state heals, every contact's
  * queue is flushed. Addresses decide LAN or remote (isLocalAddress: loopback, RFC 1918, link-local, ULA).
+ * It also passes on whether an attempt reached a contact's node (`contactReach`): the heal redials the
+ * nodes of contacts whose mail waits (src/node/heal.ts, a cut that leaves the node peers on its side).
  */
 import type { Clock } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
@@ -21,12 +23,16 @@ export interface NetworkState {
   holdBack(addresses: readonly string[]): string | undefined;
   /** Called when the state leaves local-only (queued traffic can go). */
   onHeal(cb: () => void): () => void;
+  /** An attempt reached the contact's node (true), or could not and its mail waits (false). */
+  contactReach(contact: string, ok: boolean): void;
+  onContactReach(cb: (contact: string, ok: boolean) => void): () => void;
 }
 
 export function createNetworkState(net: Pick<NetNode, 'connections'>, clock: Clock, log: Logger, peerAddresses: (peerId: string) => readonly string[]): NetworkState {
   const detector = createPartitionDetector({ clock });
   const isLocal = (addrs: readonly string[]): boolean => addrs.length > 0 && addrs.every(isLocalAddress);
   detector.onChange((a, previous) => log.info('network state changed', { state: a.state, previous, reason: a.reason }));
+  const contactListeners = new Set<(contact: string, ok: boolean) => void>();
   return {
     reach(peerId, ok, addresses) {
       detector.observe({ type: 'reach', peerId, ok, local: isLocal(addresses ?? peerAddresses(peerId)) });
@@ -51,6 +57,19 @@ export function createNetworkState(net: Pick<NetNode, 'connections'>, clock: Clo
       return detector.onChange((a, previous) => {
         if (previous === 'local-only' && a.state !== 'local-only') cb();
       });
+    },
+    contactReach(contact, ok) {
+      for (const cb of contactListeners) {
+        try {
+          cb(contact, ok);
+        } catch (e) {
+          log.warn('contact reach listener failed', { error: e instanceof Error ? e : String(e) });
+        }
+      }
+    },
+    onContactReach(cb) {
+      contactListeners.add(cb);
+      return () => void contactListeners.delete(cb);
     },
   };
 }

@@ -70,7 +70,7 @@ export interface OutboundDeps {
   /** contact → the peer it last reached us from (likeliest to be up). */
   readonly lastPeer: ReadonlyMap<string, string>;
   /** What attempts measured (the partition detector); `holdBack` says why a contact must wait now. */
-  readonly network?: Pick<NetworkState, 'reach' | 'ack' | 'holdBack'>;
+  readonly network?: Pick<NetworkState, 'reach' | 'ack' | 'holdBack' | 'contactReach'>;
 }
 
 export interface Outbound {
@@ -267,6 +267,7 @@ export function createOutbound(d: OutboundDeps): Outbound {
     let acked = new Set<string>();
     const outcomes: AttemptOutcome[] = batches.map(() => 'unreachable');
     let envelopes: Uint8Array[] | undefined;
+    let noSession = false;
     if (route.kind === 'wait') {
       outcomes.fill('waiting');
       log.debug('message waits for a route', { contact, why: route.why });
@@ -279,6 +280,7 @@ export function createOutbound(d: OutboundDeps): Outbound {
           ? (cached as Uint8Array[])
           : store.transaction(() => batches.map((b) => envelopeFor(contact, b.items, b.apps, now)));
       } catch (e) {
+        noSession = isCompeerError(e) && e.code === ErrorCodes.NO_SESSION;
         log.warn('could not encrypt for the contact', { contact, error: errorOf(e) });
       }
     }
@@ -303,6 +305,15 @@ export function createOutbound(d: OutboundDeps): Outbound {
     }
     for (const [i, b] of batches.entries()) {
       if (!b.items.every((item) => acked.has(item.messageId))) reschedule(contact, b.items, acked, outcomes[i] as AttemptOutcome);
+    }
+    // The heal redials the node of a contact whose mail could not reach it (src/node/heal.ts): an
+    // answer or an ack is its node reached; held or unreachable after a real attempt is mail waiting,
+    // and so is no session (its bundle could not be fetched: first-contact.ts retries the setup).
+    // 'sent' (a path took it) says nothing of the contact's node; 'waiting' tried nothing.
+    if (noSession) d.network?.contactReach(contact, false);
+    else if (envelopes) {
+      if (acked.size > 0 || outcomes.includes('answered')) d.network?.contactReach(contact, true);
+      else if (outcomes.some((o) => o === 'held' || o === 'unreachable')) d.network?.contactReach(contact, false);
     }
     return acked;
   };

@@ -16,6 +16,15 @@
  *           storm). A heal asked for inside the interval after a new cut is not lost: it runs once at the
  *           interval's end; one asked for the same recovery (the detector leaving local-only and the
  *           connections coming back are two signs of one heal) is dropped.
+ *   contact a partial cut: the node keeps peers on its own side (so `probe` never starts) but a contact's
+ *           node could not be reached and its mail waits (held in mailboxes, or queued). Nobody on its
+ *           side will reconnect across the cut for it, so that contact's node is redialled on its own
+ *           backoff: from PROBE_BASE_MS doubling to PROBE_MAX_MS while it has waited less than
+ *           CONTACT_FAST_MS (a cut that heals is seen within seconds), then to CONTACT_SLOW_MAX_MS (a
+ *           contact that is simply offline costs one dial per few minutes). At most PROBE_PEERS dials
+ *           per round. A waiting contact reached again (by a probe, or its node connecting) is evidence
+ *           that the far side is back: every other waiting contact is due at once (`nudge`, at most once
+ *           per PROBE_MAX_MS).
  *
  * What a heal does (the node carries it out: src/node/heal.ts): it resets the outbox backoff grown
  * during the cut, flushes every contact now and fetches its mailboxes now.
@@ -23,7 +32,7 @@
  */
 import { assertInteger } from '../lib/assert.ts';
 import type { Clock } from '../lib/deps.ts';
-import { jitteredBackoff } from './delivery-policy.ts';
+import { jitteredBackoff, RETRY_MAX_MS } from './delivery-policy.ts';
 
 export const PROBE_BASE_MS = 1_000;
 /** The longest wait between redial rounds while cut: a heal is seen within this plus one dial. */
@@ -33,6 +42,10 @@ export const PROBE_PEERS = 3;
 /** No remote connection for at least this long before a new one counts as connectivity returning. */
 export const MIN_CUT_MS = 2_000;
 export const HEAL_MIN_INTERVAL_MS = 15_000;
+/** A waiting contact is redialled at the fast pace (up to PROBE_MAX_MS apart) for this long. */
+export const CONTACT_FAST_MS = 10 * 60_000;
+/** Then at most this far apart (the outbox's own retry cap). */
+export const CONTACT_SLOW_MAX_MS = RETRY_MAX_MS;
 
 /** Delay before redial round `rounds + 1` while cut; `unit` is a uniform draw in [0, 1). */
 export function nextProbeDelay(rounds: number, unit: number): number {
@@ -142,5 +155,70 @@ export function createHealTracker(opts: HealOptions): HealTracker {
     due() {
       return deferred ? decide() : undefined;
     },
+  };
+}
+
+/** Delay before redialling a waiting contact again: `tries` dials so far, waiting for `waitedMs`. */
+export function nextContactProbeDelay(tries: number, waitedMs: number, unit: number): number {
+  return jitteredBackoff(PROBE_BASE_MS, waitedMs < CONTACT_FAST_MS ? PROBE_MAX_MS : CONTACT_SLOW_MAX_MS, tries, 10, unit);
+}
+
+/** The contacts whose node could not be reached while their mail waits, and when to redial each. */
+export interface ContactProbes {
+  /** An attempt could not reach the contact's node: redial it from now on (kept if already waiting). */
+  unreachable(contact: string): void;
+  /** The contact's node was reached: no more redials. Returns how long it had waited (undefined: it was not). */
+  reached(contact: string): number | undefined;
+  /** The contact is gone (removed): forget it. */
+  forget(contact: string): void;
+  /** Up to `max` contacts due for a redial now, longest due first; each gets its next time. */
+  due(max: number, unit: () => number): string[];
+  /** The far side answered again: every waiting contact is due now. False when one ran within PROBE_MAX_MS. */
+  nudge(): boolean;
+  /** Contacts waiting (diagnostics, tests). */
+  waiting(): string[];
+}
+
+export function createContactProbes(opts: { readonly clock: Clock }): ContactProbes {
+  const clock = opts.clock;
+  const waits = new Map<string, { since: number; tries: number; nextAt: number }>();
+  let lastNudge: number | undefined;
+  return {
+    unreachable(contact) {
+      if (waits.has(contact)) return;
+      const now = clock();
+      // The first redial after the base delay: the attempt that failed has just dialled it.
+      waits.set(contact, { since: now, tries: 0, nextAt: now + PROBE_BASE_MS });
+    },
+    reached(contact) {
+      const w = waits.get(contact);
+      if (w === undefined) return undefined;
+      waits.delete(contact);
+      return clock() - w.since;
+    },
+    forget(contact) {
+      waits.delete(contact);
+    },
+    due(max, unit) {
+      assertInteger(max, 'max', 0, Number.MAX_SAFE_INTEGER);
+      const now = clock();
+      const out = [...waits].filter(([, w]) => w.nextAt <= now).sort((a, b) => a[1].nextAt - b[1].nextAt).slice(0, max);
+      for (const [, w] of out) {
+        w.nextAt = now + nextContactProbeDelay(w.tries, now - w.since, unit());
+        w.tries++;
+      }
+      return out.map(([c]) => c);
+    },
+    nudge() {
+      const now = clock();
+      if (lastNudge !== undefined && now - lastNudge < PROBE_MAX_MS) return false;
+      lastNudge = now;
+      for (const w of waits.values()) {
+        w.nextAt = Math.min(w.nextAt, now);
+        w.tries = 0;
+      }
+      return true;
+    },
+    waiting: () => [...waits.keys()],
   };
 }

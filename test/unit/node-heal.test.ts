@@ -6,6 +6,9 @@
  * reset (held entries excepted), the contact is flushed and the mailboxes fetched — once: a second heal
  * inside the interval does nothing at once. A contact's node connecting resets its held entries too.
  * A LAN-only node (no remote peer since start) treats losing every connection as the cut.
+ * A partial cut (the node keeps a peer, so none of that starts): the node of a contact whose mail could
+ * not reach it is redialled on its own backoff; reached, its entries (held too) go now, the mailboxes
+ * are fetched, and the other waiting contacts are redialled at once.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -52,6 +55,7 @@ async function setup() {
   const network = createNetworkState(net, clock, silentLogger, () => []);
   const flushes: [string, boolean][] = [];
   let fetches = 0;
+  let sessionRetries = 0;
   const heal = startHeal({
     store,
     net,
@@ -61,6 +65,7 @@ async function setup() {
     random: () => 0.5,
     flush: (c, force) => void flushes.push([c, force]),
     fetchNow: () => void fetches++,
+    retrySessions: () => void sessionRetries++,
     tickMs: 3600_000, // the test samples by hand
   });
   return {
@@ -70,6 +75,7 @@ async function setup() {
     dials,
     flushes,
     fetches: () => fetches,
+    sessionRetries: () => sessionRetries,
     relayAddr,
     bobAddr,
     cut: () => (conns = []),
@@ -117,6 +123,7 @@ describe('node heal', () => {
     assert.equal(t.heal.count(), 1);
     assert.deepEqual(t.flushes, [['bobuserid', true]]);
     assert.equal(t.fetches(), 1, 'mailboxes fetched now');
+    assert.ok(t.sessionRetries() >= 1, 'session setups waiting for a bundle retried now');
     assert.deepEqual([t.outbox('a')?.attempts, t.outbox('a')?.nextAttemptAt], [0, t.now()], 'the backoff grown during the cut is reset');
     assert.deepEqual([t.outbox('b')?.attempts, t.outbox('b')?.state], [1, 'held'], 'held entries keep theirs: the recipient fetches them');
 
@@ -186,5 +193,61 @@ describe('node heal', () => {
       ['bobuserid', true],
       ['bobuserid', true],
     ]);
+  });
+
+  it('a partial cut: the waiting contact is redialled while the node keeps its peer; reached, its held mail goes and the mailboxes are fetched', async () => {
+    const t = await setup();
+    heal = t.heal;
+    t.heal.check(); // the relay stays connected throughout: no full cut, no redial round
+    t.network.contactReach('bobuserid', false); // an attempt could not reach Bob's node (outbound.ts)
+    assert.deepEqual(t.heal.waitingContacts(), ['bobuserid']);
+    for (let i = 0; i < 6; i++) {
+      t.advance(PROBE_MAX_MS * 1.2);
+      t.heal.check();
+      await settle();
+    }
+    assert.ok(t.dials.length >= 4, `Bob's node redialled on its backoff (${t.dials.length})`);
+    assert.ok(t.dials.every((a) => a === t.bobAddr), "only Bob's node: the relay is connected");
+    assert.deepEqual([t.flushes.length, t.fetches(), t.heal.count()], [0, 0, 0], 'nothing while Bob is cut off');
+
+    t.heal_();
+    t.advance(PROBE_MAX_MS * 1.2);
+    t.heal.check();
+    await settle();
+    await settle();
+    assert.deepEqual(t.flushes, [['bobuserid', true]], "Bob's queue flushed");
+    assert.deepEqual([t.outbox('b')?.attempts, t.outbox('b')?.nextAttemptAt, t.outbox('a')?.nextAttemptAt], [0, t.now(), t.now()], 'held mail due now too');
+    assert.equal(t.fetches(), 1, 'mail for us may wait on the far side: fetched now');
+    assert.equal(t.sessionRetries(), 1, 'no session with Bob yet (his bundle was out of reach): the setup is retried now');
+    assert.deepEqual(t.heal.waitingContacts(), [], 'Bob no longer redialled');
+    const dials = t.dials.length;
+    t.advance(PROBE_MAX_MS * 3);
+    t.heal.check();
+    await settle();
+    assert.equal(t.dials.length, dials, 'no redial once reached');
+  });
+
+  it('a waiting contact answering again (an attempt reached it) is reset and flushed; the others are redialled at once', async () => {
+    const t = await setup();
+    heal = t.heal;
+    const carol = await peerId();
+    const carolAddr = `/ip4/203.0.113.11/tcp/4003/p2p/${carol}`;
+    t.store.contacts.add({ userId: 'caroluserid', name: 'carol', publicKey: new Uint8Array(32), createdAt: t.now(), addresses: [carolAddr] });
+    t.heal.check();
+    t.network.contactReach('bobuserid', false);
+    t.network.contactReach('caroluserid', false);
+    for (let i = 0; i < 20; i++) {
+      t.advance(1_000);
+      t.heal.check();
+      await settle();
+    }
+    const before = t.dials.filter((a) => a === carolAddr).length;
+    t.network.contactReach('bobuserid', true); // e.g. a direct request answered
+    assert.deepEqual(t.flushes, [['bobuserid', true]]);
+    assert.equal(t.outbox('b')?.state, 'held');
+    assert.equal(t.outbox('b')?.nextAttemptAt, t.now(), "Bob's held mail due now");
+    await settle();
+    await settle();
+    assert.equal(t.dials.filter((a) => a === carolAddr).length, before + 1, 'Carol redialled at once, not at her next backoff');
   });
 });

@@ -2,11 +2,25 @@
  * The heal decisions (src/routing/heal.ts) with a fake clock: the redial backoff while cut, when
  * connectivity counts as back (after a cut, not at start, not on churn), the rate limit of heal flushes
  * (one per interval; an ask inside it after a new cut runs once at its end, never more; a second sign of
- * the same recovery is dropped), and which outbox entries a heal resets.
+ * the same recovery is dropped), which outbox entries a heal resets, and the redials of contacts whose
+ * mail waits in a partial cut (fast for CONTACT_FAST_MS, then slow; a few per round; the far side
+ * answering makes every waiting contact due now, at most once per PROBE_MAX_MS).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, MIN_CUT_MS, nextProbeDelay, PROBE_BASE_MS, PROBE_MAX_MS } from '../../src/routing/heal.ts';
+import {
+  CONTACT_FAST_MS,
+  CONTACT_SLOW_MAX_MS,
+  createContactProbes,
+  createHealTracker,
+  healReset,
+  HEAL_MIN_INTERVAL_MS,
+  MIN_CUT_MS,
+  nextContactProbeDelay,
+  nextProbeDelay,
+  PROBE_BASE_MS,
+  PROBE_MAX_MS,
+} from '../../src/routing/heal.ts';
 
 function setup() {
   let now = 50_000;
@@ -164,5 +178,84 @@ describe('heal: which backoff is reset', () => {
     const held = { state: 'held', attempts: 1, nextAttemptAt: now + 240_000 } as const;
     assert.equal(healReset(held, now, false), undefined);
     assert.deepEqual(healReset(held, now, true), { attempts: 0, nextAttemptAt: now });
+  });
+});
+
+describe('heal: redials of waiting contacts (a partial cut)', () => {
+  const half = (): number => 0.5;
+  function probes() {
+    let now = 70_000;
+    const p = createContactProbes({ clock: () => now });
+    return { p, advance: (ms: number) => (now += ms) };
+  }
+
+  it('backoff: doubling to PROBE_MAX_MS while the contact has waited under CONTACT_FAST_MS, then up to CONTACT_SLOW_MAX_MS', () => {
+    assert.equal(nextContactProbeDelay(0, 0, 0.5), PROBE_BASE_MS);
+    assert.equal(nextContactProbeDelay(9, CONTACT_FAST_MS - 1, 0.5), PROBE_MAX_MS);
+    assert.equal(nextContactProbeDelay(9, CONTACT_FAST_MS, 0.5), Math.min(CONTACT_SLOW_MAX_MS, PROBE_BASE_MS * 2 ** 9));
+    assert.equal(nextContactProbeDelay(40, CONTACT_FAST_MS, 0.5), CONTACT_SLOW_MAX_MS);
+  });
+
+  it('a contact not reached is due after the base delay, then on its backoff; repeated failures keep its place', () => {
+    const { p, advance } = probes();
+    p.unreachable('bob');
+    assert.deepEqual(p.due(3, half), [], 'the failed attempt has just dialled it');
+    advance(PROBE_BASE_MS);
+    p.unreachable('bob'); // another failed attempt: not a new wait
+    assert.deepEqual(p.due(3, half), ['bob']);
+    assert.deepEqual(p.due(3, half), [], 'not again before its next time');
+    let dials = 1;
+    for (let ms = 0; ms < 60_000; ms += 500) {
+      advance(500);
+      dials += p.due(3, half).length;
+    }
+    // 1 s, 2 s, then every 4 s: about 15 in the minute, never once a tick.
+    assert.ok(dials >= 12 && dials <= 17, `${dials} redials in a minute`);
+  });
+
+  it('after CONTACT_FAST_MS the redials thin out to the slow cap', () => {
+    const { p, advance } = probes();
+    p.unreachable('carol');
+    let late = 0;
+    for (let ms = 0; ms < CONTACT_FAST_MS + 3600_000; ms += 1_000) {
+      advance(1_000);
+      const n = p.due(3, half).length;
+      if (ms >= CONTACT_FAST_MS + 600_000) late += n;
+    }
+    assert.ok(late <= Math.ceil(3000_000 / CONTACT_SLOW_MAX_MS) + 1, `${late} redials in the last 50 min`);
+    assert.ok(late >= 1, 'but not never');
+  });
+
+  it('at most `max` per round, the longest due first; reached or forgotten contacts leave', () => {
+    const { p, advance } = probes();
+    for (const c of ['a', 'b', 'c', 'd']) {
+      p.unreachable(c);
+      advance(10);
+    }
+    advance(PROBE_BASE_MS);
+    assert.deepEqual(p.due(3, half), ['a', 'b', 'c']);
+    assert.deepEqual(p.due(3, half), ['d']);
+    advance(100);
+    assert.equal(p.reached('a'), PROBE_BASE_MS + 140);
+    assert.equal(p.reached('a'), undefined, 'once');
+    p.forget('b');
+    assert.deepEqual(p.waiting().sort(), ['c', 'd']);
+  });
+
+  it('nudge: every waiting contact due now, its backoff from the start; at most once per PROBE_MAX_MS', () => {
+    const { p, advance } = probes();
+    p.unreachable('a');
+    p.unreachable('b');
+    for (let i = 0; i < 20; i++) {
+      advance(1_000);
+      p.due(3, half);
+    }
+    assert.deepEqual(p.due(3, half), []);
+    assert.equal(p.nudge(), true);
+    assert.deepEqual(p.due(3, half).sort(), ['a', 'b']);
+    assert.equal(p.nudge(), false, 'not again within PROBE_MAX_MS');
+    assert.deepEqual(p.due(3, half), []);
+    advance(PROBE_BASE_MS);
+    assert.deepEqual(p.due(3, half).sort(), ['a', 'b'], 'the backoff started over (1 s)');
   });
 });
