@@ -1,13 +1,16 @@
 /**
  * SHA-256, SHA-512 and HMAC-SHA256 (RFC 2104), chosen by measurement (docs/crypto-primitives.md):
  * hashes run on node:crypto's one-shot `hash()` (64 B: 2.3 µs vs 4.2 µs for pure JS; 2.6 KiB: 4 µs vs
- * 17 µs). HMAC of a message up to HMAC_JS_MAX bytes — every ratchet and HKDF step — runs on _sha256.ts's
+ * 17 µs), except SHA-512 of up to 256 bytes (the onion's layer keys hash 112), which runs on libsodium's
+ * WebAssembly `crypto_hash` through _sodium.ts (112 B: ~1.9 µs against ~3.1 µs; node wins above ~512
+ * bytes). HMAC of a message up to HMAC_JS_MAX bytes — every ratchet and HKDF step — runs on _sha256.ts's
  * JavaScript compression function (1 B: ~2.4 µs against ~3.4 µs for two one-shot hashes, 7.4 µs for
  * @noble/hashes, 19 µs for `createHmac`); longer messages on two one-shot hashes, where OpenSSL's
  * per-block speed wins. The pads are XORed in a data-independent loop.
  */
 import { hash } from 'node:crypto';
 import { hmacState, hmacWithState, wipeHmacState } from './_sha256.ts';
+import { lib, scratch } from './_sodium.ts';
 
 const BLOCK = 64;
 const OUT = 32;
@@ -21,8 +24,21 @@ export function sha256(data: Uint8Array): Uint8Array {
   return digest('sha256', data);
 }
 
+/** Up to this many bytes, SHA-512 runs on libsodium's `crypto_hash` (measured crossover: ~512 bytes). */
+const SHA512_WASM_MAX = 256;
+
 export function sha512(data: Uint8Array): Uint8Array {
-  return digest('sha512', data);
+  if (data.length > SHA512_WASM_MAX) return digest('sha512', data);
+  // Layout: digest (64) | message; the message may be secret (an onion layer's DH output), so the
+  // region is wiped after the copy out.
+  const at = scratch(64 + data.length);
+  try {
+    lib.HEAPU8.set(data, at + 64);
+    lib._crypto_hash(at, at + 64, data.length, 0);
+    return lib.HEAPU8.slice(at, at + 64);
+  } finally {
+    lib.HEAPU8.fill(0, at, at + 64 + data.length);
+  }
 }
 
 function pad(buf: Uint8Array, k: Uint8Array, byte: number): void {

@@ -7,7 +7,7 @@
  * of all zeros is rejected (Wycheproof "acceptable" cases with a zero shared secret are rejected here);
  * twist points are accepted (RFC 7748 §7). This module knows nothing of what the keys are for.
  */
-import { createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject, type RawPublicKeyInput } from 'node:crypto';
+import { createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject, type PublicKeyInput, type RawPublicKeyInput } from 'node:crypto';
 import { assertBytes } from '../lib/assert.ts';
 import { equalBytes, isAllZero, toBase64Url } from '../lib/bytes.ts';
 import type { Rng } from '../lib/deps.ts';
@@ -67,8 +67,8 @@ function publicHandle(pub: X25519PublicKey): KeyObject {
   return h;
 }
 
-/** Validates and brands a received public key (RFC 7748 §5, plus the policy above). */
-export function x25519PublicKey(bytes: Uint8Array): X25519PublicKey {
+/** RFC 7748 §5 length plus the policy above, on the bytes as given (no copy). */
+function checkPublicKey(bytes: Uint8Array): void {
   assertBytes(bytes, 'X25519 public key', X25519_KEY_LENGTH);
   if (((bytes[31] as number) & 0x80) !== 0) {
     throw new CryptoError(ErrorCodes.INVALID_KEY, 'X25519 public key: high bit set (non-canonical)');
@@ -83,6 +83,11 @@ export function x25519PublicKey(bytes: Uint8Array): X25519PublicKey {
       if (equalBytes(bad, bytes)) throw new CryptoError(ErrorCodes.WEAK_KEY, 'X25519 public key: small-order point');
     }
   }
+}
+
+/** Validates and brands a received public key (RFC 7748 §5, plus the policy above). */
+export function x25519PublicKey(bytes: Uint8Array): X25519PublicKey {
+  checkPublicKey(bytes);
   return Uint8Array.from(bytes) as X25519PublicKey;
 }
 
@@ -108,15 +113,22 @@ export function generateX25519(rng: Rng): X25519KeyPair {
  * (ERR_OSSL_FAILED_DURING_DERIVATION): that is mapped to the same WEAK_KEY error as our own check,
  * so callers see one typed error whichever layer notices first (Wycheproof ZeroSharedSecret cases).
  */
-function derive(privateKey: KeyObject, publicKey: KeyObject): SecretBytes {
+function derive(privateKey: KeyObject, publicKey: KeyObject | RawPublicKeyInput): SecretBytes {
   let out: Buffer;
+  // Stack capture off: with key data rather than a KeyObject, node:crypto's brand checks throw and
+  // catch internally five times per call (see publicHandle). A failure still maps to a typed error below.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
-    out = diffieHellman({ privateKey, publicKey });
+    // @types/node lists PublicKeyInput (pem/der) only; Node 24 also takes the 'raw-public' form here.
+    out = diffieHellman({ privateKey, publicKey: publicKey as KeyObject | PublicKeyInput });
   } catch (cause) {
     if ((cause as { code?: unknown }).code === 'ERR_OSSL_FAILED_DURING_DERIVATION') {
       throw new CryptoError(ErrorCodes.WEAK_KEY, 'X25519: all-zero shared secret', { cause });
     }
     throw new CryptoError(ErrorCodes.INVALID_KEY, 'X25519: key agreement failed', { cause });
+  } finally {
+    Error.stackTraceLimit = limit;
   }
   const shared = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   if (isAllZero(shared)) throw new CryptoError(ErrorCodes.WEAK_KEY, 'X25519: all-zero shared secret');
@@ -126,6 +138,18 @@ function derive(privateKey: KeyObject, publicKey: KeyObject): SecretBytes {
 /** X25519(priv, pub); rejects an all-zero result (contributory behaviour, RFC 7748 §6.1). */
 export function x25519(ours: X25519KeyPair, theirs: X25519PublicKey): SecretBytes {
   return derive(ours.handle, publicHandle(theirs));
+}
+
+/**
+ * X25519(ours, theirs) for a public key that is used once — an onion layer's ephemeral key, a sealed
+ * envelope's — under the same policy as x25519PublicKey + x25519. The key goes to OpenSSL as raw bytes
+ * inside the agreement (node:crypto's diffieHellman takes key data since nodejs/node#62527, in Node 24
+ * here): no KeyObject is built and none is cached, since nothing would use it again
+ * (docs/crypto-primitives.md "Import once, reuse" has the costs).
+ */
+export function x25519Once(ours: X25519KeyPair, theirs: Uint8Array): SecretBytes {
+  checkPublicKey(theirs);
+  return derive(ours.handle, rawPublicKeyInput(theirs));
 }
 
 /**

@@ -26,7 +26,7 @@ import type { Rng } from '../../lib/deps.ts';
 import { CompeerError, CryptoError, DecodeError, ErrorCodes, LimitError } from '../../lib/errors.ts';
 import { aeadOpenDetached, aeadSealDetached } from '../../crypto/aead-detached.ts';
 import { chacha20Xor } from '../../crypto/stream.ts';
-import { generateX25519, x25519, x25519PublicKey, type X25519KeyPair, type X25519PublicKey } from '../../crypto/x25519.ts';
+import { generateX25519, x25519, x25519Once, type X25519KeyPair, type X25519PublicKey } from '../../crypto/x25519.ts';
 import { layerKeys } from './_keys.ts';
 import { assertPeerId, decodeSlot, encodeExitSlot, encodeForwardSlot, SLOT_BYTES } from './_slot.ts';
 
@@ -184,13 +184,16 @@ const PEEL_INPUT = new Uint8Array(STREAM_BYTES);
  * δ_{i+1}) and replay tag; undefined when no key does. A second key is tried only around a rotation,
  * and only after the first failed.
  */
-function open(keys: readonly X25519KeyPair[], packet: Uint8Array, ephemeral: X25519PublicKey): { out: Uint8Array; tag: Uint8Array } | undefined {
+function open(keys: readonly X25519KeyPair[], packet: Uint8Array): { out: Uint8Array; tag: Uint8Array } | undefined {
+  const ephemeral = packet.subarray(E_OFF, MAC_OFF);
   PEEL_INPUT.set(packet.subarray(BETA_OFF, DELTA_OFF), 0);
   PEEL_INPUT.set(packet.subarray(DELTA_OFF), HEADER_STREAM_BYTES);
   const gamma = packet.subarray(MAC_OFF, BETA_OFF);
   const ad = packet.subarray(0, MAC_OFF); // version | E_i
   for (const key of keys) {
-    const k = layerKeys(x25519(key, ephemeral), ephemeral, key.publicKey);
+    // E is used for this one packet: validated (CryptoError when invalid) and handed to OpenSSL as raw
+    // bytes, with no key object built or cached for it (crypto/x25519.ts x25519Once).
+    const k = layerKeys(x25519Once(key, ephemeral), ephemeral, key.publicKey);
     const out = aeadOpenDetached(k.key, NONCE, PEEL_INPUT, gamma, ad);
     wipe(k.key);
     if (out !== undefined) return { out, tag: k.tag };
@@ -210,7 +213,7 @@ export function peelOnion(keys: readonly X25519KeyPair[], packet: Uint8Array): P
     throw new DecodeError(ErrorCodes.UNSUPPORTED_VERSION, `onion packet: unsupported version ${packet[0]}`);
   }
   if (keys.length === 0) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'onion: no routing key to peel with');
-  const opened = open(keys, packet, x25519PublicKey(packet.subarray(E_OFF, MAC_OFF)));
+  const opened = open(keys, packet);
   if (opened === undefined) throw new CryptoError(ErrorCodes.DECRYPT_FAILED, 'onion: no routing key authenticates this packet');
   const { out, tag } = opened;
   const slot = decodeSlot(out.subarray(0, SLOT_BYTES), ONION_PAYLOAD_BYTES);

@@ -22,7 +22,7 @@ import { DecodeError, ErrorCodes, LimitError } from '../../lib/errors.ts';
 import { AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, AEAD_TAG_LENGTH, aeadOpen, aeadSeal } from '../../crypto/aead.ts';
 import { hkdfSha256 } from '../../crypto/hkdf.ts';
 import { secretBytes } from '../../crypto/secret.ts';
-import { X25519_KEY_LENGTH, generateX25519, x25519, x25519PublicKey } from '../../crypto/x25519.ts';
+import { X25519_KEY_LENGTH, generateX25519, x25519, x25519Once } from '../../crypto/x25519.ts';
 import {
   PUBLIC_IDENTITY_LENGTH,
 
@@ -122,12 +122,14 @@ export function openEnvelope(
     throw new DecodeError(ErrorCodes.UNSUPPORTED_VERSION, `sealed envelope: unsupported version ${bytes[0]}`);
   }
   const header = bytes.subarray(0, HEADER_LENGTH);
-  const ephemeral = x25519PublicKey(header.subarray(1)); // canonical, not small order
+  // Used for this one envelope: validated inside x25519Once (canonical, not small order) and handed to
+  // OpenSSL as raw bytes, with no key object built or cached for it.
+  const ephemeral = header.subarray(1);
   const c1 = bytes.subarray(HEADER_LENGTH, HEADER_LENGTH + SENDER_BLOCK_LENGTH);
   const c2 = bytes.subarray(HEADER_LENGTH + SENDER_BLOCK_LENGTH);
   const ad1 = concatBytes(header, identityKeys(recipient.public));
 
-  const { ck, k1, n1 } = chain1(x25519(recipient.dh, ephemeral), ad1);
+  const { ck, k1, n1 } = chain1(x25519Once(recipient.dh, ephemeral), ad1);
   let sender: PublicIdentity;
   try {
     sender = decodeSender(aeadOpen(k1, n1, c1, ad1));
