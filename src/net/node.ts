@@ -35,6 +35,7 @@ import { validateRateLimit } from './rate-limit.ts';
 import { DEFAULT_MAX_STORED_RECORDS, RecordDatastore } from './record-store.ts';
 import { addressFor, createRequestLayer, DEFAULT_MAX_FRAME_BYTES, DEFAULT_TIMEOUT_MS, parseMultiaddr, parsePeerId } from './request.ts';
 import type { ConnectionInfo, DiscoveredPeer, DiscoverySource, NetNode, NetNodeOptions } from './types.ts';
+import { createTrimCooldown, trimVictims } from './trim.ts';
 
 export const DHT_PROTOCOL = '/compeer/kad/1.0.0';
 export const MDNS_SERVICE_TAG = '_compeer._udp.local';
@@ -66,12 +67,16 @@ export async function peerIdFromNodeKey(raw: Uint8Array): Promise<string> {
   return peerIdFromPrivateKey(await nodePrivateKey(raw)).toString();
 }
 
-/** A connection gater from a peer predicate: dials to, and connections with, refused peers fail. */
-function peerGater(allow: (peer: string) => boolean): ConnectionGater {
-  const deny = (peer: PeerId): boolean => !allow(peer.toString());
+/**
+ * The connection gater: dials to, and connections with, peers `allow` refuses fail (partitions, tests);
+ * and inbound connections from peers the trim just cut, while we are still full (`cooling`:
+ * src/net/trim.ts).
+ */
+function peerGater(allow: ((peer: string) => boolean) | undefined, cooling: (peer: PeerId) => boolean): ConnectionGater {
+  const deny = (peer: PeerId): boolean => allow !== undefined && !allow(peer.toString());
   return {
     denyDialPeer: deny,
-    denyInboundEncryptedConnection: deny,
+    denyInboundEncryptedConnection: (peer) => deny(peer) || cooling(peer),
     denyOutboundEncryptedConnection: deny,
     denyInboundRelayedConnection: (relay, remote) => deny(relay) || deny(remote),
     denyOutboundRelayedConnection: (source, destination) => deny(source) || deny(destination),
@@ -125,6 +130,10 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
   const defaultListen = isMemory ? [`/memory/${peerIdFromPrivateKey(privateKey).toString()}`] : ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'];
   const listen = [...(opts.listen ?? defaultListen), ...(opts.relayListen === true ? ['/p2p-circuit'] : [])];
   const maxConnections = opts.connections?.max ?? DEFAULT_MAX_CONNECTIONS;
+  // The trim's cool-down (src/net/trim.ts): a peer it just cut is refused inbound while we are full.
+  const cooldown = createTrimCooldown(clock);
+  const late: { libp2p?: { getConnections(): unknown[] } } = {};
+  const cooling = (peer: PeerId): boolean => cooldown.refuses(peer.toString(), (late.libp2p?.getConnections().length ?? 0) >= maxConnections);
   const libp2p = await createLibp2p({
     privateKey,
     start: false,
@@ -133,7 +142,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     nodeInfo: { name: 'compeer', version: '1', userAgent: 'compeer' },
     addresses: { listen, ...(opts.announce !== undefined ? { announce: [...opts.announce] } : {}) },
     transports: isMemory ? [memory({ latency: opts.memoryLatencyMs ?? 0 }), circuitRelayTransport()] : [tcp(), webSockets(), circuitRelayTransport()],
-    ...(opts.allowPeer !== undefined && { connectionGater: peerGater(opts.allowPeer) }),
+    connectionGater: peerGater(opts.allowPeer, (peer) => cooling(peer)),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
@@ -188,17 +197,36 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       }
     });
   }
-  // Above max (inside libp2p's max + reserve): close the oldest connections without open streams, then
-  // the oldest, so a slot stays free for the next peer that dials us (inboundReserve).
+  // Above max (inside libp2p's max + reserve): close connections so a slot stays free for the next peer
+  // that dials us (inboundReserve); which ones, and the cool-down of those cut: src/net/trim.ts.
+  late.libp2p = libp2p;
+  const tagValue = async (peer: PeerId): Promise<number> => {
+    try {
+      return [...(await libp2p.peerStore.get(peer)).tags.values()].reduce((sum, t) => sum + t.value, 0);
+    } catch {
+      return 0; // not in the peer store: no tags
+    }
+  };
+  const trim = async (): Promise<void> => {
+    const all = libp2p.getConnections();
+    if (all.length <= maxConnections) return;
+    const value = new Map<string, number>();
+    for (const c of all) {
+      const key = c.remotePeer.toString();
+      if (!value.has(key)) value.set(key, await tagValue(c.remotePeer));
+    }
+    const candidates = all.map((c) => ({ c, value: value.get(c.remotePeer.toString()) ?? 0, busy: c.streams.length > 0, openedAt: c.timeline.open }));
+    const victims = trimVictims(candidates, all.length - maxConnections).map((v) => v.c);
+    cooldown.cut(victims.map((c) => c.remotePeer.toString()));
+    await Promise.all(victims.map((c) => c.close().catch((err: unknown) => c.abort(err instanceof Error ? err : new Error(String(err))))));
+  };
   let trimming = false;
   libp2p.addEventListener('connection:open', () => {
-    const all = libp2p.getConnections();
-    if (trimming || all.length <= maxConnections) return;
+    if (trimming || libp2p.getConnections().length <= maxConnections) return;
     trimming = true;
-    const victims = [...all]
-      .sort((a, b) => Number(a.streams.length > 0) - Number(b.streams.length > 0) || a.timeline.open - b.timeline.open)
-      .slice(0, all.length - maxConnections);
-    void Promise.all(victims.map((c) => c.close().catch((err: unknown) => c.abort(err instanceof Error ? err : new Error(String(err)))))).finally(() => (trimming = false));
+    trim()
+      .catch((err: unknown) => log.warn('connection trim failed', { err: err instanceof Error ? err : String(err) }))
+      .finally(() => (trimming = false));
   });
   libp2p.addEventListener('peer:identify', (evt) => {
     const r = evt.detail;
