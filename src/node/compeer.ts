@@ -188,15 +188,24 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   }
   void publishBundle();
 
-  let ticking = false;
+  // The outbox tick does not wait for the flushes it starts: each contact's flush guards itself
+  // (outbound.ts, one per contact; a tick that finds it running marks it to run again), so a contact
+  // whose attempt takes long (a dead peer's request deadline, then deposits, on a slow loop) must not
+  // hold back every other contact's due retries until it ends. Session setups (a bundle fetch: a
+  // request, then the DHT) run on their own guard for the same reason.
+  let sessionsRunning = false;
   let nextSessionRetry = 0;
   const retry = setInterval(() => {
-    if (ticking || stopped) return;
-    ticking = true;
+    if (stopped) return;
+    msg.tick().catch((e: unknown) => log.warn('outbox tick failed', { error: e instanceof Error ? e : String(e) }));
     const now = clock();
-    const sessions = now >= nextSessionRetry ? first.retryPending() : Promise.resolve();
-    if (now >= nextSessionRetry) nextSessionRetry = now + SESSION_RETRY_MS;
-    Promise.all([msg.tick(), sessions]).finally(() => (ticking = false));
+    if (sessionsRunning || now < nextSessionRetry) return;
+    nextSessionRetry = now + SESSION_RETRY_MS;
+    sessionsRunning = true;
+    first
+      .retryPending()
+      .catch((e: unknown) => log.warn('session retry failed', { error: e instanceof Error ? e : String(e) }))
+      .finally(() => (sessionsRunning = false));
   }, opts.retryIntervalMs ?? 1_000);
   const loops = startDeliveryLoops({ store, net, msg, mail, holder: delivery.holder, network, log, ...(opts.mailboxFetchIntervalMs !== undefined && { fetchIntervalMs: opts.mailboxFetchIntervalMs }) });
   const fetchMail = (days: number): Promise<number> => loops.fetchMail(days);
