@@ -35,7 +35,13 @@ export function createNetworkState(net: Pick<NetNode, 'connections'>, clock: Clo
   const contactListeners = new Set<(contact: string, ok: boolean) => void>();
   return {
     reach(peerId, ok, addresses) {
-      detector.observe({ type: 'reach', peerId, ok, local: isLocal(addresses ?? peerAddresses(peerId)) });
+      // The peer's addresses as given, else the table's, else its open connections'. None known: the
+      // outcome says nothing of LAN or remote, so it is no evidence either way (counted as remote, a
+      // LAN-only node's reach of an unknown peer read as `online`).
+      let addrs = addresses !== undefined && addresses.length > 0 ? addresses : peerAddresses(peerId);
+      if (addrs.length === 0) addrs = net.connections().filter((c) => c.peerId === peerId).map((c) => c.address);
+      if (addrs.length === 0) return;
+      detector.observe({ type: 'reach', peerId, ok, local: isLocal(addrs) });
     },
     dht: (ok) => detector.observe({ type: 'dht', ok }),
     ack: (latencyMs) => detector.observe({ type: 'ack', latencyMs }),

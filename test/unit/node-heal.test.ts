@@ -251,3 +251,26 @@ describe('node heal', () => {
     assert.equal(t.dials.filter((a) => a === carolAddr).length, before + 1, 'Carol redialled at once, not at her next backoff');
   });
 });
+
+describe('network state', () => {
+  it('a reach of a peer whose addresses are unknown is no evidence: a LAN-only node stays local-only', async () => {
+    let now = 5_000_000;
+    const lanPeer = await peerId();
+    const unknown = await peerId();
+    const conns: ConnectionInfo[] = [{ peerId: lanPeer, address: `/ip4/192.168.1.20/tcp/4001/p2p/${lanPeer}`, direction: 'outbound', limited: false }];
+    const network = createNetworkState({ connections: () => conns }, () => now, silentLogger, () => []);
+    for (let i = 0; i < 3; i++) {
+      network.sampleConnections();
+      now += 1_000;
+    }
+    assert.equal(network.assess().state, 'local-only', 'only a LAN connection: local-only');
+    for (let i = 0; i < 5; i++) network.reach(unknown, true);
+    assert.equal(network.assess().state, 'local-only', 'no address, no connection: not a remote peer reached');
+    for (let i = 0; i < 3; i++) network.reach(lanPeer, true);
+    assert.equal(network.assess().state, 'local-only', "its connection's address says LAN");
+    const remote = await peerId();
+    conns.push({ peerId: remote, address: `/ip4/203.0.113.5/tcp/4001/p2p/${remote}`, direction: 'inbound', limited: false });
+    for (let i = 0; i < 3; i++) network.reach(remote, true);
+    assert.equal(network.assess().state, 'online', "a remote connection's address: a remote peer reached");
+  });
+});
