@@ -1,6 +1,7 @@
 /**
  * Wycheproof chacha20_poly1305_test.json (C2SP/wycheproof testvectors_v1, see README.md) through
- * aeadSeal/aeadOpen. No "acceptable" cases. Valid cases must seal to ct || tag and open back; a
+ * aeadSeal/aeadOpen, and through aeadSealDetached/aeadOpenDetached (the onion's cipher: libsodium
+ * checks the tag, OpenSSL decrypts). No "acceptable" cases. Valid cases must seal to ct || tag and open back; a
  * modified tag must fail with DECRYPT_FAILED (one error, no detail); a nonce that is not 96 bits is a
  * caller bug and fails before any crypto with INVALID_LENGTH (RFC 8439 §2.8 defines only 96-bit nonces).
  */
@@ -8,6 +9,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { concatBytes, toHex } from '../../src/lib/bytes.ts';
 import { aeadOpen, aeadSeal } from '../../src/crypto/aead.ts';
+import { aeadOpenDetached, aeadSealDetached } from '../../src/crypto/aead-detached.ts';
 import { hex, outcome, readJson, tally, wycheproofTests, type WycheproofFile, type WycheproofTest } from './_data.ts';
 
 interface AeadTest extends WycheproofTest {
@@ -47,6 +49,23 @@ describe('Wycheproof ChaCha20-Poly1305', () => {
         assert.equal(toHex(aeadOpen(key, nonce, sealed, ad)), t.msg, what);
       } else {
         assert.equal(outcome(() => aeadOpen(key, nonce, sealed, ad)), 'DECRYPT_FAILED', what);
+      }
+    }
+  });
+
+  test('96-bit nonce, detached tag: valid cases seal and open; modified tags open to undefined', () => {
+    for (const { t } of cases.filter(({ group }) => group.ivSize === 96)) {
+      const key = hex(t.key);
+      const nonce = hex(t.iv);
+      const ad = hex(t.aad);
+      const what = `tcId ${t.tcId} [${t.flags.join(',')}] ${t.comment ?? ''}`;
+      if (t.result === 'valid') {
+        const sealed = aeadSealDetached(key, nonce, hex(t.msg), ad);
+        assert.equal(toHex(sealed.ciphertext) + toHex(sealed.tag), t.ct + t.tag, what);
+        assert.equal(toHex(aeadOpenDetached(key, nonce, hex(t.ct), hex(t.tag), ad) ?? new Uint8Array(0)), t.msg, what);
+        assert.notEqual(aeadOpenDetached(key, nonce, hex(t.ct), hex(t.tag), ad), undefined, what);
+      } else {
+        assert.equal(aeadOpenDetached(key, nonce, hex(t.ct), hex(t.tag), ad), undefined, what);
       }
     }
   });
