@@ -1,7 +1,7 @@
 /**
  * Wycheproof chacha20_poly1305_test.json (C2SP/wycheproof testvectors_v1, see README.md) through
- * aeadSeal/aeadOpen, and through aeadSealDetached/aeadOpenDetached (the onion's cipher: libsodium
- * checks the tag, OpenSSL decrypts). No "acceptable" cases. Valid cases must seal to ct || tag and open back; a
+ * aeadSeal/aeadOpen (libsodium), and through aeadSealDetached/aeadOpenDetached (the onion's cipher,
+ * node:crypto). No "acceptable" cases. Valid cases must seal to ct || tag and open back; a
  * modified tag must fail with DECRYPT_FAILED (one error, no detail); a nonce that is not 96 bits is a
  * caller bug and fails before any crypto with INVALID_LENGTH (RFC 8439 §2.8 defines only 96-bit nonces).
  */
