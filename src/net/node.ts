@@ -38,6 +38,12 @@ import type { ConnectionInfo, DiscoveredPeer, DiscoverySource, NetNode, NetNodeO
 import { createTrimCooldown, trimVictims } from './trim.ts';
 
 export const DHT_PROTOCOL = '/compeer/kad/1.0.0';
+/**
+ * libp2p peer-store tag on the peers `keepPeers` names (contacts' nodes): above kad-dht's close peers
+ * (kad-close 50 + KEEP_ALIVE 1), so the trim cuts them last and never cools them down.
+ */
+const KEEP_TAG = 'compeer-keep';
+const KEEP_TAG_VALUE = 100;
 export const MDNS_SERVICE_TAG = '_compeer._udp.local';
 export const DEFAULT_MAX_CONNECTIONS = 128;
 const INBOUND_UPGRADE_TIMEOUT_MS = 5_000;
@@ -133,7 +139,8 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
   // The trim's cool-down (src/net/trim.ts): a peer it just cut is refused inbound while we are full.
   const cooldown = createTrimCooldown(clock);
   const late: { libp2p?: { getConnections(): unknown[] } } = {};
-  const cooling = (peer: PeerId): boolean => cooldown.refuses(peer.toString(), (late.libp2p?.getConnections().length ?? 0) >= maxConnections);
+  let kept = new Set<string>();
+  const cooling = (peer: PeerId): boolean => !kept.has(peer.toString()) && cooldown.refuses(peer.toString(), (late.libp2p?.getConnections().length ?? 0) >= maxConnections);
   const libp2p = await createLibp2p({
     privateKey,
     start: false,
@@ -283,6 +290,23 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
         direction: c.direction,
         limited: c.limits !== undefined,
       }));
+    },
+    keepPeers(peers) {
+      const next = new Set(peers.filter((p) => p !== node.peerId));
+      if (next.size === kept.size && [...next].every((p) => kept.has(p))) return;
+      const changed = [...[...next].filter((p) => !kept.has(p)).map((p) => [p, true] as const), ...[...kept].filter((p) => !next.has(p)).map((p) => [p, false] as const)];
+      kept = next;
+      for (const [p, keep] of changed) {
+        let id: PeerId;
+        try {
+          id = parsePeerId(p);
+        } catch {
+          continue; // not a peer ID: nothing to tag
+        }
+        libp2p.peerStore.merge(id, { tags: { [KEEP_TAG]: keep ? { value: KEEP_TAG_VALUE } : undefined } }).catch((err: unknown) => {
+          log.debug('peer tag failed', { peer: p, err: err instanceof Error ? err : String(err) });
+        });
+      }
     },
     onPeerDiscovered(cb) {
       const wrapped = (p: DiscoveredPeer): void => cb(p);

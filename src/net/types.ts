@@ -122,6 +122,11 @@ export interface NetNode extends Transport {
   /** Closes every connection to `peer`. */
   hangUp(peer: PeerIdString): Promise<void>;
   connections(): ConnectionInfo[];
+  /**
+   * The peers whose connections the trim keeps longest (a contact's node: src/net/trim.ts), replacing
+   * the previous set. Cheap when the set did not change.
+   */
+  keepPeers(peers: readonly PeerIdString[]): void;
   /** Called for peers found by mDNS, bootstrap, DHT walks and identify. Returns an unsubscribe function. */
   onPeerDiscovered(cb: (peer: DiscoveredPeer) => void): () => void;
   /**

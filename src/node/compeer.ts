@@ -29,7 +29,7 @@ import { createNetNode, type NetNode, type NetNodeOptions } from '../net/index.t
 import type { CompeerApi, CompeerEvent, ContactInfo, IdentityInfo, MessageInfo, MessagesQuery, PeerInfo, SendOptions, StatusInfo, VerifyInfo } from './types.ts';
 import type { NodeStore } from './node-store.ts';
 import { bundleHandler, createPrekeyManager } from './prekeys.ts';
-import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace } from './bundles.ts';
+import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, byPeer } from './bundles.ts';
 import { contactInfo, createMessaging, MSG_PROTOCOL, newMessageId, type Messaging } from './messaging.ts';
 import { startDelivery, type DeliveryOptions } from './delivery.ts';
 import { createNetworkState } from './network-state.ts';
@@ -199,8 +199,10 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     if (stopped) return;
     msg.tick().catch((e: unknown) => log.warn('outbox tick failed', { error: e instanceof Error ? e : String(e) }));
     const now = clock();
-    if (sessionsRunning || now < nextSessionRetry) return;
+    if (now < nextSessionRetry) return;
     nextSessionRetry = now + SESSION_RETRY_MS;
+    keepContacts(); // their addresses change with their `addresses` messages
+    if (sessionsRunning) return;
     sessionsRunning = true;
     first
       .retryPending()
@@ -230,9 +232,19 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   lateAnnounce.unref();
   msg.announceAddresses(net.addresses().slice(0, 8));
   msg.announceInbox();
+  keepContacts();
   for (const c of store.contacts.list()) void msg.flush(c.userId, true);
 
   const commitSend = createSendQueue({ store, messaging: msg, emit, clock, toInfo: messageInfo });
+
+  /** Connections to our contacts' nodes are the last the net layer trims (src/net/trim.ts). */
+  function keepContacts(): void {
+    try {
+      net.keepPeers([...new Set(store.contacts.list().flatMap((c) => [...byPeer(c.addresses).keys()]))]);
+    } catch (e) {
+      log.warn('could not mark the contacts\' peers', { error: e instanceof Error ? e : String(e) });
+    }
+  }
 
   function announceSafely(): void {
     if (stopped) return;
@@ -292,6 +304,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       });
       const c = store.contacts.get(invite.userId);
       if (c) {
+        keepContacts();
         emit([{ type: 'contact', contact: contactInfo(c) }]);
         try {
           await first.startSession(c);

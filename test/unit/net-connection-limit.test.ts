@@ -39,6 +39,17 @@ describe('net: inbound slots kept free above connections.max', () => {
     assert.equal(reached, full.peerId, 'a peer that was not cut is accepted');
   });
 
+  it('a kept peer (a contact\'s node) is the last the trim cuts', async () => {
+    const full = await startNode({ connections: { max: 2 } });
+    const [p1, p2, third] = await Promise.all([startNode(), startNode(), startNode()]);
+    nodes.push(full, p1, p2, third);
+    for (const p of [p1, p2]) await full.dial(p.addresses()[0] as string);
+    full.keepPeers([p1.peerId]);
+    await third.dial(full.addresses()[0] as string);
+    assert.ok(await waitFor(() => full.connections().length <= 2, 5_000), 'trimmed back to max');
+    assert.ok(full.connections().some((c) => c.peerId === p1.peerId), 'the kept peer, the oldest and idle, is still connected');
+  });
+
   it('reserve: at least 2, an eighth of max', () => {
     assert.equal(inboundReserve(2), 2);
     assert.equal(inboundReserve(128), 16);
