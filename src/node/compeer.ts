@@ -209,7 +209,19 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       .catch((e: unknown) => log.warn('session retry failed', { error: e instanceof Error ? e : String(e) }))
       .finally(() => (sessionsRunning = false));
   }, opts.retryIntervalMs ?? 1_000);
-  const loops = startDeliveryLoops({ store, net, msg, mail, holder: delivery.holder, network, log, ...(opts.mailboxFetchIntervalMs !== undefined && { fetchIntervalMs: opts.mailboxFetchIntervalMs }) });
+  const loops = startDeliveryLoops({
+    store,
+    net,
+    msg,
+    mail,
+    holder: delivery.holder,
+    network,
+    log,
+    // The heal says when a contact's node is reachable again: the next 1 s tick retries the session
+    // setups (under their own guard) instead of waiting for the 30 s retry.
+    retrySessions: () => void (nextSessionRetry = 0),
+    ...(opts.mailboxFetchIntervalMs !== undefined && { fetchIntervalMs: opts.mailboxFetchIntervalMs }),
+  });
   const fetchMail = (days: number): Promise<number> => loops.fetchMail(days);
   const maintenance = setInterval(() => {
     try {
