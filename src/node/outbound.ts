@@ -303,8 +303,11 @@ export function createOutbound(d: OutboundDeps): Outbound {
         outcomes[0] = 'waiting';
       }
     }
+    // Held while the contact's node is connected to ours (delivery-policy.ts nextAttemptDelay).
+    const open = outcomes.includes('held') ? new Set(net.connections().map((c) => c.peerId)) : undefined;
+    const connected = open !== undefined && peersOf(contact).some(([p]) => open.has(p));
     for (const [i, b] of batches.entries()) {
-      if (!b.items.every((item) => acked.has(item.messageId))) reschedule(contact, b.items, acked, outcomes[i] as AttemptOutcome);
+      if (!b.items.every((item) => acked.has(item.messageId))) reschedule(contact, b.items, acked, outcomes[i] as AttemptOutcome, connected);
     }
     // The heal redials the node of a contact whose mail could not reach it (src/node/heal.ts): an
     // answer or an ack is its node reached; held or unreachable after a real attempt is mail waiting,
@@ -318,8 +321,11 @@ export function createOutbound(d: OutboundDeps): Outbound {
     return acked;
   };
 
-  /** After an attempt: statuses and the next attempt of what is still unacked. */
-  const reschedule = (contact: string, items: readonly OutboxItem[], acked: ReadonlySet<string>, outcome: AttemptOutcome): void => {
+  /**
+   * After an attempt: statuses and the next attempt of what is still unacked (`connected`: the
+   * contact's node is connected to ours now; delivery-policy.ts nextAttemptDelay).
+   */
+  const reschedule = (contact: string, items: readonly OutboxItem[], acked: ReadonlySet<string>, outcome: AttemptOutcome, connected = false): void => {
     const now = clock();
     const events: CompeerEvent[] = [];
     const status: MessageStatus | undefined = outcome === 'sent' || outcome === 'answered' ? 'sent' : outcome === 'held' ? 'held' : undefined;
@@ -339,7 +345,7 @@ export function createOutbound(d: OutboundDeps): Outbound {
         const unit = (rng.bytes(1)[0] as number) / 256;
         store.outbox.update(item.messageId, {
           attempts: outcome === 'waiting' ? current.attempts : current.attempts + 1,
-          nextAttemptAt: now + nextAttemptDelay(outcome, current.attempts, unit),
+          nextAttemptAt: now + nextAttemptDelay(outcome, current.attempts, unit, connected),
           state: status === 'held' || current.state === 'held' ? 'held' : status === 'sent' ? 'sent' : 'queued',
         });
       }

@@ -73,12 +73,19 @@ export function chooseRoute(i: RouteInputs): RouteChoice {
  */
 export type AttemptOutcome = 'sent' | 'answered' | 'held' | 'unreachable' | 'waiting';
 
-/** When to try again after an attempt with this outcome (`attempts` before it; `unit` uniform in [0, 1)). */
-export function nextAttemptDelay(outcome: AttemptOutcome, attempts: number, unit: number): number {
+/**
+ * When to try again after an attempt with this outcome (`attempts` before it; `unit` uniform in [0, 1)).
+ * `recipientConnected`: the recipient's node is connected to ours now. Then a held message is tried
+ * again on the retry backoff, not after minutes: the path's last hop failed, not the recipient (it came
+ * back — a heal, a restart — and a relay has not reached it yet), and an online recipient does not poll
+ * its mailboxes for minutes (docs/delivery.md "Heal").
+ */
+export function nextAttemptDelay(outcome: AttemptOutcome, attempts: number, unit: number, recipientConnected = false): number {
   switch (outcome) {
     case 'sent':
       return jitteredBackoff(ACK_TIMEOUT_MS, RETRY_MAX_MS, attempts, 10, unit);
     case 'held':
+      if (recipientConnected) return retryDelay(attempts, unit);
       return jitteredBackoff(HELD_RETRY_MS, HELD_RETRY_MAX_MS, attempts, 10, unit);
     case 'answered':
     case 'unreachable':

@@ -49,6 +49,13 @@ describe('delivery policy', () => {
     for (const o of ['answered', 'unreachable', 'waiting'] as const) assert.equal(nextAttemptDelay(o, 2, mid), retryDelay(2, mid));
   });
 
+  it("nextAttemptDelay: held while the recipient's node is connected to ours — the retry backoff, not minutes", () => {
+    assert.equal(nextAttemptDelay('held', 0, mid, true), retryDelay(0, mid));
+    assert.equal(nextAttemptDelay('held', 3, mid, true), retryDelay(3, mid));
+    assert.ok(nextAttemptDelay('held', 0, mid, true) < nextAttemptDelay('held', 0, mid) / 10);
+    assert.equal(nextAttemptDelay('sent', 1, mid, true), nextAttemptDelay('sent', 1, mid), 'only held changes');
+  });
+
   it('nextFetchDelay: the base after mail, doubling per empty round, capped at FETCH_BACKOFF_MAX × base', () => {
     assert.equal(nextFetchDelay(0, mid), FETCH_BASE_MS);
     assert.equal(nextFetchDelay(1, mid), 2 * FETCH_BASE_MS);
