@@ -44,6 +44,8 @@ export const DHT_PROTOCOL = '/compeer/kad/1.0.0';
  */
 const KEEP_TAG = 'compeer-keep';
 const KEEP_TAG_VALUE = 100;
+/** A trimmed connection's graceful close, then it is aborted. */
+const TRIM_CLOSE_MS = 1_000;
 export const MDNS_SERVICE_TAG = '_compeer._udp.local';
 export const DEFAULT_MAX_CONNECTIONS = 128;
 const INBOUND_UPGRADE_TIMEOUT_MS = 5_000;
@@ -225,16 +227,31 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     const candidates = all.map((c) => ({ c, value: value.get(c.remotePeer.toString()) ?? 0, busy: c.streams.length > 0, openedAt: c.timeline.open }));
     const victims = trimVictims(candidates, all.length - maxConnections).map((v) => v.c);
     cooldown.cut(victims.map((c) => c.remotePeer.toString()));
-    await Promise.all(victims.map((c) => c.close().catch((err: unknown) => c.abort(err instanceof Error ? err : new Error(String(err))))));
+    // A graceful close waits for the streams to end: bounded, then aborted (as libp2p's own pruner
+    // does). An unbounded one kept `trimming` set for good on a busy node — no trim ever again: 47
+    // connections at a cap of 24 in a 100-node run.
+    await Promise.all(
+      victims.map((c) => c.close({ signal: AbortSignal.timeout(TRIM_CLOSE_MS) }).catch((err: unknown) => c.abort(err instanceof Error ? err : new Error(String(err))))),
+    );
   };
   let trimming = false;
-  libp2p.addEventListener('connection:open', () => {
-    if (trimming || libp2p.getConnections().length <= maxConnections) return;
+  let openedMeanwhile = false;
+  const maybeTrim = (): void => {
+    if (trimming) {
+      openedMeanwhile = true;
+      return;
+    }
+    if (libp2p.getConnections().length <= maxConnections) return;
     trimming = true;
+    openedMeanwhile = false;
     trim()
       .catch((err: unknown) => log.warn('connection trim failed', { err: err instanceof Error ? err : String(err) }))
-      .finally(() => (trimming = false));
-  });
+      .finally(() => {
+        trimming = false;
+        if (openedMeanwhile) maybeTrim(); // connections opened while it ran
+      });
+  };
+  libp2p.addEventListener('connection:open', maybeTrim);
   libp2p.addEventListener('peer:identify', (evt) => {
     const r = evt.detail;
     emitDiscovered({ peerId: r.peerId.toString(), addresses: r.listenAddrs.map((a) => a.toString()), source: 'identify' });
