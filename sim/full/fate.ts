@@ -38,6 +38,11 @@ export interface Fate {
   readonly recipientKnowsSender: boolean;
   /** The sender's last delivery event about the recipient, and its last path event (any contact). */
   readonly lastEvent?: string;
+  /**
+   * How long before the end the last event was logged: an entry overdue by minutes whose contact had
+   * no event for as long was never attempted (no flush ran), one with recent events is stuck in one.
+   */
+  readonly lastEventAgoMs?: number;
   readonly lastPathEvent?: string;
 }
 

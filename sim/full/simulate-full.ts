@@ -158,7 +158,7 @@ async function fateOf(cluster: Cluster, fateLog: ReturnType<typeof createFateRec
     ...(entry && head && head.messageId !== id && { behind: { state: head.state, attempts: head.attempts, dueInMs: Math.round(head.nextAttemptAt - now) } }),
     senderSession: store?.sessions.has(toUser) ?? false,
     recipientKnowsSender: recipient?.contacts.get(fromUser) !== undefined,
-    ...(last && { lastEvent: last.what }),
+    ...(last && { lastEvent: last.what, lastEventAgoMs: Math.round(performance.now() - last.at) }),
     ...(lastPath && { lastPathEvent: lastPath.what }),
   };
 }
