@@ -181,6 +181,8 @@ export function createCluster(o: ClusterOptions): Cluster {
           // of live connections).
           // At most 24 connections each (the product allows 128): 100 nodes in one process would
           // otherwise all connect to all, and every gossip publication goes to every connected peer.
+          // At 24 a node is wanted by more peers than it has slots (kad-dht keeps its 20 closest
+          // KEEP_ALIVE): src/net/trim.ts's cool-down keeps that from becoming a redial loop (README (6)).
           connections: { max: o.maxConnections ?? SIM_MAX_CONNECTIONS, maxIncomingPending: Math.max(10, o.size), keepAlivePings: false },
         },
         delivery: { relay: o.relay(i), mailbox: true },
