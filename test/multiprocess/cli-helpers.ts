@@ -5,7 +5,7 @@
  * on another host (test/netns/: a network namespace): its processes then run behind a command prefix.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,17 +129,46 @@ export function stopAll(): void {
   running.clear();
 }
 
-/** A TCP port that was free a moment ago (for a daemon that must keep its address across a restart). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** The kernel's ephemeral port range: source ports of outgoing connections come from it. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo !== undefined && hi !== undefined && lo > 0 && hi >= lo) return [lo, hi];
+  } catch {
+    // not Linux: the IANA dynamic range
+  }
+  return [49152, 65535];
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+/**
+ * A TCP port for a daemon that must keep its address across a restart. Below the ephemeral range, so no
+ * outgoing connection can take it while the daemon is down (CI saw EADDRINUSE on a restart when the
+ * port came from listen(0)); claimed with an exclusive file shared by every test file of this run (they
+ * are children of one runner), so two files never get the same port; and free when picked.
+ */
+export async function freePort(): Promise<number> {
+  const [ephemeralLo, ephemeralHi] = ephemeralRange();
+  const [lo, hi] = ephemeralLo > 12_000 ? [10_000, ephemeralLo - 1] : [ephemeralHi + 1, 65_535];
+  const claims = join(tmpdir(), `compeer-test-ports-${process.ppid}`);
+  mkdirSync(claims, { recursive: true });
+  for (let i = 0; i < 200; i++) {
+    const port = lo + Math.floor(Math.random() * (hi - lo + 1));
+    try {
+      writeFileSync(join(claims, String(port)), '', { flag: 'wx' });
+    } catch {
+      continue; // another test file of this run has it
+    }
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free TCP port in ${lo}–${hi} after 200 tries`);
 }
 
 export function tempDirs(t: { after(fn: () => void): void }): (name: string) => string {
