@@ -16,7 +16,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
 import { gossipsub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
-import { peerDiscoverySymbol, type ConnectionGater, type PeerDiscovery, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface';
+import { KEEP_ALIVE, peerDiscoverySymbol, type ConnectionGater, type PeerDiscovery, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface';
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht';
 import { mdns } from '@libp2p/mdns';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -35,7 +35,7 @@ import { validateRateLimit } from './rate-limit.ts';
 import { DEFAULT_MAX_STORED_RECORDS, RecordDatastore } from './record-store.ts';
 import { addressFor, createRequestLayer, DEFAULT_MAX_FRAME_BYTES, DEFAULT_TIMEOUT_MS, parseMultiaddr, parsePeerId } from './request.ts';
 import type { ConnectionInfo, DiscoveredPeer, DiscoverySource, NetNode, NetNodeOptions } from './types.ts';
-import { createTrimCooldown, trimVictims } from './trim.ts';
+import { createTrimCooldown, inUse, TRIM_ACTIVE_MS, TRIM_GRACE_MS, trimVictims } from './trim.ts';
 
 export const DHT_PROTOCOL = '/compeer/kad/1.0.0';
 /**
@@ -209,24 +209,62 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
   // Above max (inside libp2p's max + reserve): close connections so a slot stays free for the next peer
   // that dials us (inboundReserve); which ones, and the cool-down of those cut: src/net/trim.ts.
   late.libp2p = libp2p;
-  const tagValue = async (peer: PeerId): Promise<number> => {
+  const tagsOf = async (peer: PeerId): Promise<{ value: number; keepAlive: boolean }> => {
     try {
-      return [...(await libp2p.peerStore.get(peer)).tags.values()].reduce((sum, t) => sum + t.value, 0);
+      const tags = (await libp2p.peerStore.get(peer)).tags;
+      return { value: [...tags.values()].reduce((sum, t) => sum + t.value, 0), keepAlive: [...tags.keys()].some((k) => k.startsWith(KEEP_ALIVE)) };
     } catch {
-      return 0; // not in the peer store: no tags
+      return { value: 0, keepAlive: false }; // not in the peer store: no tags
     }
   };
+  // Our last Compeer request with each peer (sent, or served): its connection is in use (src/net/trim.ts).
+  const lastActive = new Map<string, number>();
+  const touch = (peer: string): void => {
+    lastActive.delete(peer);
+    lastActive.set(peer, clock());
+    for (const [k, at] of lastActive) {
+      if (lastActive.size <= 4_096 && clock() - at < TRIM_ACTIVE_MS) break;
+      lastActive.delete(k);
+    }
+  };
+  let recheck: ReturnType<typeof setTimeout> | undefined;
   const trim = async (): Promise<void> => {
     const all = libp2p.getConnections();
     if (all.length <= maxConnections) return;
-    const value = new Map<string, number>();
+    const tags = new Map<string, { value: number; keepAlive: boolean }>();
     for (const c of all) {
       const key = c.remotePeer.toString();
-      if (!value.has(key)) value.set(key, await tagValue(c.remotePeer));
+      if (!tags.has(key)) tags.set(key, await tagsOf(c.remotePeer));
     }
-    const candidates = all.map((c) => ({ c, value: value.get(c.remotePeer.toString()) ?? 0, busy: c.streams.length > 0, openedAt: c.timeline.open }));
-    const victims = trimVictims(candidates, all.length - maxConnections).map((v) => v.c);
+    const now = clock();
+    const candidates = all.map((c) => {
+      const peer = c.remotePeer.toString();
+      const t = tags.get(peer) ?? { value: 0, keepAlive: false };
+      const used = inUse(now, c.timeline.open, lastActive.get(peer));
+      return { c, value: t.value, busy: c.streams.length > 0, openedAt: c.timeline.open, inUse: used, kept: t.keepAlive || kept.has(peer), keepAlive: t.keepAlive };
+    });
+    // One of libp2p's inbound slots stays free (its limit is max + reserve), whatever it cuts.
+    const chosen = trimVictims(candidates, all.length - maxConnections, all.length - (maxConnections + inboundReserve(maxConnections) - 1));
+    const victims = chosen.map((v) => v.c);
     cooldown.cut(victims.map((c) => c.remotePeer.toString()));
+    // Cut means no longer kept alive: without its KEEP_ALIVE tag our reconnect queue does not redial it.
+    await Promise.all(
+      chosen
+        .filter((v) => v.keepAlive)
+        .map(async (v) => {
+          const keys = [...(await libp2p.peerStore.get(v.c.remotePeer)).tags.keys()].filter((k) => k.startsWith(KEEP_ALIVE));
+          await libp2p.peerStore.merge(v.c.remotePeer, { tags: Object.fromEntries(keys.map((k) => [k, undefined])) });
+        })
+        .map((p) => p.catch((err: unknown) => log.debug('keep-alive tag not dropped', { err: err instanceof Error ? err : String(err) }))),
+    );
+    // Over max for connections in use: look again once a grace may be over (no connection may open meanwhile).
+    if (all.length - victims.length > maxConnections && recheck === undefined && running) {
+      recheck = setTimeout(() => {
+        recheck = undefined;
+        maybeTrim();
+      }, TRIM_GRACE_MS);
+      recheck.unref();
+    }
     // A graceful close waits for the streams to end: bounded, then aborted (as libp2p's own pruner
     // does). An unbounded one kept `trimming` set for good on a busy node — no trim ever again: 47
     // connections at a cap of 24 in a 100-node run.
@@ -282,6 +320,8 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     },
     async stop() {
       running = false;
+      if (recheck !== undefined) clearTimeout(recheck);
+      recheck = undefined;
       gossip.stopped();
       transport.close();
       await libp2p.stop();
@@ -345,9 +385,22 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     subscribe: (topic, cb, o) => gossip.subscribe(topic, cb, o),
     async request(peer, addrs, protocol, bytes, o) {
       requireRunning();
-      return transport.request(peer, addrs, protocol, bytes, o);
+      touch(peer);
+      try {
+        return await transport.request(peer, addrs, protocol, bytes, o);
+      } finally {
+        touch(peer);
+      }
     },
-    handle: (protocol, handler, o) => transport.handle(protocol, handler, o),
+    handle: (protocol, handler, o) =>
+      transport.handle(
+        protocol,
+        async (req, from, ctx) => {
+          touch(from);
+          return handler(req, from, ctx);
+        },
+        o,
+      ),
     unhandle: (protocol) => transport.unhandle(protocol),
   };
   return node;

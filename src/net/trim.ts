@@ -7,6 +7,19 @@
  * NetNode.keepPeers our contacts' nodes, highest), then connections without open streams, then the
  * oldest. A kept peer is never cooled down.
  *
+ * In use (not cut, and over max by as many): a connection opened less than TRIM_GRACE_MS ago, or to a
+ * peer we exchanged a Compeer request with in the last TRIM_ACTIVE_MS. Why: by tag value alone, a node
+ * whose connections were all kad-close or gossip-mesh peers (value 51–200) cut every new connection at
+ * once — a sender's direct request, a relay's last hop, its own mailbox fetch (value 0, or 1 for a
+ * kad-dht routing-table peer) — and then cooled the cut peer down: node 75 of full-baseline-100 sat at
+ * its 24 connections with every request to it and from it failing for the whole 17-min drain (26 Nov).
+ * Kept peers — the ones our own libp2p redials the moment they drop (KEEP_ALIVE: kad-dht's 20 closest)
+ * and our contacts' nodes (NetNode.keepPeers) — go after every other idle connection; node.ts drops our
+ * KEEP_ALIVE tag on a peer before it cuts it (as libp2p's reconnect queue does when its redials fail),
+ * else our own redial — itself new, so in use — would make the trim cut the next (a loop). Over max with
+ * only connections in use, the node waits (inside libp2p's max + reserve) until the grace is over and
+ * trims again; over libp2p's limit less one inbound slot (`mustFree`) it cuts connections in use too.
+ *
  * Cool-down: a peer that holds *us* KEEP_ALIVE redials the moment we cut it; we cut someone else, who
  * may do the same. In an idle 40-node cluster at 24 connections that loop opened ~1 connection per node
  * per second (a Noise handshake and an identify each way: 2 % of a core per node instead of 0.4 %). So
@@ -16,6 +29,10 @@
 import type { Clock } from '../lib/deps.ts';
 
 export const TRIM_COOLDOWN_MS = 60_000;
+/** A new connection's first request has this long to arrive (the request deadline, src/net/request.ts). */
+export const TRIM_GRACE_MS = 5_000;
+/** A peer we sent a Compeer request to or served one from is in use this long after (a mailbox drain's rounds, a path's hops). */
+export const TRIM_ACTIVE_MS = 30_000;
 const COOLDOWN_MAX_PEERS = 1_024;
 
 export interface TrimCandidate {
@@ -23,12 +40,31 @@ export interface TrimCandidate {
   readonly value: number;
   readonly busy: boolean;
   readonly openedAt: number;
+  /** In use by us (above): new, or a Compeer request with the peer lately. */
+  readonly inUse: boolean;
+  /** Our libp2p redials it (KEEP_ALIVE) or it is a contact's node. */
+  readonly kept: boolean;
 }
 
-/** The `excess` connections to close, in the order above. */
-export function trimVictims<T extends TrimCandidate>(all: readonly T[], excess: number): T[] {
-  if (excess <= 0) return [];
-  return [...all].sort((a, b) => a.value - b.value || Number(a.busy) - Number(b.busy) || a.openedAt - b.openedAt).slice(0, excess);
+const order = (a: TrimCandidate, b: TrimCandidate): number => a.value - b.value || Number(a.busy) - Number(b.busy) || a.openedAt - b.openedAt;
+
+/**
+ * The connections to close, in the order above: `excess` is how many we hold over connections.max,
+ * `mustFree` how many over libp2p's limit less one inbound slot.
+ */
+export function trimVictims<T extends TrimCandidate>(all: readonly T[], excess: number, mustFree = 0): T[] {
+  if (excess <= 0 && mustFree <= 0) return [];
+  const idle = all.filter((c) => !c.inUse && !c.kept).sort(order);
+  const kept = all.filter((c) => !c.inUse && c.kept).sort(order);
+  const victims = [...idle, ...kept].slice(0, excess);
+  const forced = mustFree - victims.length;
+  if (forced > 0) victims.push(...all.filter((c) => c.inUse).sort(order).slice(0, forced));
+  return victims;
+}
+
+/** Whether a connection is in use (above); `lastActive`: our last Compeer request with the peer. */
+export function inUse(now: number, openedAt: number, lastActive: number | undefined): boolean {
+  return now - openedAt < TRIM_GRACE_MS || (lastActive !== undefined && now - lastActive < TRIM_ACTIVE_MS);
 }
 
 export interface TrimCooldown {

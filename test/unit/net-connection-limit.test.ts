@@ -4,13 +4,18 @@
  * trims itself back to max. A node with max 2 that dialled 2 peers still accepts a third that dials it,
  * and settles at 2 connections again. A peer the trim cut that dials straight back (libp2p redials
  * KEEP_ALIVE peers at once) does not make the node cut one of the peers it kept (src/net/trim.ts: the
- * cool-down refuses it, and the order ranks the newcomer first), and a peer it did not cut is accepted.
+ * cool-down refuses it), and a peer it did not cut is accepted. A new connection is in use for
+ * TRIM_GRACE_MS (its first request may still be coming): the node trims back to max after it.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { NetNode } from '../../src/net/index.ts';
 import { inboundReserve } from '../../src/net/node.ts';
+import { TRIM_GRACE_MS } from '../../src/net/trim.ts';
 import { startNode, waitFor } from './net-helpers.ts';
+
+/** The grace of the newest connection, then the trim (on a loaded machine). */
+const TRIMMED_MS = TRIM_GRACE_MS + 10_000;
 
 describe('net: inbound slots kept free above connections.max', () => {
   const nodes: NetNode[] = [];
@@ -23,9 +28,14 @@ describe('net: inbound slots kept free above connections.max', () => {
     const [p1, p2, third, fourth] = await Promise.all([startNode(), startNode(), startNode(), startNode()]);
     nodes.push(full, p1, p2, third, fourth);
     for (const p of [p1, p2]) await full.dial(p.addresses()[0] as string);
+    // Past their grace, the two are idle: the newcomer, in use, stays and the older of them goes.
+    await new Promise((r) => setTimeout(r, TRIM_GRACE_MS + 500));
     await third.dial(full.addresses()[0] as string);
-    assert.ok(await waitFor(() => full.connections().length <= 2, 5_000), 'trimmed back to max');
-    const cut = [p1, p2, third].filter((p) => !full.connections().some((c) => c.peerId === p.peerId));
+    // The dialler's dial resolves before the node has registered its end of the connection.
+    assert.ok(await waitFor(() => full.connections().some((c) => c.peerId === third.peerId), 5_000), 'the newcomer connected');
+    assert.ok(await waitFor(() => full.connections().length <= 2, TRIMMED_MS), 'trimmed back to max');
+    assert.ok(full.connections().some((c) => c.peerId === third.peerId), 'the new connection, in use, was kept');
+    const cut = [p1, p2].filter((p) => !full.connections().some((c) => c.peerId === p.peerId));
     assert.equal(cut.length, 1, 'one peer cut');
     const victim = cut[0] as NetNode;
     const keep = new Set(full.connections().map((c) => c.peerId));
@@ -46,7 +56,9 @@ describe('net: inbound slots kept free above connections.max', () => {
     for (const p of [p1, p2]) await full.dial(p.addresses()[0] as string);
     full.keepPeers([p1.peerId]);
     await third.dial(full.addresses()[0] as string);
-    assert.ok(await waitFor(() => full.connections().length <= 2, 5_000), 'trimmed back to max');
+    // The dialler's dial resolves before the node has registered its end of the connection.
+    assert.ok(await waitFor(() => full.connections().some((c) => c.peerId === third.peerId), 5_000), 'the newcomer connected');
+    assert.ok(await waitFor(() => full.connections().length <= 2, TRIMMED_MS), 'trimmed back to max');
     assert.ok(full.connections().some((c) => c.peerId === p1.peerId), 'the kept peer, the oldest and idle, is still connected');
   });
 
@@ -64,6 +76,7 @@ describe('net: inbound slots kept free above connections.max', () => {
     assert.equal(full.connections().length, 2, 'at max');
     const reached = await third.dial(full.addresses()[0] as string);
     assert.equal(reached, full.peerId, 'the inbound dial was accepted');
-    assert.ok(await waitFor(() => full.connections().length <= 2, 5_000), `trimmed back to max: ${full.connections().length}`);
+    assert.ok(await waitFor(() => full.connections().some((c) => c.peerId === third.peerId), 5_000), 'the newcomer connected');
+    assert.ok(await waitFor(() => full.connections().length <= 2, TRIMMED_MS), `trimmed back to max: ${full.connections().length}`);
   });
 });

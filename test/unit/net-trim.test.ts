@@ -1,18 +1,48 @@
 /**
- * src/net/trim.ts: the trim's order (tag value, then idle, then oldest) and the cool-down of the peers
- * it cut (refused while the node is full, for TRIM_COOLDOWN_MS, in a bounded map).
+ * src/net/trim.ts: the trim's order (tag value, then idle, then oldest), the connections it protects (in
+ * use by us, or repaired by our own redial) and the cool-down of the peers it cut (refused while the node
+ * is full, for TRIM_COOLDOWN_MS, in a bounded map).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createTrimCooldown, TRIM_COOLDOWN_MS, trimVictims } from '../../src/net/trim.ts';
+import { createTrimCooldown, inUse, TRIM_ACTIVE_MS, TRIM_COOLDOWN_MS, TRIM_GRACE_MS, trimVictims } from '../../src/net/trim.ts';
 
 describe('net: connection trim', () => {
   it('cuts the least-valued peers first, then idle connections, then the oldest', () => {
-    const c = (name: string, value: number, busy: boolean, openedAt: number) => ({ name, value, busy, openedAt });
+    const c = (name: string, value: number, busy: boolean, openedAt: number) => ({ name, value, busy, openedAt, inUse: false, kept: false });
     const all = [c('kad-close', 51, false, 1), c('busy-old', 0, true, 2), c('idle-new', 0, false, 9), c('idle-old', 0, false, 3), c('mesh', 1, false, 0)];
     assert.deepEqual(trimVictims(all, 3).map((v) => v.name), ['idle-old', 'idle-new', 'busy-old']);
     assert.deepEqual(trimVictims(all, 5).map((v) => v.name), ['idle-old', 'idle-new', 'busy-old', 'mesh', 'kad-close']);
     assert.deepEqual(trimVictims(all, 0), []);
+  });
+
+  it('a node whose connections are all valued keeps the new one in use and cuts an old idle one', () => {
+    // full-baseline-100's node 75: kad-close (51, KEEP_ALIVE) and gossip-mesh (100) peers only; a sender's
+    // direct request arrives on a new connection from a kad routing-table peer (value 1).
+    const c = (name: string, value: number, openedAt: number, o: { inUse?: boolean; kept?: boolean } = {}) => ({ name, value, busy: true, openedAt, inUse: o.inUse ?? false, kept: o.kept ?? false });
+    const close1 = c('close-1', 51, 1, { kept: true });
+    const close2 = c('close-2', 51, 2, { kept: true });
+    const sender = c('sender', 1, 99, { inUse: true });
+    const all = [close1, close2, c('mesh-1', 100, 3), c('mesh-2', 100, 4), sender];
+    assert.deepEqual(trimVictims(all, 1).map((v) => v.name), ['mesh-1'], 'by value alone the sender would go');
+    assert.deepEqual(trimVictims(all, 3).map((v) => v.name), ['mesh-1', 'mesh-2', 'close-1'], 'kept peers after the idle ones');
+    // Only connections in use over max: none cut until libp2p's limit would leave no inbound slot.
+    const busyNew = c('walk', 0, 98, { inUse: true });
+    assert.deepEqual(trimVictims([sender, busyNew], 1), []);
+    // Not in use any more: the lowest-valued goes, kept peers after every idle one.
+    assert.deepEqual(trimVictims([close1, close2, { ...sender, inUse: false }], 1).map((v) => v.name), ['sender']);
+    assert.deepEqual(trimVictims([close1, close2, c('mesh', 100, 5)], 2).map((v) => v.name), ['mesh', 'close-1']);
+    // libp2p's limit less one inbound slot: cut whatever it must, kept ones, then those in use.
+    assert.deepEqual(trimVictims([sender, busyNew], 1, 1).map((v) => v.name), ['walk']);
+    assert.deepEqual(trimVictims([close1, sender, busyNew], 3, 3).map((v) => v.name), ['close-1', 'walk', 'sender']);
+  });
+
+  it('a connection is in use while new, and for a while after a request with its peer', () => {
+    const now = 1_000_000;
+    assert.equal(inUse(now, now - TRIM_GRACE_MS + 1, undefined), true, 'new');
+    assert.equal(inUse(now, now - TRIM_GRACE_MS, undefined), false, 'grace over, no request');
+    assert.equal(inUse(now, 0, now - TRIM_ACTIVE_MS + 1), true, 'a request lately');
+    assert.equal(inUse(now, 0, now - TRIM_ACTIVE_MS), false, 'the last request too long ago');
   });
 
   it('refuses a peer it cut while the node is full, until the cool-down ends', () => {
