@@ -19,17 +19,7 @@ import { createCluster, type Cluster } from '../../sim/full/cluster.ts';
 import { createFullFaults, type FullFaults } from '../../sim/full/faults.ts';
 import { storeRoot } from '../../sim/full/simulate-full.ts';
 import { createTimeline } from '../../sim/full/timeline.ts';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await sleep(250);
-  }
-  return check();
-}
+import { sleep, until } from './helpers.ts';
 
 const memoryAddr = (peer: string): string => `/memory/${peer}/p2p/${peer}`;
 

@@ -19,18 +19,7 @@ import { createFullFaults, type FullFaults } from '../../sim/full/faults.ts';
 import { createFateRecorder, summarizeFates } from '../../sim/full/fate.ts';
 import { runFullScenario, storeRoot } from '../../sim/full/simulate-full.ts';
 import { createTimeline } from '../../sim/full/timeline.ts';
-import { scenario } from './helpers.ts';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await sleep(250);
-  }
-  return check();
-}
+import { scenario, sleep, until } from './helpers.ts';
 
 /** A cluster whose gater follows a fault controller driven by the test; received texts per node. */
 function harness(size: number): { cluster: Cluster; faults: FullFaults; received: Map<number, string[]> } {

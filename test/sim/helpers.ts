@@ -21,3 +21,15 @@ export function scenarioJson(over: Record<string, unknown> = {}): Record<string,
 export function scenario(over: Record<string, unknown> = {}): Scenario {
   return parseScenario(scenarioJson(over));
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every 250 ms until it holds or `timeoutMs` passes (full-mode tests run in real time). */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await sleep(250);
+  }
+  return check();
+}
