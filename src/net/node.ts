@@ -16,7 +16,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
 import { gossipsub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
-import { KEEP_ALIVE, peerDiscoverySymbol, type ConnectionGater, type PeerDiscovery, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface';
+import { peerDiscoverySymbol, type ConnectionGater, type PeerDiscovery, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface';
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht';
 import { mdns } from '@libp2p/mdns';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -35,28 +35,12 @@ import { validateRateLimit } from './rate-limit.ts';
 import { DEFAULT_MAX_STORED_RECORDS, RecordDatastore } from './record-store.ts';
 import { addressFor, createRequestLayer, DEFAULT_MAX_FRAME_BYTES, DEFAULT_TIMEOUT_MS, parseMultiaddr, parsePeerId } from './request.ts';
 import type { ConnectionInfo, DiscoveredPeer, DiscoverySource, NetNode, NetNodeOptions } from './types.ts';
-import { createTrimCooldown, inUse, TRIM_ACTIVE_MS, TRIM_GRACE_MS, trimVictims } from './trim.ts';
+import { createConnectionTrim, inboundReserve } from './connection-trim.ts';
 
 export const DHT_PROTOCOL = '/compeer/kad/1.0.0';
-/**
- * libp2p peer-store tag on the peers `keepPeers` names (contacts' nodes): above kad-dht's close peers
- * (kad-close 50 + KEEP_ALIVE 1), so the trim cuts them last and never cools them down.
- */
-const KEEP_TAG = 'compeer-keep';
-const KEEP_TAG_VALUE = 100;
-/** A trimmed connection's graceful close, then it is aborted. */
-const TRIM_CLOSE_MS = 1_000;
 export const MDNS_SERVICE_TAG = '_compeer._udp.local';
 export const DEFAULT_MAX_CONNECTIONS = 128;
 const INBOUND_UPGRADE_TIMEOUT_MS = 5_000;
-/**
- * Inbound slots kept free above connections.max: libp2p refuses every inbound connection once it holds
- * its own maxConnections, and prunes only above it (a node full of its own dials would refuse its
- * contacts for good). Its limit is max + this; our trim (below) keeps us at max.
- */
-export function inboundReserve(max: number): number {
-  return Math.max(2, Math.ceil(max / 8));
-}
 /** The largest configurable frame limit: frames are held in memory whole. */
 const MAX_FRAME_LIMIT = 64 * 1024 * 1024;
 
@@ -138,11 +122,8 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
   const defaultListen = isMemory ? [`/memory/${peerIdFromPrivateKey(privateKey).toString()}`] : ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'];
   const listen = [...(opts.listen ?? defaultListen), ...(opts.relayListen === true ? ['/p2p-circuit'] : [])];
   const maxConnections = opts.connections?.max ?? DEFAULT_MAX_CONNECTIONS;
-  // The trim's cool-down (src/net/trim.ts): a peer it just cut is refused inbound while we are full.
-  const cooldown = createTrimCooldown(clock);
-  const late: { libp2p?: { getConnections(): unknown[] } } = {};
-  let kept = new Set<string>();
-  const cooling = (peer: PeerId): boolean => !kept.has(peer.toString()) && cooldown.refuses(peer.toString(), (late.libp2p?.getConnections().length ?? 0) >= maxConnections);
+  // Keeps us at max inside libp2p's max + reserve, and refuses peers it just cut (src/net/connection-trim.ts).
+  const trimmer = createConnectionTrim(maxConnections, clock, log);
   const libp2p = await createLibp2p({
     privateKey,
     start: false,
@@ -151,7 +132,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     nodeInfo: { name: 'compeer', version: '1', userAgent: 'compeer' },
     addresses: { listen, ...(opts.announce !== undefined ? { announce: [...opts.announce] } : {}) },
     transports: isMemory ? [memory({ latency: opts.memoryLatencyMs ?? 0 }), circuitRelayTransport()] : [tcp(), webSockets(), circuitRelayTransport()],
-    connectionGater: peerGater(opts.allowPeer, (peer) => cooling(peer)),
+    connectionGater: peerGater(opts.allowPeer, (peer) => trimmer.cooling(peer)),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
@@ -206,90 +187,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       }
     });
   }
-  // Above max (inside libp2p's max + reserve): close connections so a slot stays free for the next peer
-  // that dials us (inboundReserve); which ones, and the cool-down of those cut: src/net/trim.ts.
-  late.libp2p = libp2p;
-  const tagsOf = async (peer: PeerId): Promise<{ value: number; keepAlive: boolean }> => {
-    try {
-      const tags = (await libp2p.peerStore.get(peer)).tags;
-      return { value: [...tags.values()].reduce((sum, t) => sum + t.value, 0), keepAlive: [...tags.keys()].some((k) => k.startsWith(KEEP_ALIVE)) };
-    } catch {
-      return { value: 0, keepAlive: false }; // not in the peer store: no tags
-    }
-  };
-  // Our last Compeer request with each peer (sent, or served): its connection is in use (src/net/trim.ts).
-  const lastActive = new Map<string, number>();
-  const touch = (peer: string): void => {
-    lastActive.delete(peer);
-    lastActive.set(peer, clock());
-    for (const [k, at] of lastActive) {
-      if (lastActive.size <= 4_096 && clock() - at < TRIM_ACTIVE_MS) break;
-      lastActive.delete(k);
-    }
-  };
-  let recheck: ReturnType<typeof setTimeout> | undefined;
-  const trim = async (): Promise<void> => {
-    const all = libp2p.getConnections();
-    if (all.length <= maxConnections) return;
-    const tags = new Map<string, { value: number; keepAlive: boolean }>();
-    for (const c of all) {
-      const key = c.remotePeer.toString();
-      if (!tags.has(key)) tags.set(key, await tagsOf(c.remotePeer));
-    }
-    const now = clock();
-    const candidates = all.map((c) => {
-      const peer = c.remotePeer.toString();
-      const t = tags.get(peer) ?? { value: 0, keepAlive: false };
-      const used = inUse(now, c.timeline.open, lastActive.get(peer));
-      return { c, value: t.value, busy: c.streams.length > 0, openedAt: c.timeline.open, inUse: used, kept: t.keepAlive || kept.has(peer), keepAlive: t.keepAlive };
-    });
-    // One of libp2p's inbound slots stays free (its limit is max + reserve), whatever it cuts.
-    const chosen = trimVictims(candidates, all.length - maxConnections, all.length - (maxConnections + inboundReserve(maxConnections) - 1));
-    const victims = chosen.map((v) => v.c);
-    cooldown.cut(victims.map((c) => c.remotePeer.toString()));
-    // Cut means no longer kept alive: without its KEEP_ALIVE tag our reconnect queue does not redial it.
-    await Promise.all(
-      chosen
-        .filter((v) => v.keepAlive)
-        .map(async (v) => {
-          const keys = [...(await libp2p.peerStore.get(v.c.remotePeer)).tags.keys()].filter((k) => k.startsWith(KEEP_ALIVE));
-          await libp2p.peerStore.merge(v.c.remotePeer, { tags: Object.fromEntries(keys.map((k) => [k, undefined])) });
-        })
-        .map((p) => p.catch((err: unknown) => log.debug('keep-alive tag not dropped', { err: err instanceof Error ? err : String(err) }))),
-    );
-    // Over max for connections in use: look again once a grace may be over (no connection may open meanwhile).
-    if (all.length - victims.length > maxConnections && recheck === undefined && running) {
-      recheck = setTimeout(() => {
-        recheck = undefined;
-        maybeTrim();
-      }, TRIM_GRACE_MS);
-      recheck.unref();
-    }
-    // A graceful close waits for the streams to end: bounded, then aborted (as libp2p's own pruner
-    // does). An unbounded one kept `trimming` set for good on a busy node — no trim ever again: 47
-    // connections at a cap of 24 in a 100-node run.
-    await Promise.all(
-      victims.map((c) => c.close({ signal: AbortSignal.timeout(TRIM_CLOSE_MS) }).catch((err: unknown) => c.abort(err instanceof Error ? err : new Error(String(err))))),
-    );
-  };
-  let trimming = false;
-  let openedMeanwhile = false;
-  const maybeTrim = (): void => {
-    if (trimming) {
-      openedMeanwhile = true;
-      return;
-    }
-    if (libp2p.getConnections().length <= maxConnections) return;
-    trimming = true;
-    openedMeanwhile = false;
-    trim()
-      .catch((err: unknown) => log.warn('connection trim failed', { err: err instanceof Error ? err : String(err) }))
-      .finally(() => {
-        trimming = false;
-        if (openedMeanwhile) maybeTrim(); // connections opened while it ran
-      });
-  };
-  libp2p.addEventListener('connection:open', maybeTrim);
+  trimmer.attach(libp2p);
   libp2p.addEventListener('peer:identify', (evt) => {
     const r = evt.detail;
     emitDiscovered({ peerId: r.peerId.toString(), addresses: r.listenAddrs.map((a) => a.toString()), source: 'identify' });
@@ -308,6 +206,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       await libp2p.start();
       gossip.started();
       running = true;
+      trimmer.start();
       if (isMemory) {
         for (const addr of opts.bootstrap ?? []) {
           libp2p.dial(parseMultiaddr(addr), { signal: timeout(undefined) }).then(
@@ -320,8 +219,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     },
     async stop() {
       running = false;
-      if (recheck !== undefined) clearTimeout(recheck);
-      recheck = undefined;
+      trimmer.stop();
       gossip.stopped();
       transport.close();
       await libp2p.stop();
@@ -348,23 +246,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
         limited: c.limits !== undefined,
       }));
     },
-    keepPeers(peers) {
-      const next = new Set(peers.filter((p) => p !== node.peerId));
-      if (next.size === kept.size && [...next].every((p) => kept.has(p))) return;
-      const changed = [...[...next].filter((p) => !kept.has(p)).map((p) => [p, true] as const), ...[...kept].filter((p) => !next.has(p)).map((p) => [p, false] as const)];
-      kept = next;
-      for (const [p, keep] of changed) {
-        let id: PeerId;
-        try {
-          id = parsePeerId(p);
-        } catch {
-          continue; // not a peer ID: nothing to tag
-        }
-        libp2p.peerStore.merge(id, { tags: { [KEEP_TAG]: keep ? { value: KEEP_TAG_VALUE } : undefined } }).catch((err: unknown) => {
-          log.debug('peer tag failed', { peer: p, err: err instanceof Error ? err : String(err) });
-        });
-      }
-    },
+    keepPeers: (peers) => trimmer.keepPeers(peers.filter((p) => p !== node.peerId)),
     onPeerDiscovered(cb) {
       const wrapped = (p: DiscoveredPeer): void => cb(p);
       discovered.add(wrapped);
@@ -385,18 +267,18 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     subscribe: (topic, cb, o) => gossip.subscribe(topic, cb, o),
     async request(peer, addrs, protocol, bytes, o) {
       requireRunning();
-      touch(peer);
+      trimmer.touch(peer);
       try {
         return await transport.request(peer, addrs, protocol, bytes, o);
       } finally {
-        touch(peer);
+        trimmer.touch(peer);
       }
     },
     handle: (protocol, handler, o) =>
       transport.handle(
         protocol,
         async (req, from, ctx) => {
-          touch(from);
+          trimmer.touch(from);
           return handler(req, from, ctx);
         },
         o,

@@ -1,5 +1,5 @@
 /**
- * The connection trim's two rules (src/net/node.ts keeps connections at `connections.max` inside
+ * The connection trim's two rules (src/net/connection-trim.ts keeps connections at `connections.max` inside
  * libp2p's max + inboundReserve): which connections go first, and the cool-down of the peers it cut.
  *
  * Order: the peers libp2p's services value least (the sum of their peer-store tags — libp2p's own
@@ -14,7 +14,7 @@
  * kad-dht routing-table peer) — and then cooled the cut peer down: node 75 of full-baseline-100 sat at
  * its 24 connections with every request to it and from it failing for the whole 17-min drain (26 Nov).
  * Kept peers — the ones our own libp2p redials the moment they drop (KEEP_ALIVE: kad-dht's 20 closest)
- * and our contacts' nodes (NetNode.keepPeers) — go after every other idle connection; node.ts drops our
+ * and our contacts' nodes (NetNode.keepPeers) — go after every other idle connection; connection-trim.ts drops our
  * KEEP_ALIVE tag on a peer before it cuts it (as libp2p's reconnect queue does when its redials fail),
  * else our own redial — itself new, so in use — would make the trim cut the next (a loop). Over max with
  * only connections in use, the node waits (inside libp2p's max + reserve) until the grace is over and

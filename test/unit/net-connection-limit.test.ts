@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { NetNode } from '../../src/net/index.ts';
-import { inboundReserve } from '../../src/net/node.ts';
+import { inboundReserve } from '../../src/net/connection-trim.ts';
 import { TRIM_GRACE_MS } from '../../src/net/trim.ts';
 import { startNode, waitFor } from './net-helpers.ts';
 

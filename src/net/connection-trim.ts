@@ -1,0 +1,171 @@
+/**
+ * The libp2p side of the connection trim: keeps a node at `connections.max` inside libp2p's own
+ * max + inboundReserve, so a slot stays free for the next peer that dials us. Which connections go and
+ * the cool-down of those cut are pure rules in trim.ts; this module reads libp2p's connections and
+ * peer-store tags, tracks which peers are in use, tags contacts' nodes, and closes the victims.
+ */
+import { KEEP_ALIVE, type Libp2p, type PeerId } from '@libp2p/interface';
+import type { Clock } from '../lib/deps.ts';
+import type { Logger } from '../lib/log.ts';
+import { parsePeerId } from './request.ts';
+import { createTrimCooldown, inUse, TRIM_ACTIVE_MS, TRIM_GRACE_MS, trimVictims } from './trim.ts';
+
+/**
+ * libp2p peer-store tag on the peers `keepPeers` names (contacts' nodes): above kad-dht's close peers
+ * (kad-close 50 + KEEP_ALIVE 1), so the trim cuts them last and never cools them down.
+ */
+const KEEP_TAG = 'compeer-keep';
+const KEEP_TAG_VALUE = 100;
+/** A trimmed connection's graceful close, then it is aborted. */
+const TRIM_CLOSE_MS = 1_000;
+
+/**
+ * Inbound slots kept free above connections.max: libp2p refuses every inbound connection once it holds
+ * its own maxConnections, and prunes only above it (a node full of its own dials would refuse its
+ * contacts for good). Its limit is max + this; the trim keeps us at max.
+ */
+export function inboundReserve(max: number): number {
+  return Math.max(2, Math.ceil(max / 8));
+}
+
+export interface ConnectionTrim {
+  /** For the connection gater: a peer the trim just cut is refused inbound while we are full. */
+  cooling(peer: PeerId): boolean;
+  /** A Compeer request with `peer` (sent or served): its connection is in use. */
+  touch(peer: string): void;
+  /** The peers cut last and never cooled down (contacts' nodes); replaces the previous set. */
+  keepPeers(peers: readonly string[]): void;
+  /** Trims on every new connection of this node. */
+  attach(libp2p: Libp2p): void;
+  /** While started, a trim that could not cut enough looks again after the grace. */
+  start(): void;
+  stop(): void;
+}
+
+const errText = (err: unknown): Error | string => (err instanceof Error ? err : String(err));
+
+export function createConnectionTrim(maxConnections: number, clock: Clock, log: Logger): ConnectionTrim {
+  const cooldown = createTrimCooldown(clock);
+  let libp2p: Libp2p | undefined;
+  let kept = new Set<string>();
+  let running = false;
+  let recheck: ReturnType<typeof setTimeout> | undefined;
+  const lastActive = new Map<string, number>();
+
+  const tagsOf = async (node: Libp2p, peer: PeerId): Promise<{ value: number; keepAlive: boolean }> => {
+    try {
+      const tags = (await node.peerStore.get(peer)).tags;
+      return { value: [...tags.values()].reduce((sum, t) => sum + t.value, 0), keepAlive: [...tags.keys()].some((k) => k.startsWith(KEEP_ALIVE)) };
+    } catch {
+      return { value: 0, keepAlive: false }; // not in the peer store: no tags
+    }
+  };
+
+  const trim = async (node: Libp2p): Promise<void> => {
+    const all = node.getConnections();
+    if (all.length <= maxConnections) return;
+    const tags = new Map<string, { value: number; keepAlive: boolean }>();
+    for (const c of all) {
+      const key = c.remotePeer.toString();
+      if (!tags.has(key)) tags.set(key, await tagsOf(node, c.remotePeer));
+    }
+    const now = clock();
+    const candidates = all.map((c) => {
+      const peer = c.remotePeer.toString();
+      const t = tags.get(peer) ?? { value: 0, keepAlive: false };
+      const used = inUse(now, c.timeline.open, lastActive.get(peer));
+      return { c, value: t.value, busy: c.streams.length > 0, openedAt: c.timeline.open, inUse: used, kept: t.keepAlive || kept.has(peer), keepAlive: t.keepAlive };
+    });
+    // One of libp2p's inbound slots stays free (its limit is max + reserve), whatever it cuts.
+    const chosen = trimVictims(candidates, all.length - maxConnections, all.length - (maxConnections + inboundReserve(maxConnections) - 1));
+    const victims = chosen.map((v) => v.c);
+    cooldown.cut(victims.map((c) => c.remotePeer.toString()));
+    // Cut means no longer kept alive: without its KEEP_ALIVE tag our reconnect queue does not redial it.
+    await Promise.all(
+      chosen
+        .filter((v) => v.keepAlive)
+        .map(async (v) => {
+          const keys = [...(await node.peerStore.get(v.c.remotePeer)).tags.keys()].filter((k) => k.startsWith(KEEP_ALIVE));
+          await node.peerStore.merge(v.c.remotePeer, { tags: Object.fromEntries(keys.map((k) => [k, undefined])) });
+        })
+        .map((p) => p.catch((err: unknown) => log.debug('keep-alive tag not dropped', { err: errText(err) }))),
+    );
+    // Over max for connections in use: look again once a grace may be over (no connection may open meanwhile).
+    if (all.length - victims.length > maxConnections && recheck === undefined && running) {
+      recheck = setTimeout(() => {
+        recheck = undefined;
+        maybeTrim();
+      }, TRIM_GRACE_MS);
+      recheck.unref();
+    }
+    // A graceful close waits for the streams to end: bounded, then aborted (as libp2p's own pruner
+    // does). An unbounded one kept `trimming` set for good on a busy node — no trim ever again: 47
+    // connections at a cap of 24 in a 100-node run.
+    await Promise.all(
+      victims.map((c) => c.close({ signal: AbortSignal.timeout(TRIM_CLOSE_MS) }).catch((err: unknown) => c.abort(err instanceof Error ? err : new Error(String(err))))),
+    );
+  };
+
+  let trimming = false;
+  let openedMeanwhile = false;
+  const maybeTrim = (): void => {
+    const node = libp2p;
+    if (node === undefined) return;
+    if (trimming) {
+      openedMeanwhile = true;
+      return;
+    }
+    if (node.getConnections().length <= maxConnections) return;
+    trimming = true;
+    openedMeanwhile = false;
+    trim(node)
+      .catch((err: unknown) => log.warn('connection trim failed', { err: errText(err) }))
+      .finally(() => {
+        trimming = false;
+        if (openedMeanwhile) maybeTrim(); // connections opened while it ran
+      });
+  };
+
+  return {
+    cooling: (peer) => !kept.has(peer.toString()) && cooldown.refuses(peer.toString(), (libp2p?.getConnections().length ?? 0) >= maxConnections),
+    touch(peer) {
+      lastActive.delete(peer);
+      lastActive.set(peer, clock());
+      for (const [k, at] of lastActive) {
+        if (lastActive.size <= 4_096 && clock() - at < TRIM_ACTIVE_MS) break;
+        lastActive.delete(k);
+      }
+    },
+    keepPeers(peers) {
+      const next = new Set(peers);
+      if (next.size === kept.size && [...next].every((p) => kept.has(p))) return;
+      const changed = [...[...next].filter((p) => !kept.has(p)).map((p) => [p, true] as const), ...[...kept].filter((p) => !next.has(p)).map((p) => [p, false] as const)];
+      kept = next;
+      const node = libp2p;
+      if (node === undefined) return;
+      for (const [p, keep] of changed) {
+        let id: PeerId;
+        try {
+          id = parsePeerId(p);
+        } catch {
+          continue; // not a peer ID: nothing to tag
+        }
+        node.peerStore.merge(id, { tags: { [KEEP_TAG]: keep ? { value: KEEP_TAG_VALUE } : undefined } }).catch((err: unknown) => {
+          log.debug('peer tag failed', { peer: p, err: errText(err) });
+        });
+      }
+    },
+    attach(node) {
+      libp2p = node;
+      node.addEventListener('connection:open', maybeTrim);
+    },
+    start() {
+      running = true;
+    },
+    stop() {
+      running = false;
+      if (recheck !== undefined) clearTimeout(recheck);
+      recheck = undefined;
+    },
+  };
+}
