@@ -2,6 +2,12 @@
  * ContactRepository on the `contacts` and `contact_key_history` tables (migration 2). The pairwise
  * secret is sealed with the label contacts.secret/<userId>; names, identities, flags and addresses are
  * metadata in the clear. A name clash is caught by the UNIQUE index as well as checked first.
+ *
+ * Records read are kept in memory (every send looks its contact up: a row read and a JSON parse cost
+ * ~12 µs, docs/perf-node.md); the memory is dropped on every write through this repository (before and
+ * after it), on every rollback of the database (sql.ts onRollback) and when another connection
+ * committed (PRAGMA data_version), so a read never returns what the database does not hold. Callers
+ * get copies, as from the in-memory repository.
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { equalBytes } from '../lib/bytes.ts';
@@ -16,7 +22,7 @@ import {
   type ContactRepository,
 } from './contacts.ts';
 import { sealLabel, type Sealer } from './seal.ts';
-import { blobColumn, blobOrNullColumn, intColumn, stringListColumn, textColumn, textOrNullColumn, transaction, type Row, prepareCached } from './sql.ts';
+import { blobColumn, blobOrNullColumn, intColumn, onRollback, stringListColumn, textColumn, textOrNullColumn, transaction, type Row, prepareCached } from './sql.ts';
 
 const secretAd = (userId: string): Uint8Array => sealLabel('contacts', 'secret', userId);
 const COLUMNS = 'user_id, name, public, verified, key_changed, addresses, created_at';
@@ -38,8 +44,47 @@ function atomically<T>(db: DatabaseSync, fn: () => T): T {
   return db.isTransaction ? fn() : transaction(db, fn);
 }
 
+const copy = (c: ContactRecord): ContactRecord => ({ ...c, publicKey: c.publicKey.slice(), addresses: [...c.addresses] });
+
 export function sqliteContactRepository(db: DatabaseSync, sealer: () => Sealer): ContactRepository {
   const one = db.prepare(`SELECT ${COLUMNS} FROM contacts WHERE user_id = ?`);
+  const byId = new Map<string, ContactRecord>();
+  const resolved = new Map<string, string>();
+  const dataVersion = db.prepare('PRAGMA data_version');
+  let version: unknown;
+  const drop = (): void => {
+    byId.clear();
+    resolved.clear();
+  };
+  onRollback(db, drop);
+  /** Drops the memory when another connection committed since it was filled. */
+  const current = (): void => {
+    const v = dataVersion.get()?.data_version;
+    if (v !== version) {
+      drop();
+      version = v;
+    }
+  };
+  const read = (userId: string): ContactRecord | undefined => {
+    current();
+    let c = byId.get(userId);
+    if (c === undefined) {
+      const row = one.get(userId);
+      if (row === undefined) return undefined;
+      c = toRecord(row);
+      byId.set(userId, c);
+    }
+    return c;
+  };
+  /** Every write: what memory holds may be stale from here on, and again once the write is done. */
+  const write = <T>(fn: () => T): T => {
+    drop();
+    try {
+      return fn();
+    } finally {
+      drop();
+    }
+  };
   const byName = db.prepare('SELECT user_id FROM contacts WHERE name = ? AND user_id <> ?');
   const must = (userId: string): ContactRecord => {
     const row = one.get(userId);
@@ -53,48 +98,59 @@ export function sqliteContactRepository(db: DatabaseSync, sealer: () => Sealer):
   return {
     add(n) {
       const addresses = checkAddresses(n.addresses ?? []);
-      atomically(db, () => {
+      write(() => atomically(db, () => {
         if (one.get(n.userId) !== undefined) throw new StateError(ErrorCodes.ALREADY_EXISTS, 'contact already exists');
         checkName(n.name, n.userId);
         prepareCached(db, `INSERT INTO contacts (${COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, ?)`).run(
           n.userId, n.name, n.publicKey, n.verified === true ? 1 : 0, JSON.stringify(addresses), n.createdAt,
         );
-      });
+      }));
     },
     get(userId) {
-      const row = one.get(userId);
-      return row === undefined ? undefined : toRecord(row);
+      const c = read(userId);
+      return c === undefined ? undefined : copy(c);
     },
     resolve(query) {
+      current();
+      const known = resolved.get(query);
+      const hit = known === undefined ? undefined : read(known);
+      if (hit !== undefined) return copy(hit);
       const q = query.toLowerCase();
       // Prefix match with LIKE would treat % and _ as wildcards: compare a substring instead.
       const rows = prepareCached(db, `SELECT ${COLUMNS} FROM contacts WHERE name = ? OR (length(?) > 0 AND substr(user_id, 1, length(?)) = ?)`)
         .all(query, q, q, q);
-      return pickResolved(query, rows.map(toRecord));
+      const c = pickResolved(query, rows.map(toRecord));
+      resolved.set(query, c.userId);
+      byId.set(c.userId, c);
+      return copy(c);
     },
     list: () => prepareCached(db, `SELECT ${COLUMNS} FROM contacts ORDER BY created_at, user_id`).all().map(toRecord),
     rename(userId, name) {
-      atomically(db, () => {
+      write(() => atomically(db, () => {
         must(userId);
         checkName(name, userId);
         prepareCached(db, 'UPDATE contacts SET name = ? WHERE user_id = ?').run(name, userId);
-      });
+      }));
     },
     changeIdentity(userId, publicKey, now) {
-      atomically(db, () => {
+      write(() => atomically(db, () => {
         const c = must(userId);
         if (equalBytes(c.publicKey, publicKey)) return;
         prepareCached(db, 'INSERT INTO contact_key_history (user_id, public, replaced_at) VALUES (?, ?, ?)').run(userId, c.publicKey, now);
         prepareCached(db, 'UPDATE contacts SET public = ?, key_changed = 1, verified = 0 WHERE user_id = ?').run(publicKey, userId);
-      });
+      }));
     },
     setVerified(userId, verified) {
-      const c = must(userId);
-      setFlags.run(verified ? 1 : 0, verified ? 0 : c.keyChanged ? 1 : 0, userId);
+      write(() => {
+        const c = must(userId);
+        setFlags.run(verified ? 1 : 0, verified ? 0 : c.keyChanged ? 1 : 0, userId);
+      });
     },
     acceptKeyChange(userId) {
-      const c = must(userId);
-      setFlags.run(c.verified ? 1 : 0, 0, userId);
+      write(() => {
+        const c = must(userId);
+        setFlags.run(c.verified ? 1 : 0, 0, userId);
+      });
     },
     keyHistory: (userId) =>
       prepareCached(db, 'SELECT public, replaced_at FROM contact_key_history WHERE user_id = ? ORDER BY replaced_at, rowid')
@@ -102,8 +158,10 @@ export function sqliteContactRepository(db: DatabaseSync, sealer: () => Sealer):
         .map((r) => ({ publicKey: blobColumn(r, 'public'), replacedAt: intColumn(r, 'replaced_at') })),
     setAddresses(userId, addresses) {
       const list = checkAddresses(addresses);
-      must(userId);
-      prepareCached(db, 'UPDATE contacts SET addresses = ? WHERE user_id = ?').run(JSON.stringify(list), userId);
+      write(() => {
+        must(userId);
+        prepareCached(db, 'UPDATE contacts SET addresses = ? WHERE user_id = ?').run(JSON.stringify(list), userId);
+      });
     },
     getSecret(userId) {
       const row = prepareCached(db, 'SELECT secret FROM contacts WHERE user_id = ?').get(userId);
@@ -117,6 +175,6 @@ export function sqliteContactRepository(db: DatabaseSync, sealer: () => Sealer):
       const sealed = secret === null ? null : sealer().seal(secret, secretAd(userId));
       prepareCached(db, 'UPDATE contacts SET secret = ? WHERE user_id = ?').run(sealed, userId);
     },
-    remove: (userId) => prepareCached(db, 'DELETE FROM contacts WHERE user_id = ?').run(userId).changes > 0,
+    remove: (userId) => write(() => prepareCached(db, 'DELETE FROM contacts WHERE user_id = ?').run(userId).changes > 0),
   };
 }

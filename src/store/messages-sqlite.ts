@@ -5,7 +5,7 @@
  * `local_at` (receivedAt for incoming, sentAt for outgoing) orders the history, then rowid.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import { fromUtf8, utf8 } from '../lib/bytes.ts';
+import { fromUtf8 } from '../lib/bytes.ts';
 import { DecodeError, ErrorCodes } from '../lib/errors.ts';
 import {
   checkMessage,
@@ -64,7 +64,8 @@ export function sqliteMessageRepository(db: DatabaseSync, sealer: () => Sealer):
       checkMessage(m);
       // Checked first so a duplicate costs no sealing; the conflict clause still guards the race.
       if (exists.get(m.contact, m.direction, m.id) !== undefined) return false;
-      const sealed = sealer().seal(utf8(m.text), textAd(m.contact, m.direction, m.id));
+      // Buffer.from: the same UTF-8 bytes as utf8(), ~2.5× faster for a 1 KiB text (docs/perf-node.md).
+      const sealed = sealer().seal(Buffer.from(m.text, 'utf8'), textAd(m.contact, m.direction, m.id));
       return insert.run(m.contact, m.direction, m.id, sealed, m.status, m.sentAt, m.receivedAt, m.expiresAt, localTime(m)).changes > 0;
     },
     get(contact, dir, id) {

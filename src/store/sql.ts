@@ -40,6 +40,26 @@ export function prepareCached(db: DatabaseSync, sql: string): StatementSync {
   return st;
 }
 
+const rollbackListeners = new WeakMap<DatabaseSync, Set<() => void>>();
+
+/**
+ * Calls `fn` after every rollback on `db` (a transaction's or a savepoint's): repositories that keep
+ * rows in memory (contacts-sqlite.ts) drop what a rolled-back write may have put there.
+ */
+export function onRollback(db: DatabaseSync, fn: () => void): void {
+  let set = rollbackListeners.get(db);
+  if (set === undefined) {
+    set = new Set();
+    rollbackListeners.set(db, set);
+  }
+  set.add(fn);
+}
+
+/** Tells the onRollback listeners of `db` that a rollback happened. */
+export function rolledBack(db: DatabaseSync): void {
+  for (const fn of rollbackListeners.get(db) ?? []) fn();
+}
+
 export interface TransactionOptions {
   /**
    * false: the COMMIT returns before the WAL reaches the disk (synchronous=NORMAL for this one commit).
@@ -63,6 +83,7 @@ export function transaction<T>(db: DatabaseSync, fn: () => T, opts: TransactionO
       return out;
     } catch (e) {
       if (db.isTransaction) db.exec('ROLLBACK');
+      rolledBack(db);
       throw e;
     }
   } finally {

@@ -40,7 +40,7 @@ import { sqlitePrekeyPool, sqliteReplayCache } from './prekeys-sqlite.ts';
 import type { Sealer } from './seal.ts';
 import { memorySessionRepository, type SessionRepository } from './sessions.ts';
 import { sqliteSessionRepository } from './sessions-sqlite.ts';
-import { openSqlite, transaction, type TransactionOptions } from './sql.ts';
+import { openSqlite, rolledBack, transaction, type TransactionOptions } from './sql.ts';
 import { unlock } from './storage-key.ts';
 
 export const DB_FILE = 'compeer.db';
@@ -118,6 +118,7 @@ export function sqliteTransactions(db: DatabaseSync): <T>(fn: () => T, opts?: Tr
     } catch (e) {
       db.exec(`ROLLBACK TO ${name}`);
       db.exec(`RELEASE ${name}`);
+      rolledBack(db);
       throw e;
     } finally {
       depth--;

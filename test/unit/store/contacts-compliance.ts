@@ -171,5 +171,56 @@ export function contactRepositoryCompliance(name: string, make: MakeSubject): vo
       assert.equal(repo().get(uid('alice'))?.name, 'alice');
       assert.deepEqual(repo().keyHistory(uid('alice')), []);
     });
+
+    it('what was read inside a rolled-back transaction or savepoint is not read after it', () => {
+      repo().add(contact('alice'));
+      repo().add(contact('bob'));
+      assert.equal(repo().resolve('alice').userId, uid('alice'));
+      assert.throws(() =>
+        s.store.transaction(() => {
+          repo().rename(uid('alice'), 'ally');
+          repo().setAddresses(uid('bob'), ['/ip4/10.0.0.1/tcp/1']);
+          // Read inside the transaction: the uncommitted rows.
+          assert.equal(repo().resolve('ally').userId, uid('alice'));
+          assert.deepEqual(repo().get(uid('bob'))?.addresses, ['/ip4/10.0.0.1/tcp/1']);
+          throw new Error('boom');
+        }),
+      );
+      assert.equal(repo().get(uid('alice'))?.name, 'alice');
+      assert.equal(repo().resolve('alice').userId, uid('alice'));
+      assert.throws(() => repo().resolve('ally'), { code: 'NOT_FOUND' });
+      assert.deepEqual(repo().get(uid('bob'))?.addresses, []);
+      s.store.transaction(() => {
+        assert.throws(() =>
+          s.store.transaction(() => {
+            repo().setVerified(uid('bob'), true);
+            assert.equal(repo().get(uid('bob'))?.verified, true);
+            throw new Error('savepoint');
+          }),
+        );
+        assert.equal(repo().get(uid('bob'))?.verified, false);
+      });
+      assert.equal(repo().get(uid('bob'))?.verified, false);
+    });
+
+    it('hands out copies: changing a returned record changes nothing stored', () => {
+      repo().add(contact('alice', { addresses: ['/ip4/10.0.0.1/tcp/1'] }));
+      const a = repo().get(uid('alice'));
+      a?.publicKey.fill(0);
+      (a?.addresses as string[] | undefined)?.push('/ip4/10.0.0.2/tcp/2');
+      const r = repo().resolve('alice');
+      r.publicKey.fill(1);
+      assert.deepEqual(repo().get(uid('alice'))?.publicKey, key(5));
+      assert.deepEqual(repo().resolve('alice').addresses, ['/ip4/10.0.0.1/tcp/1']);
+    });
+
+    it('a new contact can make a prefix that resolved before ambiguous', () => {
+      repo().add(contact('alice', { userId: 'ab' + 'c'.repeat(62), name: null }));
+      assert.equal(repo().resolve('ab').userId, 'ab' + 'c'.repeat(62));
+      repo().add(contact('bob', { userId: 'ab' + 'd'.repeat(62), name: null }));
+      assert.throws(() => repo().resolve('ab'), { code: 'INVALID_ARGUMENT' });
+      repo().remove('ab' + 'd'.repeat(62));
+      assert.equal(repo().resolve('ab').userId, 'ab' + 'c'.repeat(62));
+    });
   });
 }
