@@ -59,7 +59,7 @@ export interface FateSummary {
 }
 
 /** Path events (router.ts logs them without a contact): kept per node as its last path trouble. */
-const PATH_MESSAGES = new Set(['path failed, re-selecting', 'hop unreachable', 'deposit failed', 'deposit refused']);
+const PATH_MESSAGES = new Set(['path failed, re-selecting', 'path failed at its last hop, re-selecting', 'hop unreachable', 'deposit failed', 'deposit refused']);
 
 function describe(msg: string, fields: LogFields | undefined): string {
   const e = fields?.error;

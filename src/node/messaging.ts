@@ -7,12 +7,14 @@
  * transaction: the contact's session decrypts it, or acceptSession starts a new one — accepted only for
  * a `hello` naming one of our unused invites (the invite is used up) or for a known contact re-initiating
  * 3. deduplicate by id, store, apply addresses/inbox/acks 4. encrypt the ack on the same session
- * 5. commit, then events. The ack goes back in the response (direct) or as a message of its own on a
+ * 5. commit, then events. The same bytes again (their ratchet key is used up) are acked again from the
+ * ids remembered when they decrypted (SEEN_MAX), nothing else done. The ack goes back in the response (direct) or as a message of its own on a
  * path (routed). Any failure: an empty response (no oracle) and a log line; nothing is changed.
  * This module knows nothing of how contacts are added or bundles fetched (compeer.ts, bundles.ts).
  */
 import { equalBytes, toHex } from '../lib/bytes.ts';
 import { ErrorCodes, ProtocolError } from '../lib/errors.ts';
+import { sha256 } from '../crypto/hash.ts';
 import { encodePublicIdentity, sameIdentity, userIdOf, type PublicIdentity } from '../protocol/identity.ts';
 import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
 import { acceptSession, type AcceptedSession } from '../protocol/session.ts';
@@ -34,6 +36,15 @@ export { contactInfo, newMessageId } from './session-io.ts';
 export { MSG_PROTOCOL } from './outbound.ts';
 
 const MAX_CONTACT_ADDRESSES = 16;
+/**
+ * Session messages remembered after they decrypted (digest → the ids they carried), so that the same
+ * bytes arriving again are acked rather than refused: the sender re-sends the same bytes when it could
+ * not tell whether they arrived (a path whose hop timed out, a request whose answer was lost), and the
+ * ratchet has deleted their key. Bounded in count and age; after a restart the sender's fresh
+ * encryption repairs the lost ack instead (docs/delivery.md "Outbox").
+ */
+const SEEN_MAX = 1_024;
+const SEEN_MAX_AGE_MS = 3600_000;
 const LAST_ADDRESSES = 'node.last-addresses';
 /** A SAS message is useful only while both people compare: an hour. */
 export const SAS_TTL_MS = 3600_000;
@@ -94,6 +105,21 @@ export function createMessaging(d: MessagingDeps): Messaging {
   }
   const contactKeyFor = (uid: string): string => aliases.get(uid) ?? uid;
   const outbound = createOutbound({ ...d, io, lastPeer });
+  /** Session messages that decrypted lately, `contact digest` → the ids they carried (SEEN_MAX). */
+  const seen = new Map<string, { readonly ids: Uint8Array[]; readonly at: number }>();
+  const seenKey = (contact: string, content: Uint8Array): string => `${contact} ${toHex(sha256(content))}`;
+  const remember = (key: string, ids: Uint8Array[], now: number): void => {
+    seen.delete(key);
+    seen.set(key, { ids, at: now });
+    for (const [k, v] of seen) {
+      if (seen.size <= SEEN_MAX && now - v.at <= SEEN_MAX_AGE_MS) break;
+      seen.delete(k); // oldest first (insertion order)
+    }
+  };
+  const recall = (key: string, now: number): Uint8Array[] | undefined => {
+    const e = seen.get(key);
+    return e !== undefined && now - e.at <= SEEN_MAX_AGE_MS ? e.ids : undefined;
+  };
 
   const enqueueInbox = (contact: string): void => {
     const secret = ourSecretFor(store.meta, contact, rng);
@@ -132,7 +158,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     events: CompeerEvent[],
     queued: string[],
     deferSave: boolean,
-  ): { key: string; ids: Uint8Array[]; set: SessionSet } => {
+  ): { key: string; ids: Uint8Array[]; set: SessionSet; repeat: boolean } => {
     const senderUid = userIdOf(sender);
     let key = contactKeyFor(senderUid);
     let contact = store.contacts.get(key);
@@ -148,7 +174,19 @@ export function createMessaging(d: MessagingDeps): Messaging {
     let plaintext: Uint8Array;
     let fresh: boolean;
     if (set) {
-      const r = setDecrypt(set, content, now, accept);
+      let r: ReturnType<typeof setDecrypt>;
+      try {
+        r = setDecrypt(set, content, now, accept);
+      } catch (e) {
+        // The very bytes that decrypted before, from the same authenticated sender (its ack was lost,
+        // or it could not tell whether they arrived): their key is gone (DUPLICATE_MESSAGE, or
+        // DECRYPT_FAILED when they were on an archived session), but their ids are remembered. Ack
+        // those again, change nothing — refusing would cost the sender a retry round and a fresh
+        // encryption. Bytes never decrypted here get no answer (no oracle).
+        const ids = recall(seenKey(key, content), now);
+        if (ids === undefined) throw e;
+        return { key, ids, set, repeat: true };
+      }
       plaintext = r.plaintext;
       fresh = r.newSession;
     } else {
@@ -204,7 +242,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
           break; // a repeated hello on an existing session; batches do not nest (the codec refuses it)
       }
     }
-    return { key, ids: appMessageIds(app), set };
+    return { key, ids: appMessageIds(app), set, repeat: false };
   };
 
   /** Opened envelopes from one sender → stored, with the ack sealed (all in one transaction). */
@@ -215,6 +253,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     if (!first) throw new ProtocolError(ErrorCodes.MALFORMED_MESSAGE, 'empty request');
     const now = clock();
     let contact: string | undefined;
+    const decrypted: [string, Uint8Array[]][] = [];
     const ack = store.transaction(() => {
       const acked: Uint8Array[] = [];
       let set: SessionSet | undefined;
@@ -231,6 +270,8 @@ export function createMessaging(d: MessagingDeps): Messaging {
           set = r.set;
           acked.push(...r.ids);
           events.push(...mine);
+          if (r.repeat) log.debug('message repeated: acked again', { peer: from, ids: r.ids.length });
+          else decrypted.push([seenKey(r.key, o.content), r.ids]);
         } catch (e) {
           log.warn('message refused', { peer: from, error: e instanceof Error ? e : String(e) });
         }
@@ -243,6 +284,8 @@ export function createMessaging(d: MessagingDeps): Messaging {
       }
       return io.seal(contact, set, { type: 'ack', ids: acked.slice(0, APP_ACK_MAX_IDS) }, now);
     });
+    // Committed: these bytes are now the ratchet's duplicates (acked again if they come back).
+    for (const [k, ids] of decrypted) remember(k, ids, now);
     return { contact, ack, events, queued };
   };
 

@@ -9,7 +9,11 @@
  * diversity (path-select.ts) and every chunk travels it as its own packet (fresh ephemeral keys per
  * layer, onion/packet.ts). Each hop answers with a status and the depth of a failure (exit-frame.ts):
  * a failed relay is penalised and the path re-selected; a failure at the destination itself is reported
- * to the caller (it then deposits in the recipient's mailboxes).
+ * to the caller (it then deposits in the recipient's mailboxes) — after one more path with another last
+ * relay when the last relay could not reach it: that is the pair's trouble as often as the destination's
+ * (a node at its connection limit refuses a relay it just cut while it keeps its other connections:
+ * full-partition, 26 Nov, a recipient refused three relays for 30 s), so the relay is avoided as that
+ * destination's last hop for a while.
  * Relaying: peel one layer with the current or previous onion key, refuse replays (per-epoch tag cache),
  * forward to the next hop and pass its answer back, one hop deeper. Exit: reassemble delivered chunks
  * into an envelope for the node, or hand a deposit to the mailbox holder.
@@ -86,7 +90,12 @@ export interface RouterLimits {
   readonly penaltyMs?: number;
   /** New paths tried after a relay failed, per send (default 2). */
   readonly reselections?: number;
+  /** How long a relay that could not reach a destination is avoided on paths to it (default 2 min). */
+  readonly lastHopPenaltyMs?: number;
 }
+
+/** Destinations whose failed last relays are remembered (the oldest are forgotten first). */
+const LAST_HOP_TARGETS = 256;
 
 export interface Router {
   send(target: RouteTarget, envelope: Uint8Array, opts: SendOptions): Promise<SendResult>;
@@ -107,7 +116,10 @@ export function createRouter(d: RouterDeps): Router {
   const reselections = d.limits?.reselections ?? 2;
   const replay = createReplayCache({});
   const reassembler = createReassembler({ clock: d.clock });
+  const lastHopPenaltyMs = d.limits?.lastHopPenaltyMs ?? 2 * 60_000;
   const penalties = new Map<string, number>();
+  /** destination → relays that could not reach it as its last hop → until when they are avoided. */
+  const lastHops = new Map<string, Map<string, number>>();
   let inflight = 0;
   const log = d.log;
 
@@ -117,12 +129,34 @@ export function createRouter(d: RouterDeps): Router {
     return new Set(penalties.keys());
   };
 
+  /** Relays avoided on paths to `target`: they could not reach it lately. */
+  const avoidedFor = (target: string): Set<string> => {
+    const m = lastHops.get(target);
+    if (m === undefined) return new Set();
+    const now = d.clock();
+    for (const [p, until] of m) if (until <= now) m.delete(p);
+    if (m.size === 0) lastHops.delete(target);
+    return new Set(m.keys());
+  };
+  const avoidLastHop = (target: string, relay: string): void => {
+    const m = lastHops.get(target) ?? new Map<string, number>();
+    lastHops.delete(target);
+    lastHops.set(target, m.set(relay, d.clock() + lastHopPenaltyMs));
+    for (const k of lastHops.keys()) {
+      if (lastHops.size <= LAST_HOP_TARGETS) break;
+      lastHops.delete(k);
+    }
+  };
+
   const choosePath = (target: RouteTarget, opts: SendOptions): RelayCandidate[] => {
     if (opts.hops === 0) return [];
     const exclude = new Set([d.selfPeerId, target.peerId, ...(opts.exclude ?? [])]);
     const bad = penalized();
     // A shorter path is allowed (not strict): then failed relays are left out rather than used again.
     if (!opts.strict) for (const p of bad) exclude.add(p);
+    // Relays that could not reach this target are only used when the others cannot fill the path
+    // (not left out: the path keeps its length).
+    for (const p of avoidedFor(target.peerId)) bad.add(p);
     const path = selectPath(d.relays(), { hops: opts.hops, exclude, rng: d.rng, penalized: bad });
     if (path.length < opts.hops && opts.strict) {
       throw new ProtocolError(ErrorCodes.NO_ROUTE, `no path: ${path.length} of ${opts.hops} relays known`);
@@ -142,7 +176,9 @@ export function createRouter(d: RouterDeps): Router {
     try {
       return await d.transport.forward(peer, addresses, packet);
     } catch (e) {
-      log.debug('hop unreachable', { error: e instanceof Error ? e : String(e) });
+      // The peer and how many addresses we had for it: a relay's view of its next hop (docs/delivery.md "Heal").
+      const cause = e instanceof Error && e.cause instanceof Error ? `${e.cause.name}: ${e.cause.message}`.slice(0, 200) : undefined;
+      log.debug('hop unreachable', { peer, addresses: addresses.length, error: e instanceof Error ? e : String(e), ...(cause !== undefined && { cause }) });
       return { status: 'unreachable', depth: 0 };
     }
   };
@@ -162,6 +198,7 @@ export function createRouter(d: RouterDeps): Router {
   /** Tries paths until one carries every payload, a target failure, or the re-selections run out. */
   const deliver = async (target: RouteTarget, payloads: readonly Uint8Array[], opts: SendOptions): Promise<SendResult> => {
     let path: RelayCandidate[] = [];
+    let lastHopRetried = false;
     for (let round = 0; round <= reselections; round++) {
       path = choosePath(target, opts);
       const seq = [...path.map((r) => r.peerId), target.peerId];
@@ -175,6 +212,17 @@ export function createRouter(d: RouterDeps): Router {
       const hop = seq[failed] as string;
       d.onOutcome?.(hop, false);
       if (failed === seq.length - 1) {
+        const last = path.at(-1);
+        if (answer.status === 'unreachable' && last !== undefined) {
+          // The last relay could not reach the destination (see the header): avoid it there, and try
+          // one more path (once per send: a destination that is down costs one more path, not more).
+          avoidLastHop(target.peerId, last.peerId);
+          if (!lastHopRetried && round < reselections) {
+            lastHopRetried = true;
+            log.info('path failed at its last hop, re-selecting', { hop: failed });
+            continue;
+          }
+        }
         return { ok: false, reason: answer.status === 'refused' ? 'target-refused' : 'target-unreachable', path: seq };
       }
       penalties.set(hop, d.clock() + penaltyMs);

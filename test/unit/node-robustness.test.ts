@@ -139,7 +139,7 @@ describe('node: bad input on /compeer/msg/1', () => {
     assert.equal(got[got.length - 1]?.text, 'after the fuzz');
   });
 
-  test('a replayed envelope is not delivered twice; a forged hello (unknown invite) is refused', async () => {
+  test('a replayed envelope is not delivered twice (acked again: it decrypted here before); a forged hello (unknown invite) is refused', async () => {
     // Capture the next envelope alice sends by wrapping the request of her net node.
     const net = alice.node.net;
     const orig = net.request.bind(net);
@@ -152,10 +152,12 @@ describe('node: bad input on /compeer/msg/1', () => {
     assert.ok(await waitFor(async () => (await alice.node.messages('bob')).some((m) => m.text === 'only once' && m.status === 'delivered'), 5_000));
     (net as { request: typeof net.request }).request = orig;
     const before = (await bob.node.messages('alice')).length;
+    const repeatsBefore = bob.logs.find('message repeated: acked again').length;
     for (const env of captured) {
       const res = await orig(bob.node.peerId, bob.node.net.addresses(), MSG_PROTOCOL, env, { timeoutMs: 3_000 });
-      assert.equal(res.length, 0, 'a replay gets no ack');
+      assert.ok(res.length > 0, 'the same bytes again get their ack again');
     }
+    assert.equal(bob.logs.find('message repeated: acked again').length, repeatsBefore + captured.length);
     assert.equal((await bob.node.messages('alice')).length, before);
 
     // A stranger with a valid session setup but a made-up invite secret is not accepted.
@@ -218,6 +220,59 @@ describe('node: retries', () => {
       assert.deepEqual(sent[sent.length - 1], sent[0], 'the cached envelope went out again');
       const got = await bob.node.messages('alice');
       assert.equal(got.filter((m) => m.text === 'through a retry').length, 1);
+    } finally {
+      (net as { request: typeof net.request }).request = orig;
+    }
+  });
+});
+
+describe('node: an answer lost on the way', () => {
+  let alice: TestNode;
+  let bob: TestNode;
+  before(async () => {
+    alice = await startCompeer('alice', { retryIntervalMs: 60_000 });
+    bob = await startCompeer('bob');
+    await alice.node.addContact((await bob.node.id()).invite);
+    await waitFor(async () => (await bob.node.contacts()).length === 1, 5_000);
+    await waitFor(async () => (await alice.node.status()).outbox.queued === 0, 5_000);
+  });
+  after(async () => {
+    await alice?.node.stop();
+    await bob?.node.stop();
+  });
+
+  test('the same bytes sent again are acked by the receiver that has them: delivered on that attempt, once', async () => {
+    const net = alice.node.net;
+    const orig = net.request.bind(net);
+    const sent: Uint8Array[] = [];
+    const answers: number[] = [];
+    let lose = true;
+    (net as { request: typeof net.request }).request = async (peer, addrs, proto, bytes, o) => {
+      if (proto !== MSG_PROTOCOL) return orig(peer, addrs, proto, bytes, o);
+      sent.push(bytes.slice());
+      const res = await orig(peer, addrs, proto, bytes, o);
+      answers.push(res.length);
+      if (lose) {
+        // Bob stored it and answered; the answer never reached alice (a timeout, a connection cut).
+        lose = false;
+        throw Object.assign(new Error('answer lost'), { code: 'TIMEOUT' });
+      }
+      return res;
+    };
+    try {
+      await alice.node.send('bob', 'answer lost');
+      assert.equal((await bob.node.messages('alice', { waitMs: 5_000, count: 1 }))[0]?.text, 'answer lost');
+      assert.ok(await waitFor(() => answers.length >= 1, 3_000));
+      assert.equal((await alice.node.messages('bob'))[0]?.status, 'queued', 'no ack reached alice');
+      for (const item of alice.store.outbox.forContact(bob.node.userId)) {
+        alice.store.transaction(() => alice.store.outbox.update(item.messageId, { nextAttemptAt: 0 }));
+      }
+      await alice.node.retryNow();
+      assert.ok(await waitFor(async () => (await alice.node.messages('bob'))[0]?.status === 'delivered', 5_000), 'delivered on the repeat');
+      assert.deepEqual(sent[1], sent[0], 'the repeat is the same bytes (no ratchet step)');
+      assert.ok((answers[1] ?? 0) > 0, 'the repeat got an ack');
+      assert.ok(bob.logs.find('message repeated: acked again').length > 0);
+      assert.equal((await bob.node.messages('alice')).filter((m) => m.text === 'answer lost').length, 1, 'stored once');
     } finally {
       (net as { request: typeof net.request }).request = orig;
     }
