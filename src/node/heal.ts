@@ -21,7 +21,9 @@
  * connecting or an answer. Reached after waiting: that contact is reset and flushed as above, every
  * other waiting contact is redialled now (the far side is back), and when it waited MIN_CUT_MS or more
  * our mailboxes are fetched now (mail for us may wait on the far side; at most once per
- * HEAL_MIN_INTERVAL_MS).
+ * HEAL_MIN_INTERVAL_MS). A peer whose connections had all been gone for MIN_CUT_MS or more connecting
+ * again may be the far side coming back: the waiting contacts still in their fast phase are redialled
+ * now (ContactProbes.nudgeFast, at most once per PROBE_MAX_MS).
  * This module only decides when; messaging sends, the mailbox fetcher fetches.
  */
 import type { Clock } from '../lib/deps.ts';
@@ -39,6 +41,8 @@ const PROBE_TIMEOUT_MS = 3_000;
 const RECENT_MAX = 16;
 /** A remembered peer's addresses are read from the peer table again after this (not every second). */
 const RECENT_REFRESH_MS = 60_000;
+/** Peers whose connections went away, remembered (oldest forgotten first) to notice their return. */
+const LOST_MAX = 512;
 
 export interface HealDeps {
   readonly store: Pick<NodeStore, 'contacts' | 'outbox' | 'peers' | 'sessions' | 'transaction'>;
@@ -88,6 +92,9 @@ export function startHeal(d: HealDeps): Heal {
   /** No remote connection seen since start: the LAN is the whole network (see the header). */
   let lanOnly = true;
   const probes = createContactProbes({ clock });
+  /** Remote peers connected at the last sample, and those whose connections went away (→ when). */
+  let connected = new Set<string>();
+  const lost = new Map<string, number>();
   let probingContacts = false;
   let farFetchAt: number | undefined;
 
@@ -270,6 +277,28 @@ export function startHeal(d: HealDeps): Heal {
     if (waited !== undefined) farSideBack(contact, waited);
   };
 
+  /** Updates `connected` and `lost`; true when a peer gone for MIN_CUT_MS or more is connected again. */
+  const lostPeerBack = (peers: Set<string>, at: number): boolean => {
+    let back = false;
+    for (const p of connected) {
+      if (peers.has(p)) continue;
+      lost.delete(p);
+      lost.set(p, at);
+    }
+    for (const p of peers) {
+      const since = lost.get(p);
+      if (since === undefined) continue;
+      lost.delete(p);
+      if (at - since >= MIN_CUT_MS) back = true;
+    }
+    for (const k of lost.keys()) {
+      if (lost.size <= LOST_MAX) break;
+      lost.delete(k);
+    }
+    connected = peers;
+    return back;
+  };
+
   const check = (): void => {
     if (stopped) return;
     const all = net.connections();
@@ -291,6 +320,9 @@ export function startHeal(d: HealDeps): Heal {
       recent.set(c.peerId, { at: now, addrs });
     }
     while (recent.size > RECENT_MAX) recent.delete([...recent].sort((x, y) => x[1].at - y[1].at)[0]?.[0] as string);
+    if (lostPeerBack(new Set(remote.map((c) => c.peerId)), now) && probes.nudgeFast()) {
+      log.debug('heal: a lost peer is back: redialling waiting contacts', { waiting: probes.waiting().length });
+    }
     const v = tracker.remote(remote.length, d.random());
     if (v.back) {
       // Open, identified connections are remote peers reached: evidence for the detector now.

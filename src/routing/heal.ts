@@ -24,7 +24,11 @@
  *           contact that is simply offline costs one dial per few minutes). At most PROBE_PEERS dials
  *           per round. A waiting contact reached again (by a probe, or its node connecting) is evidence
  *           that the far side is back: every other waiting contact is due at once (`nudge`, at most once
- *           per PROBE_MAX_MS).
+ *           per PROBE_MAX_MS). A weaker sign — a peer we had lost for MIN_CUT_MS or more connecting
+ *           again — makes the contacts still in their fast phase due at once (`nudgeFast`, at most once
+ *           per PROBE_MAX_MS, their backoff kept): after a heal the first connections across the cut
+ *           came 1–10 s before a contact's own redial found it (full-partition, 26 Nov), and at most
+ *           one more dial per PROBE_MAX_MS per contact is what the fast phase costs anyway.
  *
  * What a heal does (the node carries it out: src/node/heal.ts): it resets the outbox backoff grown
  * during the cut, flushes every contact now and fetches its mailboxes now.
@@ -175,6 +179,11 @@ export interface ContactProbes {
   due(max: number, unit: () => number): string[];
   /** The far side answered again: every waiting contact is due now. False when one ran within PROBE_MAX_MS. */
   nudge(): boolean;
+  /**
+   * A peer lost for a while is back (maybe the far side): contacts waiting under CONTACT_FAST_MS are due
+   * now, their backoff kept. False when one ran within PROBE_MAX_MS or none is in its fast phase.
+   */
+  nudgeFast(): boolean;
   /** Contacts waiting (diagnostics, tests). */
   waiting(): string[];
 }
@@ -183,6 +192,7 @@ export function createContactProbes(opts: { readonly clock: Clock }): ContactPro
   const clock = opts.clock;
   const waits = new Map<string, { since: number; tries: number; nextAt: number }>();
   let lastNudge: number | undefined;
+  let lastFastNudge: number | undefined;
   return {
     unreachable(contact) {
       if (waits.has(contact)) return;
@@ -217,6 +227,15 @@ export function createContactProbes(opts: { readonly clock: Clock }): ContactPro
         w.nextAt = Math.min(w.nextAt, now);
         w.tries = 0;
       }
+      return true;
+    },
+    nudgeFast() {
+      const now = clock();
+      if (lastFastNudge !== undefined && now - lastFastNudge < PROBE_MAX_MS) return false;
+      const fast = [...waits.values()].filter((w) => now - w.since < CONTACT_FAST_MS && w.nextAt > now);
+      if (fast.length === 0) return false;
+      lastFastNudge = now;
+      for (const w of fast) w.nextAt = now;
       return true;
     },
     waiting: () => [...waits.keys()],

@@ -227,6 +227,44 @@ describe('node heal', () => {
     assert.equal(t.dials.length, dials, 'no redial once reached');
   });
 
+  it('a partial cut: a peer lost for MIN_CUT_MS or more connecting again has the waiting contact redialled at once', async () => {
+    const t = await setup();
+    heal = t.heal;
+    const dave = await peerId();
+    const daveConn: ConnectionInfo = { peerId: dave, address: `/ip4/203.0.113.13/tcp/4005/p2p/${dave}`, direction: 'inbound', limited: false };
+    const relayConn: ConnectionInfo = { peerId: (t.relayAddr.split('/p2p/')[1] as string), address: t.relayAddr, direction: 'outbound', limited: false };
+    t.setConns([relayConn, daveConn]);
+    t.heal.check();
+    t.setConns([relayConn]); // dave is across the cut now; the relay stays
+    t.network.contactReach('bobuserid', false);
+    for (let i = 0; i < 10; i++) {
+      t.advance(1_000);
+      t.heal.check();
+      await settle();
+    }
+    const before = t.dials.length;
+    t.advance(100);
+    t.heal.check();
+    await settle();
+    assert.equal(t.dials.length, before, "Bob's next redial is not due yet");
+    t.setConns([relayConn, daveConn]); // dave is back: maybe the cut healed
+    t.heal.check();
+    await settle();
+    assert.equal(t.dials.length, before + 1, 'Bob redialled at once');
+    assert.equal(t.dials.at(-1), t.bobAddr);
+    t.advance(PROBE_MAX_MS * 1.5); // past the nudge's rate limit (Bob's own redial may come meanwhile)
+    t.heal.check();
+    await settle();
+    const later = t.dials.length;
+    t.setConns([relayConn]);
+    t.heal.check();
+    t.advance(100);
+    t.setConns([relayConn, daveConn]); // back after 100 ms: churn, not a cut
+    t.heal.check();
+    await settle();
+    assert.equal(t.dials.length, later, 'a peer gone for less than MIN_CUT_MS is no sign');
+  });
+
   it('a waiting contact answering again (an attempt reached it) is reset and flushed; the others are redialled at once', async () => {
     const t = await setup();
     heal = t.heal;

@@ -258,4 +258,27 @@ describe('heal: redials of waiting contacts (a partial cut)', () => {
     advance(PROBE_BASE_MS);
     assert.deepEqual(p.due(3, half).sort(), ['a', 'b'], 'the backoff started over (1 s)');
   });
+
+  it('nudgeFast: only contacts in their fast phase, due now with their backoff kept; at most once per PROBE_MAX_MS', () => {
+    const { p, advance } = probes();
+    p.unreachable('old');
+    advance(CONTACT_FAST_MS); // 'old' has waited out its fast phase
+    p.unreachable('new');
+    for (let i = 0; i < 20; i++) {
+      advance(1_000);
+      p.due(3, half);
+    }
+    assert.deepEqual(p.due(3, half), []);
+    assert.equal(p.nudgeFast(), true);
+    assert.deepEqual(p.due(3, half), ['new'], "the fast one now; 'old' keeps its slow backoff");
+    assert.equal(p.nudgeFast(), false, 'not again within PROBE_MAX_MS');
+    advance(PROBE_BASE_MS);
+    assert.deepEqual(p.due(3, half), [], 'its backoff kept (PROBE_MAX_MS), not started over');
+    advance(PROBE_MAX_MS);
+    assert.equal(p.nudgeFast(), false, 'nothing to do: the fast one is due anyway');
+    assert.deepEqual(p.due(3, half), ['new']);
+    p.reached('new');
+    advance(PROBE_MAX_MS);
+    assert.equal(p.nudgeFast(), false, 'no contact in its fast phase');
+  });
 });
