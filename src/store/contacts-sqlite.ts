@@ -6,7 +6,8 @@
  * Records read are kept in memory (every send looks its contact up: a row read and a JSON parse cost
  * ~12 µs, docs/perf-node.md); the memory is dropped on every write through this repository (before and
  * after it), on every rollback of the database (sql.ts onRollback) and when another connection
- * committed (PRAGMA data_version), so a read never returns what the database does not hold. Callers
+ * committed (PRAGMA data_version, asked once per transaction: inside one nobody else can commit), so
+ * a read never returns what the database does not hold. Callers
  * get copies, as from the in-memory repository.
  */
 import type { DatabaseSync } from 'node:sqlite';
@@ -22,7 +23,7 @@ import {
   type ContactRepository,
 } from './contacts.ts';
 import { sealLabel, type Sealer } from './seal.ts';
-import { blobColumn, blobOrNullColumn, intColumn, onRollback, stringListColumn, textColumn, textOrNullColumn, transaction, type Row, prepareCached } from './sql.ts';
+import { blobColumn, blobOrNullColumn, intColumn, onRollback, stringListColumn, textColumn, textOrNullColumn, transaction, transactionEpoch, type Row, prepareCached } from './sql.ts';
 
 const secretAd = (userId: string): Uint8Array => sealLabel('contacts', 'secret', userId);
 const COLUMNS = 'user_id, name, public, verified, key_changed, addresses, created_at';
@@ -52,18 +53,22 @@ export function sqliteContactRepository(db: DatabaseSync, sealer: () => Sealer):
   const resolved = new Map<string, string>();
   const dataVersion = db.prepare('PRAGMA data_version');
   let version: unknown;
+  let checkedIn = -1;
   const drop = (): void => {
     byId.clear();
     resolved.clear();
   };
   onRollback(db, drop);
-  /** Drops the memory when another connection committed since it was filled. */
+  /** Drops the memory when another connection committed since it was filled (once per transaction). */
   const current = (): void => {
+    const epoch = transactionEpoch(db);
+    if (epoch !== -1 && epoch === checkedIn) return;
     const v = dataVersion.get()?.data_version;
     if (v !== version) {
       drop();
       version = v;
     }
+    checkedIn = epoch;
   };
   const read = (userId: string): ContactRecord | undefined => {
     current();

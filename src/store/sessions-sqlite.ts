@@ -12,6 +12,7 @@ const stateAd = (userId: string): Uint8Array => sealLabel('sessions', 'state', u
 
 export function sqliteSessionRepository(db: DatabaseSync, sealer: () => Sealer): SessionRepository {
   const select = db.prepare('SELECT state FROM sessions WHERE user_id = ?');
+  const exists = db.prepare('SELECT 1 AS x FROM sessions WHERE user_id = ?');
   const upsert = db.prepare(
     'INSERT INTO sessions (user_id, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
   );
@@ -25,6 +26,7 @@ export function sqliteSessionRepository(db: DatabaseSync, sealer: () => Sealer):
       upsert.run(userId, sealer().seal(state, stateAd(userId)), now);
     },
     delete: (userId) => prepareCached(db, 'DELETE FROM sessions WHERE user_id = ?').run(userId).changes > 0,
-    has: (userId) => select.get(userId) !== undefined,
+    // Not `select`: that reads the whole sealed state (a few KiB) only to see that it exists.
+    has: (userId) => exists.get(userId) !== undefined,
   };
 }

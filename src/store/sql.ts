@@ -60,6 +60,17 @@ export function rolledBack(db: DatabaseSync): void {
   for (const fn of rollbackListeners.get(db) ?? []) fn();
 }
 
+const epochs = new WeakMap<DatabaseSync, number>();
+
+/**
+ * Counts the transactions begun on `db` by transaction() below. Inside one (BEGIN IMMEDIATE holds the
+ * write lock, the snapshot is fixed) no other connection can commit, so what was checked against the
+ * database once in this epoch stays checked until it ends.
+ */
+export function transactionEpoch(db: DatabaseSync): number {
+  return db.isTransaction ? (epochs.get(db) ?? 0) : -1;
+}
+
 export interface TransactionOptions {
   /**
    * false: the COMMIT returns before the WAL reaches the disk (synchronous=NORMAL for this one commit).
@@ -77,6 +88,7 @@ export function transaction<T>(db: DatabaseSync, fn: () => T, opts: TransactionO
   if (lazy) db.exec('PRAGMA synchronous = NORMAL');
   try {
     db.exec('BEGIN IMMEDIATE');
+    epochs.set(db, (epochs.get(db) ?? 0) + 1);
     try {
       const out = fn();
       db.exec('COMMIT');
