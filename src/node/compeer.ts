@@ -340,9 +340,14 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'ttlMs: 1 ms to 30 days');
       const hops = sendOpts?.hops;
       if (hops !== undefined && (!Number.isSafeInteger(hops) || hops < 0 || hops > MAX_HOPS)) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, `hops: 0 to ${MAX_HOPS}`);
-      const c = resolve(contact);
+      // Both reads in one transaction: a read outside one takes and drops the database locks itself
+      // (~8 µs each here, more than the reads: docs/perf-node.md, fourth pass).
+      const { c, hasSession } = store.transaction(() => {
+        const found = resolve(contact);
+        return { c: found, hasSession: store.sessions.has(found.userId) };
+      });
       if (c.keyChanged && refuseChanged) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'the contact key changed: verify it first');
-      if (!store.sessions.has(c.userId)) {
+      if (!hasSession) {
         try {
           await first.startSession(c);
         } catch (e) {

@@ -103,6 +103,20 @@ function decodeCache(wire: Uint8Array): { ids: string[]; envelope: Uint8Array } 
 
 const errorOf = (e: unknown): Error | string => (e instanceof Error ? e : String(e));
 
+/**
+ * The encoded size of an app message, remembered per object: the flush sizes the same queued
+ * messages (session-io.ts keeps them in memory) each time it builds a batch (docs/perf-node.md T4).
+ */
+const sizes = new WeakMap<BatchableMessage, number>();
+function encodedSize(app: BatchableMessage): number {
+  let n = sizes.get(app);
+  if (n === undefined) {
+    n = encodeAppMessage(app).length;
+    sizes.set(app, n);
+  }
+  return n;
+}
+
 export function createOutbound(d: OutboundDeps): Outbound {
   const { store, net, io, rng, clock, log } = d;
   const own = store.identity;
@@ -400,7 +414,7 @@ export function createOutbound(d: OutboundDeps): Outbound {
         });
         continue;
       }
-      const size = encodeAppMessage(app).length;
+      const size = encodedSize(app);
       if (items.length > 0 && (items.length >= APP_BATCH_MAX || batchEncodedSize([...sizes, size]) > APP_MESSAGE_MAX_BYTES)) return { items, apps, exhausted: false };
       items.push(item);
       apps.push(app);

@@ -118,7 +118,7 @@ export function sqliteContactRepository(db: DatabaseSync, sealer: () => Sealer):
     resolve(query) {
       current();
       const known = resolved.get(query);
-      const hit = known === undefined ? undefined : read(known);
+      const hit = known === undefined ? undefined : byId.get(known);
       if (hit !== undefined) return copy(hit);
       const q = query.toLowerCase();
       // Prefix match with LIKE would treat % and _ as wildcards: compare a substring instead.
