@@ -4,7 +4,7 @@
  * that is wiped after the import; both halves leave through one JWK export.
  * This module knows nothing of what the keys are for.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { fromBase64Url } from '../lib/bytes.ts';
 import { CryptoError, ErrorCodes } from '../lib/errors.ts';
 import { secretBytes, type SecretBytes } from './secret.ts';
@@ -14,6 +14,7 @@ import { secretBytes, type SecretBytes } from './secret.ts';
 const PKCS8_PREFIX = (oidLast: number): Uint8Array =>
   Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, oidLast, 0x04, 0x22, 0x04, 0x20]);
 const PREFIXES = { x25519: PKCS8_PREFIX(0x6e), ed25519: PKCS8_PREFIX(0x70) };
+const RAW_PUBLIC = { publicKeyEncoding: { format: 'raw-public' } } as const;
 
 export function importOkpPrivate(type: 'x25519' | 'ed25519', raw: Uint8Array): KeyObject {
   const prefix = PREFIXES[type];
@@ -40,4 +41,27 @@ export function exportOkp(handle: KeyObject, what: string): { publicKey: Uint8Ar
     throw new CryptoError(ErrorCodes.INTERNAL, `${what}: key export failed`);
   }
   return { publicKey: fromBase64Url(jwk.x), privateKey: secretBytes(fromBase64Url(jwk.d)) };
+}
+
+/** A Buffer's bytes as a plain Uint8Array over the same memory (node returns a fresh 32-byte Buffer). */
+function plain(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * A fresh key pair from OpenSSL: the private key as a KeyObject and both halves as bytes. The public
+ * half comes out of the generation already encoded ('raw-public'), so node builds no public KeyObject
+ * (each is a native handle the collector must finalize), and the private bytes leave through the
+ * 'raw-private' export: no JWK object, no base64url strings to decode (nor an immutable string copy of
+ * the private key left to the collector).
+ */
+export function generateOkp(type: 'x25519' | 'ed25519'): { handle: KeyObject; publicKey: Uint8Array; privateKey: SecretBytes } {
+  // @types/node types the encoded public half for pem/der only; Node 24 also takes 'raw-public' here.
+  const pair = (generateKeyPairSync as unknown as (t: string, o: typeof RAW_PUBLIC) => { publicKey: Buffer; privateKey: KeyObject })(type, RAW_PUBLIC);
+  const priv = pair.privateKey.export({ format: 'raw-private' });
+  if (pair.publicKey.length !== 32 || priv.length !== 32) {
+    priv.fill(0);
+    throw new CryptoError(ErrorCodes.INTERNAL, `${type}: key generation returned unexpected lengths`);
+  }
+  return { handle: pair.privateKey, publicKey: plain(pair.publicKey), privateKey: secretBytes(plain(priv)) };
 }

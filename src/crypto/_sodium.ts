@@ -22,6 +22,11 @@ export interface SodiumModule {
   _crypto_hash(out: number, input: number, inlenLo: number, inlenHi: number): number;
   _crypto_kdf_hkdf_sha256_extract(prk: number, salt: number, saltLen: number, ikm: number, ikmLen: number): number;
   _crypto_kdf_hkdf_sha256_expand(out: number, outLen: number, ctx: number, ctxLen: number, prk: number): number;
+  /** The streaming extract is HMAC-SHA256 keyed with the salt: init = key setup, update, final. */
+  _crypto_kdf_hkdf_sha256_extract_init(state: number, salt: number, saltLen: number): number;
+  _crypto_kdf_hkdf_sha256_extract_update(state: number, ikm: number, ikmLen: number): number;
+  _crypto_kdf_hkdf_sha256_extract_final(state: number, prk: number): number;
+  _crypto_kdf_hkdf_sha256_statebytes(): number;
 }
 
 export const lib = (sodium as unknown as { libsodium: SodiumModule }).libsodium;
@@ -29,6 +34,10 @@ if (
   typeof lib?._crypto_hash !== 'function' ||
   typeof lib._crypto_kdf_hkdf_sha256_extract !== 'function' ||
   typeof lib._crypto_kdf_hkdf_sha256_expand !== 'function' ||
+  typeof lib._crypto_kdf_hkdf_sha256_extract_init !== 'function' ||
+  typeof lib._crypto_kdf_hkdf_sha256_extract_update !== 'function' ||
+  typeof lib._crypto_kdf_hkdf_sha256_extract_final !== 'function' ||
+  typeof lib._crypto_kdf_hkdf_sha256_statebytes !== 'function' ||
   typeof lib._malloc !== 'function'
 ) {
   throw new CryptoError(ErrorCodes.INTERNAL, 'libsodium module without SHA-512 or HKDF-SHA256');

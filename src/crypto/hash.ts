@@ -76,13 +76,20 @@ export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
  * precomputation, §4): KDF_CK's two halves from one chain key. Same results as hmacSha256 per message.
  */
 export function hmacSha256Each(key: Uint8Array, messages: readonly Uint8Array[]): Uint8Array[] {
-  if (key.length > BLOCK || messages.some((m) => m.length > HMAC_JS_MAX)) return messages.map((m) => hmacSha256(key, m));
+  // Plain loops, no closures: this runs twice per ratchet message.
+  let short = key.length <= BLOCK;
+  for (let i = 0; i < messages.length && short; i++) short = (messages[i] as Uint8Array).length <= HMAC_JS_MAX;
+  const out: Uint8Array[] = new Array<Uint8Array>(messages.length);
+  if (!short) {
+    for (let i = 0; i < messages.length; i++) out[i] = hmacSha256(key, messages[i] as Uint8Array);
+    return out;
+  }
   const state = hmacState(key);
-  const out = messages.map((m) => {
+  for (let i = 0; i < messages.length; i++) {
     const mac = new Uint8Array(OUT);
-    hmacWithState(state, m, mac, 0);
-    return mac;
-  });
+    hmacWithState(state, messages[i] as Uint8Array, mac, 0);
+    out[i] = mac;
+  }
   wipeHmacState(state);
   return out;
 }

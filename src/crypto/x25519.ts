@@ -7,13 +7,13 @@
  * of all zeros is rejected (Wycheproof "acceptable" cases with a zero shared secret are rejected here);
  * twist points are accepted (RFC 7748 §7). This module knows nothing of what the keys are for.
  */
-import { createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject, type PublicKeyInput, type RawPublicKeyInput } from 'node:crypto';
+import { createPublicKey, diffieHellman, type KeyObject, type PublicKeyInput, type RawPublicKeyInput } from 'node:crypto';
 import { assertBytes } from '../lib/assert.ts';
 import { equalBytes, isAllZero, toBase64Url } from '../lib/bytes.ts';
 import type { Rng } from '../lib/deps.ts';
 import { CryptoError, ErrorCodes } from '../lib/errors.ts';
 import { secretBytes, type SecretBytes } from './secret.ts';
-import { exportOkp, importOkpPrivate } from './_okp.ts';
+import { exportOkp, generateOkp, importOkpPrivate } from './_okp.ts';
 
 export const X25519_KEY_LENGTH = 32;
 
@@ -103,7 +103,10 @@ export function x25519FromPrivate(privateKey: Uint8Array): X25519KeyPair {
 }
 
 export function generateX25519(rng: Rng): X25519KeyPair {
-  if (rng.system) return fromHandle(generateKeyPairSync('x25519').privateKey);
+  if (rng.system) {
+    const { handle, publicKey, privateKey } = generateOkp('x25519');
+    return { publicKey: publicKey as X25519PublicKey, privateKey, handle };
+  }
   return x25519FromPrivate(rng.bytes(X25519_KEY_LENGTH));
 }
 
