@@ -32,7 +32,8 @@ export const SHA256_BLOCK = 64;
 export const SHA256_OUT = 32;
 
 const W = new Int32Array(64); // message schedule
-const BLOCKS = new Uint8Array(2 * SHA256_BLOCK); // a padded tail, or a key XOR pad
+// A padded tail, or a key XOR pad; every user wipes what it wrote.
+const BLOCKS = new Uint8Array(2 * SHA256_BLOCK);
 
 function k(i: number): number {
   return K[i] as number;
@@ -105,7 +106,8 @@ function finish(h: Int32Array, data: Uint8Array, before: number): void {
   }
   const rest = n - off;
   const end = rest + 9 <= SHA256_BLOCK ? SHA256_BLOCK : 2 * SHA256_BLOCK;
-  BLOCKS.set(data.subarray(off), 0);
+  // A message shorter than a block (every HMAC of the ratchet) is copied as it is: no view object.
+  BLOCKS.set(off === 0 ? data : data.subarray(off), 0);
   BLOCKS[rest] = 0x80;
   BLOCKS.fill(0, rest + 1, end - 8);
   const bits = (before + n) * 8; // < 2^53: exact
@@ -121,7 +123,7 @@ function finish(h: Int32Array, data: Uint8Array, before: number): void {
   BLOCKS[end - 1] = lo;
   compress(h, 0);
   if (end > SHA256_BLOCK) compress(h, SHA256_BLOCK);
-  BLOCKS.fill(0);
+  BLOCKS.fill(0, 0, end);
 }
 
 function writeDigest(h: Int32Array, out: Uint8Array, o: number): void {
@@ -155,18 +157,23 @@ export function hmacState(key: Uint8Array): HmacState {
 }
 
 const H = new Int32Array(8);
-const INNER = new Uint8Array(SHA256_OUT);
 
 /** HMAC(K, data) into out[o..o+32): H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ data)), from the key's pad states. */
 export function hmacWithState(state: HmacState, data: Uint8Array, out: Uint8Array, o: number): void {
   H.set(state.inner);
   finish(H, data, SHA256_BLOCK);
-  writeDigest(H, INNER, 0);
+  // The outer hash's message is the 32-byte inner digest after one block of pad: always one final
+  // block, written in place (FIPS 180-4 §5.1.1: digest, 0x80, zeros, length 96 bytes = 768 bits).
+  writeDigest(H, BLOCKS, 0);
+  BLOCKS[SHA256_OUT] = 0x80;
+  BLOCKS.fill(0, SHA256_OUT + 1, SHA256_BLOCK - 2);
+  BLOCKS[SHA256_BLOCK - 2] = 0x03;
+  BLOCKS[SHA256_BLOCK - 1] = 0x00;
   H.set(state.outer);
-  finish(H, INNER, SHA256_BLOCK);
+  compress(H, 0);
   writeDigest(H, out, o);
   H.fill(0);
-  INNER.fill(0);
+  BLOCKS.fill(0, 0, SHA256_BLOCK);
   W.fill(0);
 }
 
