@@ -1,7 +1,8 @@
 /**
  * Folder-private: moving X25519 and Ed25519 keys ("OKP" keys, RFC 8037) in and out of OpenSSL.
  * Private keys enter through PKCS#8 (RFC 8410: a fixed 16-byte prefix + the 32 raw bytes) in a Buffer
- * that is wiped after the import; both halves leave through one JWK export.
+ * that is wiped after the import; both halves of an imported key leave through one JWK export, those of
+ * a generated X25519 key raw (generateOkp).
  * This module knows nothing of what the keys are for.
  */
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
@@ -55,7 +56,7 @@ function plain(b: Buffer): Uint8Array {
  * 'raw-private' export: no JWK object, no base64url strings to decode (nor an immutable string copy of
  * the private key left to the collector).
  */
-export function generateOkp(type: 'x25519' | 'ed25519'): { handle: KeyObject; publicKey: Uint8Array; privateKey: SecretBytes } {
+export function generateOkp(type: 'x25519'): { handle: KeyObject; publicKey: Uint8Array; privateKey: SecretBytes } {
   // @types/node types the encoded public half for pem/der only; Node 24 also takes 'raw-public' here.
   const pair = (generateKeyPairSync as unknown as (t: string, o: typeof RAW_PUBLIC) => { publicKey: Buffer; privateKey: KeyObject })(type, RAW_PUBLIC);
   const priv = pair.privateKey.export({ format: 'raw-private' });
