@@ -53,6 +53,30 @@ function chainLength(c: ReceivingChain): number {
   return CHAIN_FIXED + c.skipped.size * ENTRY_LENGTH;
 }
 
+/** Writes one receiving chain at `o`; returns the offset after it. (A function of its own, not a
+ * closure over the offset: a captured, reassigned `o` would live in a context object.) */
+function writeChain(out: Uint8Array, v: DataView, o: number, c: ReceivingChain): number {
+  out.set(c.headerKey, o);
+  o += K;
+  if (c.chainKey !== null) {
+    out.set(c.chainKey, o);
+    o += K;
+  }
+  v.setUint32(o, c.next, false);
+  v.setUint32(o + 4, c.floor, false);
+  v.setUint16(o + 8, c.skipped.size, false);
+  o += 10;
+  if (c.skipped.size === 0) return o;
+  for (const [n, e] of c.skipped) {
+    v.setUint32(o, n, false);
+    v.setUint32(o + 4, Math.floor(e.at / TWO_32), false);
+    v.setUint32(o + 8, e.at >>> 0, false);
+    out.set(e.key, o + 12);
+    o += ENTRY_LENGTH;
+  }
+  return o;
+}
+
 /** The encoding, starting at offset `headroom` of the returned array (free bytes for a caller's prefix). */
 export function encodeRatchetState(state: RatchetState, headroom = 0): Uint8Array {
   const s = internal(state);
@@ -62,7 +86,7 @@ export function encodeRatchetState(state: RatchetState, headroom = 0): Uint8Arra
   if (s.sendStatus === SEND_ACTIVE) len += 2 * K;
   if (s.remoteKey !== null) len += K;
   if (s.current !== null) len += K + chainLength(s.current);
-  for (const c of s.old) len += chainLength(c);
+  for (let i = 0; i < s.old.length; i++) len += chainLength(s.old[i] as ReceivingChain);
 
   const framed = new Uint8Array(headroom + len);
   const out = framed.subarray(headroom);
@@ -96,28 +120,9 @@ export function encodeRatchetState(state: RatchetState, headroom = 0): Uint8Arra
     out.set(s.remoteKey, o);
     o += K;
   }
-  const writeChain = (c: ReceivingChain): void => {
-    out.set(c.headerKey, o);
-    o += K;
-    if (c.chainKey !== null) {
-      out.set(c.chainKey, o);
-      o += K;
-    }
-    v.setUint32(o, c.next, false);
-    v.setUint32(o + 4, c.floor, false);
-    v.setUint16(o + 8, c.skipped.size, false);
-    o += 10;
-    for (const [n, e] of c.skipped) {
-      v.setUint32(o, n, false);
-      v.setUint32(o + 4, Math.floor(e.at / TWO_32), false);
-      v.setUint32(o + 8, e.at >>> 0, false);
-      out.set(e.key, o + 12);
-      o += ENTRY_LENGTH;
-    }
-  };
-  if (s.current !== null) writeChain(s.current);
+  if (s.current !== null) o = writeChain(out, v, o, s.current);
   out[o++] = s.old.length;
-  for (const c of s.old) writeChain(c);
+  for (let i = 0; i < s.old.length; i++) o = writeChain(out, v, o, s.old[i] as ReceivingChain);
   return framed;
 }
 
