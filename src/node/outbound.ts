@@ -12,49 +12,38 @@
  * receiver deduplicates by message id and acks again. One flush per contact at a time; once the contact
  * has acked in this run, a flush keeps up to WINDOW requests in flight, and a direct request carries up
  * to ENVELOPES_PER_REQUEST envelopes (one receiver commit, one ack): docs/perf-node.md T5, T6.
+ * Which entries make a batch and the envelope kept for it: outbound-batches.ts; where a batch goes (the
+ * contact's peers, its node as an onion target, its mailboxes): outbound-routes.ts.
  */
-import { concatBytes, equalBytes, fromHex, toHex } from '../lib/bytes.ts';
+import { equalBytes } from '../lib/bytes.ts';
 import type { Clock, Rng } from '../lib/deps.ts';
 import { ErrorCodes, ProtocolError, isCompeerError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { encodePublicIdentity } from '../protocol/identity.ts';
-import { deriveMailbox, mailboxDay } from '../protocol/mailbox/keys.ts';
 import { encodeSessionSet, setDecrypt } from '../protocol/session-set.ts';
 import { openEnvelope, SEALED_MAX_LENGTH } from '../protocol/sealed/envelope.ts';
-import { APP_ACK_MAX_IDS, APP_BATCH_MAX, APP_MESSAGE_MAX_BYTES, batchEncodedSize, decodeAppMessage, encodeAppMessage, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
-import { chooseRoute, DEFAULT_HOPS, nextAttemptDelay, type AttemptOutcome } from '../routing/delivery-policy.ts';
+import { APP_ACK_MAX_IDS, decodeAppMessage, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
+import { nextAttemptDelay, type AttemptOutcome } from '../routing/delivery-policy.ts';
 import type { Router, RouteTarget } from '../routing/router.ts';
 import { batchSize, encodeMsgBatch, MSG_BATCH_MAX, MSG_BATCH_MAX_BYTES } from '../protocol/wire/msg-batch.ts';
 import type { OutboxItem } from '../store/outbox.ts';
 import type { NetNode } from '../net/index.ts';
 import type { CompeerEvent, MessageStatus } from './types.ts';
 import type { NodeStore } from './node-store.ts';
-import { byPeer } from './bundles.ts';
-import { inboxOf } from './inbox.ts';
 import { NO_WIRE, type SessionIo } from './session-io.ts';
+import { createBatcher, encodeCache, type Batch } from './outbound-batches.ts';
+import { createRoutes, type Route, type RouteView } from './outbound-routes.ts';
 import type { NetworkState } from './network-state.ts';
 
+export type { RouteView } from './outbound-routes.ts';
+
 export const MSG_PROTOCOL = '/compeer/msg/1';
-const CACHE_TAG = 0xca;
-const BATCH_EXPIRY_SPREAD_MS = 3600_000;
 /** Requests in flight per contact (T5): enough to overlap one request's round trip with the next's work. */
 const WINDOW = 3;
 /** Envelopes (app-message batches) per direct request (T6): 3 full ones (64 KiB padding buckets) fit MSG_BATCH_MAX_BYTES. */
 const ENVELOPES_PER_REQUEST = 3;
 
-type Route = ReturnType<typeof chooseRoute>;
-interface Batch {
-  readonly items: OutboxItem[];
-  readonly apps: BatchableMessage[];
-}
 
-/** Where a contact's node and mailboxes are, as the node sees it now. */
-export interface RouteView {
-  /** Relays with an onion key that a path may use. */
-  relayCount(): number;
-  /** The r mailbox holders for `address`, never `exclude` (the contact's own node) nor ourselves. */
-  holdersFor(address: Uint8Array, exclude: ReadonlySet<string>): RouteTarget[];
-}
 
 export interface OutboundDeps {
   readonly store: NodeStore;
@@ -86,36 +75,9 @@ export interface Outbound {
   targetFor(contact: string): RouteTarget | undefined;
 }
 
-/** The envelope last sent for a batch, kept on the batch's first entry: tag | count | ids (16 each) | envelope. */
-function encodeCache(ids: readonly string[], envelope: Uint8Array): Uint8Array {
-  return concatBytes(Uint8Array.of(CACHE_TAG, ids.length), ...ids.map(fromHex), envelope);
-}
-
-function decodeCache(wire: Uint8Array): { ids: string[]; envelope: Uint8Array } | undefined {
-  if (wire.length < 2 || wire[0] !== CACHE_TAG) return undefined;
-  const count = wire[1] as number;
-  const start = 2 + 16 * count;
-  if (count === 0 || wire.length <= start) return undefined;
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) ids.push(toHex(wire.subarray(2 + 16 * i, 18 + 16 * i)));
-  return { ids, envelope: wire.subarray(start) };
-}
 
 const errorOf = (e: unknown): Error | string => (e instanceof Error ? e : String(e));
 
-/**
- * The encoded size of an app message, remembered per object: the flush sizes the same queued
- * messages (session-io.ts keeps them in memory) each time it builds a batch (docs/perf-node.md T4).
- */
-const sizes = new WeakMap<BatchableMessage, number>();
-function encodedSize(app: BatchableMessage): number {
-  let n = sizes.get(app);
-  if (n === undefined) {
-    n = encodeAppMessage(app).length;
-    sizes.set(app, n);
-  }
-  return n;
-}
 
 export function createOutbound(d: OutboundDeps): Outbound {
   const { store, net, io, rng, clock, log } = d;
@@ -124,27 +86,9 @@ export function createOutbound(d: OutboundDeps): Outbound {
   const again = new Set<string>();
   /** Contacts whose node acked in this run (so it holds the session): more than one batch may fly. */
   const confirmed = new Set<string>();
+  const { peersOf, targetFor, depositFor, routeFor } = createRoutes(d);
+  const { nextBatch, cachedEnvelope } = createBatcher(d);
 
-  /** The contact's peers, the one that last reached us first. */
-  const peersOf = (contact: string): [string, string[]][] => {
-    const c = store.contacts.get(contact);
-    if (!c) return [];
-    const peers = byPeer(c.addresses);
-    const hint = d.lastPeer.get(contact);
-    if (hint !== undefined) {
-      const known = peers.get(hint);
-      peers.delete(hint);
-      peers.set(hint, known ?? []);
-    }
-    return [...peers].reverse();
-  };
-
-  const targetFor = (contact: string): RouteTarget | undefined => {
-    const inbox = inboxOf(store.meta, contact);
-    const first = peersOf(contact)[0];
-    if (!inbox || !first) return undefined;
-    return { peerId: first[0], routingKey: inbox.routingKey, addresses: first[1] };
-  };
 
   /** Handles the response to a direct request; returns the ids it acked. */
   const onResponse = (contact: string, res: Uint8Array, sentAt: number): Set<string> => {
@@ -177,11 +121,6 @@ export function createOutbound(d: OutboundDeps): Outbound {
     return done;
   };
 
-  /** The envelope cached on the first of `items` when it covers exactly them. */
-  const cachedEnvelope = (items: readonly OutboxItem[]): Uint8Array | undefined => {
-    const cached = items[0] ? decodeCache(items[0].wire) : undefined;
-    return cached && cached.ids.length === items.length && cached.ids.every((id, i) => id === items[i]?.messageId) ? cached.envelope : undefined;
-  };
 
   /** The cached envelope when it covers exactly `items`, else a fresh encryption (saved and cached first). */
   const envelopeFor = (contact: string, items: readonly OutboxItem[], apps: readonly BatchableMessage[], now: number): Uint8Array => {
@@ -246,31 +185,7 @@ export function createOutbound(d: OutboundDeps): Outbound {
     return { reached, acked };
   };
 
-  /** Mailbox: deposits at the holders of today's address of the pair; resolves to whether any stored it. */
-  const depositFor = async (contact: string, envelope: Uint8Array, expiresAt: number, hops: number | undefined): Promise<boolean> => {
-    const inbox = inboxOf(store.meta, contact);
-    if (!inbox) return false;
-    const { address } = deriveMailbox(inbox.mailboxSecret, mailboxDay(clock()));
-    const away = new Set([net.peerId, ...peersOf(contact).map(([p]) => p)]);
-    const holders = d.routes.holdersFor(address, away);
-    if (holders.length === 0) return false;
-    const relays = d.routes.relayCount();
-    const opts = hops === undefined ? { hops: Math.min(DEFAULT_HOPS, relays), strict: false, exclude: away } : { hops, strict: true, exclude: away };
-    try {
-      const stored = await d.router.deposit(holders, address, expiresAt, envelope, opts);
-      log.info('deposited in mailboxes', { contact, holders: stored.length });
-      return stored.length > 0;
-    } catch (e) {
-      log.info('deposit failed', { contact, error: errorOf(e) });
-      return false;
-    }
-  };
 
-  /** The route for a contact's entries with path length `hops`, now. */
-  const routeFor = (contact: string, hops: number | undefined): Route => {
-    const held = d.network?.holdBack(store.contacts.get(contact)?.addresses ?? []);
-    return held ? { kind: 'wait', why: held } : chooseRoute({ hops, haveInbox: inboxOf(store.meta, contact) !== undefined, relaysKnown: d.routes.relayCount() });
-  };
 
   /**
    * One attempt for `batches` (in order, one envelope each; several only on a direct route) on `route`;
@@ -367,62 +282,6 @@ export function createOutbound(d: OutboundDeps): Outbound {
     d.emit(events);
   };
 
-  /**
-   * The next due entries of a contact, oldest first, with the same path length, skipping those in
-   * flight (`busy`): those of a cached envelope when the first free entry has one still complete, else
-   * as many as fit one batch. Entries whose plaintext is gone are dropped. Reads the first
-   * busy + `batches` + 1 batches' worth of entries (T2), the whole outbox only when that ran out
-   * without a batch; `more` makes the following batches from the same read.
-   */
-  const nextBatch = (contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches = 1): Batch & { more(): Batch } => {
-    const limit = busy.size + (batches + 1) * APP_BATCH_MAX;
-    let page = store.outbox.forContact(contact, limit);
-    let first = fill(contact, page, now, force, busy);
-    if (first.exhausted && page.length === limit) {
-      page = store.outbox.forContact(contact);
-      first = fill(contact, page, now, force, busy);
-    }
-    return { items: first.items, apps: first.apps, more: () => fill(contact, page, clock(), false, busy) };
-  };
-
-  /** nextBatch over `all`; `exhausted` when it ran out of entries before the batch was complete. */
-  const fill = (contact: string, all: readonly OutboxItem[], now: number, force: boolean, busy: ReadonlySet<string>): { items: OutboxItem[]; apps: BatchableMessage[]; exhausted: boolean } => {
-    const items: OutboxItem[] = [];
-    const apps: BatchableMessage[] = [];
-    const sizes: number[] = [];
-    const free = all.find((i) => !busy.has(i.messageId));
-    const cached = free ? decodeCache(free.wire) : undefined;
-    const want = cached ? new Set(cached.ids) : undefined;
-    let hops: number | undefined;
-    for (const item of all) {
-      if (busy.has(item.messageId) || (!force && item.nextAttemptAt > now)) {
-        // Nothing overtakes a hello (a stranger's first message must be one); the rest may be overtaken.
-        if (io.plaintextOf(item)?.type === 'hello') return { items, apps, exhausted: false };
-        continue;
-      }
-      if (want && !want.has(item.messageId)) continue;
-      const h = io.hopsOf(item.messageId);
-      if (items.length === 0) hops = h;
-      else if (h !== hops) return { items, apps, exhausted: false };
-      // A batch is held with its earliest expiry: do not tie a long-lived message to a short one.
-      if (items.length > 0 && Math.abs(item.expiresAt - (items[0] as OutboxItem).expiresAt) > BATCH_EXPIRY_SPREAD_MS) return { items, apps, exhausted: false };
-      const app = io.plaintextOf(item);
-      if (!app) {
-        log.warn('outbox entry without a message dropped', { contact });
-        store.transaction(() => {
-          if (store.outbox.remove(contact, item.messageId)) io.forget(item.messageId);
-        });
-        continue;
-      }
-      const size = encodedSize(app);
-      if (items.length > 0 && (items.length >= APP_BATCH_MAX || batchEncodedSize([...sizes, size]) > APP_MESSAGE_MAX_BYTES)) return { items, apps, exhausted: false };
-      items.push(item);
-      apps.push(app);
-      sizes.push(size);
-      if (want && items.length === want.size) return { items, apps, exhausted: false };
-    }
-    return { items, apps, exhausted: true };
-  };
 
   /**
    * Up to WINDOW batches of a contact in flight at once (T5), once the contact has acked in this run
