@@ -41,7 +41,7 @@ import { createFirstContact } from './first-contact.ts';
 import { checkName, inviteOrder, issueInvite } from './invites.ts';
 import { DEFAULT_TTL_MS, MAX_HOPS, MAX_TTL_MS } from '../routing/delivery-policy.ts';
 import { loadOrCreateNodeKey } from './node-key.ts';
-import { createSendQueue } from './send-queue.ts';
+import { createSendQueue, type SendParts } from './send-queue.ts';
 
 
 /** What the discovery part (src/node/discovery/) gets, and gives back. */
@@ -96,6 +96,15 @@ export interface CompeerNode extends CompeerApi {
 }
 
 const SESSION_RETRY_MS = 30_000;
+
+/** A send to a contact without a session: set one up first (outside the send queue), then queue it. */
+class SessionFirst extends Error {
+  readonly contact: ContactRecord;
+  constructor(contact: ContactRecord) {
+    super('no session yet');
+    this.contact = contact;
+  }
+}
 function messageInfo(m: MessageRecord): MessageInfo {
   return { id: m.id, contact: m.contact, direction: m.direction, text: m.text, status: m.status, sentAt: m.sentAt, receivedAt: m.receivedAt };
 }
@@ -340,26 +349,39 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'ttlMs: 1 ms to 30 days');
       const hops = sendOpts?.hops;
       if (hops !== undefined && (!Number.isSafeInteger(hops) || hops < 0 || hops > MAX_HOPS)) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, `hops: 0 to ${MAX_HOPS}`);
-      // Both reads in one transaction: a read outside one takes and drops the database locks itself
-      // (~8 µs each here, more than the reads: docs/perf-node.md, fourth pass).
-      const { c, hasSession } = store.transaction(() => {
-        const found = resolve(contact);
-        return { c: found, hasSession: store.sessions.has(found.userId) };
-      });
-      if (c.keyChanged && refuseChanged) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'the contact key changed: verify it first');
-      if (!hasSession) {
-        try {
-          await first.startSession(c);
-        } catch (e) {
-          // Queued all the same: it goes out behind the hello once the session exists (retried every 30 s).
-          log.warn('session setup deferred', { contact: c.userId, error: e instanceof Error ? e : String(e) });
-        }
-      }
       const idBytes = newMessageId(rng);
       const id = toHex(idBytes);
-      const now = clock();
-      const record: MessageRecord = { id, contact: c.userId, direction: 'out', text, status: 'queued', sentAt: now, receivedAt: null, expiresAt: now + ttl };
-      await commitSend({ record, app: { type: 'text', id: idBytes, sentAt: now, text }, ...(hops !== undefined && { hops }) });
+      const parts = (c: ContactRecord): SendParts => {
+        const now = clock();
+        const record: MessageRecord = { id, contact: c.userId, direction: 'out', text, status: 'queued', sentAt: now, receivedAt: null, expiresAt: now + ttl };
+        return { record, app: { type: 'text', id: idBytes, sentAt: now, text } };
+      };
+      const trusted = (c: ContactRecord): ContactRecord => {
+        if (c.keyChanged && refuseChanged) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'the contact key changed: verify it first');
+        return c;
+      };
+      const extra = hops !== undefined ? { hops } : {};
+      try {
+        // The contact and its session are looked up inside the send queue's transaction: a read
+        // outside one takes and drops the database locks itself (~8 µs, docs/perf-node.md fourth pass).
+        await commitSend({
+          build: () => {
+            const c = trusted(resolve(contact));
+            if (!store.sessions.has(c.userId)) throw new SessionFirst(c);
+            return parts(c);
+          },
+          ...extra,
+        });
+      } catch (e) {
+        if (!(e instanceof SessionFirst)) throw e;
+        try {
+          await first.startSession(e.contact);
+        } catch (err) {
+          // Queued all the same: it goes out behind the hello once the session exists (retried every 30 s).
+          log.warn('session setup deferred', { contact: e.contact.userId, error: err instanceof Error ? err : String(err) });
+        }
+        await commitSend({ build: () => parts(trusted(resolve(contact))), ...extra });
+      }
       return { id, status: 'queued' };
     },
 

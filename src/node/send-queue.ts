@@ -16,9 +16,19 @@ import type { NodeStore } from './node-store.ts';
 import { DEFAULT_TTL_MS } from '../routing/delivery-policy.ts';
 import type { CompeerEvent, MessageInfo } from './types.ts';
 
-export interface QueuedSend {
+/** A message to store and its app message. */
+export interface SendParts {
   readonly record: MessageRecord;
   readonly app: BatchableMessage;
+}
+
+export interface QueuedSend {
+  /**
+   * The message, made inside the group's transaction: it may read the store (the contact, its
+   * session: reads inside a transaction take no locks of their own) and throw, which fails this send
+   * alone.
+   */
+  readonly build: () => SendParts;
   /** Relays on the path (undefined: the default, src/routing/delivery-policy.ts). */
   readonly hops?: number;
 }
@@ -38,6 +48,8 @@ const GROUP_MAX = 256;
 interface PendingSend extends QueuedSend {
   resolve(): void;
   reject(e: unknown): void;
+  /** What build() made, once written. */
+  parts?: SendParts;
 }
 
 /** Returns `commitSend`: stores the message and its outbox entry; resolves once committed. */
@@ -51,9 +63,11 @@ export function createSendQueue(d: SendQueueDeps): (send: QueuedSend) => Promise
     if (pending.length > 0) setImmediate(commit);
     const ok: PendingSend[] = [];
     const write = (p: PendingSend): void => {
-      store.messages.add(p.record);
-      messaging.enqueue(p.record.contact, p.app, p.record.expiresAt ?? d.clock() + DEFAULT_TTL_MS, undefined, p.hops);
+      const { record, app } = (p.parts = p.build());
+      store.messages.add(record);
+      messaging.enqueue(record.contact, app, record.expiresAt ?? d.clock() + DEFAULT_TTL_MS, undefined, p.hops);
     };
+    const contactOf = (p: PendingSend): string => (p.parts as SendParts).record.contact;
     try {
       store.transaction(() => {
         try {
@@ -73,7 +87,7 @@ export function createSendQueue(d: SendQueueDeps): (send: QueuedSend) => Promise
             }
           }
         }
-        for (const contact of new Set(ok.map((p) => p.record.contact))) {
+        for (const contact of new Set(ok.map(contactOf))) {
           try {
             store.transaction(() => messaging.prepare(contact));
           } catch (e) {
@@ -86,9 +100,9 @@ export function createSendQueue(d: SendQueueDeps): (send: QueuedSend) => Promise
       for (const p of ok) p.reject(e);
       return;
     }
-    d.emit(ok.map((p) => ({ type: 'message', message: d.toInfo(p.record) })));
+    d.emit(ok.map((p) => ({ type: 'message', message: d.toInfo((p.parts as SendParts).record) })));
     for (const p of ok) p.resolve();
-    for (const contact of new Set(ok.map((p) => p.record.contact))) void messaging.flush(contact);
+    for (const contact of new Set(ok.map(contactOf))) void messaging.flush(contact);
   };
   return (send) =>
     new Promise((resolve, reject) => {

@@ -1,6 +1,7 @@
 /**
- * send-queue.ts writes a group of sends under one savepoint; when one send of the group fails, the
- * others are written all the same (each in a savepoint of its own) and only that send's promise fails.
+ * send-queue.ts writes a group of sends under one savepoint; when one send of the group fails (its
+ * write, or the build of its message inside the transaction), the others are written all the same
+ * (each in a savepoint of its own) and only that send's promise fails.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,13 +29,15 @@ describe('node: send queue', () => {
       const id = newMessageId(systemRng);
       const now = systemClock();
       const record = { id: toHex(id), contact: to, direction: 'out' as const, text: `to ${to}`, status: 'queued' as const, sentAt: now, receivedAt: null, expiresAt: now + 60_000 };
-      return { id: record.id, done: commitSend({ record, app: { type: 'text', id, sentAt: now, text: record.text } }) };
+      return { id: record.id, done: commitSend({ build: () => ({ record, app: { type: 'text', id, sentAt: now, text: record.text } }) }) };
     };
     // The third goes to nobody we know: enqueue throws (NO_SESSION, 'no such contact').
-    const sends = [send(contact), send(contact), send('f'.repeat(64)), send(contact)];
+    // The fifth one's build throws (as compeer.ts's does for an unknown or changed contact).
+    const refused = commitSend({ build: () => { throw new Error('refused'); } });
+    const sends = [send(contact), send(contact), send('f'.repeat(64)), send(contact), { id: '', done: refused }];
     const results = await Promise.allSettled(sends.map((s) => s.done));
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-    const good = sends.filter((_, i) => i !== 2).map((s) => s.id);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    const good = sends.filter((_, i) => i !== 2 && i !== 4).map((s) => s.id);
     assert.deepEqual(store.outbox.forContact(contact).map((i) => i.messageId), good);
     assert.deepEqual(store.messages.list(contact).map((m) => m.id), good);
     assert.equal(store.messages.list('f'.repeat(64)).length, 0);
