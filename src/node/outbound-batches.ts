@@ -80,15 +80,18 @@ export function createBatcher(d: BatchDeps): Batcher {
    * The next due entries of a contact, oldest first, with the same path length, skipping those in
    * flight (`busy`): those of a cached envelope when the first free entry has one still complete, else
    * as many as fit one batch. Entries whose plaintext is gone are dropped. Reads the first
-   * busy + `batches` + 1 batches' worth of entries (T2), the whole outbox only when that ran out
+   * `batches` + 1 batches' worth of entries not in flight (T2), all of them only when that ran out
    * without a batch; `more` makes the following batches from the same read.
    */
   const nextBatch = (contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches = 1): Batch & { more(): Batch } => {
-    const limit = busy.size + (batches + 1) * APP_BATCH_MAX;
-    let page = store.outbox.forContact(contact, limit);
+    // The entries in flight are not read again (each of them may carry a 64 KiB cached envelope);
+    // that none of them is a hello is the caller's to see (outbound.ts pump).
+    const skip = [...busy];
+    const limit = (batches + 1) * APP_BATCH_MAX;
+    let page = store.outbox.forContact(contact, limit, skip);
     let first = fill(contact, page, now, force, busy);
     if (first.exhausted && page.length === limit) {
-      page = store.outbox.forContact(contact);
+      page = store.outbox.forContact(contact, undefined, skip);
       first = fill(contact, page, now, force, busy);
     }
     return { items: first.items, apps: first.apps, more: () => fill(contact, page, clock(), false, busy) };

@@ -294,12 +294,14 @@ export function createOutbound(d: OutboundDeps): Outbound {
     const busy = new Set<string>();
     const running = new Set<Promise<void>>();
     let stop = false;
+    // Nothing overtakes a hello in flight (a stranger's first message must be one).
+    let hellos = 0;
     const take = (b: Batch): Batch => {
       for (const i of b.items) busy.add(i.messageId);
       return b;
     };
     for (;;) {
-      while (!stop && running.size < (confirmed.has(contact) ? WINDOW : 1)) {
+      while (!stop && hellos === 0 && running.size < (confirmed.has(contact) ? WINDOW : 1)) {
         const first = nextBatch(contact, clock(), force, busy, ENVELOPES_PER_REQUEST);
         if (first.items.length === 0) break;
         force = false;
@@ -316,6 +318,8 @@ export function createOutbound(d: OutboundDeps): Outbound {
           ids += next.items.length;
         }
         const all = batches.flatMap((b) => b.items);
+        const hello = batches.some((b) => b.apps.some((a) => a.type === 'hello')) ? 1 : 0;
+        hellos += hello;
         const run = attempt(contact, batches, route)
           .then((acked) => {
             if (acked.size > 0) confirmed.add(contact);
@@ -323,6 +327,7 @@ export function createOutbound(d: OutboundDeps): Outbound {
           })
           .finally(() => {
             for (const i of all) busy.delete(i.messageId);
+            hellos -= hello;
             running.delete(run);
           });
         running.add(run);

@@ -63,10 +63,14 @@ export function sqliteOutboxRepository(db: DatabaseSync): OutboxRepository {
       const row = db.prepare('SELECT MIN(next_attempt_at) AS t FROM outbox').get();
       return typeof row?.t === 'number' ? row.t : undefined;
     },
-    forContact: (contact, limit = -1) =>
-      prepareCached(db, `SELECT ${COLUMNS} FROM outbox WHERE contact = ? ORDER BY created_at, rowid LIMIT ?`)
-        .all(contact, limit === -1 ? -1 : Math.max(0, limit))
-        .map(toItem),
+    forContact: (contact, limit = -1, skip = []) =>
+      (skip.length === 0
+        ? prepareCached(db, `SELECT ${COLUMNS} FROM outbox WHERE contact = ? ORDER BY created_at, rowid LIMIT ?`).all(contact, limit === -1 ? -1 : Math.max(0, limit))
+        : prepareCached(
+          db,
+          `SELECT ${COLUMNS} FROM outbox WHERE contact = ? AND message_id NOT IN (SELECT value FROM json_each(?)) ORDER BY created_at, rowid LIMIT ?`,
+        ).all(contact, JSON.stringify(skip), limit === -1 ? -1 : Math.max(0, limit))
+      ).map(toItem),
     update(id, c) {
       checkOutboxUpdate(c);
       const r = update.run(c.state ?? null, c.attempts ?? null, c.nextAttemptAt ?? null, c.wire ?? null, id);

@@ -57,9 +57,10 @@ export interface OutboxRepository {
   nextDueAt(): number | undefined;
   /**
    * A contact's entries, oldest first (to flush when the contact shows up); the first `limit` only when
-   * given — a flush reads one batch's worth, not the whole backlog (docs/perf-node.md T2).
+   * given — a flush reads one batch's worth, not the whole backlog (docs/perf-node.md T2) — and never
+   * those named in `skip` (a flush's entries in flight: not read again for every request).
    */
-  forContact(contact: string, limit?: number): OutboxItem[];
+  forContact(contact: string, limit?: number, skip?: readonly string[]): OutboxItem[];
   /** Changes an entry; returns whether it exists. */
   update(messageId: string, change: OutboxUpdate): boolean;
   /** Removes the entry when it belongs to `contact` (an ack names both); returns whether it did. */
@@ -124,8 +125,14 @@ export function memoryOutboxRepository(log: UndoLog = noUndo): OutboxRepository 
       for (const i of rows.values()) if (min === undefined || i.nextAttemptAt < min) min = i.nextAttemptAt;
       return min;
     },
-    forContact: (contact, limit = Number.MAX_SAFE_INTEGER) =>
-      [...rows.values()].filter((i) => i.contact === contact).sort((a, b) => a.createdAt - b.createdAt).slice(0, Math.max(0, limit)).map(copyItem),
+    forContact(contact, limit = Number.MAX_SAFE_INTEGER, skip = []) {
+      const skipped = new Set(skip);
+      return [...rows.values()]
+        .filter((i) => i.contact === contact && !skipped.has(i.messageId))
+        .sort((a, b) => a.createdAt - b.createdAt)
+        .slice(0, Math.max(0, limit))
+        .map(copyItem);
+    },
     update(id, change) {
       checkOutboxUpdate(change);
       const i = rows.get(id);

@@ -74,6 +74,15 @@ export function outboxRepositoryCompliance(name: string, make: MakeSubject): voi
       assert.deepEqual(repo().forContact(uid('alice'), 0), []);
     });
 
+    it('lists a contact\'s entries without those it is told to skip', () => {
+      for (const n of [1, 2, 3, 4]) repo().enqueue(item(n, { createdAt: 10 * n }));
+      repo().enqueue(item(5, { contact: uid('bob'), createdAt: 1 }));
+      assert.deepEqual(repo().forContact(uid('alice'), undefined, [msgId(1), msgId(3), msgId(5)]).map((i) => i.messageId), [msgId(2), msgId(4)]);
+      assert.deepEqual(repo().forContact(uid('alice'), 1, [msgId(1)]).map((i) => i.messageId), [msgId(2)]);
+      assert.deepEqual(repo().forContact(uid('alice'), 5, []).map((i) => i.messageId), [1, 2, 3, 4].map(msgId));
+      assert.deepEqual(repo().forContact(uid('alice'), undefined, [1, 2, 3, 4].map(msgId)), []);
+    });
+
     it('removes a whole ack\'s entries at once, only the contact\'s, and says which', () => {
       for (const n of [1, 2, 3]) repo().enqueue(item(n));
       repo().enqueue(item(4, { contact: uid('bob') }));
