@@ -30,7 +30,8 @@ import type { CompeerApi, CompeerEvent, ContactInfo, IdentityInfo, MessageInfo, 
 import type { NodeStore } from './node-store.ts';
 import { bundleHandler, createPrekeyManager } from './prekeys.ts';
 import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, byPeer } from './bundles.ts';
-import { contactInfo, createMessaging, MSG_PROTOCOL, newMessageId, type Messaging } from './messaging.ts';
+import { contactInfo, createMessaging, MSG_PROTOCOL, type Messaging } from './messaging.ts';
+import { newTextMessageId } from './session-io.ts';
 import { startDelivery, type DeliveryOptions } from './delivery.ts';
 import { createNetworkState } from './network-state.ts';
 import { createSasCoordinator, runSas } from './sas.ts';
@@ -349,7 +350,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'ttlMs: 1 ms to 30 days');
       const hops = sendOpts?.hops;
       if (hops !== undefined && (!Number.isSafeInteger(hops) || hops < 0 || hops > MAX_HOPS)) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, `hops: 0 to ${MAX_HOPS}`);
-      const idBytes = newMessageId(rng);
+      const idBytes = newTextMessageId(rng, clock());
       const id = toHex(idBytes);
       const parts = (c: ContactRecord): SendParts => {
         const now = clock();

@@ -34,6 +34,25 @@ export function newMessageId(rng: Rng): Uint8Array {
   return rng.bytes(16);
 }
 
+/**
+ * A text message's id: the send time (ms, 6 bytes big-endian), then 10 random bytes. Ordered by time,
+ * so its (contact, direction, id) key in the messages table — at the sender and at the recipient — is
+ * written at the end of the contact's range, not at a random place of an index that outgrows the page
+ * cache: about one index page per commit instead of one per message (docs/perf-node.md, fourth pass:
+ * ~50 µs per message at each end). 80 random bits per millisecond keep ids unique; the id travels only
+ * inside the encrypted app message, beside its sentAt, so it tells the recipient nothing new.
+ */
+export function newTextMessageId(rng: Rng, now: number): Uint8Array {
+  const id = new Uint8Array(16);
+  let t = Math.max(0, Math.floor(now));
+  for (let i = 5; i >= 0; i--) {
+    id[i] = t % 256;
+    t = Math.floor(t / 256);
+  }
+  id.set(rng.bytes(10), 6);
+  return id;
+}
+
 export function contactInfo(c: ContactRecord): { userId: string; name: string | null; verified: boolean; keyChanged: boolean } {
   return { userId: c.userId, name: c.name, verified: c.verified, keyChanged: c.keyChanged };
 }

@@ -9,7 +9,7 @@ import { systemClock, systemRng } from '../../src/lib/system.ts';
 import { toHex } from '../../src/lib/bytes.ts';
 import { encodePublicIdentity, generateIdentity, userIdOf } from '../../src/protocol/identity.ts';
 import { memoryNodeStore } from '../../src/node/node-store.ts';
-import { createSessionIo, newMessageId } from '../../src/node/session-io.ts';
+import { createSessionIo, newMessageId, newTextMessageId } from '../../src/node/session-io.ts';
 import type { CompeerEvent } from '../../src/node/types.ts';
 
 describe('node: session-io handoff', () => {
@@ -47,5 +47,19 @@ describe('node: session-io handoff', () => {
     assert.deepEqual(store.meta.keys('node.hops/'), []);
     // Acked again: nothing left to do, no second event.
     assert.equal(store.transaction(() => io.applyAcks(contact, sent.map((s) => s.id), [])).size, 0);
+  });
+
+  test('text message ids: the send time (ms, big-endian) first, then 10 random bytes; hex order is time order', () => {
+    const t0 = 1_764_000_000_000;
+    const offsets = [0, 1, 1, 255, 256, 70_000, 2 ** 40];
+    const ids = offsets.map((dt) => newTextMessageId(systemRng, t0 + dt));
+    for (const [i, id] of ids.entries()) {
+      assert.equal(id.length, 16);
+      assert.equal(id.subarray(0, 6).reduce((n, b) => n * 256 + b, 0), t0 + (offsets[i] as number));
+    }
+    const hex = ids.map(toHex);
+    assert.notEqual(hex[1], hex[2]); // the same millisecond: the random part tells them apart
+    const byTime = [hex[0], ...[hex[1], hex[2]].sort(), ...hex.slice(3)];
+    assert.deepEqual([...hex].sort(), byTime);
   });
 });
