@@ -112,7 +112,7 @@ export function createSessionIo(store: NodeStore, rng: Rng, clock: Clock): Sessi
       return sealEnvelope(own, remote, content, rng);
     },
     enqueue(contact, app, expiresAt, createdAt, hops) {
-      if (!store.contacts.get(contact)) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no such contact');
+      if (!store.contacts.has(contact)) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no such contact');
       const id = toHex(app.id);
       const now = clock();
       store.outbox.enqueue({ messageId: id, contact, wire: NO_WIRE, attempts: 0, nextAttemptAt: now, expiresAt, state: 'queued', createdAt: createdAt ?? now });

@@ -115,6 +115,7 @@ export function sqliteContactRepository(db: DatabaseSync, sealer: () => Sealer):
       const c = read(userId);
       return c === undefined ? undefined : copy(c);
     },
+    has: (userId) => read(userId) !== undefined,
     resolve(query) {
       current();
       const known = resolved.get(query);

@@ -53,6 +53,8 @@ export interface ContactRepository {
   /** ALREADY_EXISTS when the user ID is known or the name is taken. */
   add(contact: NewContact): void;
   get(userId: string): ContactRecord | undefined;
+  /** Whether the contact exists (get without the copy: the send path asks once per message). */
+  has(userId: string): boolean;
   /**
    * A contact by exact name, else by exact user ID, else by unique user-ID prefix (case-insensitive).
    * NOT_FOUND when nothing matches, INVALID_ARGUMENT when a prefix matches several contacts.
@@ -164,6 +166,7 @@ export function memoryContactRepository(log: UndoLog = noUndo): ContactRepositor
       };
       mapSet(log, rows, n.userId, { record, history: [], secret: null });
     },
+    has: (userId) => rows.has(userId),
     get: (userId) => {
       const c = rows.get(userId);
       return c ? copyContact(c.record) : undefined;

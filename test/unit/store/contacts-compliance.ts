@@ -30,6 +30,10 @@ export function contactRepositoryCompliance(name: string, make: MakeSubject): vo
         addresses: ['/ip4/1.2.3.4/tcp/1'], createdAt: 1_005,
       });
       assert.equal(repo().get(uid('bob')), undefined);
+      assert.equal(repo().has(uid('alice')), true);
+      assert.equal(repo().has(uid('bob')), false);
+      repo().remove(uid('alice'));
+      assert.equal(repo().has(uid('alice')), false);
     });
 
     it('refuses a second contact with the same user ID or the same name; null names never clash', () => {
