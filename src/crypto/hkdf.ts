@@ -31,9 +31,10 @@ function expandSpace(info: Uint8Array, length: number): number {
 
 /**
  * RFC 5869 §2.3 from a PRK already at `prk` in the heap, using the region at `at` (expandSpace bytes,
- * 16-byte aligned): T(i) = HMAC(PRK, T(i-1) | info | i), T(0) empty. The output is copied out.
+ * 16-byte aligned): T(i) = HMAC(PRK, T(i-1) | info | i), T(0) empty. Returns where the output starts
+ * in the heap; the caller copies it out.
  */
-function expandAt(at: number, prk: number, info: Uint8Array, length: number): Uint8Array {
+function expandAt(at: number, prk: number, info: Uint8Array, length: number): number {
   const keyed = at;
   const st = at + STATE;
   const tAt = st + STATE;
@@ -54,11 +55,17 @@ function expandAt(at: number, prk: number, info: Uint8Array, length: number): Ui
     heap.copyWithin(tAt, t, t + HASH_LEN);
   }
   if (rc !== 0) throw new CryptoError(ErrorCodes.INTERNAL, 'HKDF: expand failed');
-  return heap.slice(outAt, outAt + length);
+  return outAt;
 }
 
-/** RFC 5869 §2.3: L <= 255 * HashLen. An absent or empty salt means HashLen zero bytes (§2.2). */
-export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number): Uint8Array {
+/** Extract (§2.2) then expand into the heap; `copyOut` reads the output before the region is wiped. */
+function hkdfInHeap<T>(
+  ikm: Uint8Array,
+  salt: Uint8Array | undefined,
+  info: Uint8Array,
+  length: number,
+  copyOut: (heap: Uint8Array, outAt: number) => T,
+): T {
   assertInteger(length, 'HKDF output length', 1, 255 * HASH_LEN);
   assertBytes(ikm, 'HKDF input keying material');
   assertBytes(info, 'HKDF info');
@@ -76,10 +83,30 @@ export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: 
     heap.set(s, saltAt);
     heap.set(ikm, ikmAt);
     lib._crypto_kdf_hkdf_sha256_extract(prk, saltAt, s.length, ikmAt, ikm.length); // §2.2
-    return expandAt(expandRegion, prk, info, length);
+    return copyOut(lib.HEAPU8, expandAt(expandRegion, prk, info, length));
   } finally {
     lib.HEAPU8.fill(0, expandRegion, ikmAt + ikm.length);
   }
+}
+
+/** RFC 5869 §2.3: L <= 255 * HashLen. An absent or empty salt means HashLen zero bytes (§2.2). */
+export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number): Uint8Array {
+  return hkdfInHeap(ikm, salt, info, length, (heap, at) => heap.slice(at, at + length));
+}
+
+/**
+ * HKDF-SHA256 of `count` × 32 bytes, returned as `count` separate 32-byte arrays: the same bytes as
+ * hkdfSha256 split into keys, copied straight out of the heap. Arrays of at most 64 bytes live on V8's
+ * heap; a longer output (96 bytes for KDF_RK) needs an external backing store, whose allocation was
+ * the most expensive line of the old KDF_RK in a profile of the ping-pong (more than its hashing).
+ */
+export function hkdfSha256Keys(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, count: number): Uint8Array[] {
+  assertInteger(count, 'HKDF key count', 1, 255);
+  return hkdfInHeap(ikm, salt, info, count * HASH_LEN, (heap, at) => {
+    const keys: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) keys.push(heap.slice(at + i * HASH_LEN, at + (i + 1) * HASH_LEN));
+    return keys;
+  });
 }
 
 /**
@@ -95,7 +122,8 @@ export function hkdfSha256Expand(prk: Uint8Array, info: Uint8Array, length: numb
   const prkAt = at + space;
   try {
     lib.HEAPU8.set(prk, prkAt);
-    return expandAt(at, prkAt, info, length);
+    const outAt = expandAt(at, prkAt, info, length);
+    return lib.HEAPU8.slice(outAt, outAt + length);
   } finally {
     lib.HEAPU8.fill(0, at, prkAt + HASH_LEN);
   }

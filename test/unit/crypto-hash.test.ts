@@ -7,7 +7,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import { hmacSha256, sha256, sha512 } from '../../src/crypto/hash.ts';
-import { hkdfSha256, hkdfSha256Expand } from '../../src/crypto/hkdf.ts';
+import { hkdfSha256, hkdfSha256Expand, hkdfSha256Keys } from '../../src/crypto/hkdf.ts';
 import { utf8 } from '../../src/lib/bytes.ts';
 import { deterministicRng } from '../../src/lib/deps.ts';
 
@@ -82,5 +82,22 @@ describe('HKDF-SHA256 wrapper', () => {
     const info = utf8('compeer test');
     const long = hkdfSha256(ikm, undefined, info, 96);
     assert.deepEqual(hkdfSha256(ikm, undefined, info, 40), long.subarray(0, 40));
+  });
+
+  test('hkdfSha256Keys: the same bytes as hkdfSha256, as separate 32-byte arrays; count in [1, 255]', () => {
+    for (const count of [1, 2, 3, 7]) {
+      const ikm = rng.bytes(32);
+      const salt = rng.bytes(count * 5);
+      const info = rng.bytes(count * 9);
+      const keys = hkdfSha256Keys(ikm, salt, info, count);
+      const whole = hkdfSha256(ikm, salt, info, count * 32);
+      assert.equal(keys.length, count);
+      keys.forEach((k, i) => {
+        assert.deepEqual(k, whole.subarray(i * 32, (i + 1) * 32), `count ${count}, key ${i}`);
+        assert.equal(k.byteLength, k.buffer.byteLength, 'each key owns its memory');
+      });
+    }
+    assert.equal(codeOf(() => hkdfSha256Keys(rng.bytes(32), undefined, new Uint8Array(0), 0)), 'INVALID_ARGUMENT');
+    assert.equal(codeOf(() => hkdfSha256Keys(rng.bytes(32), undefined, new Uint8Array(0), 256)), 'INVALID_ARGUMENT');
   });
 });

@@ -20,9 +20,9 @@
  * wiped after use. This module knows nothing of headers (beyond their nonce's length), counters, state or
  * wire formats.
  */
-import { utf8, wipe } from '../../lib/bytes.ts';
+import { utf8 } from '../../lib/bytes.ts';
 import { hmacSha256, hmacSha256Each } from '../../crypto/hash.ts';
-import { hkdfSha256 } from '../../crypto/hkdf.ts';
+import { hkdfSha256Keys } from '../../crypto/hkdf.ts';
 import { RATCHET_HEADER_NONCE_LENGTH } from '../wire/constants.ts';
 
 declare const rootKeyBrand: unique symbol;
@@ -56,15 +56,10 @@ export interface RootStep {
 
 /** KDF_RK_HE (spec §4): a DH ratchet step's root key, new chain key and next header key. */
 export function kdfRoot(rootKey: RootKey, dhOutput: Uint8Array): RootStep {
-  const okm = hkdfSha256(dhOutput, rootKey, ROOT_INFO, 3 * RATCHET_KEY_LENGTH);
-  // Copies rather than views: each key is wiped on its own schedule and must not pin the others.
-  const step: RootStep = {
-    rootKey: okm.slice(0, 32) as RootKey,
-    chainKey: okm.slice(32, 64) as ChainKey,
-    nextHeaderKey: okm.slice(64, 96) as HeaderKey,
-  };
-  wipe(okm);
-  return step;
+  // Three separate 32-byte arrays (each key is wiped on its own schedule and must not pin the others),
+  // straight out of libsodium's heap: no 96-byte intermediate (an external allocation) to copy and wipe.
+  const [rk, ck, nhk] = hkdfSha256Keys(dhOutput, rootKey, ROOT_INFO, 3) as [RootKey, ChainKey, HeaderKey];
+  return { rootKey: rk, chainKey: ck, nextHeaderKey: nhk };
 }
 
 /** KDF_CK's message-key half: HMAC-SHA256(ck, 0x01). */
