@@ -23,12 +23,21 @@
  * Cool-down: a peer that holds *us* KEEP_ALIVE redials the moment we cut it; we cut someone else, who
  * may do the same. In an idle 40-node cluster at 24 connections that loop opened ~1 connection per node
  * per second (a Noise handshake and an identify each way: 2 % of a core per node instead of 0.4 %). So
- * a peer we cut is refused inbound for TRIM_COOLDOWN_MS while we are still full: its redials fail, and
- * after its retries (libp2p's reconnect queue: 5, ~30 s) it drops its KEEP_ALIVE tag on us.
+ * while we are still full, a peer we cut is refused inbound for TRIM_WATCH_MS; one that came back
+ * within TRIM_REDIAL_MS of the cut is a redialer (libp2p's reconnect queue dials at once, then after 1,
+ * 2, 4, 8 and 16 s) and stays refused for TRIM_COOLDOWN_MS, so all its retries fail and it drops its
+ * KEEP_ALIVE tag on us. Any other peer is let in after TRIM_WATCH_MS: a relay forwarding a packet for
+ * us, a new contact fetching our bundle, a redial after a heal. A flat 60 s for every cut peer refused
+ * those too — in full-partition a first contact could not reach a full node for 42 s (26 Nov).
  */
 import type { Clock } from '../lib/deps.ts';
 
+/** How long a redialer (above) is refused after its cut: past the reconnect queue's last retry (31 s). */
 export const TRIM_COOLDOWN_MS = 60_000;
+/** How long any peer we cut is refused while we are full. */
+export const TRIM_WATCH_MS = 10_000;
+/** A peer back this soon after its cut is the reconnect queue (its first two dials: at once and 1 s later). */
+export const TRIM_REDIAL_MS = 3_000;
 /** A new connection's first request has this long to arrive (the request deadline, src/net/request.ts). */
 export const TRIM_GRACE_MS = 5_000;
 /** A peer we sent a Compeer request to or served one from is in use this long after (a mailbox drain's rounds, a path's hops). */
@@ -74,28 +83,32 @@ export interface TrimCooldown {
   refuses(peer: string, full: boolean): boolean;
 }
 
-export function createTrimCooldown(clock: Clock, ms = TRIM_COOLDOWN_MS, maxPeers = COOLDOWN_MAX_PEERS): TrimCooldown {
-  const until = new Map<string, number>(); // insertion order ≈ oldest cut first
+export function createTrimCooldown(clock: Clock, maxPeers = COOLDOWN_MAX_PEERS): TrimCooldown {
+  // insertion order ≈ oldest cut first
+  const cuts = new Map<string, { at: number; redialer: boolean }>();
   return {
     cut(peers) {
-      const end = clock() + ms;
+      const at = clock();
       for (const p of peers) {
-        until.delete(p);
-        until.set(p, end);
+        cuts.delete(p);
+        cuts.set(p, { at, redialer: false });
       }
-      for (const k of until.keys()) {
-        if (until.size <= maxPeers) break;
-        until.delete(k);
+      for (const k of cuts.keys()) {
+        if (cuts.size <= maxPeers) break;
+        cuts.delete(k);
       }
     },
     refuses(peer, full) {
-      const end = until.get(peer);
-      if (end === undefined) return false;
-      if (end <= clock()) {
-        until.delete(peer);
+      const c = cuts.get(peer);
+      if (c === undefined) return false;
+      const age = clock() - c.at;
+      if (age >= TRIM_COOLDOWN_MS || (age >= TRIM_WATCH_MS && !c.redialer)) {
+        cuts.delete(peer);
         return false;
       }
-      return full;
+      if (!full) return false;
+      if (age < TRIM_REDIAL_MS) c.redialer = true;
+      return true;
     },
   };
 }

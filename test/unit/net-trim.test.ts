@@ -1,11 +1,12 @@
 /**
  * src/net/trim.ts: the trim's order (tag value, then idle, then oldest), the connections it protects (in
  * use by us, or repaired by our own redial) and the cool-down of the peers it cut (refused while the node
- * is full, for TRIM_COOLDOWN_MS, in a bounded map).
+ * is full: every one for TRIM_WATCH_MS, one back at once — the reconnect queue — for TRIM_COOLDOWN_MS;
+ * a bounded map).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createTrimCooldown, inUse, TRIM_ACTIVE_MS, TRIM_COOLDOWN_MS, TRIM_GRACE_MS, trimVictims } from '../../src/net/trim.ts';
+import { createTrimCooldown, inUse, TRIM_ACTIVE_MS, TRIM_COOLDOWN_MS, TRIM_GRACE_MS, TRIM_REDIAL_MS, TRIM_WATCH_MS, trimVictims } from '../../src/net/trim.ts';
 
 describe('net: connection trim', () => {
   it('cuts the least-valued peers first, then idle connections, then the oldest', () => {
@@ -45,21 +46,39 @@ describe('net: connection trim', () => {
     assert.equal(inUse(now, 0, now - TRIM_ACTIVE_MS), false, 'the last request too long ago');
   });
 
-  it('refuses a peer it cut while the node is full, until the cool-down ends', () => {
+  it('refuses a peer that redials at once (the reconnect queue) for the whole cool-down', () => {
     let now = 1_000;
     const cd = createTrimCooldown(() => now);
     cd.cut(['a']);
-    assert.equal(cd.refuses('a', true), true, 'cut and full');
     assert.equal(cd.refuses('a', false), false, 'a free slot: no reason to refuse');
+    now += 200;
+    assert.equal(cd.refuses('a', true), true, 'back within TRIM_REDIAL_MS: a redialer');
     assert.equal(cd.refuses('b', true), false, 'never cut');
-    now += TRIM_COOLDOWN_MS - 1;
+    now = 1_000 + TRIM_WATCH_MS + 5_000; // the queue's retry at 15 s
+    assert.equal(cd.refuses('a', true), true, 'a redialer stays refused past the watch');
+    now = 1_000 + TRIM_COOLDOWN_MS - 1;
     assert.equal(cd.refuses('a', true), true, 'still cooling');
     now += 1;
     assert.equal(cd.refuses('a', true), false, 'cool-down over');
   });
 
+  it('lets in a peer that was not back at once once the watch is over (a relay, a new contact)', () => {
+    let now = 1_000;
+    const cd = createTrimCooldown(() => now);
+    cd.cut(['relay']);
+    now += TRIM_REDIAL_MS;
+    assert.equal(cd.refuses('relay', true), true, 'inside the watch: refused');
+    now = 1_000 + TRIM_WATCH_MS - 1;
+    assert.equal(cd.refuses('relay', true), true, 'still inside the watch');
+    now += 1;
+    assert.equal(cd.refuses('relay', true), false, 'not a redialer: let in after the watch');
+    // The same peer cut again starts a new watch.
+    cd.cut(['relay']);
+    assert.equal(cd.refuses('relay', true), true);
+  });
+
   it('remembers a bounded number of peers, the latest cut', () => {
-    const cd = createTrimCooldown(() => 0, 60_000, 2);
+    const cd = createTrimCooldown(() => 0, 2);
     cd.cut(['a', 'b', 'c']);
     assert.equal(cd.refuses('a', true), false, 'the oldest forgotten');
     assert.equal(cd.refuses('b', true), true);
