@@ -13,7 +13,8 @@
  * has acked in this run, a flush keeps up to WINDOW requests in flight, and a direct request carries up
  * to ENVELOPES_PER_REQUEST envelopes (one receiver commit, one ack): docs/perf-node.md T5, T6.
  * Which entries make a batch and the envelope kept for it: outbound-batches.ts; where a batch goes (the
- * contact's peers, its node as an onion target, its mailboxes): outbound-routes.ts.
+ * contact's peers, its node as an onion target, its mailboxes): outbound-routes.ts; statuses and next
+ * attempts after an attempt: outbound-reschedule.ts.
  */
 import { equalBytes } from '../lib/bytes.ts';
 import type { Clock, Rng } from '../lib/deps.ts';
@@ -23,16 +24,17 @@ import { encodePublicIdentity } from '../protocol/identity.ts';
 import { encodeSessionSet, setDecrypt } from '../protocol/session-set.ts';
 import { openEnvelope, SEALED_MAX_LENGTH } from '../protocol/sealed/envelope.ts';
 import { APP_ACK_MAX_IDS, decodeAppMessage, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
-import { nextAttemptDelay, type AttemptOutcome } from '../routing/delivery-policy.ts';
+import type { AttemptOutcome } from '../routing/delivery-policy.ts';
 import type { Router, RouteTarget } from '../routing/router.ts';
 import { batchSize, encodeMsgBatch, MSG_BATCH_MAX, MSG_BATCH_MAX_BYTES } from '../protocol/wire/msg-batch.ts';
 import type { OutboxItem } from '../store/outbox.ts';
 import type { NetNode } from '../net/index.ts';
-import type { CompeerEvent, MessageStatus } from './types.ts';
+import type { CompeerEvent } from './types.ts';
 import type { NodeStore } from './node-store.ts';
-import { NO_WIRE, type SessionIo } from './session-io.ts';
+import type { SessionIo } from './session-io.ts';
 import { createBatcher, encodeCache, type Batch } from './outbound-batches.ts';
 import { createRoutes, type Route, type RouteView } from './outbound-routes.ts';
+import { createReschedule } from './outbound-reschedule.ts';
 import type { NetworkState } from './network-state.ts';
 
 export type { RouteView } from './outbound-routes.ts';
@@ -42,6 +44,8 @@ export const MSG_PROTOCOL = '/compeer/msg/1';
 const WINDOW = 3;
 /** Envelopes (app-message batches) per direct request (T6): 3 full ones (64 KiB padding buckets) fit MSG_BATCH_MAX_BYTES. */
 const ENVELOPES_PER_REQUEST = 3;
+/** Batches encrypted ahead in a send's commit while requests are in flight: a full window's worth. */
+const AHEAD = WINDOW * ENVELOPES_PER_REQUEST;
 
 
 
@@ -80,14 +84,17 @@ const errorOf = (e: unknown): Error | string => (e instanceof Error ? e : String
 
 
 export function createOutbound(d: OutboundDeps): Outbound {
-  const { store, net, io, rng, clock, log } = d;
+  const { store, net, io, clock, log } = d;
   const own = store.identity;
   const flushing = new Set<string>();
+  /** contact → the entries its running flush has in flight. */
+  const inFlight = new Map<string, ReadonlySet<string>>();
   const again = new Set<string>();
   /** Contacts whose node acked in this run (so it holds the session): more than one batch may fly. */
   const confirmed = new Set<string>();
   const { peersOf, targetFor, depositFor, routeFor } = createRoutes(d);
   const { nextBatch, cachedEnvelope } = createBatcher(d);
+  const reschedule = createReschedule(d);
 
 
   /** Handles the response to a direct request; returns the ids it acked. */
@@ -251,39 +258,6 @@ export function createOutbound(d: OutboundDeps): Outbound {
   };
 
   /**
-   * After an attempt: statuses and the next attempt of what is still unacked (`connected`: the
-   * contact's node is connected to ours now; delivery-policy.ts nextAttemptDelay).
-   */
-  const reschedule = (contact: string, items: readonly OutboxItem[], acked: ReadonlySet<string>, outcome: AttemptOutcome, connected = false): void => {
-    const now = clock();
-    const events: CompeerEvent[] = [];
-    const status: MessageStatus | undefined = outcome === 'sent' || outcome === 'answered' ? 'sent' : outcome === 'held' ? 'held' : undefined;
-    store.transaction(() => {
-      const first = items[0] as OutboxItem;
-      // It may have arrived: the next attempt is a fresh encryption (the receiver deduplicates by id).
-      if (status && store.outbox.get(first.messageId)) store.outbox.update(first.messageId, { wire: NO_WIRE });
-      for (const item of items) {
-        if (acked.has(item.messageId)) continue;
-        const current = store.outbox.get(item.messageId);
-        if (!current) continue;
-        const m = store.messages.get(contact, 'out', item.messageId);
-        if (status && m && (m.status === 'queued' || (m.status === 'sent' && status === 'held'))) {
-          store.messages.setStatus(contact, 'out', item.messageId, status);
-          events.push({ type: 'status', id: item.messageId, contact, status });
-        }
-        const unit = (rng.bytes(1)[0] as number) / 256;
-        store.outbox.update(item.messageId, {
-          attempts: outcome === 'waiting' ? current.attempts : current.attempts + 1,
-          nextAttemptAt: now + nextAttemptDelay(outcome, current.attempts, unit, connected),
-          state: status === 'held' || current.state === 'held' ? 'held' : status === 'sent' ? 'sent' : 'queued',
-        });
-      }
-    });
-    d.emit(events);
-  };
-
-
-  /**
    * Up to WINDOW batches of a contact in flight at once (T5), once the contact has acked in this run
    * (its node holds the session: no initial message in flight that a later request could overtake);
    * one before. Every batch is encrypted in order; the receiver decrypts them in any order (the
@@ -292,6 +266,15 @@ export function createOutbound(d: OutboundDeps): Outbound {
    */
   const pump = async (contact: string, force: boolean): Promise<void> => {
     const busy = new Set<string>();
+    inFlight.set(contact, busy);
+    try {
+      await pumpWith(contact, force, busy);
+    } finally {
+      inFlight.delete(contact);
+    }
+  };
+
+  const pumpWith = async (contact: string, force: boolean, busy: Set<string>): Promise<void> => {
     const running = new Set<Promise<void>>();
     let stop = false;
     // Nothing overtakes a hello in flight (a stranger's first message must be one).
@@ -357,11 +340,37 @@ export function createOutbound(d: OutboundDeps): Outbound {
   };
 
   const prepare = (contact: string): void => {
+    const busy = inFlight.get(contact);
+    if (busy !== undefined) {
+      prepareAhead(contact, busy);
+      return;
+    }
     if (flushing.has(contact)) return;
     const { items, apps } = nextBatch(contact, clock(), false, new Set());
     const head = items[0];
     if (!head || routeFor(contact, io.hopsOf(head.messageId)).kind === 'wait') return;
     envelopeFor(contact, items, apps, clock());
+  };
+
+  /**
+   * While the contact's flush has requests in flight: encrypts the batches it will send next (up to a
+   * full window's worth, those already encrypted included), so that the caller's commit covers them
+   * and the flush sends them without a commit of its own. Only on a direct route to a contact that
+   * acked in this run (its node holds the session; no hello among them).
+   */
+  const prepareAhead = (contact: string, busy: ReadonlySet<string>): void => {
+    const taken = new Set(busy);
+    const now = clock();
+    let batch: Batch = nextBatch(contact, now, false, taken, AHEAD);
+    const more = (batch as ReturnType<typeof nextBatch>).more;
+    for (let n = 0; n < AHEAD; n++) {
+      const head = batch.items[0];
+      if (!head || !confirmed.has(contact) || batch.apps.some((a) => a.type === 'hello')) return;
+      if (routeFor(contact, io.hopsOf(head.messageId)).kind !== 'direct') return;
+      envelopeFor(contact, batch.items, batch.apps, now);
+      for (const i of batch.items) taken.add(i.messageId);
+      batch = more();
+    }
   };
 
   const tick = async (): Promise<void> => {
