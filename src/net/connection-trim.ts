@@ -4,7 +4,7 @@
  * the cool-down of those cut are pure rules in trim.ts; this module reads libp2p's connections and
  * peer-store tags, tracks which peers are in use, tags contacts' nodes, and closes the victims.
  */
-import { KEEP_ALIVE, type Libp2p, type PeerId } from '@libp2p/interface';
+import { type Connection, KEEP_ALIVE, type Libp2p, type PeerId } from '@libp2p/interface';
 import type { Clock } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
 import { parsePeerId } from './request.ts';
@@ -61,14 +61,28 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
     }
   };
 
+  // Reads the tags of every connected peer not read yet, all at once.
+  const readTags = async (node: Libp2p, conns: readonly Connection[], tags: Map<string, { value: number; keepAlive: boolean }>): Promise<void> => {
+    const peers = new Map(conns.map((c) => [c.remotePeer.toString(), c.remotePeer] as const));
+    await Promise.all(
+      [...peers].filter(([key]) => !tags.has(key)).map(async ([key, id]) => {
+        tags.set(key, await tagsOf(node, id));
+      }),
+    );
+  };
+
   const trim = async (node: Libp2p): Promise<void> => {
+    if (node.getConnections().length <= maxConnections) return;
+    const started = clock();
+    const tags = new Map<string, { value: number; keepAlive: boolean }>();
+    // The tags are read in parallel, and the count is taken after them. Read one after another with
+    // the count taken before, right after a heal (40 nodes reconnecting in one process) the reads took
+    // 2.4–4.7 s and the count was stale: a trim cut 1 at 25 while the node already held 33–34 (libp2p's
+    // limit 27), and the next trim started only after it (full-partition, 26 Nov).
+    await readTags(node, node.getConnections(), tags);
+    await readTags(node, node.getConnections(), tags); // peers connected meanwhile
     const all = node.getConnections();
     if (all.length <= maxConnections) return;
-    const tags = new Map<string, { value: number; keepAlive: boolean }>();
-    for (const c of all) {
-      const key = c.remotePeer.toString();
-      if (!tags.has(key)) tags.set(key, await tagsOf(node, c.remotePeer));
-    }
     const now = clock();
     const candidates = all.map((c) => {
       const peer = c.remotePeer.toString();
@@ -79,6 +93,7 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
     // One of libp2p's inbound slots stays free (its limit is max + reserve), whatever it cuts.
     const chosen = trimVictims(candidates, all.length - maxConnections, all.length - (maxConnections + inboundReserve(maxConnections) - 1));
     const victims = chosen.map((v) => v.c);
+    log.debug('connection trim', { open: all.length, inUse: candidates.filter((v) => v.inUse).length, cut: victims.length, now: node.getConnections().length, tookMs: clock() - started });
     cooldown.cut(victims.map((c) => c.remotePeer.toString()));
     // Cut means no longer kept alive: without its KEEP_ALIVE tag our reconnect queue does not redial it.
     await Promise.all(
@@ -127,7 +142,12 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
   };
 
   return {
-    cooling: (peer) => !kept.has(peer.toString()) && cooldown.refuses(peer.toString(), (libp2p?.getConnections().length ?? 0) >= maxConnections),
+    cooling(peer) {
+      const open = libp2p?.getConnections().length ?? 0;
+      const refused = !kept.has(peer.toString()) && cooldown.refuses(peer.toString(), open >= maxConnections);
+      if (refused) log.debug('cut peer refused', { peer: peer.toString(), open });
+      return refused;
+    },
     touch(peer) {
       lastActive.delete(peer);
       lastActive.set(peer, clock());

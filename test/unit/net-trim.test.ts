@@ -2,10 +2,14 @@
  * src/net/trim.ts: the trim's order (tag value, then idle, then oldest), the connections it protects (in
  * use by us, or repaired by our own redial) and the cool-down of the peers it cut (refused while the node
  * is full: every one for TRIM_WATCH_MS, one back at once — the reconnect queue — for TRIM_COOLDOWN_MS;
- * a bounded map).
+ * a bounded map); src/net/connection-trim.ts on a fake libp2p: the count it trims to is taken after the
+ * peer-store reads, not before them.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Libp2p } from '@libp2p/interface';
+import { createConnectionTrim, inboundReserve } from '../../src/net/connection-trim.ts';
+import { silentLogger } from '../../src/lib/log.ts';
 import { createTrimCooldown, inUse, TRIM_ACTIVE_MS, TRIM_COOLDOWN_MS, TRIM_GRACE_MS, TRIM_REDIAL_MS, TRIM_WATCH_MS, trimVictims } from '../../src/net/trim.ts';
 
 describe('net: connection trim', () => {
@@ -83,5 +87,52 @@ describe('net: connection trim', () => {
     assert.equal(cd.refuses('a', true), false, 'the oldest forgotten');
     assert.equal(cd.refuses('b', true), true);
     assert.equal(cd.refuses('c', true), true);
+  });
+
+  it('counts the connections opened while it read the peer store (a heal: 25 → 33 during the reads)', async () => {
+    const max = 24;
+    type FakeConn = { remotePeer: { toString(): string }; timeline: { open: number }; streams: unknown[]; close(): Promise<void>; abort(): void };
+    let conns: FakeConn[] = [];
+    const conn = (name: string): FakeConn => {
+      const c: FakeConn = {
+        remotePeer: { toString: () => name },
+        timeline: { open: 0 },
+        streams: [],
+        // A close drops the connection at once and ends only after the test: the first trim is still running.
+        close: () => {
+          conns = conns.filter((x) => x !== c);
+          return new Promise(() => {});
+        },
+        abort: () => {},
+      };
+      return c;
+    };
+    let openGate: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    let onOpen: () => void = () => {};
+    const node = {
+      getConnections: () => [...conns], // a new array each time, as libp2p's
+      peerStore: { get: async () => gate.then(() => ({ tags: new Map() })), merge: async () => {} },
+      addEventListener: (_: string, fn: () => void) => {
+        onOpen = fn;
+      },
+    };
+    conns = Array.from({ length: max + 1 }, (_, i) => conn(`old${i}`));
+    const trim = createConnectionTrim(max, () => 100_000, silentLogger); // all idle: opened long ago, no requests
+    trim.attach(node as unknown as Libp2p);
+    onOpen();
+    // The peer store is slow; meanwhile 8 more peers connect (their events find the trim running).
+    for (let i = 0; i < 8; i++) {
+      conns.push(conn(`new${i}`));
+      onOpen();
+    }
+    assert.equal(conns.length, max + 9);
+    openGate();
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    // The first trim alone (its closes still pending) is back at max, inside libp2p's max + reserve.
+    assert.ok(conns.length < max + inboundReserve(max), `${conns.length} connections after the first trim`);
+    assert.equal(conns.length, max);
   });
 });
