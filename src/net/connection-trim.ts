@@ -16,6 +16,12 @@ import { createTrimCooldown, inUse, TRIM_ACTIVE_MS, TRIM_GRACE_MS, trimVictims }
  */
 const KEEP_TAG = 'compeer-keep';
 const KEEP_TAG_VALUE = 100;
+/**
+ * How long the trim waits for a peer's tags. The peer store locks each peer; right after a heal the
+ * reads waited up to 13.7 s behind the locks (full-partition, loop delay under 1.1 s), the node above
+ * libp2p's limit meanwhile. A peer not read in time is cut late (valued as a contact's node).
+ */
+export const TRIM_TAGS_READ_MS = 500;
 /** A trimmed connection's graceful close, then it is aborted. */
 const TRIM_CLOSE_MS = 1_000;
 
@@ -52,17 +58,19 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
   let recheck: ReturnType<typeof setTimeout> | undefined;
   const lastActive = new Map<string, number>();
 
-  const tagsOf = async (node: Libp2p, peer: PeerId): Promise<{ value: number; keepAlive: boolean }> => {
+  const tagsOf = async (node: Libp2p, peer: PeerId): Promise<{ value: number; keepAlive: boolean; unknown?: true }> => {
     try {
-      const tags = (await node.peerStore.get(peer)).tags;
+      const tags = (await node.peerStore.get(peer, { signal: AbortSignal.timeout(TRIM_TAGS_READ_MS) })).tags;
       return { value: [...tags.values()].reduce((sum, t) => sum + t.value, 0), keepAlive: [...tags.keys()].some((k) => k.startsWith(KEEP_ALIVE)) };
-    } catch {
-      return { value: 0, keepAlive: false }; // not in the peer store: no tags
+    } catch (err) {
+      if (err instanceof Error && err.name === 'NotFoundError') return { value: 0, keepAlive: false }; // not in the peer store: no tags
+      // Not read in time: valued as a contact's node, so cut after every peer known to be worth less.
+      return { value: KEEP_TAG_VALUE, keepAlive: false, unknown: true };
     }
   };
 
   // Reads the tags of every connected peer not read yet, all at once.
-  const readTags = async (node: Libp2p, conns: readonly Connection[], tags: Map<string, { value: number; keepAlive: boolean }>): Promise<void> => {
+  const readTags = async (node: Libp2p, conns: readonly Connection[], tags: Map<string, { value: number; keepAlive: boolean; unknown?: true }>): Promise<void> => {
     const peers = new Map(conns.map((c) => [c.remotePeer.toString(), c.remotePeer] as const));
     await Promise.all(
       [...peers].filter(([key]) => !tags.has(key)).map(async ([key, id]) => {
@@ -74,7 +82,7 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
   const trim = async (node: Libp2p): Promise<void> => {
     if (node.getConnections().length <= maxConnections) return;
     const started = clock();
-    const tags = new Map<string, { value: number; keepAlive: boolean }>();
+    const tags = new Map<string, { value: number; keepAlive: boolean; unknown?: true }>();
     // The tags are read in parallel, and the count is taken after them. Read one after another with
     // the count taken before, right after a heal (40 nodes reconnecting in one process) the reads took
     // 2.4–4.7 s and the count was stale: a trim cut 1 at 25 while the node already held 33–34 (libp2p's
@@ -88,7 +96,7 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
       const peer = c.remotePeer.toString();
       const t = tags.get(peer) ?? { value: 0, keepAlive: false };
       const used = inUse(now, c.timeline.open, lastActive.get(peer));
-      return { c, value: t.value, busy: c.streams.length > 0, openedAt: c.timeline.open, inUse: used, kept: t.keepAlive || kept.has(peer), keepAlive: t.keepAlive };
+      return { c, value: t.value, busy: c.streams.length > 0, openedAt: c.timeline.open, inUse: used, kept: t.keepAlive || t.unknown === true || kept.has(peer), keepAlive: t.keepAlive };
     });
     // One of libp2p's inbound slots stays free (its limit is max + reserve), whatever it cuts.
     const chosen = trimVictims(candidates, all.length - maxConnections, all.length - (maxConnections + inboundReserve(maxConnections) - 1));
@@ -100,8 +108,9 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
       chosen
         .filter((v) => v.keepAlive)
         .map(async (v) => {
-          const keys = [...(await node.peerStore.get(v.c.remotePeer)).tags.keys()].filter((k) => k.startsWith(KEEP_ALIVE));
-          await node.peerStore.merge(v.c.remotePeer, { tags: Object.fromEntries(keys.map((k) => [k, undefined])) });
+          const signal = AbortSignal.timeout(TRIM_TAGS_READ_MS);
+          const keys = [...(await node.peerStore.get(v.c.remotePeer, { signal })).tags.keys()].filter((k) => k.startsWith(KEEP_ALIVE));
+          await node.peerStore.merge(v.c.remotePeer, { tags: Object.fromEntries(keys.map((k) => [k, undefined])) }, { signal });
         })
         .map((p) => p.catch((err: unknown) => log.debug('keep-alive tag not dropped', { err: errText(err) }))),
     );

@@ -3,12 +3,12 @@
  * use by us, or repaired by our own redial) and the cool-down of the peers it cut (refused while the node
  * is full: every one for TRIM_WATCH_MS, one back at once — the reconnect queue — for TRIM_COOLDOWN_MS;
  * a bounded map); src/net/connection-trim.ts on a fake libp2p: the count it trims to is taken after the
- * peer-store reads, not before them.
+ * peer-store reads, not before them, and a read held up by the peer store's lock does not hold up the cut.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Libp2p } from '@libp2p/interface';
-import { createConnectionTrim, inboundReserve } from '../../src/net/connection-trim.ts';
+import { createConnectionTrim, inboundReserve, TRIM_TAGS_READ_MS } from '../../src/net/connection-trim.ts';
 import { silentLogger } from '../../src/lib/log.ts';
 import { createTrimCooldown, inUse, TRIM_ACTIVE_MS, TRIM_COOLDOWN_MS, TRIM_GRACE_MS, TRIM_REDIAL_MS, TRIM_WATCH_MS, trimVictims } from '../../src/net/trim.ts';
 
@@ -134,5 +134,40 @@ describe('net: connection trim', () => {
     // The first trim alone (its closes still pending) is back at max, inside libp2p's max + reserve.
     assert.ok(conns.length < max + inboundReserve(max), `${conns.length} connections after the first trim`);
     assert.equal(conns.length, max);
+  });
+
+  it('cuts even when the peer store does not answer (its per-peer lock held for seconds after a heal)', async () => {
+    const max = 24;
+    type FakeConn = { remotePeer: { toString(): string }; timeline: { open: number }; streams: unknown[]; close(): Promise<void>; abort(): void };
+    let conns: FakeConn[] = [];
+    const conn = (name: string): FakeConn => {
+      const c: FakeConn = {
+        remotePeer: { toString: () => name },
+        timeline: { open: 0 },
+        streams: [],
+        close: async () => {
+          conns = conns.filter((x) => x !== c);
+        },
+        abort: () => {},
+      };
+      return c;
+    };
+    let onOpen: () => void = () => {};
+    const hang = async (_: unknown, opts?: { signal?: AbortSignal }): Promise<never> =>
+      new Promise((_resolve, reject) => opts?.signal?.addEventListener('abort', () => reject(opts.signal?.reason as Error)));
+    const node = {
+      getConnections: () => [...conns],
+      peerStore: { get: hang, merge: hang },
+      addEventListener: (_: string, fn: () => void) => {
+        onOpen = fn;
+      },
+    };
+    conns = Array.from({ length: max + 6 }, (_, i) => conn(`p${i}`));
+    const trim = createConnectionTrim(max, () => 100_000, silentLogger);
+    trim.attach(node as unknown as Libp2p);
+    onOpen();
+    // Wait for the closes (each read gives up after TRIM_TAGS_READ_MS); the bound only ends a failing run.
+    for (let i = 0; i < 40 && conns.length > max; i++) await new Promise((resolve) => setTimeout(resolve, TRIM_TAGS_READ_MS / 4));
+    assert.equal(conns.length, max, 'the peers whose tags could not be read are cut all the same');
   });
 });
