@@ -101,7 +101,7 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
     // One of libp2p's inbound slots stays free (its limit is max + reserve), whatever it cuts.
     const chosen = trimVictims(candidates, all.length - maxConnections, all.length - (maxConnections + inboundReserve(maxConnections) - 1));
     const victims = chosen.map((v) => v.c);
-    log.debug('connection trim', { open: all.length, inUse: candidates.filter((v) => v.inUse).length, cut: victims.length, now: node.getConnections().length, tookMs: clock() - started });
+    log.debug('connection trim', { open: all.length, inUse: candidates.filter((v) => v.inUse).length, cut: victims.length, tookMs: clock() - started, peers: victims.map((c) => c.remotePeer.toString()) });
     cooldown.cut(victims.map((c) => c.remotePeer.toString()));
     // Cut means no longer kept alive: without its KEEP_ALIVE tag our reconnect queue does not redial it.
     await Promise.all(
