@@ -23,21 +23,18 @@
  * Cool-down: a peer that holds *us* KEEP_ALIVE redials the moment we cut it; we cut someone else, who
  * may do the same. In an idle 40-node cluster at 24 connections that loop opened ~1 connection per node
  * per second (a Noise handshake and an identify each way: 2 % of a core per node instead of 0.4 %). So
- * while we are still full, a peer we cut is refused inbound for TRIM_WATCH_MS; one that came back
- * within TRIM_REDIAL_MS of the cut is a redialer (libp2p's reconnect queue dials at once, then after 1,
- * 2, 4, 8 and 16 s) and stays refused for TRIM_COOLDOWN_MS, so all its retries fail and it drops its
- * KEEP_ALIVE tag on us. Any other peer is let in after TRIM_WATCH_MS: a relay forwarding a packet for
- * us, a new contact fetching our bundle, a redial after a heal. A flat 60 s for every cut peer refused
- * those too — in full-partition a first contact could not reach a full node for 42 s (26 Nov).
+ * while we are still full, a peer we cut gets in once more and is refused after that, until
+ * TRIM_COOLDOWN_MS have passed since its latest cut (past the reconnect queue's last retry: at once, then
+ * 1, 2, 4, 8 and 16 s later), so a redialer's retries fail and it drops its KEEP_ALIVE tag on us. The
+ * one admission is for a peer that comes back with a purpose — a relay forwarding a packet for us, a
+ * new contact fetching our bundle, a redial after a heal: its requests then keep the connection in use.
+ * Refusing every cut peer for 60 s refused those too (a first contact blocked 42 s, 26 Nov), and so did
+ * telling a redialer by how soon it came back (a relay's forward 1.7 s after its cut: refused 42 s).
  */
 import type { Clock } from '../lib/deps.ts';
 
-/** How long a redialer (above) is refused after its cut: past the reconnect queue's last retry (31 s). */
+/** How long after its latest cut a peer that already came back once is refused (above). */
 export const TRIM_COOLDOWN_MS = 60_000;
-/** How long any peer we cut is refused while we are full. */
-export const TRIM_WATCH_MS = 10_000;
-/** A peer back this soon after its cut is the reconnect queue (its first two dials: at once and 1 s later). */
-export const TRIM_REDIAL_MS = 3_000;
 /** A new connection's first request has this long to arrive (the request deadline, src/net/request.ts). */
 export const TRIM_GRACE_MS = 5_000;
 /** A peer we sent a Compeer request to or served one from is in use this long after (a mailbox drain's rounds, a path's hops). */
@@ -85,13 +82,16 @@ export interface TrimCooldown {
 
 export function createTrimCooldown(clock: Clock, maxPeers = COOLDOWN_MAX_PEERS): TrimCooldown {
   // insertion order ≈ oldest cut first
-  const cuts = new Map<string, { at: number; redialer: boolean }>();
+  const cuts = new Map<string, { at: number; admitted: boolean }>();
   return {
     cut(peers) {
       const at = clock();
       for (const p of peers) {
+        const prev = cuts.get(p);
+        // Cut again inside the window: its one admission stays used (a loop gets one per window).
+        const admitted = prev !== undefined && prev.admitted && at - prev.at < TRIM_COOLDOWN_MS;
         cuts.delete(p);
-        cuts.set(p, { at, redialer: false });
+        cuts.set(p, { at, admitted });
       }
       for (const k of cuts.keys()) {
         if (cuts.size <= maxPeers) break;
@@ -101,13 +101,15 @@ export function createTrimCooldown(clock: Clock, maxPeers = COOLDOWN_MAX_PEERS):
     refuses(peer, full) {
       const c = cuts.get(peer);
       if (c === undefined) return false;
-      const age = clock() - c.at;
-      if (age >= TRIM_COOLDOWN_MS || (age >= TRIM_WATCH_MS && !c.redialer)) {
+      if (clock() - c.at >= TRIM_COOLDOWN_MS) {
         cuts.delete(peer);
         return false;
       }
       if (!full) return false;
-      if (age < TRIM_REDIAL_MS) c.redialer = true;
+      if (!c.admitted) {
+        c.admitted = true;
+        return false;
+      }
       return true;
     },
   };

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import type { Libp2p } from '@libp2p/interface';
 import { createConnectionTrim, inboundReserve, TRIM_TAGS_READ_MS } from '../../src/net/connection-trim.ts';
 import { silentLogger } from '../../src/lib/log.ts';
-import { createTrimCooldown, inUse, TRIM_ACTIVE_MS, TRIM_COOLDOWN_MS, TRIM_GRACE_MS, TRIM_REDIAL_MS, TRIM_WATCH_MS, trimVictims } from '../../src/net/trim.ts';
+import { createTrimCooldown, inUse, TRIM_ACTIVE_MS, TRIM_COOLDOWN_MS, TRIM_GRACE_MS, trimVictims } from '../../src/net/trim.ts';
 
 describe('net: connection trim', () => {
   it('cuts the least-valued peers first, then idle connections, then the oldest', () => {
@@ -50,40 +50,42 @@ describe('net: connection trim', () => {
     assert.equal(inUse(now, 0, now - TRIM_ACTIVE_MS), false, 'the last request too long ago');
   });
 
-  it('refuses a peer that redials at once (the reconnect queue) for the whole cool-down', () => {
+  it('lets a cut peer in once (a relay, a new contact), then refuses it until the cool-down ends', () => {
     let now = 1_000;
     const cd = createTrimCooldown(() => now);
     cd.cut(['a']);
-    assert.equal(cd.refuses('a', false), false, 'a free slot: no reason to refuse');
-    now += 200;
-    assert.equal(cd.refuses('a', true), true, 'back within TRIM_REDIAL_MS: a redialer');
     assert.equal(cd.refuses('b', true), false, 'never cut');
-    now = 1_000 + TRIM_WATCH_MS + 5_000; // the queue's retry at 15 s
-    assert.equal(cd.refuses('a', true), true, 'a redialer stays refused past the watch');
+    assert.equal(cd.refuses('a', false), false, 'a free slot: no reason to refuse, admission not used');
+    now += 200;
+    assert.equal(cd.refuses('a', true), false, 'back once: let in (a relay forwarding 1.7 s after its cut)');
+    assert.equal(cd.refuses('a', true), true, 'a second time inside the window: the reconnect queue');
     now = 1_000 + TRIM_COOLDOWN_MS - 1;
     assert.equal(cd.refuses('a', true), true, 'still cooling');
     now += 1;
     assert.equal(cd.refuses('a', true), false, 'cool-down over');
   });
 
-  it('lets in a peer that was not back at once once the watch is over (a relay, a new contact)', () => {
+  it('a peer cut again inside its window gets no second admission, and its window restarts', () => {
     let now = 1_000;
     const cd = createTrimCooldown(() => now);
-    cd.cut(['relay']);
-    now += TRIM_REDIAL_MS;
-    assert.equal(cd.refuses('relay', true), true, 'inside the watch: refused');
-    now = 1_000 + TRIM_WATCH_MS - 1;
-    assert.equal(cd.refuses('relay', true), true, 'still inside the watch');
+    cd.cut(['a']);
+    assert.equal(cd.refuses('a', true), false, 'its one admission');
+    now += 10_000;
+    cd.cut(['a']); // cut again once its grace was over
     now += 1;
-    assert.equal(cd.refuses('relay', true), false, 'not a redialer: let in after the watch');
-    // The same peer cut again starts a new watch.
-    cd.cut(['relay']);
-    assert.equal(cd.refuses('relay', true), true);
+    assert.equal(cd.refuses('a', true), true, 'the redial right after: refused');
+    now = 11_000 + TRIM_COOLDOWN_MS - 1;
+    assert.equal(cd.refuses('a', true), true, 'the queue retries for 31 s: all refused (window from the latest cut)');
+    now += 1;
+    assert.equal(cd.refuses('a', true), false, 'window over');
+    cd.cut(['a']);
+    assert.equal(cd.refuses('a', true), false, 'a cut after a whole window: a new admission');
   });
 
   it('remembers a bounded number of peers, the latest cut', () => {
     const cd = createTrimCooldown(() => 0, 2);
     cd.cut(['a', 'b', 'c']);
+    for (const p of ['a', 'b', 'c']) cd.refuses(p, true); // each one's admission
     assert.equal(cd.refuses('a', true), false, 'the oldest forgotten');
     assert.equal(cd.refuses('b', true), true);
     assert.equal(cd.refuses('c', true), true);
