@@ -12,6 +12,29 @@ import { createConnectionTrim, inboundReserve, TRIM_TAGS_READ_MS } from '../../s
 import { silentLogger } from '../../src/lib/log.ts';
 import { createTrimCooldown, inUse, TRIM_ACTIVE_MS, TRIM_COOLDOWN_MS, TRIM_GRACE_MS, trimVictims } from '../../src/net/trim.ts';
 
+type FakeConn = { remotePeer: { toString(): string }; timeline: { open: number }; streams: unknown[]; close(): Promise<void>; abort(): void };
+
+/** libp2p connections as the trim sees them, opened long ago with no streams; a close drops one at once and returns `closed()`. */
+function fakeConnections(closed: () => Promise<void>): { conns: FakeConn[]; conn(name: string): FakeConn } {
+  const fake = {
+    conns: [] as FakeConn[],
+    conn(name: string): FakeConn {
+      const c: FakeConn = {
+        remotePeer: { toString: () => name },
+        timeline: { open: 0 },
+        streams: [],
+        close: () => {
+          fake.conns = fake.conns.filter((x) => x !== c);
+          return closed();
+        },
+        abort: () => {},
+      };
+      return c;
+    },
+  };
+  return fake;
+}
+
 describe('net: connection trim', () => {
   it('cuts the least-valued peers first, then idle connections, then the oldest', () => {
     const c = (name: string, value: number, busy: boolean, openedAt: number) => ({ name, value, busy, openedAt, inUse: false, kept: false });
@@ -93,83 +116,56 @@ describe('net: connection trim', () => {
 
   it('counts the connections opened while it read the peer store (a heal: 25 → 33 during the reads)', async () => {
     const max = 24;
-    type FakeConn = { remotePeer: { toString(): string }; timeline: { open: number }; streams: unknown[]; close(): Promise<void>; abort(): void };
-    let conns: FakeConn[] = [];
-    const conn = (name: string): FakeConn => {
-      const c: FakeConn = {
-        remotePeer: { toString: () => name },
-        timeline: { open: 0 },
-        streams: [],
-        // A close drops the connection at once and ends only after the test: the first trim is still running.
-        close: () => {
-          conns = conns.filter((x) => x !== c);
-          return new Promise(() => {});
-        },
-        abort: () => {},
-      };
-      return c;
-    };
+    // A close drops the connection at once and ends only after the test: the first trim is still running.
+    const fake = fakeConnections(() => new Promise(() => {}));
     let openGate: () => void = () => {};
     const gate = new Promise<void>((resolve) => {
       openGate = resolve;
     });
     let onOpen: () => void = () => {};
     const node = {
-      getConnections: () => [...conns], // a new array each time, as libp2p's
+      getConnections: () => [...fake.conns], // a new array each time, as libp2p's
       peerStore: { get: async () => gate.then(() => ({ tags: new Map() })), merge: async () => {} },
       addEventListener: (_: string, fn: () => void) => {
         onOpen = fn;
       },
     };
-    conns = Array.from({ length: max + 1 }, (_, i) => conn(`old${i}`));
+    fake.conns = Array.from({ length: max + 1 }, (_, i) => fake.conn(`old${i}`));
     const trim = createConnectionTrim(max, () => 100_000, silentLogger); // all idle: opened long ago, no requests
     trim.attach(node as unknown as Libp2p);
     onOpen();
     // The peer store is slow; meanwhile 8 more peers connect (their events find the trim running).
     for (let i = 0; i < 8; i++) {
-      conns.push(conn(`new${i}`));
+      fake.conns.push(fake.conn(`new${i}`));
       onOpen();
     }
-    assert.equal(conns.length, max + 9);
+    assert.equal(fake.conns.length, max + 9);
     openGate();
     for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
     // The first trim alone (its closes still pending) is back at max, inside libp2p's max + reserve.
-    assert.ok(conns.length < max + inboundReserve(max), `${conns.length} connections after the first trim`);
-    assert.equal(conns.length, max);
+    assert.ok(fake.conns.length < max + inboundReserve(max), `${fake.conns.length} connections after the first trim`);
+    assert.equal(fake.conns.length, max);
   });
 
   it('cuts even when the peer store does not answer (its per-peer lock held for seconds after a heal)', async () => {
     const max = 24;
-    type FakeConn = { remotePeer: { toString(): string }; timeline: { open: number }; streams: unknown[]; close(): Promise<void>; abort(): void };
-    let conns: FakeConn[] = [];
-    const conn = (name: string): FakeConn => {
-      const c: FakeConn = {
-        remotePeer: { toString: () => name },
-        timeline: { open: 0 },
-        streams: [],
-        close: async () => {
-          conns = conns.filter((x) => x !== c);
-        },
-        abort: () => {},
-      };
-      return c;
-    };
+    const fake = fakeConnections(async () => {});
     let onOpen: () => void = () => {};
     const hang = async (_: unknown, opts?: { signal?: AbortSignal }): Promise<never> =>
       new Promise((_resolve, reject) => opts?.signal?.addEventListener('abort', () => reject(opts.signal?.reason as Error)));
     const node = {
-      getConnections: () => [...conns],
+      getConnections: () => [...fake.conns],
       peerStore: { get: hang, merge: hang },
       addEventListener: (_: string, fn: () => void) => {
         onOpen = fn;
       },
     };
-    conns = Array.from({ length: max + 6 }, (_, i) => conn(`p${i}`));
+    fake.conns = Array.from({ length: max + 6 }, (_, i) => fake.conn(`p${i}`));
     const trim = createConnectionTrim(max, () => 100_000, silentLogger);
     trim.attach(node as unknown as Libp2p);
     onOpen();
     // Wait for the closes (each read gives up after TRIM_TAGS_READ_MS); the bound only ends a failing run.
-    for (let i = 0; i < 40 && conns.length > max; i++) await new Promise((resolve) => setTimeout(resolve, TRIM_TAGS_READ_MS / 4));
-    assert.equal(conns.length, max, 'the peers whose tags could not be read are cut all the same');
+    for (let i = 0; i < 40 && fake.conns.length > max; i++) await new Promise((resolve) => setTimeout(resolve, TRIM_TAGS_READ_MS / 4));
+    assert.equal(fake.conns.length, max, 'the peers whose tags could not be read are cut all the same');
   });
 });

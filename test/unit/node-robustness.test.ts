@@ -179,22 +179,28 @@ describe('node: bad input on /compeer/msg/1', () => {
   });
 });
 
-describe('node: retries', () => {
-  let alice: TestNode;
-  let bob: TestNode;
+/** Alice (retrying only when asked) and Bob, contacts with nothing queued: started before the suite's tests, stopped after. */
+function contacts(): { alice: TestNode; bob: TestNode } {
+  const p = {} as { alice: TestNode; bob: TestNode };
   before(async () => {
-    alice = await startCompeer('alice', { retryIntervalMs: 60_000 });
-    bob = await startCompeer('bob');
-    await alice.node.addContact((await bob.node.id()).invite);
-    await waitFor(async () => (await bob.node.contacts()).length === 1, 5_000);
-    await waitFor(async () => (await alice.node.status()).outbox.queued === 0, 5_000);
+    p.alice = await startCompeer('alice', { retryIntervalMs: 60_000 });
+    p.bob = await startCompeer('bob');
+    await p.alice.node.addContact((await p.bob.node.id()).invite);
+    await waitFor(async () => (await p.bob.node.contacts()).length === 1, 5_000);
+    await waitFor(async () => (await p.alice.node.status()).outbox.queued === 0, 5_000);
   });
   after(async () => {
-    await alice?.node.stop();
-    await bob?.node.stop();
+    await p.alice?.node.stop();
+    await p.bob?.node.stop();
   });
+  return p;
+}
+
+describe('node: retries', () => {
+  const pair = contacts();
 
   test('after an unreachable attempt the same bytes are sent again; then delivered once', async () => {
+    const { alice, bob } = pair;
     const net = alice.node.net;
     const orig = net.request.bind(net);
     const sent: Uint8Array[] = [];
@@ -227,21 +233,10 @@ describe('node: retries', () => {
 });
 
 describe('node: an answer lost on the way', () => {
-  let alice: TestNode;
-  let bob: TestNode;
-  before(async () => {
-    alice = await startCompeer('alice', { retryIntervalMs: 60_000 });
-    bob = await startCompeer('bob');
-    await alice.node.addContact((await bob.node.id()).invite);
-    await waitFor(async () => (await bob.node.contacts()).length === 1, 5_000);
-    await waitFor(async () => (await alice.node.status()).outbox.queued === 0, 5_000);
-  });
-  after(async () => {
-    await alice?.node.stop();
-    await bob?.node.stop();
-  });
+  const pair = contacts();
 
   test('the same bytes sent again are acked by the receiver that has them: delivered on that attempt, once', async () => {
+    const { alice, bob } = pair;
     const net = alice.node.net;
     const orig = net.request.bind(net);
     const sent: Uint8Array[] = [];
