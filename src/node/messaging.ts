@@ -8,13 +8,12 @@
  * a `hello` naming one of our unused invites (the invite is used up) or for a known contact re-initiating
  * 3. deduplicate by id, store, apply addresses/inbox/acks 4. encrypt the ack on the same session
  * 5. commit, then events. The same bytes again (their ratchet key is used up) are acked again from the
- * ids remembered when they decrypted (SEEN_MAX), nothing else done. The ack goes back in the response (direct) or as a message of its own on a
+ * ids remembered when they decrypted (decrypted-memory.ts), nothing else done. The ack goes back in the response (direct) or as a message of its own on a
  * path (routed). Any failure: an empty response (no oracle) and a log line; nothing is changed.
  * This module knows nothing of how contacts are added or bundles fetched (compeer.ts, bundles.ts).
  */
 import { equalBytes, toHex } from '../lib/bytes.ts';
 import { ErrorCodes, ProtocolError } from '../lib/errors.ts';
-import { sha256 } from '../crypto/hash.ts';
 import { encodePublicIdentity, sameIdentity, userIdOf, type PublicIdentity } from '../protocol/identity.ts';
 import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
 import { acceptSession, type AcceptedSession } from '../protocol/session.ts';
@@ -31,20 +30,12 @@ import { createOutbound, MSG_PROTOCOL, type OutboundDeps } from './outbound.ts';
 import type { SasCoordinator } from './sas.ts';
 import { byPeer as byPeerOf } from './bundles.ts';
 import { contactInfo, createSessionIo, newMessageId } from './session-io.ts';
+import { createDecryptedMemory } from './decrypted-memory.ts';
 
 export { contactInfo, newMessageId } from './session-io.ts';
 export { MSG_PROTOCOL } from './outbound.ts';
 
 const MAX_CONTACT_ADDRESSES = 16;
-/**
- * Session messages remembered after they decrypted (digest → the ids they carried), so that the same
- * bytes arriving again are acked rather than refused: the sender re-sends the same bytes when it could
- * not tell whether they arrived (a path whose hop timed out, a request whose answer was lost), and the
- * ratchet has deleted their key. Bounded in count and age; after a restart the sender's fresh
- * encryption repairs the lost ack instead (docs/delivery.md "Outbox").
- */
-const SEEN_MAX = 1_024;
-const SEEN_MAX_AGE_MS = 3600_000;
 const LAST_ADDRESSES = 'node.last-addresses';
 /** A SAS message is useful only while both people compare: an hour. */
 export const SAS_TTL_MS = 3600_000;
@@ -105,21 +96,8 @@ export function createMessaging(d: MessagingDeps): Messaging {
   }
   const contactKeyFor = (uid: string): string => aliases.get(uid) ?? uid;
   const outbound = createOutbound({ ...d, io, lastPeer });
-  /** Session messages that decrypted lately, `contact digest` → the ids they carried (SEEN_MAX). */
-  const seen = new Map<string, { readonly ids: Uint8Array[]; readonly at: number }>();
-  const seenKey = (contact: string, content: Uint8Array): string => `${contact} ${toHex(sha256(content))}`;
-  const remember = (key: string, ids: Uint8Array[], now: number): void => {
-    seen.delete(key);
-    seen.set(key, { ids, at: now });
-    for (const [k, v] of seen) {
-      if (seen.size <= SEEN_MAX && now - v.at <= SEEN_MAX_AGE_MS) break;
-      seen.delete(k); // oldest first (insertion order)
-    }
-  };
-  const recall = (key: string, now: number): Uint8Array[] | undefined => {
-    const e = seen.get(key);
-    return e !== undefined && now - e.at <= SEEN_MAX_AGE_MS ? e.ids : undefined;
-  };
+  /** Session messages that decrypted lately, so a repeat of the same bytes is acked again (decrypted-memory.ts). */
+  const seen = createDecryptedMemory();
 
   const enqueueInbox = (contact: string): void => {
     const secret = ourSecretFor(store.meta, contact, rng);
@@ -183,7 +161,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
         // DECRYPT_FAILED when they were on an archived session), but their ids are remembered. Ack
         // those again, change nothing — refusing would cost the sender a retry round and a fresh
         // encryption. Bytes never decrypted here get no answer (no oracle).
-        const ids = recall(seenKey(key, content), now);
+        const ids = seen.recall(seen.key(key, content), now);
         if (ids === undefined) throw e;
         return { key, ids, set, repeat: true };
       }
@@ -271,7 +249,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
           acked.push(...r.ids);
           events.push(...mine);
           if (r.repeat) log.debug('message repeated: acked again', { peer: from, ids: r.ids.length });
-          else decrypted.push([seenKey(r.key, o.content), r.ids]);
+          else decrypted.push([seen.key(r.key, o.content), r.ids]);
         } catch (e) {
           log.warn('message refused', { peer: from, error: e instanceof Error ? e : String(e) });
         }
@@ -285,7 +263,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
       return io.seal(contact, set, { type: 'ack', ids: acked.slice(0, APP_ACK_MAX_IDS) }, now);
     });
     // Committed: these bytes are now the ratchet's duplicates (acked again if they come back).
-    for (const [k, ids] of decrypted) remember(k, ids, now);
+    for (const [k, ids] of decrypted) seen.remember(k, ids, now);
     return { contact, ack, events, queued };
   };
 
