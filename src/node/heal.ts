@@ -29,7 +29,7 @@
 import type { Clock } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
 import type { NetNode } from '../net/index.ts';
-import { createContactProbes, createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, MIN_CUT_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
+import { CONNECTED_RETRY_JITTER_MS, createContactProbes, createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, MIN_CUT_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
 import { isLocalAddress } from '../routing/partition.ts';
 import { byPeer } from './bundles.ts';
 import type { NetworkState } from './network-state.ts';
@@ -98,14 +98,17 @@ export function startHeal(d: HealDeps): Heal {
   let probingContacts = false;
   let farFetchAt: number | undefined;
 
-  /** Resets the backoff of `contacts`' entries (held ones too when `includeHeld`); returns how many. */
-  const resetBackoff = (contacts: readonly string[], includeHeld: boolean): number => {
+  /**
+   * Resets the backoff of `contacts`' entries (held ones too when `includeHeld`), due `delayMs` from now
+   * (0: at once); returns how many.
+   */
+  const resetBackoff = (contacts: readonly string[], includeHeld: boolean, delayMs = 0): number => {
     const now = clock();
     let n = 0;
     store.transaction(() => {
       for (const c of contacts) {
         for (const item of store.outbox.forContact(c)) {
-          const change = healReset(item, now, includeHeld);
+          const change = healReset(item, now, includeHeld, now + delayMs);
           if (change && store.outbox.update(item.messageId, change)) n++;
         }
       }
@@ -211,10 +214,36 @@ export function startHeal(d: HealDeps): Heal {
     d.flush(contact, true);
   };
 
+  /**
+   * The network changed (a lost peer back, the far side back): the waiting contacts whose node is
+   * connected to ours already — a redial would prove nothing, and their entries may sit far out on the
+   * backoff grown while their routes failed — go again within a jitter, held entries too (their node is
+   * connected: delivery-policy.ts nextAttemptDelay), at most once per HEAL_MIN_INTERVAL_MS per contact
+   * (the same budget as a contact's node connecting). The outbox tick sends them.
+   */
+  const retryConnected = (): void => {
+    const waiting = probes.waiting();
+    if (waiting.length === 0) return;
+    const open = new Set(net.connections().map((c) => c.peerId));
+    const now = clock();
+    for (const contact of waiting) {
+      if (!contactPeers(contact).some(([p]) => open.has(p))) continue;
+      const last = contactHealAt.get(contact);
+      if (last !== undefined && now - last < HEAL_MIN_INTERVAL_MS) continue;
+      contactHealAt.set(contact, now);
+      try {
+        const n = resetBackoff([contact], true, Math.floor(d.random() * CONNECTED_RETRY_JITTER_MS));
+        log.debug('heal: a connected waiting contact goes again', { contact, reset: n });
+      } catch (e) {
+        log.warn('heal: outbox backoff not reset', { contact, error: errorOf(e) });
+      }
+    }
+  };
+
   /** A waiting contact's node was reached after `waitedMs`: the far side is back (see the header). */
   const farSideBack = (contact: string, waitedMs: number): void => {
     log.info('heal: contact reachable again', { contact, waitedMs, others: probes.waiting().length });
-    probes.nudge();
+    if (probes.nudge()) retryConnected();
     const now = clock();
     if (waitedMs >= MIN_CUT_MS && (farFetchAt === undefined || now - farFetchAt >= HEAL_MIN_INTERVAL_MS)) {
       farFetchAt = now;
@@ -251,13 +280,15 @@ export function startHeal(d: HealDeps): Heal {
       work.push(
         (async () => {
           for (const [peer, addr] of peers) {
+            const started = clock();
             try {
+              log.debug('heal: redialling a waiting contact', { contact, peer });
               await net.dial(addr, { timeoutMs: PROBE_TIMEOUT_MS });
-              log.info('heal: redial reached a waiting contact', { contact, peer });
+              log.info('heal: redial reached a waiting contact', { contact, peer, tookMs: clock() - started });
               if (!stopped) contactConnected(contact);
               return;
             } catch (e) {
-              log.debug('heal: contact redial failed', { contact, peer, error: errorOf(e) });
+              log.debug('heal: contact redial failed', { contact, peer, tookMs: clock() - started, error: errorOf(e) });
             }
           }
         })(),
@@ -320,8 +351,9 @@ export function startHeal(d: HealDeps): Heal {
       recent.set(c.peerId, { at: now, addrs });
     }
     while (recent.size > RECENT_MAX) recent.delete([...recent].sort((x, y) => x[1].at - y[1].at)[0]?.[0] as string);
-    if (lostPeerBack(new Set(remote.map((c) => c.peerId)), now) && probes.nudgeFast()) {
-      log.debug('heal: a lost peer is back: redialling waiting contacts', { waiting: probes.waiting().length });
+    if (lostPeerBack(new Set(remote.map((c) => c.peerId)), now)) {
+      if (probes.nudgeFast()) log.debug('heal: a lost peer is back: redialling waiting contacts', { waiting: probes.waiting().length });
+      retryConnected();
     }
     const v = tracker.remote(remote.length, d.random());
     if (v.back) {

@@ -95,12 +95,24 @@ export interface Backoff {
   readonly nextAttemptAt: number;
 }
 
-/** The change a heal makes to an entry's backoff, or undefined when it is due already (or held and kept). */
-export function healReset(e: Backoff, now: number, includeHeld: boolean): { attempts: number; nextAttemptAt: number } | undefined {
+/**
+ * The change a heal makes to an entry's backoff — due at `dueAt` (default `now`; later by a jitter when
+ * many entries go again at once), attempt 0 — or undefined when it is due by then already (or held and
+ * kept).
+ */
+export function healReset(e: Backoff, now: number, includeHeld: boolean, dueAt: number = now): { attempts: number; nextAttemptAt: number } | undefined {
   if (e.state === 'held' && !includeHeld) return undefined;
-  if (e.nextAttemptAt <= now && e.attempts === 0) return undefined;
-  return { attempts: 0, nextAttemptAt: Math.min(e.nextAttemptAt, now) };
+  if (e.nextAttemptAt <= dueAt && e.attempts === 0) return undefined;
+  return { attempts: 0, nextAttemptAt: Math.min(e.nextAttemptAt, dueAt) };
 }
+
+/**
+ * A waiting contact whose node is connected to ours when the network changes (a lost peer back, the far
+ * side back): its entries are due again within this jitter, not at once, so that the contacts of the
+ * many nodes a heal reaches at the same moment do not all send in the same instant (the outbox tick,
+ * every second, sends them).
+ */
+export const CONNECTED_RETRY_JITTER_MS = 1_000;
 
 export function createHealTracker(opts: HealOptions): HealTracker {
   const clock = opts.clock;

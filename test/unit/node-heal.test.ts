@@ -21,7 +21,7 @@ import { startHeal, type Heal } from '../../src/node/heal.ts';
 import { createNetworkState } from '../../src/node/network-state.ts';
 import { memoryNodeStore } from '../../src/node/node-store.ts';
 import { generateIdentity } from '../../src/protocol/identity.ts';
-import { PROBE_MAX_MS } from '../../src/routing/heal.ts';
+import { CONNECTED_RETRY_JITTER_MS, HEAL_MIN_INTERVAL_MS, PROBE_MAX_MS } from '../../src/routing/heal.ts';
 
 const peerId = (): Promise<string> => peerIdFromNodeKey(randomBytes(32));
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -125,7 +125,11 @@ describe('node heal', () => {
     assert.equal(t.fetches(), 1, 'mailboxes fetched now');
     assert.ok(t.sessionRetries() >= 1, 'session setups waiting for a bundle retried now');
     assert.deepEqual([t.outbox('a')?.attempts, t.outbox('a')?.nextAttemptAt], [0, t.now()], 'the backoff grown during the cut is reset');
-    assert.deepEqual([t.outbox('b')?.attempts, t.outbox('b')?.state], [1, 'held'], 'held entries keep theirs: the recipient fetches them');
+    // Held entries keep theirs at a heal (the recipient fetches them) — but the redial connected Bob's
+    // node, and he was waiting (his held mail): the relay's return has them go again within the jitter.
+    const b = t.outbox('b');
+    assert.deepEqual([b?.attempts, b?.state], [0, 'held']);
+    assert.ok(b !== undefined && b.nextAttemptAt >= t.now() && b.nextAttemptAt < t.now() + CONNECTED_RETRY_JITTER_MS);
 
     // The link flaps: cut and back inside the interval. No second heal now.
     t.cut();
@@ -263,6 +267,55 @@ describe('node heal', () => {
     t.heal.check();
     await settle();
     assert.equal(t.dials.length, later, 'a peer gone for less than MIN_CUT_MS is no sign');
+  });
+
+  it("a lost peer back: a waiting contact whose node is connected already has its entries due again within the jitter (held too), once per interval, without a redial", async () => {
+    const t = await setup();
+    heal = t.heal;
+    const dave = await peerId();
+    const bob = t.bobAddr.split('/p2p/')[1] as string;
+    const daveConn: ConnectionInfo = { peerId: dave, address: `/ip4/203.0.113.13/tcp/4005/p2p/${dave}`, direction: 'inbound', limited: false };
+    const relayConn: ConnectionInfo = { peerId: t.relayAddr.split('/p2p/')[1] as string, address: t.relayAddr, direction: 'outbound', limited: false };
+    const bobConn: ConnectionInfo = { peerId: bob, address: t.bobAddr, direction: 'outbound', limited: false };
+    t.setConns([relayConn, bobConn, daveConn]);
+    t.heal.check();
+    t.setConns([relayConn, bobConn]); // dave is across the cut; Bob's node stays connected, his paths fail
+    t.network.contactReach('bobuserid', false);
+    for (let i = 0; i < 10; i++) {
+      t.advance(1_000);
+      t.heal.check();
+      await settle();
+    }
+    assert.deepEqual(t.dials, [], "Bob's node is connected: never redialled");
+    const far = t.now() + 100_000;
+    t.store.outbox.update('a'.repeat(32), { attempts: 7, nextAttemptAt: far });
+    t.store.outbox.update('b'.repeat(32), { attempts: 5, nextAttemptAt: far });
+    t.setConns([relayConn, bobConn, daveConn]); // dave is back: maybe the cut healed
+    t.heal.check();
+    await settle();
+    for (const id of ['a', 'b']) {
+      const e = t.outbox(id);
+      assert.equal(e?.attempts, 0, `${id}: backoff from the start`);
+      assert.ok(e !== undefined && e.nextAttemptAt >= t.now() && e.nextAttemptAt < t.now() + CONNECTED_RETRY_JITTER_MS, `${id}: due within the jitter`);
+    }
+    assert.deepEqual(t.dials, [], 'still no redial');
+
+    // Again after the nudge's own limit but inside the interval: left on its backoff.
+    t.store.outbox.update('a'.repeat(32), { attempts: 3, nextAttemptAt: far });
+    t.setConns([relayConn, bobConn]);
+    t.heal.check();
+    t.advance(PROBE_MAX_MS * 1.5);
+    t.setConns([relayConn, bobConn, daveConn]);
+    t.heal.check();
+    await settle();
+    assert.deepEqual([t.outbox('a')?.attempts, t.outbox('a')?.nextAttemptAt], [3, far], 'once per HEAL_MIN_INTERVAL_MS per contact');
+    t.setConns([relayConn, bobConn]);
+    t.heal.check();
+    t.advance(HEAL_MIN_INTERVAL_MS);
+    t.setConns([relayConn, bobConn, daveConn]);
+    t.heal.check();
+    await settle();
+    assert.equal(t.outbox('a')?.attempts, 0, 'after the interval: again');
   });
 
   it('a waiting contact answering again (an attempt reached it) is reset and flushed; the others are redialled at once', async () => {
