@@ -29,7 +29,7 @@
 import type { Clock } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
 import type { NetNode } from '../net/index.ts';
-import { CONNECTED_RETRY_JITTER_MS, createContactProbes, createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, MIN_CUT_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
+import { CONNECTED_RETRY_JITTER_MS, createContactProbes, createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, looksLikeCut, MIN_CUT_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
 import { isLocalAddress } from '../routing/partition.ts';
 import { byPeer } from './bundles.ts';
 import type { NetworkState } from './network-state.ts';
@@ -97,6 +97,8 @@ export function startHeal(d: HealDeps): Heal {
   const lost = new Map<string, number>();
   let probingContacts = false;
   let farFetchAt: number | undefined;
+  /** When a sample lost many peers at once (a cut of part of the network: looksLikeCut), until one is back. */
+  let cutSeenAt: number | undefined;
 
   /**
    * Resets the backoff of `contacts`' entries (held ones too when `includeHeld`), due `delayMs` from now
@@ -308,26 +310,53 @@ export function startHeal(d: HealDeps): Heal {
     if (waited !== undefined) farSideBack(contact, waited);
   };
 
-  /** Updates `connected` and `lost`; true when a peer gone for MIN_CUT_MS or more is connected again. */
-  const lostPeerBack = (peers: Set<string>, at: number): boolean => {
+  /**
+   * Updates `connected`, `lost` and `cutSeenAt`. `back`: a peer gone for MIN_CUT_MS or more is connected
+   * again; `cutBack`: one of those went in a cut (a sample that lost many peers at once, looksLikeCut).
+   */
+  const lostPeerBack = (peers: Set<string>, at: number): { back: boolean; cutBack: boolean } => {
     let back = false;
+    let cutBack = false;
+    let gone = 0;
     for (const p of connected) {
       if (peers.has(p)) continue;
+      gone++;
       lost.delete(p);
       lost.set(p, at);
     }
+    if (looksLikeCut(gone, connected.size)) cutSeenAt = at;
     for (const p of peers) {
       const since = lost.get(p);
       if (since === undefined) continue;
       lost.delete(p);
-      if (at - since >= MIN_CUT_MS) back = true;
+      if (at - since < MIN_CUT_MS) continue;
+      back = true;
+      if (cutSeenAt !== undefined && since >= cutSeenAt) cutBack = true;
     }
     for (const k of lost.keys()) {
       if (lost.size <= LOST_MAX) break;
       lost.delete(k);
     }
     connected = peers;
-    return back;
+    return { back, cutBack };
+  };
+
+  /**
+   * A peer lost in a cut of part of the network is back (the node kept other peers, so no heal ran):
+   * mail for us may have been deposited on the far side while we could not be reached — fetched now
+   * (at most once per HEAL_MIN_INTERVAL_MS, with the far-side fetch) — and every waiting contact is
+   * redialled or, connected already, goes again now.
+   */
+  const cutHealed = (lostFor: number): void => {
+    cutSeenAt = undefined;
+    const now = clock();
+    log.info('heal: a peer lost in a cut is back', { cutMs: lostFor, waiting: probes.waiting().length });
+    if (farFetchAt === undefined || now - farFetchAt >= HEAL_MIN_INTERVAL_MS) {
+      farFetchAt = now;
+      d.fetchNow();
+    }
+    probes.nudge();
+    retryConnected();
   };
 
   const check = (): void => {
@@ -351,7 +380,10 @@ export function startHeal(d: HealDeps): Heal {
       recent.set(c.peerId, { at: now, addrs });
     }
     while (recent.size > RECENT_MAX) recent.delete([...recent].sort((x, y) => x[1].at - y[1].at)[0]?.[0] as string);
-    if (lostPeerBack(new Set(remote.map((c) => c.peerId)), now)) {
+    const cutAt = cutSeenAt;
+    const lostBack = lostPeerBack(new Set(remote.map((c) => c.peerId)), now);
+    if (lostBack.cutBack) cutHealed(now - (cutAt ?? now));
+    else if (lostBack.back) {
       if (probes.nudgeFast()) log.debug('heal: a lost peer is back: redialling waiting contacts', { waiting: probes.waiting().length });
       retryConnected();
     }

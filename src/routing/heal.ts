@@ -51,6 +51,20 @@ export const CONTACT_FAST_MS = 10 * 60_000;
 /** Then at most this far apart (the outbox's own retry cap). */
 export const CONTACT_SLOW_MAX_MS = RETRY_MAX_MS;
 
+/**
+ * A sample in which at least this many remote peers, and this share of those connected at the sample
+ * before, went away at once is a cut of part of the network (`looksLikeCut`). The trim closes 1–3 of
+ * 24–29 connections at a time (≤ 12 %); a cut of a fifth of the nodes took ~20 % of a node's
+ * connections on the large side and ~80 % on the small one (full-partition, 26 Nov).
+ */
+export const CUT_MIN_PEERS = 3;
+export const CUT_MIN_SHARE = 0.15;
+
+/** Whether losing `gone` of the `had` remote peers connected at the last sample looks like a cut (above). */
+export function looksLikeCut(gone: number, had: number): boolean {
+  return gone >= CUT_MIN_PEERS && gone >= had * CUT_MIN_SHARE;
+}
+
 /** Delay before redial round `rounds + 1` while cut; `unit` is a uniform draw in [0, 1). */
 export function nextProbeDelay(rounds: number, unit: number): number {
   return jitteredBackoff(PROBE_BASE_MS, PROBE_MAX_MS, rounds, 10, unit);

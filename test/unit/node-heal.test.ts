@@ -21,7 +21,7 @@ import { startHeal, type Heal } from '../../src/node/heal.ts';
 import { createNetworkState } from '../../src/node/network-state.ts';
 import { memoryNodeStore } from '../../src/node/node-store.ts';
 import { generateIdentity } from '../../src/protocol/identity.ts';
-import { CONNECTED_RETRY_JITTER_MS, HEAL_MIN_INTERVAL_MS, PROBE_MAX_MS } from '../../src/routing/heal.ts';
+import { CONNECTED_RETRY_JITTER_MS, HEAL_MIN_INTERVAL_MS, MIN_CUT_MS, PROBE_MAX_MS } from '../../src/routing/heal.ts';
 
 const peerId = (): Promise<string> => peerIdFromNodeKey(randomBytes(32));
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -316,6 +316,46 @@ describe('node heal', () => {
     t.heal.check();
     await settle();
     assert.equal(t.outbox('a')?.attempts, 0, 'after the interval: again');
+  });
+
+  it('a cut of part of the network (many peers lost at once, others kept): when one of them is back, our mailboxes are fetched now (mail may wait on the far side); one peer lost and back is not a cut', async () => {
+    const t = await setup();
+    heal = t.heal;
+    const conn = async (i: number): Promise<ConnectionInfo> => {
+      const id = await peerId();
+      return { peerId: id, address: `/ip4/203.0.113.${20 + i}/tcp/4001/p2p/${id}`, direction: 'inbound', limited: false };
+    };
+    const peers = await Promise.all([0, 1, 2, 3, 4, 5].map(conn));
+    const [p0, p1, p2, p3] = peers as [ConnectionInfo, ConnectionInfo, ConnectionInfo, ConnectionInfo];
+    t.setConns(peers);
+    t.heal.check();
+    // One peer cut (a trim) and back after a while: churn, not a cut of the network.
+    t.setConns(peers.filter((c) => c !== p0));
+    t.heal.check();
+    t.advance(MIN_CUT_MS * 2);
+    t.setConns(peers);
+    t.heal.check();
+    await settle();
+    assert.equal(t.fetches(), 0, 'one peer lost and back: no fetch');
+
+    // Three of six gone in one sample: a cut; the node keeps the others, so no heal runs.
+    t.setConns(peers.filter((c) => c !== p1 && c !== p2 && c !== p3));
+    t.heal.check();
+    for (let i = 0; i < 5; i++) {
+      t.advance(1_000);
+      t.heal.check();
+    }
+    assert.deepEqual([t.fetches(), t.heal.count()], [0, 0], 'nothing while cut');
+    t.setConns(peers.filter((c) => c !== p2 && c !== p3)); // p1 is back: the cut healed
+    t.heal.check();
+    await settle();
+    assert.equal(t.fetches(), 1, 'mailboxes fetched now');
+    assert.equal(t.heal.count(), 0, 'not a heal of a node that lost every peer');
+    t.advance(1_000);
+    t.setConns(peers); // the others come back too: the same heal
+    t.heal.check();
+    await settle();
+    assert.equal(t.fetches(), 1, 'once per cut');
   });
 
   it('a waiting contact answering again (an attempt reached it) is reset and flushed; the others are redialled at once', async () => {

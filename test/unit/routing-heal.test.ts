@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   CONTACT_FAST_MS,
+  CUT_MIN_PEERS,
+  looksLikeCut,
   CONTACT_SLOW_MAX_MS,
   createContactProbes,
   createHealTracker,
@@ -188,6 +190,14 @@ describe('heal: redials of waiting contacts (a partial cut)', () => {
     const p = createContactProbes({ clock: () => now });
     return { p, advance: (ms: number) => (now += ms) };
   }
+
+  it('looksLikeCut: CUT_MIN_PEERS or more and CUT_MIN_SHARE or more of the peers gone in one sample (a trim cuts fewer)', () => {
+    assert.equal(looksLikeCut(CUT_MIN_PEERS, CUT_MIN_PEERS), true, 'all of a few peers');
+    assert.equal(looksLikeCut(CUT_MIN_PEERS - 1, CUT_MIN_PEERS - 1), false, 'too few to tell from churn');
+    assert.equal(looksLikeCut(5, 24), true, 'a fifth of the network cut off: ~20 % of the large side');
+    assert.equal(looksLikeCut(3, 27), false, 'a trim cutting 3 of 27');
+    assert.equal(looksLikeCut(0, 0), false);
+  });
 
   it('backoff: doubling to PROBE_MAX_MS while the contact has waited under CONTACT_FAST_MS, then up to CONTACT_SLOW_MAX_MS', () => {
     assert.equal(nextContactProbeDelay(0, 0, 0.5), PROBE_BASE_MS);
