@@ -331,7 +331,7 @@ export function startHeal(d: HealDeps): Heal {
       lost.delete(p);
       if (at - since < MIN_CUT_MS) continue;
       back = true;
-      if (cutSeenAt !== undefined && since >= cutSeenAt) cutBack = true;
+      if (since === cutSeenAt) cutBack = true; // lost in the cut's own sample, not in churn since
     }
     for (const k of lost.keys()) {
       if (lost.size <= LOST_MAX) break;

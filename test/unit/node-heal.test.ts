@@ -346,6 +346,14 @@ describe('node heal', () => {
       t.heal.check();
     }
     assert.deepEqual([t.fetches(), t.heal.count()], [0, 0], 'nothing while cut');
+    const p4 = peers[4] as ConnectionInfo;
+    t.setConns(peers.filter((c) => c !== p1 && c !== p2 && c !== p3 && c !== p4)); // churn on our side meanwhile
+    t.heal.check();
+    t.advance(MIN_CUT_MS * 2);
+    t.setConns(peers.filter((c) => c !== p1 && c !== p2 && c !== p3));
+    t.heal.check();
+    await settle();
+    assert.equal(t.fetches(), 0, 'a peer lost after the cut and back is not the cut healing');
     t.setConns(peers.filter((c) => c !== p2 && c !== p3)); // p1 is back: the cut healed
     t.heal.check();
     await settle();
