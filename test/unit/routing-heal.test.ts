@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  CONTACT_EARLY_MAX_MS,
+  CONTACT_EARLY_MS,
   CONTACT_FAST_MS,
   CUT_MIN_PEERS,
   looksLikeCut,
@@ -201,6 +203,9 @@ describe('heal: redials of waiting contacts (a partial cut)', () => {
 
   it('backoff: doubling to PROBE_MAX_MS while the contact has waited under CONTACT_FAST_MS, then up to CONTACT_SLOW_MAX_MS', () => {
     assert.equal(nextContactProbeDelay(0, 0, 0.5), PROBE_BASE_MS);
+    assert.equal(nextContactProbeDelay(9, CONTACT_EARLY_MS - 1, 0.5), CONTACT_EARLY_MAX_MS, 'the first minutes: at most 2 s apart');
+    assert.equal(nextContactProbeDelay(9, CONTACT_EARLY_MS - 1, 0.999999), Math.round(CONTACT_EARLY_MAX_MS * (0.8 + 0.4 * 0.999999)));
+    assert.equal(nextContactProbeDelay(9, CONTACT_EARLY_MS, 0.5), PROBE_MAX_MS);
     assert.equal(nextContactProbeDelay(9, CONTACT_FAST_MS - 1, 0.5), PROBE_MAX_MS);
     assert.equal(nextContactProbeDelay(9, CONTACT_FAST_MS, 0.5), Math.min(CONTACT_SLOW_MAX_MS, PROBE_BASE_MS * 2 ** 9));
     assert.equal(nextContactProbeDelay(40, CONTACT_FAST_MS, 0.5), CONTACT_SLOW_MAX_MS);
@@ -219,8 +224,16 @@ describe('heal: redials of waiting contacts (a partial cut)', () => {
       advance(500);
       dials += p.due(3, half).length;
     }
-    // 1 s, 2 s, then every 4 s: about 15 in the minute, never once a tick.
-    assert.ok(dials >= 12 && dials <= 17, `${dials} redials in a minute`);
+    // 1 s, then every 2 s (the first CONTACT_EARLY_MS): about 30 in the minute, never once a tick.
+    assert.ok(dials >= 27 && dials <= 32, `${dials} redials in a minute`);
+    let later = 0;
+    advance(CONTACT_EARLY_MS);
+    p.due(3, half);
+    for (let ms = 0; ms < 60_000; ms += 500) {
+      advance(500);
+      later += p.due(3, half).length;
+    }
+    assert.ok(later >= 14 && later <= 16, `then every 4 s: ${later} redials in a minute`);
   });
 
   it('after CONTACT_FAST_MS the redials thin out to the slow cap', () => {
