@@ -217,11 +217,13 @@ export function startHeal(d: HealDeps): Heal {
   };
 
   /**
-   * The network changed (a lost peer back, the far side back): the waiting contacts whose node is
+   * The network changed (a cut ended, the far side answered): the waiting contacts whose node is
    * connected to ours already — a redial would prove nothing, and their entries may sit far out on the
    * backoff grown while their routes failed — go again within a jitter, held entries too (their node is
    * connected: delivery-policy.ts nextAttemptDelay), at most once per HEAL_MIN_INTERVAL_MS per contact
-   * (the same budget as a contact's node connecting). The outbox tick sends them.
+   * (the same budget as a contact's node connecting). The outbox tick sends them. Not on a mere lost
+   * peer's return: trimmed peers come back every few seconds, and a contact whose last relay cannot
+   * reach it would be re-sent and re-deposited every 15 s instead of on its backoff.
    */
   const retryConnected = (): void => {
     const waiting = probes.waiting();
@@ -383,9 +385,9 @@ export function startHeal(d: HealDeps): Heal {
     const cutAt = cutSeenAt;
     const lostBack = lostPeerBack(new Set(remote.map((c) => c.peerId)), now);
     if (lostBack.cutBack) cutHealed(now - (cutAt ?? now));
-    else if (lostBack.back) {
-      if (probes.nudgeFast()) log.debug('heal: a lost peer is back: redialling waiting contacts', { waiting: probes.waiting().length });
-      retryConnected();
+    else if (lostBack.back && probes.nudgeFast()) {
+      // A weaker sign (a trimmed peer comes back as well): redials only, no sends.
+      log.debug('heal: a lost peer is back: redialling waiting contacts', { waiting: probes.waiting().length });
     }
     const v = tracker.remote(remote.length, d.random());
     if (v.back) {

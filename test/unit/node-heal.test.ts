@@ -125,11 +125,7 @@ describe('node heal', () => {
     assert.equal(t.fetches(), 1, 'mailboxes fetched now');
     assert.ok(t.sessionRetries() >= 1, 'session setups waiting for a bundle retried now');
     assert.deepEqual([t.outbox('a')?.attempts, t.outbox('a')?.nextAttemptAt], [0, t.now()], 'the backoff grown during the cut is reset');
-    // Held entries keep theirs at a heal (the recipient fetches them) — but the redial connected Bob's
-    // node, and he was waiting (his held mail): the relay's return has them go again within the jitter.
-    const b = t.outbox('b');
-    assert.deepEqual([b?.attempts, b?.state], [0, 'held']);
-    assert.ok(b !== undefined && b.nextAttemptAt >= t.now() && b.nextAttemptAt < t.now() + CONNECTED_RETRY_JITTER_MS);
+    assert.deepEqual([t.outbox('b')?.attempts, t.outbox('b')?.state], [1, 'held'], 'held entries keep theirs: the recipient fetches them');
 
     // The link flaps: cut and back inside the interval. No second heal now.
     t.cut();
@@ -269,28 +265,47 @@ describe('node heal', () => {
     assert.equal(t.dials.length, later, 'a peer gone for less than MIN_CUT_MS is no sign');
   });
 
-  it("a lost peer back: a waiting contact whose node is connected already has its entries due again within the jitter (held too), once per interval, without a redial", async () => {
+  it('a cut of part of the network ends: a waiting contact whose node is connected already has its entries due again within the jitter (held too), once per interval, without a redial; a lost peer alone does not', async () => {
     const t = await setup();
     heal = t.heal;
-    const dave = await peerId();
     const bob = t.bobAddr.split('/p2p/')[1] as string;
-    const daveConn: ConnectionInfo = { peerId: dave, address: `/ip4/203.0.113.13/tcp/4005/p2p/${dave}`, direction: 'inbound', limited: false };
+    const far = await Promise.all(
+      [0, 1, 2].map(async (i): Promise<ConnectionInfo> => {
+        const id = await peerId();
+        return { peerId: id, address: `/ip4/203.0.113.${30 + i}/tcp/4005/p2p/${id}`, direction: 'inbound', limited: false };
+      }),
+    );
     const relayConn: ConnectionInfo = { peerId: t.relayAddr.split('/p2p/')[1] as string, address: t.relayAddr, direction: 'outbound', limited: false };
     const bobConn: ConnectionInfo = { peerId: bob, address: t.bobAddr, direction: 'outbound', limited: false };
-    t.setConns([relayConn, bobConn, daveConn]);
+    const [d0] = far as [ConnectionInfo];
+    t.setConns([relayConn, bobConn, ...far]);
     t.heal.check();
-    t.setConns([relayConn, bobConn]); // dave is across the cut; Bob's node stays connected, his paths fail
+    const far2 = t.now() + 100_000;
+    const backoff = (a: number, b: number): void => {
+      t.store.outbox.update('a'.repeat(32), { attempts: a, nextAttemptAt: far2 });
+      t.store.outbox.update('b'.repeat(32), { attempts: b, nextAttemptAt: far2 });
+    };
+    // One peer lost and back (a trim, churn): redials only, and Bob's node is connected — nothing.
     t.network.contactReach('bobuserid', false);
+    backoff(7, 5);
+    t.setConns([relayConn, bobConn, ...far.slice(1)]);
+    t.heal.check();
+    t.advance(MIN_CUT_MS * 2);
+    t.setConns([relayConn, bobConn, ...far]);
+    t.heal.check();
+    await settle();
+    assert.deepEqual([t.outbox('a')?.attempts, t.outbox('a')?.nextAttemptAt], [7, far2], 'a lost peer alone: left on its backoff');
+
+    t.setConns([relayConn, bobConn]); // the far side is cut off; Bob's node stays connected, his paths fail
+    t.heal.check();
     for (let i = 0; i < 10; i++) {
       t.advance(1_000);
       t.heal.check();
       await settle();
     }
     assert.deepEqual(t.dials, [], "Bob's node is connected: never redialled");
-    const far = t.now() + 100_000;
-    t.store.outbox.update('a'.repeat(32), { attempts: 7, nextAttemptAt: far });
-    t.store.outbox.update('b'.repeat(32), { attempts: 5, nextAttemptAt: far });
-    t.setConns([relayConn, bobConn, daveConn]); // dave is back: maybe the cut healed
+    backoff(7, 5);
+    t.setConns([relayConn, bobConn, d0]); // one of the far side is back: the cut healed
     t.heal.check();
     await settle();
     for (const id of ['a', 'b']) {
@@ -300,19 +315,19 @@ describe('node heal', () => {
     }
     assert.deepEqual(t.dials, [], 'still no redial');
 
-    // Again after the nudge's own limit but inside the interval: left on its backoff.
-    t.store.outbox.update('a'.repeat(32), { attempts: 3, nextAttemptAt: far });
+    // Another cut and heal inside the interval: left on its backoff.
+    backoff(3, 3);
     t.setConns([relayConn, bobConn]);
     t.heal.check();
     t.advance(PROBE_MAX_MS * 1.5);
-    t.setConns([relayConn, bobConn, daveConn]);
+    t.setConns([relayConn, bobConn, ...far]);
     t.heal.check();
     await settle();
-    assert.deepEqual([t.outbox('a')?.attempts, t.outbox('a')?.nextAttemptAt], [3, far], 'once per HEAL_MIN_INTERVAL_MS per contact');
+    assert.deepEqual([t.outbox('a')?.attempts, t.outbox('a')?.nextAttemptAt], [3, far2], 'once per HEAL_MIN_INTERVAL_MS per contact');
     t.setConns([relayConn, bobConn]);
     t.heal.check();
     t.advance(HEAL_MIN_INTERVAL_MS);
-    t.setConns([relayConn, bobConn, daveConn]);
+    t.setConns([relayConn, bobConn, ...far]);
     t.heal.check();
     await settle();
     assert.equal(t.outbox('a')?.attempts, 0, 'after the interval: again');
