@@ -41,6 +41,8 @@ export const MAX_IDLE_PER_PEER = 32;
 /** Streams in use per (peer, protocol); libp2p's default inbound limit per protocol and connection is 32. */
 export const MAX_ACTIVE_PER_PEER = 32;
 const P2P_CODE = 0x01a5; // multicodec "p2p"
+/** Parsed (peer, addresses) pairs kept by a request layer: a node's contacts and relays, a few times over. */
+const PARSED_MAX = 1024;
 
 /** Maps anything thrown by libp2p to a typed error, by phase. */
 function toTypedError(err: unknown, signal: AbortSignal, phase: 'open' | 'exchange'): CompeerError {
@@ -111,6 +113,22 @@ export function createRequestLayer(deps: RequestLayerDeps): RequestLayer {
   // Requests only: a stalling responder to one of our requests must not starve the peers we serve.
   const budget: ByteBudget = { max: deps.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES, used: 0 };
   const warnings = createTokenBuckets({ perSecond: 0.1, burst: 1 }, clock, 1024);
+
+  // A peer ID and its addresses, parsed once: parsing an Ed25519 peer ID decompresses its key (a
+  // BigInt square root), ~0.2 ms — on every request, the delivery path's largest cost before the write
+  // (docs/perf-node.md, fifth pass). Same checks, same errors (a failed parse is not kept); bounded.
+  const parsedTargets = new Map<string, { pid: PeerId; targets: Multiaddr[] }>();
+  const parsed = (peer: PeerIdString, addrs: readonly MultiaddrString[]): { pid: PeerId; targets: Multiaddr[] } => {
+    const key = addrs.length === 0 ? peer : `${peer} ${addrs.join(' ')}`;
+    let p = parsedTargets.get(key);
+    if (p === undefined) {
+      const pid = parsePeerId(peer);
+      p = { pid, targets: addrs.map((a) => addressFor(a, pid)) };
+      if (parsedTargets.size >= PARSED_MAX) parsedTargets.clear();
+      parsedTargets.set(key, p);
+    }
+    return p;
+  };
 
   // ---- responder -------------------------------------------------------------------------------------
 
@@ -278,8 +296,7 @@ export function createRequestLayer(deps: RequestLayerDeps): RequestLayer {
     bytes: Uint8Array,
     opts: RequestOptions = {},
   ): Promise<Uint8Array> => {
-    const pid = parsePeerId(peer);
-    const targets = addrs.map((a) => addressFor(a, pid));
+    const { pid, targets } = parsed(peer, addrs);
     frameHeader(bytes.length, maxFrameBytes); // an oversized request fails before any dial
     const maxResponseBytes = opts.maxResponseBytes ?? maxFrameBytes;
     // Pooled streams were opened with some response limit; streams for a different limit are not pooled.
@@ -309,7 +326,7 @@ export function createRequestLayer(deps: RequestLayerDeps): RequestLayer {
           log.debug('pooled stream was closed by the peer; retrying on a new stream', { protocol });
         }
       }
-      fs = await open(pid, targets, protocol, maxResponseBytes, signal);
+      fs = await open(pid, [...targets], protocol, maxResponseBytes, signal);
       const res = await exchange(fs, bytes, signal);
       release(key, pool, fs);
       return res;

@@ -181,5 +181,10 @@ describe('net/request', () => {
     await rejectsWith(b.request('not-a-peer-id', [], ECHO, utf8('x')), CompeerError, 'INVALID_ARGUMENT');
     await rejectsWith(b.request(a.peerId, ['/ip4/nonsense'], ECHO, utf8('x')), CompeerError, 'INVALID_ARGUMENT');
     await rejectsWith(b.request(a.peerId, [`/ip4/127.0.0.1/tcp/1/p2p/${c.peerId}`], ECHO, utf8('x')), CompeerError, 'INVALID_ARGUMENT');
+    // Parsed targets are kept per (peer, addresses), failures never: the same bad input fails again,
+    // also right after a good request to the same peer (a pooled stream is there to take it).
+    await b.request(a.peerId, [], ECHO, utf8('x'));
+    await rejectsWith(b.request(a.peerId, ['/ip4/nonsense'], ECHO, utf8('x')), CompeerError, 'INVALID_ARGUMENT');
+    await rejectsWith(b.request('not-a-peer-id', [], ECHO, utf8('x')), CompeerError, 'INVALID_ARGUMENT');
   });
 });
