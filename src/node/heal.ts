@@ -95,7 +95,8 @@ export function startHeal(d: HealDeps): Heal {
   /** Remote peers connected at the last sample, and those whose connections went away (→ when). */
   let connected = new Set<string>();
   const lost = new Map<string, number>();
-  let probingContacts = false;
+  /** Waiting contacts whose node is being redialled now (one slow dial must not hold back the others'). */
+  const dialling = new Set<string>();
   let farFetchAt: number | undefined;
   /** When a sample lost many peers at once (a cut of part of the network: looksLikeCut), until one is back. */
   let cutSeenAt: number | undefined;
@@ -268,11 +269,14 @@ export function startHeal(d: HealDeps): Heal {
 
   /** Redials the nodes of the waiting contacts that are due (a partial cut: see the header). */
   const probeContacts = (): void => {
-    if (stopped || probingContacts) return;
-    const due = probes.due(PROBE_PEERS, d.random);
+    // At most PROBE_PEERS new dials a round and 2 × PROBE_PEERS in flight. Per contact, not per round: a
+    // round waiting for its slowest dial held back a nudge's redials of the others (full-partition
+    // under load: a dial of 1.6 s delayed another waiting contact's by 2.1 s, reached 7.2 s after the heal).
+    const room = Math.min(PROBE_PEERS, 2 * PROBE_PEERS - dialling.size);
+    if (stopped || room <= 0) return;
+    const due = probes.due(room, d.random).filter((c) => !dialling.has(c));
     if (due.length === 0) return;
     const open = new Set(net.connections().map((c) => c.peerId));
-    const work: Promise<void>[] = [];
     for (const contact of due) {
       const peers = contactPeers(contact);
       if (peers.length === 0) {
@@ -281,26 +285,22 @@ export function startHeal(d: HealDeps): Heal {
       }
       // Connected already: the outbox's own retries decide (a redial would prove nothing).
       if (peers.some(([p]) => open.has(p))) continue;
-      work.push(
-        (async () => {
-          for (const [peer, addr] of peers) {
-            const started = clock();
-            try {
-              log.debug('heal: redialling a waiting contact', { contact, peer });
-              await net.dial(addr, { timeoutMs: PROBE_TIMEOUT_MS });
-              log.info('heal: redial reached a waiting contact', { contact, peer, tookMs: clock() - started });
-              if (!stopped) contactConnected(contact);
-              return;
-            } catch (e) {
-              log.debug('heal: contact redial failed', { contact, peer, tookMs: clock() - started, error: errorOf(e) });
-            }
+      dialling.add(contact);
+      void (async () => {
+        for (const [peer, addr] of peers) {
+          const started = clock();
+          try {
+            log.debug('heal: redialling a waiting contact', { contact, peer });
+            await net.dial(addr, { timeoutMs: PROBE_TIMEOUT_MS });
+            log.info('heal: redial reached a waiting contact', { contact, peer, tookMs: clock() - started });
+            if (!stopped) contactConnected(contact);
+            return;
+          } catch (e) {
+            log.debug('heal: contact redial failed', { contact, peer, tookMs: clock() - started, error: errorOf(e) });
           }
-        })(),
-      );
+        }
+      })().finally(() => dialling.delete(contact));
     }
-    if (work.length === 0) return;
-    probingContacts = true;
-    void Promise.all(work).finally(() => (probingContacts = false));
   };
 
   const contactConnected = (contact: string): void => {

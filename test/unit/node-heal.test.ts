@@ -34,12 +34,15 @@ async function setup() {
   const bobAddr = `/ip4/203.0.113.9/tcp/4002/p2p/${bob}`;
   let conns: ConnectionInfo[] = [{ peerId: relay, address: relayAddr, direction: 'outbound', limited: false }];
   let reachable = false;
+  /** Addresses whose dials hang until the test ends them (a slow handshake on a loaded node). */
+  const hanging = new Map<string, () => void>();
   const dials: string[] = [];
   const net = {
     peerId: await peerId(),
     connections: () => conns,
     async dial(addr: string): Promise<string> {
       dials.push(addr);
+      if (hanging.has(addr)) await new Promise<void>((r) => hanging.set(addr, r));
       if (!reachable) throw new Error('no carrier');
       const id = addr.slice(addr.lastIndexOf('/p2p/') + 5);
       conns = [...conns.filter((c) => c.peerId !== id), { peerId: id, address: addr, direction: 'outbound', limited: false }];
@@ -81,6 +84,7 @@ async function setup() {
     cut: () => (conns = []),
     setConns: (c: ConnectionInfo[]) => (conns = c),
     heal_: () => (reachable = true),
+    hanging,
     advance: (ms: number) => (now += ms),
     now: () => now,
     outbox: (id: string) => store.outbox.get(id.repeat(32)),
@@ -379,6 +383,26 @@ describe('node heal', () => {
     t.heal.check();
     await settle();
     assert.equal(t.fetches(), 1, 'once per cut');
+  });
+
+  it("one waiting contact's slow redial does not hold back another's", async () => {
+    const t = await setup();
+    heal = t.heal;
+    const carol = await peerId();
+    const carolAddr = `/ip4/203.0.113.11/tcp/4003/p2p/${carol}`;
+    t.store.contacts.add({ userId: 'caroluserid', name: 'carol', publicKey: new Uint8Array(32), createdAt: t.now(), addresses: [carolAddr] });
+    t.heal.check();
+    t.hanging.set(carolAddr, () => {}); // Carol's dial will hang
+    t.network.contactReach('caroluserid', false); // Bob waits already (his held mail)
+    for (let i = 0; i < 6; i++) {
+      t.advance(PROBE_MAX_MS * 1.2);
+      t.heal.check();
+      await settle();
+    }
+    assert.equal(t.dials.filter((a) => a === carolAddr).length, 1, "Carol's dial hangs: not redialled while it is in flight");
+    assert.ok(t.dials.filter((a) => a === t.bobAddr).length >= 5, `Bob redialled on his backoff meanwhile (${t.dials.filter((a) => a === t.bobAddr).length})`);
+    t.hanging.get(carolAddr)?.();
+    await settle();
   });
 
   it('a waiting contact answering again (an attempt reached it) is reset and flushed; the others are redialled at once', async () => {
