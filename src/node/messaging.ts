@@ -80,7 +80,7 @@ interface Processed {
   /** The ack, sealed on the session (undefined when nothing asks for one). */
   readonly ack: Uint8Array | undefined;
   readonly events: CompeerEvent[];
-  /** Contacts whose outbox got new entries (flush them). */
+  /** Contacts whose outbox got new entries, or whose held mail became due (flush them). */
   readonly queued: string[];
 }
 
@@ -254,6 +254,9 @@ export function createMessaging(d: MessagingDeps): Messaging {
           log.warn('message refused', { peer: from, error: e instanceof Error ? e : String(e) });
         }
       }
+      // The contact just reached us: mail we left in mailboxes for it goes again now (it may have
+      // missed the ack). One statement inside this transaction — no read of its outbox, no locks of its own.
+      if (contact !== undefined && store.outbox.wakeHeld(contact, now) > 0) queued.push(contact);
       // The set as the last accepted envelope left it (no re-load: L4); sealing the ack saves it.
       if (contact === undefined || !set) return undefined;
       if (!set.active || acked.length === 0) {
@@ -267,20 +270,8 @@ export function createMessaging(d: MessagingDeps): Messaging {
     return { contact, ack, events, queued };
   };
 
-  /** The contact just reached us: mail we left in mailboxes for it goes again now (it may have missed the ack). */
-  const wakeHeld = (contact: string): void => {
-    const now = clock();
-    const held = store.outbox.forContact(contact).filter((i) => i.state === 'held' && i.nextAttemptAt > now);
-    if (held.length === 0) return;
-    store.transaction(() => {
-      for (const i of held) store.outbox.update(i.messageId, { nextAttemptAt: now });
-    });
-    void outbound.flush(contact);
-  };
-
   const after = (p: Processed): void => {
     d.emit(p.events);
-    if (p.contact !== undefined) wakeHeld(p.contact);
     for (const k of new Set(p.queued)) void outbound.flush(k);
   };
 

@@ -84,6 +84,8 @@ export function sqliteOutboxRepository(db: DatabaseSync): OutboxRepository {
         : prepareCached(db, 'DELETE FROM outbox WHERE contact = ? AND message_id IN (SELECT value FROM json_each(?)) RETURNING message_id')
           .all(contact, JSON.stringify(ids))
           .map((r) => textColumn(r, 'message_id')),
+    wakeHeld: (contact, now) =>
+      Number(prepareCached(db, "UPDATE outbox SET next_attempt_at = ? WHERE contact = ? AND state = 'held' AND next_attempt_at > ?").run(now, contact, now).changes),
     removeExpired(now) {
       const rows = db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE expires_at <= ? ORDER BY next_attempt_at, created_at, rowid`).all(now);
       if (rows.length > 0) prepareCached(db, 'DELETE FROM outbox WHERE expires_at <= ?').run(now);

@@ -67,6 +67,11 @@ export interface OutboxRepository {
   remove(contact: string, messageId: string): boolean;
   /** `remove` for a whole ack at once (one statement): returns the ids it removed. */
   removeMany(contact: string, messageIds: readonly string[]): string[];
+  /**
+   * The contact's `held` entries not due yet become due at `now` (the contact just reached us: mail left
+   * in its mailboxes goes again); one statement, no entry read. Returns how many changed.
+   */
+  wakeHeld(contact: string, now: number): number;
   /** Removes entries with expiresAt <= now and returns them. */
   removeExpired(now: number): OutboxItem[];
   counts(): OutboxCounts;
@@ -155,6 +160,15 @@ export function memoryOutboxRepository(log: UndoLog = noUndo): OutboxRepository 
       const out: string[] = [];
       for (const id of new Set(ids)) if (rows.get(id)?.contact === contact && mapDelete(log, rows, id)) out.push(id);
       return out;
+    },
+    wakeHeld(contact, now) {
+      let n = 0;
+      for (const i of [...rows.values()]) {
+        if (i.contact !== contact || i.state !== 'held' || i.nextAttemptAt <= now) continue;
+        mapSet(log, rows, i.messageId, { ...i, nextAttemptAt: now });
+        n++;
+      }
+      return n;
     },
     removeExpired(now) {
       const out = [...rows.values()].filter((i) => i.expiresAt <= now).sort(byDue);

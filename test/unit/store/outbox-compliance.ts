@@ -100,6 +100,23 @@ export function outboxRepositoryCompliance(name: string, make: MakeSubject): voi
       assert.ok(repo().get(msgId(4)));
     });
 
+    it('makes a contact\'s held entries not due yet due now, and nothing else', () => {
+      repo().enqueue(item(1, { state: 'held', nextAttemptAt: 500 }));
+      repo().enqueue(item(2, { state: 'held', nextAttemptAt: 50 }));
+      repo().enqueue(item(3, { state: 'queued', nextAttemptAt: 500 }));
+      repo().enqueue(item(4, { state: 'held', nextAttemptAt: 500, contact: uid('bob') }));
+      assert.equal(repo().wakeHeld(uid('alice'), 100), 1);
+      assert.deepEqual([1, 2, 3, 4].map((n) => repo().get(msgId(n))?.nextAttemptAt), [100, 50, 500, 500]);
+      assert.equal(repo().wakeHeld(uid('alice'), 100), 0);
+      assert.throws(() =>
+        s.store.transaction(() => {
+          repo().wakeHeld(uid('bob'), 100);
+          throw new Error('boom');
+        }),
+      );
+      assert.equal(repo().get(msgId(4))?.nextAttemptAt, 500);
+    });
+
     it('removes expired entries and returns them', () => {
       repo().enqueue(item(1, { expiresAt: 100 }));
       repo().enqueue(item(2, { expiresAt: 200 }));
