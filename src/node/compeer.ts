@@ -1,7 +1,8 @@
 /**
  * createCompeer: the composition root of one Compeer node. It wires the store (NodeStore port), the
  * libp2p node (src/net/), the prekey lifecycle (prekeys.ts), bundles (bundles.ts) and messaging
- * (messaging.ts), and implements CompeerApi (types.ts). Events go out only after the store committed.
+ * (messaging.ts), and implements CompeerApi (types.ts; `send` and `messages` in message-api.ts). Events
+ * go out only after the store committed.
  *
  * Lifecycle: start → node key from meta (created once, so the peer ID is stable) → net node with the
  * `cbundle` DHT namespace → handlers /compeer/msg/1 and /compeer/bundle/1 → prekeys maintained and the
@@ -12,7 +13,7 @@
 import { toHex } from '../lib/bytes.ts';
 import type { X25519PublicKey } from '../crypto/x25519.ts';
 import type { Clock, Rng } from '../lib/deps.ts';
-import { CompeerError, ErrorCodes, LimitError, ProtocolError } from '../lib/errors.ts';
+import { CompeerError, ErrorCodes } from '../lib/errors.ts';
 import { silentLogger, type Logger } from '../lib/log.ts';
 import { systemClock, systemRng } from '../lib/system.ts';
 import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
@@ -21,17 +22,14 @@ import { inviteToLink, parseInviteLink } from '../protocol/invite.ts';
 import { fingerprintHash } from '../protocol/verify/fingerprint.ts';
 import { formatSafetyNumber, safetyNumber, safetyNumberParty } from '../protocol/verify/safety-number.ts';
 import { SAFETY_NUMBER_ITERATIONS } from '../protocol/wire/constants.ts';
-import { APP_TEXT_MAX_BYTES } from '../protocol/wire/app-message.ts';
 import { MSG_BATCH_MAX_BYTES } from '../protocol/wire/msg-batch.ts';
 import type { ContactRecord } from '../store/contacts.ts';
-import type { MessageRecord } from '../store/messages.ts';
 import { createNetNode, type NetNode, type NetNodeOptions } from '../net/index.ts';
-import type { CompeerApi, CompeerEvent, ContactInfo, IdentityInfo, MessageInfo, MessagesQuery, PeerInfo, SendOptions, StatusInfo, VerifyInfo } from './types.ts';
+import type { CompeerApi, ContactInfo, IdentityInfo, PeerInfo, StatusInfo, VerifyInfo } from './types.ts';
 import type { NodeStore } from './node-store.ts';
 import { bundleHandler, createPrekeyManager } from './prekeys.ts';
 import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, byPeer } from './bundles.ts';
 import { contactInfo, createMessaging, MSG_PROTOCOL, type Messaging } from './messaging.ts';
-import { newTextMessageId } from './session-io.ts';
 import { startDelivery, type DeliveryOptions } from './delivery.ts';
 import { createNetworkState } from './network-state.ts';
 import { createSasCoordinator, runSas } from './sas.ts';
@@ -40,9 +38,9 @@ import { createMailboxFetcher, FULL_FETCH_DAYS } from './mailbox-fetch.ts';
 import { startDeliveryLoops } from './delivery-loops.ts';
 import { createFirstContact } from './first-contact.ts';
 import { checkName, inviteOrder, issueInvite } from './invites.ts';
-import { DEFAULT_TTL_MS, MAX_HOPS, MAX_TTL_MS } from '../routing/delivery-policy.ts';
 import { loadOrCreateNodeKey } from './node-key.ts';
-import { createSendQueue, type SendParts } from './send-queue.ts';
+import { createSendQueue } from './send-queue.ts';
+import { createMessageApi, messageInfo } from './message-api.ts';
 
 
 /** What the discovery part (src/node/discovery/) gets, and gives back. */
@@ -98,17 +96,6 @@ export interface CompeerNode extends CompeerApi {
 
 const SESSION_RETRY_MS = 30_000;
 
-/** A send to a contact without a session: set one up first (outside the send queue), then queue it. */
-class SessionFirst extends Error {
-  readonly contact: ContactRecord;
-  constructor(contact: ContactRecord) {
-    super('no session yet');
-    this.contact = contact;
-  }
-}
-function messageInfo(m: MessageRecord): MessageInfo {
-  return { id: m.id, contact: m.contact, direction: m.direction, text: m.text, status: m.status, sentAt: m.sentAt, receivedAt: m.receivedAt };
-}
 
 export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> {
   const { store } = opts;
@@ -282,6 +269,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     if (typeof q !== 'string' || q.length === 0 || q.length > 128) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'contact: a name or user ID prefix');
     return store.contacts.resolve(q);
   };
+  const messageApi = createMessageApi({ store, rng, clock, log, events, first, commitSend, resolve, refuseChanged });
 
   const api: CompeerNode = {
     userId,
@@ -343,65 +331,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       return store.contacts.list().map(contactInfo);
     },
 
-    async send(contact, text, sendOpts?: SendOptions) {
-      if (typeof text !== 'string') throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'text: a string');
-      if (Buffer.byteLength(text, 'utf8') > APP_TEXT_MAX_BYTES) throw new LimitError(ErrorCodes.LIMIT_EXCEEDED, `text: at most ${APP_TEXT_MAX_BYTES} bytes`);
-      const ttl = sendOpts?.ttlMs ?? DEFAULT_TTL_MS;
-      if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'ttlMs: 1 ms to 30 days');
-      const hops = sendOpts?.hops;
-      if (hops !== undefined && (!Number.isSafeInteger(hops) || hops < 0 || hops > MAX_HOPS)) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, `hops: 0 to ${MAX_HOPS}`);
-      const idBytes = newTextMessageId(rng, clock());
-      const id = toHex(idBytes);
-      const parts = (c: ContactRecord): SendParts => {
-        const now = clock();
-        const record: MessageRecord = { id, contact: c.userId, direction: 'out', text, status: 'queued', sentAt: now, receivedAt: null, expiresAt: now + ttl };
-        return { record, app: { type: 'text', id: idBytes, sentAt: now, text } };
-      };
-      const trusted = (c: ContactRecord): ContactRecord => {
-        if (c.keyChanged && refuseChanged) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'the contact key changed: verify it first');
-        return c;
-      };
-      const extra = hops !== undefined ? { hops } : {};
-      try {
-        // The contact and its session are looked up inside the send queue's transaction: a read
-        // outside one takes and drops the database locks itself (~8 µs, docs/perf-node.md fourth pass).
-        await commitSend({
-          build: () => {
-            const c = trusted(resolve(contact));
-            if (!store.sessions.has(c.userId)) throw new SessionFirst(c);
-            return parts(c);
-          },
-          ...extra,
-        });
-      } catch (e) {
-        if (!(e instanceof SessionFirst)) throw e;
-        try {
-          await first.startSession(e.contact);
-        } catch (err) {
-          // Queued all the same: it goes out behind the hello once the session exists (retried every 30 s).
-          log.warn('session setup deferred', { contact: e.contact.userId, error: err instanceof Error ? err : String(err) });
-        }
-        await commitSend({ build: () => parts(trusted(resolve(contact))), ...extra });
-      }
-      return { id, status: 'queued' };
-    },
-
-    async messages(contact, query?: MessagesQuery) {
-      const c = resolve(contact);
-      const count = query?.count ?? 0;
-      const wait = query?.waitMs ?? 0;
-      if (!Number.isSafeInteger(count) || count < 0 || !Number.isFinite(wait) || wait < 0) {
-        throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'messages: count and waitMs are non-negative numbers');
-      }
-      const waitMs = Math.min(wait, 3600_000);
-      const list = (): MessageInfo[] => store.messages.list(c.userId).map(messageInfo);
-      let out = list();
-      if (out.length >= count || waitMs === 0) return out;
-      const mine = (e: CompeerEvent): boolean => (e.type === 'message' ? e.message.contact : e.type === 'status' ? e.contact : undefined) === c.userId;
-      await events.until((e) => mine(e) && store.messages.count(c.userId) >= count, waitMs);
-      out = list();
-      return out;
-    },
+    ...messageApi,
 
     async verify(contact, confirm): Promise<VerifyInfo> {
       const c = resolve(contact);
