@@ -16,7 +16,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
 import { gossipsub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
-import { peerDiscoverySymbol, type ConnectionGater, type PeerDiscovery, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface';
+import { KEEP_ALIVE, peerDiscoverySymbol, type ConnectionGater, type PeerDiscovery, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface';
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht';
 import { mdns } from '@libp2p/mdns';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -36,10 +36,14 @@ import { DEFAULT_MAX_STORED_RECORDS, RecordDatastore } from './record-store.ts';
 import { addressFor, createRequestLayer, DEFAULT_MAX_FRAME_BYTES, DEFAULT_TIMEOUT_MS, parseMultiaddr, parsePeerId } from './request.ts';
 import type { ConnectionInfo, DiscoveredPeer, DiscoverySource, NetNode, NetNodeOptions } from './types.ts';
 import { createConnectionTrim, inboundReserve } from './connection-trim.ts';
+import { createJoining } from './joining.ts';
+import { createSightings } from './sightings.ts';
 
 export const DHT_PROTOCOL = '/compeer/kad/1.0.0';
 export const MDNS_SERVICE_TAG = '_compeer._udp.local';
 export const DEFAULT_MAX_CONNECTIONS = 128;
+/** kad-dht's KEEP_ALIVE tag on its closest peers (@libp2p/kad-dht's KEEP_ALIVE_TAG, not exported). */
+const KAD_KEEP_ALIVE_TAG = `${KEEP_ALIVE}-kad-dht`;
 const INBOUND_UPGRADE_TIMEOUT_MS = 5_000;
 /** The largest configurable frame limit: frames are held in memory whole. */
 const MAX_FRAME_LIMIT = 64 * 1024 * 1024;
@@ -92,7 +96,9 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
 
   // Discovery modules are wrapped so each 'peer' event can be tagged with where it came from.
   const discovered = new Set<(p: DiscoveredPeer) => void>();
+  const sightings = createSightings(clock);
   const emitDiscovered = (peer: DiscoveredPeer): void => {
+    if (!sightings.fresh(peer)) return; // a repeat: nothing new for the peer table (src/net/sightings.ts)
     for (const cb of discovered) {
       try {
         cb(peer);
@@ -188,6 +194,24 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     });
   }
   trimmer.attach(libp2p);
+  // @libp2p/bootstrap refuses /memory addresses: memory nodes make the first bootstrap round themselves.
+  const joining = createJoining({
+    libp2p,
+    bootstrap: (opts.bootstrap ?? []).map(parseMultiaddr),
+    dialFirst: isMemory,
+    onBootstrapped: (peerId, addr) => emitDiscovered({ peerId, addresses: [addr], source: 'bootstrap' }),
+    log: log.child({ part: 'join' }),
+  });
+  // kad-dht tags its 20 closest peers KEEP_ALIVE and libp2p's reconnect queue redials such a peer the
+  // moment it drops, up to 6 times: a full peer that trimmed us paid a Noise handshake for each
+  // (docs/networking.md, "Defaults we changed"). We keep the DHT, not the standing connections.
+  libp2p.addEventListener('peer:update', (evt) => {
+    const { peer } = evt.detail;
+    if (!peer.tags.has(KAD_KEEP_ALIVE_TAG)) return;
+    libp2p.peerStore.merge(peer.id, { tags: { [KAD_KEEP_ALIVE_TAG]: undefined } }).catch((err: unknown) => {
+      log.debug('kad-dht keep-alive tag not dropped', { peer: peer.id.toString(), err: err instanceof Error ? err : String(err) });
+    });
+  });
   libp2p.addEventListener('peer:identify', (evt) => {
     const r = evt.detail;
     emitDiscovered({ peerId: r.peerId.toString(), addresses: r.listenAddrs.map((a) => a.toString()), source: 'identify' });
@@ -207,18 +231,12 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       gossip.started();
       running = true;
       trimmer.start();
-      if (isMemory) {
-        for (const addr of opts.bootstrap ?? []) {
-          libp2p.dial(parseMultiaddr(addr), { signal: timeout(undefined) }).then(
-            (conn) => emitDiscovered({ peerId: conn.remotePeer.toString(), addresses: [addr], source: 'bootstrap' }),
-            (err: unknown) => log.warn('bootstrap dial failed', { err: err instanceof Error ? err : String(err) }),
-          );
-        }
-      }
+      joining.start();
       log.info('network node started', { peer: libp2p.peerId.toString(), addresses: node.addresses() });
     },
     async stop() {
       running = false;
+      joining.stop();
       trimmer.stop();
       gossip.stopped();
       transport.close();
