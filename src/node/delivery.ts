@@ -110,6 +110,12 @@ export async function startDelivery(d: DeliveryDeps): Promise<NodeDelivery> {
     log: log.child({ component: 'router' }),
   });
 
+  // A relay penalised for failing connected to us again: the cut that failed it may be over (router.ts
+  // `forgive`). Lives as long as the node's network.
+  net.onPeerDiscovered((p) => {
+    if (p.source === 'identify' && router.forgive(p.peerId)) log.debug('relay penalties lifted: a penalised relay connected again', { peer: p.peerId });
+  });
+
   // Not a relay: still the last hop of paths to ourselves and of deposits (the router refuses forwarding).
   await net.handle(ONION_PROTOCOL, async (req, from) => encodeHopAnswer(await router.handlePacket(req, from)), {
     maxRequestBytes: ONION_PACKET_BYTES,

@@ -103,6 +103,11 @@ export interface Router {
   deposit(holders: readonly RouteTarget[], address: Uint8Array, expiresAt: number, envelope: Uint8Array, opts: SendOptions): Promise<string[]>;
   /** The `/compeer/onion/1` handler: never throws. */
   handlePacket(packet: Uint8Array, from: string): Promise<HopAnswer>;
+  /**
+   * `peer` is reachable again (it connected to us). When it was penalised as a failed relay, every
+   * penalty is lifted (see `forgive` below); returns whether it was.
+   */
+  forgive(peer: string): boolean;
   /** The chunk size an envelope is cut into (for callers that size things). */
   readonly chunkCapacity: number;
 }
@@ -291,5 +296,19 @@ export function createRouter(d: RouterDeps): Router {
     }
   };
 
-  return { send, deposit, handlePacket, chunkCapacity: CHUNK_CAPACITY };
+  /**
+   * A penalised relay connected to us again. Relays penalised together mostly failed together — a cut
+   * (docs/delivery.md "Heal"): during full-partition's cut, node 1 penalised the four relays across it
+   * for 10 min, and after the heal its paths were built from the few on its own side, the one last
+   * relay its recipient kept refusing carried every path (the message landed 26.6 s after the heal).
+   * One of them back says the cut is over: every penalty is lifted (a relay still down fails once more
+   * and is penalised again; the per-destination last-hop avoidance stays: it is the pair's trouble).
+   */
+  const forgive = (peer: string): boolean => {
+    if (!penalized().has(peer)) return false;
+    penalties.clear();
+    return true;
+  };
+
+  return { send, deposit, handlePacket, forgive, chunkCapacity: CHUNK_CAPACITY };
 }

@@ -106,3 +106,23 @@ describe('router: a last relay that cannot reach the destination', () => {
     assert.equal(net.forwards.filter((f) => f.startsWith('alice>')).length, 1, 'one path');
   });
 });
+
+describe('router: relay penalties after a cut', () => {
+  test('relays penalised while unreachable are left out of paths; one of them connecting again lifts every penalty', async () => {
+    const net = network(['r1', 'r2', 'r3'], ['alice', 'bob'], 'compeer/test/router/forgive');
+    net.refused.add('alice>r1'); // r1 and r2 are across a cut from alice
+    net.refused.add('alice>r2');
+    const alice = net.routers.get('alice') as Router;
+    const firstHops = (): string[] => net.forwards.filter((f) => f.startsWith('alice>')).map((f) => f.slice('alice>'.length));
+    for (let i = 0; i < 6; i++) assert.equal((await alice.send(net.target('bob'), utf8(`cut ${i}`), { hops: 1, strict: false })).ok, true);
+    net.refused.clear(); // the cut heals
+    net.forwards.length = 0;
+    for (let i = 0; i < 12; i++) assert.equal((await alice.send(net.target('bob'), utf8(`healed ${i}`), { hops: 1, strict: false })).ok, true);
+    assert.deepEqual(new Set(firstHops()), new Set(['r3']), 'r1 and r2 still penalised: every path through r3');
+    assert.equal(alice.forgive('r3'), false, 'not penalised: nothing lifted');
+    assert.equal(alice.forgive('r1'), true, 'r1 connected again: the penalties are lifted');
+    net.forwards.length = 0;
+    for (let i = 0; i < 24; i++) assert.equal((await alice.send(net.target('bob'), utf8(`after ${i}`), { hops: 1, strict: false })).ok, true);
+    assert.deepEqual(new Set(firstHops()), new Set(['r1', 'r2', 'r3']), 'r2 as well: penalised in the same cut');
+  });
+});
