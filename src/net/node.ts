@@ -160,6 +160,10 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
         selectors: records.selectors,
       }),
       pubsub: gossipsub({
+        // Our publications go to the topic's mesh (D = 6), not to every subscribed peer: announcements
+        // are re-published hop by hop (src/node/discovery/), so flooding sent each one to every
+        // connection at each hop (docs/networking.md, "Defaults we changed").
+        floodPublish: false,
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
         maxInboundDataLength: Math.max(1024 * 1024, 4 * gossipCfg.maxMessageBytes),
