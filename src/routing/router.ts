@@ -157,11 +157,13 @@ export function createRouter(d: RouterDeps): Router {
     if (opts.hops === 0) return [];
     const exclude = new Set([d.selfPeerId, target.peerId, ...(opts.exclude ?? [])]);
     const bad = penalized();
-    // A shorter path is allowed (not strict): then failed relays are left out rather than used again.
+    // A shorter path is allowed (not strict): then failed relays are left out rather than used again,
+    // and so are the relays that could not reach this target lately — kept, the only relay a node knew
+    // carried every path to a destination it had no address for, and each attempt failed there for 2
+    // min (full-partition, 26 Nov: 258 s after the heal, the sender connected to the recipient all
+    // along). Strict: they are only used when the others cannot fill the path (it keeps its length).
     if (!opts.strict) for (const p of bad) exclude.add(p);
-    // Relays that could not reach this target are only used when the others cannot fill the path
-    // (not left out: the path keeps its length).
-    for (const p of avoidedFor(target.peerId)) bad.add(p);
+    for (const p of avoidedFor(target.peerId)) (opts.strict ? bad : exclude).add(p);
     const path = selectPath(d.relays(), { hops: opts.hops, exclude, rng: d.rng, penalized: bad });
     if (path.length < opts.hops && opts.strict) {
       throw new ProtocolError(ErrorCodes.NO_ROUTE, `no path: ${path.length} of ${opts.hops} relays known`);

@@ -126,3 +126,20 @@ describe('router: relay penalties after a cut', () => {
     assert.deepEqual(new Set(firstHops()), new Set(['r1', 'r2', 'r3']), 'r2 as well: penalised in the same cut');
   });
 });
+
+describe('router: a default (not strict) path and a last relay that cannot reach the destination', () => {
+  test('the relay is left out, the path shorter — down to none — rather than failing there on every try', async () => {
+    const net = network(['r1'], ['alice', 'bob'], 'compeer/test/router/only-relay');
+    net.refused.add('r1>bob'); // r1 has no address for bob; it is the only relay alice knows
+    const alice = net.routers.get('alice') as Router;
+    for (let i = 0; i < 6; i++) {
+      const r = await alice.send(net.target('bob'), utf8(`m ${i}`), { hops: 1, strict: false });
+      assert.equal(r.ok, true, `send ${i} reached bob`);
+    }
+    assert.equal(net.received.get('bob')?.length, 6);
+    assert.equal(net.forwards.filter((f) => f === 'r1>bob').length, 1, 'r1 tried as the last hop once, then left out');
+    // Strict: the path keeps its length, so with r1 the only relay there is no way to bob.
+    const strict = await alice.send(net.target('bob'), utf8('strict'), { hops: 1, strict: true });
+    assert.deepEqual([strict.ok, strict.ok ? undefined : strict.reason], [false, 'target-unreachable']);
+  });
+});
