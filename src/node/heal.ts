@@ -23,7 +23,11 @@
  * our mailboxes are fetched now (mail for us may wait on the far side; at most once per
  * HEAL_MIN_INTERVAL_MS). A peer whose connections had all been gone for MIN_CUT_MS or more connecting
  * again may be the far side coming back: the waiting contacts still in their fast phase are redialled
- * now (ContactProbes.nudgeFast, at most once per PROBE_MAX_MS).
+ * now (ContactProbes.nudgeFast, at most once per PROBE_MAX_MS). A sample that lost many peers at once
+ * (looksLikeCut) is a cut of part of the network; when one of those peers is back, our mailboxes are
+ * fetched, every waiting contact is redialled now, and the waiting contacts whose node is connected
+ * already (no redial runs for them) have their entries due again within a jitter (also when the far
+ * side answers; once per HEAL_MIN_INTERVAL_MS per contact).
  * This module only decides when; messaging sends, the mailbox fetcher fetches.
  */
 import type { Clock } from '../lib/deps.ts';
