@@ -27,7 +27,9 @@ export type PeerReply =
 
 /** A Compeer node with its own store in `dir`, listening on TCP 127.0.0.1 (both ends of the suite use it). */
 export async function benchNode(dir: string, name: string): Promise<CompeerNode> {
-  const store = openStore({ dir, create: true, rng: systemRng, clock: systemClock, peerPolicy: createPeerPolicy() });
+  // WAL checkpoints in a worker thread, as a daemon holding one node's store should run them
+  // (src/store/checkpointer.ts; docs/perf-node.md fifth pass).
+  const store = openStore({ dir, create: true, rng: systemRng, clock: systemClock, peerPolicy: createPeerPolicy(), backgroundCheckpoint: true });
   store.identities.create(storedIdentityOf(generateIdentity(systemRng), name, systemClock()));
   return createCompeer({
     store: nodeStoreFrom(store),

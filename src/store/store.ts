@@ -41,6 +41,7 @@ import type { Sealer } from './seal.ts';
 import { memorySessionRepository, type SessionRepository } from './sessions.ts';
 import { sqliteSessionRepository } from './sessions-sqlite.ts';
 import { openSqlite, rolledBack, transaction, type TransactionOptions } from './sql.ts';
+import { startCheckpointer } from './checkpointer.ts';
 import { unlock } from './storage-key.ts';
 
 export const DB_FILE = 'compeer.db';
@@ -58,6 +59,12 @@ export interface StoreOptions {
    * table can be read but every write throws INTERNAL (never a table without Sybil caps).
    */
   peerPolicy?: PeerPolicy;
+  /**
+   * WAL checkpoints in a worker thread (checkpointer.ts), not on the committing thread; default off —
+   * one thread per store, so for a process that holds one node's store (the daemon, the node bench),
+   * not for one that holds a hundred (the full-mode simulation).
+   */
+  backgroundCheckpoint?: boolean;
 }
 
 export interface Store {
@@ -145,6 +152,7 @@ export function openStore(opts: StoreOptions): SqliteStore {
   const getSealer = (): Sealer =>
     (sealer ??= unlock({ db, dir: opts.dir, rng: opts.rng, create: opts.create, passphrase: opts.passphrase, logger }));
   const inTransaction = sqliteTransactions(db);
+  const checkpointer = opts.backgroundCheckpoint === true ? startCheckpointer(db, path) : undefined;
   return {
     dir: opts.dir,
     db,
@@ -163,7 +171,10 @@ export function openStore(opts: StoreOptions): SqliteStore {
       if (!db.isTransaction) getSealer();
       return inTransaction(fn, opts);
     },
-    close: () => db.close(),
+    close: () => {
+      checkpointer?.stop();
+      db.close();
+    },
   };
 }
 

@@ -36,6 +36,32 @@ describe('store', () => {
     assert.equal(readFileSync(join(dir, KEY_FILE)).length, 32);
   });
 
+  it('backgroundCheckpoint: a worker copies committed WAL frames into the database file (without: they stay in the WAL)', async (t) => {
+    const dbSize = async (background: boolean): Promise<number> => {
+      const dir = join(tempDir(t), background ? 'bg' : 'fg');
+      const s = openStore(opts(dir, { backgroundCheckpoint: background }));
+      try {
+        // ~0.6 MB in 10 commits: under SQLite's own autocheckpoint threshold (1,000 pages), so only a
+        // background checkpoint moves these pages into the database file.
+        for (let k = 0; k < 10; k++) {
+          s.transaction(() => {
+            for (let i = 0; i < 50; i++) {
+              const id = (k * 50 + i).toString(16).padStart(32, '0');
+              s.messages.add({ id, contact: 'c'.repeat(32), direction: 'in', text: 'x'.repeat(1024), status: 'delivered', sentAt: 1, receivedAt: 2, expiresAt: null });
+            }
+          });
+        }
+        const file = join(dir, DB_FILE);
+        for (let i = 0; i < 30 && statSync(file).size < 500_000; i++) await new Promise((r) => setTimeout(r, 50));
+        return statSync(file).size;
+      } finally {
+        s.close();
+      }
+    };
+    const [bg, fg] = [await dbSize(true), await dbSize(false)];
+    assert.ok(bg > 500_000 && fg < 200_000, `database file ${bg} bytes with, ${fg} without`);
+  });
+
   it('records migrations once and reopens without re-running them', (t) => {
     const dir = tempDir(t);
     withStore(opts(dir), (s) => s.identities.create(sample()));
