@@ -45,7 +45,9 @@ const PRIVATE_ADDR = /^\/ip4\/(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|1
 
 function openDaemonStore(o: DaemonNodeOptions): Store {
   const peerPolicy = createPeerPolicy();
-  if (!o.ephemeral) return openStore({ dir: o.dir, create: false, rng: o.rng, clock: o.clock, passphrase: o.passphrase, logger: o.logger, peerPolicy });
+  // One node per process here: WAL checkpoints in a worker thread, off the node's event loop
+  // (src/store/checkpointer.ts, docs/perf-node.md fifth pass); the node bench runs its nodes the same way.
+  if (!o.ephemeral) return openStore({ dir: o.dir, create: false, rng: o.rng, clock: o.clock, passphrase: o.passphrase, logger: o.logger, peerPolicy, backgroundCheckpoint: true });
   const store = openMemoryStore({ peerPolicy });
   store.identities.create(storedIdentityOf(generateIdentity(o.rng), null, o.clock()));
   return store;

@@ -7,27 +7,53 @@
  * `intervalMs`; the node's connection keeps an automatic checkpoint at a higher threshold
  * (`BACKSTOP_PAGES`) as the backstop, so the WAL stays bounded even if the worker falls behind, and it
  * still restarts from the beginning once a checkpoint has caught up. Durability is untouched: a
- * checkpoint only copies frames that are committed (and synced) already.
+ * checkpoint only copies frames that are committed (and synced) already. When the worker fails, that is
+ * logged and the node's connection goes back to SQLite's default threshold; the node goes on.
  */
 import { Worker } from 'node:worker_threads';
 import type { DatabaseSync } from 'node:sqlite';
+import type { Logger } from '../lib/log.ts';
 
-/** The node connection's own automatic checkpoint once the worker is there (pages; SQLite's default is 1,000). */
+/** The node connection's own automatic checkpoint while the worker runs (pages). */
 export const BACKSTOP_PAGES = 4000;
+/** SQLite's default threshold, restored when the worker fails. */
+const DEFAULT_PAGES = 1000;
 const INTERVAL_MS = 50;
 
+let live = 0;
+/** Checkpoint workers running in this process (tests: none is left once their stores are closed). */
+export function liveCheckpointers(): number {
+  return live;
+}
+
 export interface Checkpointer {
-  /** Stops the worker (it closes its connection); never throws. */
+  /** Stops the worker (it closes its connection and exits); never throws. */
   stop(): void;
 }
 
-export function startCheckpointer(db: DatabaseSync, path: string, intervalMs = INTERVAL_MS): Checkpointer {
+export function startCheckpointer(db: DatabaseSync, path: string, log: Logger, intervalMs = INTERVAL_MS): Checkpointer {
   const worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData: { path, intervalMs } });
-  // Never keeps the process alive, never crashes it: without the worker the backstop checkpoints.
-  worker.unref();
-  worker.on('error', () => {});
-  db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+  live++;
   let stopped = false;
+  const fallBack = (why: Error | string): void => {
+    if (stopped) return;
+    stopped = true;
+    log.warn('background checkpoints stopped: back to SQLite\'s own', { error: why });
+    try {
+      if (db.isOpen) db.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_PAGES}`);
+    } catch {
+      // The store is closing: nothing to fall back for.
+    }
+  };
+  // Never keeps the process alive, never crashes it.
+  worker.unref();
+  worker.on('error', (e) => fallBack(e));
+  worker.on('exit', (code) => {
+    live--;
+    if (code !== 0) fallBack(`checkpoint worker exited with code ${code}`);
+    stopped = true;
+  });
+  db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   return {
     stop() {
       if (stopped) return;

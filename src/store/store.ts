@@ -152,7 +152,7 @@ export function openStore(opts: StoreOptions): SqliteStore {
   const getSealer = (): Sealer =>
     (sealer ??= unlock({ db, dir: opts.dir, rng: opts.rng, create: opts.create, passphrase: opts.passphrase, logger }));
   const inTransaction = sqliteTransactions(db);
-  const checkpointer = opts.backgroundCheckpoint === true ? startCheckpointer(db, path) : undefined;
+  const checkpointer = opts.backgroundCheckpoint === true ? startCheckpointer(db, path, logger) : undefined;
   return {
     dir: opts.dir,
     db,

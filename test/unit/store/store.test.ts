@@ -6,6 +6,8 @@ import { describe, it } from 'node:test';
 import { toHex } from '../../../src/lib/bytes.ts';
 import { MIGRATIONS, schemaVersion } from '../../../src/store/migrations.ts';
 import { DB_FILE, openStore, type StoreOptions } from '../../../src/store/store.ts';
+import { BACKSTOP_PAGES, liveCheckpointers, startCheckpointer } from '../../../src/store/checkpointer.ts';
+import { silentLogger } from '../../../src/lib/log.ts';
 import { deriveFromPassphrase, KEY_FILE } from '../../../src/store/storage-key.ts';
 import { sample } from './identity-compliance.ts';
 import { fixedClock, seededRng, tempDir } from './helpers.ts';
@@ -60,6 +62,33 @@ describe('store', () => {
     };
     const [bg, fg] = [await dbSize(true), await dbSize(false)];
     assert.ok(bg > 500_000 && fg < 200_000, `database file ${bg} bytes with, ${fg} without`);
+  });
+
+  it('backgroundCheckpoint: the worker stops with the store; a worker that fails is logged, and SQLite\'s own checkpoint is back', async (t) => {
+    const until = async (ok: () => boolean): Promise<boolean> => {
+      for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 20));
+      return ok();
+    };
+    const before = liveCheckpointers();
+    const s = openStore(opts(join(tempDir(t), 'stops'), { backgroundCheckpoint: true }));
+    assert.equal(liveCheckpointers(), before + 1);
+    assert.equal(s.db.prepare('PRAGMA wal_autocheckpoint').get()?.wal_autocheckpoint, BACKSTOP_PAGES);
+    s.close();
+    assert.ok(await until(() => liveCheckpointers() === before), 'the worker exits once the store is closed');
+    // A worker that cannot work (its database is not there): a warning, the default threshold again.
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (msg: string) => void warnings.push(msg), child: () => logger };
+    const dir = join(tempDir(t), 'fails');
+    const s2 = openStore(opts(dir, { backgroundCheckpoint: false }));
+    try {
+      const failing = startCheckpointer(s2.db, join(dir, 'missing', 'nothing.db'), logger);
+      assert.ok(await until(() => warnings.length > 0 && liveCheckpointers() === before), 'the failure is logged and the worker gone');
+      assert.equal(s2.db.prepare('PRAGMA wal_autocheckpoint').get()?.wal_autocheckpoint, 1000);
+      failing.stop();
+      s2.transaction(() => s2.kv.set('still', new Uint8Array([1])));
+    } finally {
+      s2.close();
+    }
   });
 
   it('records migrations once and reopens without re-running them', (t) => {
