@@ -26,6 +26,13 @@ import { CONNECTED_RETRY_JITTER_MS, HEAL_MIN_INTERVAL_MS, MIN_CUT_MS, PROBE_MAX_
 const peerId = (): Promise<string> => peerIdFromNodeKey(randomBytes(32));
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
+/** A second contact, Carol, with one address; returns it. */
+async function addCarol(t: Awaited<ReturnType<typeof setup>>): Promise<string> {
+  const carolAddr = `/ip4/203.0.113.11/tcp/4003/p2p/${await peerId()}`;
+  t.store.contacts.add({ userId: 'caroluserid', name: 'carol', publicKey: new Uint8Array(32), createdAt: t.now(), addresses: [carolAddr] });
+  return carolAddr;
+}
+
 async function setup() {
   let now = 10_000_000;
   const clock = (): number => now;
@@ -388,9 +395,7 @@ describe('node heal', () => {
   it("one waiting contact's slow redial does not hold back another's", async () => {
     const t = await setup();
     heal = t.heal;
-    const carol = await peerId();
-    const carolAddr = `/ip4/203.0.113.11/tcp/4003/p2p/${carol}`;
-    t.store.contacts.add({ userId: 'caroluserid', name: 'carol', publicKey: new Uint8Array(32), createdAt: t.now(), addresses: [carolAddr] });
+    const carolAddr = await addCarol(t);
     t.heal.check();
     t.hanging.set(carolAddr, () => {}); // Carol's dial will hang
     t.network.contactReach('caroluserid', false); // Bob waits already (his held mail)
@@ -408,9 +413,7 @@ describe('node heal', () => {
   it('a waiting contact answering again (an attempt reached it) is reset and flushed; the others are redialled at once', async () => {
     const t = await setup();
     heal = t.heal;
-    const carol = await peerId();
-    const carolAddr = `/ip4/203.0.113.11/tcp/4003/p2p/${carol}`;
-    t.store.contacts.add({ userId: 'caroluserid', name: 'carol', publicKey: new Uint8Array(32), createdAt: t.now(), addresses: [carolAddr] });
+    const carolAddr = await addCarol(t);
     t.heal.check();
     t.network.contactReach('bobuserid', false);
     t.network.contactReach('caroluserid', false);
