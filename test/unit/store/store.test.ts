@@ -54,7 +54,7 @@ describe('store', () => {
           });
         }
         const file = join(dir, DB_FILE);
-        for (let i = 0; i < 30 && statSync(file).size < 500_000; i++) await new Promise((r) => setTimeout(r, 50));
+        for (let i = 0; i < 60 && statSync(file).size < 500_000; i++) await new Promise((r) => setTimeout(r, 50));
         return statSync(file).size;
       } finally {
         s.close();
