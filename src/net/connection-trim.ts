@@ -22,6 +22,12 @@ const KEEP_TAG_VALUE = 100;
  * libp2p's limit meanwhile. A peer not read in time is cut late (valued as a contact's node).
  */
 export const TRIM_TAGS_READ_MS = 500;
+/**
+ * A peer the trim closed within this long is not "lost" to the network: the heal's sample (every 1–5 s)
+ * must not take the trim's own bursts (3–7 closed at once) for a cut (src/node/heal.ts).
+ */
+export const TRIMMED_RECENTLY_MS = 10_000;
+
 /** A trimmed connection's graceful close, then it is aborted. */
 const TRIM_CLOSE_MS = 1_000;
 
@@ -39,6 +45,8 @@ export interface ConnectionTrim {
   cooling(peer: PeerId): boolean;
   /** A Compeer request with `peer` (sent or served): its connection is in use. */
   touch(peer: string): void;
+  /** Whether the trim closed our connection to `peer` in the last TRIMMED_RECENTLY_MS (NetNode.trimmedRecently). */
+  trimmedRecently(peer: string): boolean;
   /** The peers cut last and never cooled down (contacts' nodes); replaces the previous set. */
   keepPeers(peers: readonly string[]): void;
   /** Trims on every new connection of this node. */
@@ -157,6 +165,7 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
       if (refused) log.debug('cut peer refused', { peer: peer.toString(), open });
       return refused;
     },
+    trimmedRecently: (peer) => cooldown.cutWithin(peer, TRIMMED_RECENTLY_MS),
     touch(peer) {
       lastActive.delete(peer);
       lastActive.set(peer, clock());

@@ -269,6 +269,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       }));
     },
     keepPeers: (peers) => trimmer.keepPeers(peers.filter((p) => p !== node.peerId)),
+    trimmedRecently: (peer) => trimmer.trimmedRecently(peer),
     onPeerDiscovered(cb) {
       const wrapped = (p: DiscoveredPeer): void => cb(p);
       discovered.add(wrapped);

@@ -78,6 +78,8 @@ export interface TrimCooldown {
   cut(peers: Iterable<string>): void;
   /** Whether an inbound connection from `peer` is refused now; `full`: we hold connections.max or more. */
   refuses(peer: string, full: boolean): boolean;
+  /** Whether `peer` was cut in the last `ms` (within the cool-down window; older cuts are forgotten). */
+  cutWithin(peer: string, ms: number): boolean;
 }
 
 export function createTrimCooldown(clock: Clock, maxPeers = COOLDOWN_MAX_PEERS): TrimCooldown {
@@ -111,6 +113,10 @@ export function createTrimCooldown(clock: Clock, maxPeers = COOLDOWN_MAX_PEERS):
         return false;
       }
       return true;
+    },
+    cutWithin(peer, ms) {
+      const c = cuts.get(peer);
+      return c !== undefined && clock() - c.at < ms;
     },
   };
 }

@@ -127,6 +127,11 @@ export interface NetNode extends Transport {
    * the previous set. Cheap when the set did not change.
    */
   keepPeers(peers: readonly PeerIdString[]): void;
+  /**
+   * Whether this node's own trim closed its connection to `peer` in the last 10 s: that peer was not
+   * lost to the network (the heal's cut detection, src/node/heal.ts, leaves it out).
+   */
+  trimmedRecently(peer: PeerIdString): boolean;
   /** Called for peers found by mDNS, bootstrap, DHT walks and identify. Returns an unsubscribe function. */
   onPeerDiscovered(cb: (peer: DiscoveredPeer) => void): () => void;
   /**

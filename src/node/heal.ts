@@ -50,7 +50,7 @@ const LOST_MAX = 512;
 
 export interface HealDeps {
   readonly store: Pick<NodeStore, 'contacts' | 'outbox' | 'peers' | 'sessions' | 'transaction'>;
-  readonly net: Pick<NetNode, 'peerId' | 'connections' | 'dial'>;
+  readonly net: Pick<NetNode, 'peerId' | 'connections' | 'dial' | 'trimmedRecently'>;
   readonly network: Pick<NetworkState, 'reach' | 'sampleConnections' | 'assess' | 'onHeal' | 'onContactReach'>;
   readonly clock: Clock;
   readonly log: Logger;
@@ -325,7 +325,9 @@ export function startHeal(d: HealDeps): Heal {
     let cutBack = false;
     let gone = 0;
     for (const p of connected) {
-      if (peers.has(p)) continue;
+      // A peer our own trim closed was not lost: its bursts (3–7 at once) looked like cuts (7–26 false
+      // "cuts" per full-partition run before the partition, each an extra mailbox fetch).
+      if (peers.has(p) || net.trimmedRecently(p)) continue;
       gone++;
       lost.delete(p);
       lost.set(p, at);

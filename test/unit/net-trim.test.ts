@@ -105,6 +105,19 @@ describe('net: connection trim', () => {
     assert.equal(cd.refuses('a', true), false, 'a cut after a whole window: a new admission');
   });
 
+  it("tells whether a peer was cut within a span (the heal leaves the trim's own closes out of its cut detection)", () => {
+    let now = 1_000;
+    const cd = createTrimCooldown(() => now);
+    assert.equal(cd.cutWithin('a', 10_000), false, 'never cut');
+    cd.cut(['a']);
+    now += 9_999;
+    assert.equal(cd.cutWithin('a', 10_000), true);
+    now += 1;
+    assert.equal(cd.cutWithin('a', 10_000), false, 'older than the span');
+    cd.cut(['a']);
+    assert.equal(cd.cutWithin('a', 10_000), true, 'the latest cut counts');
+  });
+
   it('remembers a bounded number of peers, the latest cut', () => {
     const cd = createTrimCooldown(() => 0, 2);
     cd.cut(['a', 'b', 'c']);

@@ -44,9 +44,12 @@ async function setup() {
   /** Addresses whose dials hang until the test ends them (a slow handshake on a loaded node). */
   const hanging = new Map<string, () => void>();
   const dials: string[] = [];
+  /** Peers our own trim closed lately (NetNode.trimmedRecently). */
+  const trimmed = new Set<string>();
   const net = {
     peerId: await peerId(),
     connections: () => conns,
+    trimmedRecently: (p: string) => trimmed.has(p),
     async dial(addr: string): Promise<string> {
       dials.push(addr);
       if (hanging.has(addr)) await new Promise<void>((r) => hanging.set(addr, r));
@@ -90,6 +93,7 @@ async function setup() {
     bobAddr,
     cut: () => (conns = []),
     setConns: (c: ConnectionInfo[]) => (conns = c),
+    trimmed,
     heal_: () => (reachable = true),
     hanging,
     advance: (ms: number) => (now += ms),
@@ -390,6 +394,37 @@ describe('node heal', () => {
     t.heal.check();
     await settle();
     assert.equal(t.fetches(), 1, 'once per cut');
+  });
+
+  it("peers closed by our own trim, many at once, are not a cut: their return fetches nothing; the same peers lost otherwise are", async () => {
+    const t = await setup();
+    heal = t.heal;
+    const conn = async (i: number): Promise<ConnectionInfo> => {
+      const id = await peerId();
+      return { peerId: id, address: `/ip4/203.0.113.${40 + i}/tcp/4001/p2p/${id}`, direction: 'inbound', limited: false };
+    };
+    const peers = await Promise.all([0, 1, 2, 3, 4, 5].map(conn));
+    const gone = peers.slice(0, 3);
+    t.setConns(peers);
+    t.heal.check();
+    for (const c of gone) t.trimmed.add(c.peerId); // the trim's burst
+    t.setConns(peers.slice(3));
+    t.heal.check();
+    t.advance(MIN_CUT_MS * 2);
+    t.setConns(peers);
+    t.heal.check();
+    await settle();
+    assert.equal(t.fetches(), 0, 'our own trim: no cut, no fetch');
+
+    t.trimmed.clear();
+    t.advance(HEAL_MIN_INTERVAL_MS);
+    t.setConns(peers.slice(3)); // the same three lost, not by us: a cut
+    t.heal.check();
+    t.advance(MIN_CUT_MS * 2);
+    t.setConns(peers);
+    t.heal.check();
+    await settle();
+    assert.equal(t.fetches(), 1, 'a cut: mailboxes fetched when its peers are back');
   });
 
   it("one waiting contact's slow redial does not hold back another's", async () => {
