@@ -26,6 +26,16 @@ import { CONNECTED_RETRY_JITTER_MS, HEAL_MIN_INTERVAL_MS, MIN_CUT_MS, PROBE_MAX_
 const peerId = (): Promise<string> => peerIdFromNodeKey(randomBytes(32));
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
+/** `n` inbound connections from distinct remote peers, at 203.0.113.(first + i). */
+async function inboundPeers(n: number, first: number): Promise<ConnectionInfo[]> {
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const id = await peerId();
+      return { peerId: id, address: `/ip4/203.0.113.${first + i}/tcp/4001/p2p/${id}`, direction: 'inbound' as const, limited: false };
+    }),
+  );
+}
+
 /** A second contact, Carol, with one address; returns it. */
 async function addCarol(t: Awaited<ReturnType<typeof setup>>): Promise<string> {
   const carolAddr = `/ip4/203.0.113.11/tcp/4003/p2p/${await peerId()}`;
@@ -351,11 +361,7 @@ describe('node heal', () => {
   it('a cut of part of the network (many peers lost at once, others kept): when one of them is back, our mailboxes are fetched now (mail may wait on the far side); one peer lost and back is not a cut', async () => {
     const t = await setup();
     heal = t.heal;
-    const conn = async (i: number): Promise<ConnectionInfo> => {
-      const id = await peerId();
-      return { peerId: id, address: `/ip4/203.0.113.${20 + i}/tcp/4001/p2p/${id}`, direction: 'inbound', limited: false };
-    };
-    const peers = await Promise.all([0, 1, 2, 3, 4, 5].map(conn));
+    const peers = await inboundPeers(6, 20);
     const [p0, p1, p2, p3] = peers as [ConnectionInfo, ConnectionInfo, ConnectionInfo, ConnectionInfo];
     t.setConns(peers);
     t.heal.check();
@@ -399,11 +405,7 @@ describe('node heal', () => {
   it("peers closed by our own trim, many at once, are not a cut: their return fetches nothing; the same peers lost otherwise are", async () => {
     const t = await setup();
     heal = t.heal;
-    const conn = async (i: number): Promise<ConnectionInfo> => {
-      const id = await peerId();
-      return { peerId: id, address: `/ip4/203.0.113.${40 + i}/tcp/4001/p2p/${id}`, direction: 'inbound', limited: false };
-    };
-    const peers = await Promise.all([0, 1, 2, 3, 4, 5].map(conn));
+    const peers = await inboundPeers(6, 40);
     const gone = peers.slice(0, 3);
     t.setConns(peers);
     t.heal.check();
