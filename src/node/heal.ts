@@ -33,7 +33,8 @@
 import type { Clock } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
 import type { NetNode } from '../net/index.ts';
-import { CONNECTED_RETRY_JITTER_MS, createContactProbes, createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, looksLikeCut, MIN_CUT_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
+import { CONNECTED_RETRY_JITTER_MS, createContactProbes, createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, MIN_CUT_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
+import { createLostPeers } from '../routing/lost-peers.ts';
 import { isLocalAddress } from '../routing/partition.ts';
 import { byPeer } from './bundles.ts';
 import type { NetworkState } from './network-state.ts';
@@ -45,8 +46,6 @@ const PROBE_TIMEOUT_MS = 3_000;
 const RECENT_MAX = 16;
 /** A remembered peer's addresses are read from the peer table again after this (not every second). */
 const RECENT_REFRESH_MS = 60_000;
-/** Peers whose connections went away, remembered (oldest forgotten first) to notice their return. */
-const LOST_MAX = 512;
 
 export interface HealDeps {
   readonly store: Pick<NodeStore, 'contacts' | 'outbox' | 'peers' | 'sessions' | 'transaction'>;
@@ -96,14 +95,10 @@ export function startHeal(d: HealDeps): Heal {
   /** No remote connection seen since start: the LAN is the whole network (see the header). */
   let lanOnly = true;
   const probes = createContactProbes({ clock });
-  /** Remote peers connected at the last sample, and those whose connections went away (→ when). */
-  let connected = new Set<string>();
-  const lost = new Map<string, number>();
+  const lostPeers = createLostPeers((p) => net.trimmedRecently(p));
   /** Waiting contacts whose node is being redialled now (one slow dial must not hold back the others'). */
   const dialling = new Set<string>();
   let farFetchAt: number | undefined;
-  /** When a sample lost many peers at once (a cut of part of the network: looksLikeCut), until one is back. */
-  let cutSeenAt: number | undefined;
 
   /**
    * Resets the backoff of `contacts`' entries (held ones too when `includeHeld`), due `delayMs` from now
@@ -317,46 +312,13 @@ export function startHeal(d: HealDeps): Heal {
   };
 
   /**
-   * Updates `connected`, `lost` and `cutSeenAt`. `back`: a peer gone for MIN_CUT_MS or more is connected
-   * again; `cutBack`: one of those went in a cut (a sample that lost many peers at once, looksLikeCut).
-   */
-  const lostPeerBack = (peers: Set<string>, at: number): { back: boolean; cutBack: boolean } => {
-    let back = false;
-    let cutBack = false;
-    let gone = 0;
-    for (const p of connected) {
-      // A peer our own trim closed was not lost: its bursts (3–7 at once) looked like cuts (7–26 false
-      // "cuts" per full-partition run before the partition, each an extra mailbox fetch).
-      if (peers.has(p) || net.trimmedRecently(p)) continue;
-      gone++;
-      lost.delete(p);
-      lost.set(p, at);
-    }
-    if (looksLikeCut(gone, connected.size)) cutSeenAt = at;
-    for (const p of peers) {
-      const since = lost.get(p);
-      if (since === undefined) continue;
-      lost.delete(p);
-      if (at - since < MIN_CUT_MS) continue;
-      back = true;
-      if (since === cutSeenAt) cutBack = true; // lost in the cut's own sample, not in churn since
-    }
-    for (const k of lost.keys()) {
-      if (lost.size <= LOST_MAX) break;
-      lost.delete(k);
-    }
-    connected = peers;
-    return { back, cutBack };
-  };
-
-  /**
    * A peer lost in a cut of part of the network is back (the node kept other peers, so no heal ran):
    * mail for us may have been deposited on the far side while we could not be reached — fetched now
    * (at most once per HEAL_MIN_INTERVAL_MS, with the far-side fetch) — and every waiting contact is
    * redialled or, connected already, goes again now.
    */
   const cutHealed = (lostFor: number): void => {
-    cutSeenAt = undefined;
+    lostPeers.endCut();
     const now = clock();
     log.info('heal: a peer lost in a cut is back', { cutMs: lostFor, waiting: probes.waiting().length });
     if (farFetchAt === undefined || now - farFetchAt >= HEAL_MIN_INTERVAL_MS) {
@@ -388,9 +350,8 @@ export function startHeal(d: HealDeps): Heal {
       recent.set(c.peerId, { at: now, addrs });
     }
     while (recent.size > RECENT_MAX) recent.delete([...recent].sort((x, y) => x[1].at - y[1].at)[0]?.[0] as string);
-    const cutAt = cutSeenAt;
-    const lostBack = lostPeerBack(new Set(remote.map((c) => c.peerId)), now);
-    if (lostBack.cutBack) cutHealed(now - (cutAt ?? now));
+    const lostBack = lostPeers.sample(new Set(remote.map((c) => c.peerId)), now);
+    if (lostBack.cutBackSince !== undefined) cutHealed(now - lostBack.cutBackSince);
     else if (lostBack.back && probes.nudgeFast()) {
       // A weaker sign (a trimmed peer comes back as well): redials only, no sends.
       log.debug('heal: a lost peer is back: redialling waiting contacts', { waiting: probes.waiting().length });
