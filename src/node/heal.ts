@@ -201,18 +201,26 @@ export function startHeal(d: HealDeps): Heal {
     } else tracker.probeFailed();
   };
 
-  /** A contact's entries due now, held ones included (once per interval per contact), then a forced flush. */
-  const resetContact = (contact: string): void => {
+  /**
+   * A contact's entries, held ones included, due `delayMs` from now — at most once per
+   * HEAL_MIN_INTERVAL_MS per contact; returns how many, or undefined when not reset.
+   */
+  const resetOnce = (contact: string, delayMs: number): number | undefined => {
     const now = clock();
     const last = contactHealAt.get(contact);
-    if (last === undefined || now - last >= HEAL_MIN_INTERVAL_MS) {
-      contactHealAt.set(contact, now);
-      try {
-        resetBackoff([contact], true);
-      } catch (e) {
-        log.warn('heal: outbox backoff not reset', { contact, error: errorOf(e) });
-      }
+    if (last !== undefined && now - last < HEAL_MIN_INTERVAL_MS) return undefined;
+    contactHealAt.set(contact, now);
+    try {
+      return resetBackoff([contact], true, delayMs);
+    } catch (e) {
+      log.warn('heal: outbox backoff not reset', { contact, error: errorOf(e) });
+      return undefined;
     }
+  };
+
+  /** A contact's entries due now (resetOnce), then a forced flush. */
+  const resetContact = (contact: string): void => {
+    resetOnce(contact, 0);
     d.flush(contact, true);
   };
 
@@ -229,18 +237,10 @@ export function startHeal(d: HealDeps): Heal {
     const waiting = probes.waiting();
     if (waiting.length === 0) return;
     const open = new Set(net.connections().map((c) => c.peerId));
-    const now = clock();
     for (const contact of waiting) {
       if (!contactPeers(contact).some(([p]) => open.has(p))) continue;
-      const last = contactHealAt.get(contact);
-      if (last !== undefined && now - last < HEAL_MIN_INTERVAL_MS) continue;
-      contactHealAt.set(contact, now);
-      try {
-        const n = resetBackoff([contact], true, Math.floor(d.random() * CONNECTED_RETRY_JITTER_MS));
-        log.debug('heal: a connected waiting contact goes again', { contact, reset: n });
-      } catch (e) {
-        log.warn('heal: outbox backoff not reset', { contact, error: errorOf(e) });
-      }
+      const n = resetOnce(contact, Math.floor(d.random() * CONNECTED_RETRY_JITTER_MS));
+      if (n !== undefined) log.debug('heal: a connected waiting contact goes again', { contact, reset: n });
     }
   };
 

@@ -406,26 +406,24 @@ describe('node heal', () => {
     const t = await setup();
     heal = t.heal;
     const peers = await inboundPeers(6, 40);
-    const gone = peers.slice(0, 3);
+    /** The first three go in one sample and come back after 2 × MIN_CUT_MS. */
+    const threeGoneAndBack = async (): Promise<void> => {
+      t.setConns(peers.slice(3));
+      t.heal.check();
+      t.advance(MIN_CUT_MS * 2);
+      t.setConns(peers);
+      t.heal.check();
+      await settle();
+    };
     t.setConns(peers);
     t.heal.check();
-    for (const c of gone) t.trimmed.add(c.peerId); // the trim's burst
-    t.setConns(peers.slice(3));
-    t.heal.check();
-    t.advance(MIN_CUT_MS * 2);
-    t.setConns(peers);
-    t.heal.check();
-    await settle();
+    for (const c of peers.slice(0, 3)) t.trimmed.add(c.peerId); // the trim's burst
+    await threeGoneAndBack();
     assert.equal(t.fetches(), 0, 'our own trim: no cut, no fetch');
 
     t.trimmed.clear();
     t.advance(HEAL_MIN_INTERVAL_MS);
-    t.setConns(peers.slice(3)); // the same three lost, not by us: a cut
-    t.heal.check();
-    t.advance(MIN_CUT_MS * 2);
-    t.setConns(peers);
-    t.heal.check();
-    await settle();
+    await threeGoneAndBack(); // the same three lost, not by us: a cut
     assert.equal(t.fetches(), 1, 'a cut: mailboxes fetched when its peers are back');
   });
 
