@@ -15,33 +15,27 @@
  * connection is the cut, and `local-only` is the normal state, so it does not hold a heal back.
  * A contact's node connecting resets that contact's backoff, held entries included, and flushes it
  * (at most once per HEAL_MIN_INTERVAL_MS per contact; otherwise a plain forced flush).
- * A partial cut (the node keeps peers on its own side, so none of the above starts): a contact whose
- * node an attempt could not reach (outbound.ts reports it through network-state.ts) is redialled on
- * its own backoff (src/routing/heal.ts ContactProbes) until it is reached — by a redial, its node
- * connecting or an answer. Reached after waiting: that contact is reset and flushed as above, every
- * other waiting contact is redialled now (the far side is back), and when it waited MIN_CUT_MS or more
- * our mailboxes are fetched now (mail for us may wait on the far side; at most once per
- * HEAL_MIN_INTERVAL_MS). A peer whose connections had all been gone for MIN_CUT_MS or more connecting
- * again may be the far side coming back: the waiting contacts still in their fast phase are redialled
- * now (ContactProbes.nudgeFast, at most once per PROBE_MAX_MS). A sample that lost many peers at once
- * (looksLikeCut) is a cut of part of the network; when one of those peers is back, our mailboxes are
- * fetched, every waiting contact is redialled now, and the waiting contacts whose node is connected
- * already (no redial runs for them) have their entries due again within a jitter (also when the far
- * side answers; once per HEAL_MIN_INTERVAL_MS per contact).
+ * A partial cut (the node keeps peers on its own side, so none of the above starts): the nodes of
+ * contacts whose mail waits are redialled (src/node/contact-redial.ts). A peer whose connections had all
+ * been gone for MIN_CUT_MS or more connecting again may be the far side coming back: the waiting
+ * contacts still in their fast phase are redialled now (ContactProbes.nudgeFast, at most once per
+ * PROBE_MAX_MS). A sample that lost many peers at once (looksLikeCut) is a cut of part of the network;
+ * when one of those peers is back, our mailboxes are fetched, every waiting contact is redialled now,
+ * and the waiting contacts whose node is connected already (no redial runs for them) have their entries
+ * due again within a jitter (also when the far side answers; once per HEAL_MIN_INTERVAL_MS per contact).
  * This module only decides when; messaging sends, the mailbox fetcher fetches.
  */
 import type { Clock } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
 import type { NetNode } from '../net/index.ts';
-import { CONNECTED_RETRY_JITTER_MS, createContactProbes, createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, MIN_CUT_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
+import { createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
 import { createLostPeers } from '../routing/lost-peers.ts';
 import { isLocalAddress } from '../routing/partition.ts';
 import { byPeer } from './bundles.ts';
+import { createContactRedial, PROBE_TIMEOUT_MS } from './contact-redial.ts';
 import type { NetworkState } from './network-state.ts';
 import type { NodeStore } from './node-store.ts';
 
-/** A redial gives up after this (a cut host's dials would otherwise hang until TCP gives up). */
-const PROBE_TIMEOUT_MS = 3_000;
 /** Remote peers remembered as "last connected", the first to redial. */
 const RECENT_MAX = 16;
 /** A remembered peer's addresses are read from the peer table again after this (not every second). */
@@ -61,10 +55,10 @@ export interface HealDeps {
   readonly fetchNow: () => void;
   /**
    * Retries now the session setups still waiting for a contact's bundle (first-contact.ts; the node
-   * otherwise retries every 30 s): asked at a heal and when a waiting contact without a session is
-   * reached. Optional: without it those wait for the node's own retry.
+   * otherwise retries every 30 s): every one at a heal, `contact`'s when its node is reached without a
+   * session. Optional: without it those wait for the node's own retry.
    */
-  readonly retrySessions?: () => void;
+  readonly retrySessions?: (contact?: string) => void;
   /** Sampling period (default 1 s). */
   readonly tickMs?: number;
 }
@@ -94,10 +88,7 @@ export function startHeal(d: HealDeps): Heal {
   let deferredTimer: NodeJS.Timeout | undefined;
   /** No remote connection seen since start: the LAN is the whole network (see the header). */
   let lanOnly = true;
-  const probes = createContactProbes({ clock });
   const lostPeers = createLostPeers((p) => net.trimmedRecently(p));
-  /** Waiting contacts whose node is being redialled now (one slow dial must not hold back the others'). */
-  const dialling = new Set<string>();
   let farFetchAt: number | undefined;
 
   /**
@@ -218,98 +209,24 @@ export function startHeal(d: HealDeps): Heal {
     }
   };
 
-  /** A contact's entries due now (resetOnce), then a forced flush. */
-  const resetContact = (contact: string): void => {
-    resetOnce(contact, 0);
-    d.flush(contact, true);
-  };
-
-  /**
-   * The network changed (a cut ended, the far side answered): the waiting contacts whose node is
-   * connected to ours already — a redial would prove nothing, and their entries may sit far out on the
-   * backoff grown while their routes failed — go again within a jitter, held entries too (their node is
-   * connected: delivery-policy.ts nextAttemptDelay), at most once per HEAL_MIN_INTERVAL_MS per contact
-   * (the same budget as a contact's node connecting). The outbox tick sends them. Not on a mere lost
-   * peer's return: trimmed peers come back every few seconds, and a contact whose last relay cannot
-   * reach it would be re-sent and re-deposited every 15 s instead of on its backoff.
-   */
-  const retryConnected = (): void => {
-    const waiting = probes.waiting();
-    if (waiting.length === 0) return;
-    const open = new Set(net.connections().map((c) => c.peerId));
-    for (const contact of waiting) {
-      if (!contactPeers(contact).some(([p]) => open.has(p))) continue;
-      const n = resetOnce(contact, Math.floor(d.random() * CONNECTED_RETRY_JITTER_MS));
-      if (n !== undefined) log.debug('heal: a connected waiting contact goes again', { contact, reset: n });
-    }
-  };
-
-  /** A waiting contact's node was reached after `waitedMs`: the far side is back (see the header). */
-  const farSideBack = (contact: string, waitedMs: number): void => {
-    log.info('heal: contact reachable again', { contact, waitedMs, others: probes.waiting().length });
-    if (probes.nudge()) retryConnected();
+  /** Mail for us may wait on the far side: fetched now, at most once per HEAL_MIN_INTERVAL_MS. */
+  const fetchFar = (): void => {
     const now = clock();
-    if (waitedMs >= MIN_CUT_MS && (farFetchAt === undefined || now - farFetchAt >= HEAL_MIN_INTERVAL_MS)) {
-      farFetchAt = now;
-      d.fetchNow();
-    }
-    if (probes.waiting().length > 0) setImmediate(probeContacts);
+    if (farFetchAt !== undefined && now - farFetchAt < HEAL_MIN_INTERVAL_MS) return;
+    farFetchAt = now;
+    d.fetchNow();
   };
-
-  /** The peers of a contact's node with the address to dial each (not relayed when a direct one is known). */
-  const contactPeers = (contact: string): [string, string][] => {
-    const c = store.contacts.get(contact);
-    return [...byPeer(c?.addresses ?? [])].flatMap(([peer, addrs]): [string, string][] => {
-      const pick = addrs.find((a) => !a.includes('/p2p-circuit')) ?? addrs[0];
-      if (pick === undefined || peer === net.peerId) return [];
-      return [[peer, pick.includes(`/p2p/${peer}`) ? pick : `${pick}/p2p/${peer}`]];
-    });
-  };
-
-  /** Redials the nodes of the waiting contacts that are due (a partial cut: see the header). */
-  const probeContacts = (): void => {
-    // At most PROBE_PEERS new dials a round and 2 × PROBE_PEERS in flight. Per contact, not per round: a
-    // round waiting for its slowest dial held back a nudge's redials of the others (full-partition
-    // under load: a dial of 1.6 s delayed another waiting contact's by 2.1 s, reached 7.2 s after the heal).
-    const room = Math.min(PROBE_PEERS, 2 * PROBE_PEERS - dialling.size);
-    if (stopped || room <= 0) return;
-    const due = probes.due(room, d.random).filter((c) => !dialling.has(c));
-    if (due.length === 0) return;
-    const open = new Set(net.connections().map((c) => c.peerId));
-    for (const contact of due) {
-      const peers = contactPeers(contact);
-      if (peers.length === 0) {
-        if (store.contacts.get(contact) === undefined) probes.forget(contact);
-        continue;
-      }
-      // Connected already: the outbox's own retries decide (a redial would prove nothing).
-      if (peers.some(([p]) => open.has(p))) continue;
-      dialling.add(contact);
-      void (async () => {
-        for (const [peer, addr] of peers) {
-          const started = clock();
-          try {
-            log.debug('heal: redialling a waiting contact', { contact, peer });
-            await net.dial(addr, { timeoutMs: PROBE_TIMEOUT_MS });
-            log.info('heal: redial reached a waiting contact', { contact, peer, tookMs: clock() - started });
-            if (!stopped) contactConnected(contact);
-            return;
-          } catch (e) {
-            log.debug('heal: contact redial failed', { contact, peer, tookMs: clock() - started, error: errorOf(e) });
-          }
-        }
-      })().finally(() => dialling.delete(contact));
-    }
-  };
-
-  const contactConnected = (contact: string): void => {
-    if (stopped) return;
-    const waited = probes.reached(contact);
-    // No session yet (the bundle fetch failed, e.g. across the cut): its node is reachable now.
-    if (!store.sessions.has(contact)) d.retrySessions?.();
-    resetContact(contact);
-    if (waited !== undefined) farSideBack(contact, waited);
-  };
+  const redial = createContactRedial({
+    store,
+    net,
+    clock,
+    log,
+    random: d.random,
+    resetOnce,
+    flush: d.flush,
+    fetchFar,
+    ...(d.retrySessions !== undefined && { retrySessions: d.retrySessions }),
+  });
 
   /**
    * A peer lost in a cut of part of the network is back (the node kept other peers, so no heal ran):
@@ -319,14 +236,9 @@ export function startHeal(d: HealDeps): Heal {
    */
   const cutHealed = (lostFor: number): void => {
     lostPeers.endCut();
-    const now = clock();
-    log.info('heal: a peer lost in a cut is back', { cutMs: lostFor, waiting: probes.waiting().length });
-    if (farFetchAt === undefined || now - farFetchAt >= HEAL_MIN_INTERVAL_MS) {
-      farFetchAt = now;
-      d.fetchNow();
-    }
-    probes.nudge();
-    retryConnected();
+    log.info('heal: a peer lost in a cut is back', { cutMs: lostFor, waiting: redial.waiting().length });
+    fetchFar();
+    redial.cutEnded();
   };
 
   const check = (): void => {
@@ -352,9 +264,9 @@ export function startHeal(d: HealDeps): Heal {
     while (recent.size > RECENT_MAX) recent.delete([...recent].sort((x, y) => x[1].at - y[1].at)[0]?.[0] as string);
     const lostBack = lostPeers.sample(new Set(remote.map((c) => c.peerId)), now);
     if (lostBack.cutBackSince !== undefined) cutHealed(now - lostBack.cutBackSince);
-    else if (lostBack.back && probes.nudgeFast()) {
+    else if (lostBack.back && redial.nudgeFast()) {
       // A weaker sign (a trimmed peer comes back as well): redials only, no sends.
-      log.debug('heal: a lost peer is back: redialling waiting contacts', { waiting: probes.waiting().length });
+      log.debug('heal: a lost peer is back: redialling waiting contacts', { waiting: redial.waiting().length });
     }
     const v = tracker.remote(remote.length, d.random());
     if (v.back) {
@@ -378,21 +290,14 @@ export function startHeal(d: HealDeps): Heal {
         .catch((e: unknown) => log.warn('heal: redial round failed', { error: errorOf(e) }))
         .finally(() => (probing = false));
     }
-    probeContacts();
+    redial.redialDue();
   };
 
   const offHeal = network.onHeal(() => heal('left local-only'));
-  const offContact = network.onContactReach((contact, ok) => {
-    if (stopped) return;
-    if (!ok) return probes.unreachable(contact);
-    const waited = probes.reached(contact);
-    if (waited === undefined) return;
-    resetContact(contact);
-    farSideBack(contact, waited);
-  });
+  const offContact = network.onContactReach((contact, ok) => redial.reach(contact, ok));
   // Mail held in mailboxes from before a restart: its contact's node was not reachable then.
   try {
-    for (const c of store.contacts.list()) if (store.outbox.forContact(c.userId).some((i) => i.state === 'held')) probes.unreachable(c.userId);
+    for (const c of store.contacts.list()) if (store.outbox.forContact(c.userId).some((i) => i.state === 'held')) redial.reach(c.userId, false);
   } catch (e) {
     log.warn('heal: held mail not read', { error: errorOf(e) });
   }
@@ -401,8 +306,8 @@ export function startHeal(d: HealDeps): Heal {
 
   return {
     check,
-    contactConnected,
-    waitingContacts: () => probes.waiting(),
+    contactConnected: (contact) => redial.connected(contact),
+    waitingContacts: () => redial.waiting(),
     count: () => heals,
     stop() {
       stopped = true;
@@ -410,6 +315,7 @@ export function startHeal(d: HealDeps): Heal {
       clearTimeout(deferredTimer);
       offHeal();
       offContact();
+      redial.stop();
     },
   };
 }
