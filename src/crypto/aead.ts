@@ -11,7 +11,15 @@
  * routinely (measured: 1 KiB seal/open about the same, ~5.5 µs, the cipher dominates; 40-byte seal
  * 1.1 vs 1.5 µs; a failed trial through aeadTryOpen ~1 µs vs 8–15 µs). The scratch region is wiped
  * after every call (the wrapper freed its copies of keys and plaintexts without wiping them).
+ *
+ * From NODE_MIN_LENGTH bytes of input on, the same cipher runs on node:crypto (OpenSSL, vectorised)
+ * instead: its per-call overhead (~20–30 µs) is paid back there, and a 64 KiB envelope body — what
+ * every batch of 1 KiB texts is padded to — seals in ~105 µs instead of ~230 µs (docs/perf-node.md,
+ * sixth pass). The bytes are the same (RFC 8439 either way; test/unit/crypto/aead.test.ts checks both
+ * paths against each other at the threshold, and the vectors run through whichever path their size
+ * picks).
  */
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
 import { assertBytes } from '../lib/assert.ts';
 import { CryptoError, ErrorCodes } from '../lib/errors.ts';
@@ -47,6 +55,34 @@ if (
   throw new CryptoError(ErrorCodes.INTERNAL, 'AEAD: libsodium module without the ChaCha20-Poly1305 functions');
 }
 
+/** Inputs (plaintext or ciphertext) of at least this many bytes go through node:crypto. */
+export const AEAD_NODE_MIN_LENGTH = 16 * 1024;
+
+function nodeSealInto(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array, out: Uint8Array, offset: number): void {
+  const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: AEAD_TAG_LENGTH });
+  c.setAAD(ad, { plaintextLength: plaintext.length });
+  const body = c.update(plaintext);
+  const rest = c.final(); // empty for a stream cipher; kept so nothing is ever dropped
+  out.set(body, offset);
+  out.set(rest, offset + body.length);
+  out.set(c.getAuthTag(), offset + plaintext.length);
+}
+
+function nodeTryOpen(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, ad: Uint8Array): Uint8Array | null {
+  const length = ciphertext.length - AEAD_TAG_LENGTH;
+  const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: AEAD_TAG_LENGTH });
+  d.setAAD(ad, { plaintextLength: length });
+  d.setAuthTag(ciphertext.subarray(length));
+  const body = d.update(ciphertext.subarray(0, length));
+  try {
+    d.final(); // throws when the tag does not verify
+  } catch {
+    body.fill(0);
+    return null;
+  }
+  return new Uint8Array(body.buffer, body.byteOffset, body.length);
+}
+
 // Scratch layout: key (32) | nonce (12) | ad | input | output. Grows (never shrinks) to the largest call.
 let scratch = 0;
 let scratchSize = 0;
@@ -80,6 +116,36 @@ function load(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, input: Uint8Ar
   return { heap, k, n, a, i, o, end: o + outLength };
 }
 
+function sodiumSealInto(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array, out: Uint8Array, offset: number): void {
+  const p = load(key, nonce, ad, plaintext, plaintext.length + AEAD_TAG_LENGTH);
+  try {
+    const rc = lib._crypto_aead_chacha20poly1305_ietf_encrypt(p.o, 0, p.i, plaintext.length, 0, p.a, ad.length, 0, 0, p.n, p.k);
+    if (rc !== 0) throw new CryptoError(ErrorCodes.INTERNAL, 'AEAD: encryption failed');
+    out.set(p.heap.subarray(p.o, p.end), offset);
+  } finally {
+    p.heap.fill(0, p.k, p.end);
+  }
+}
+
+function sodiumTryOpen(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, ad: Uint8Array): Uint8Array | null {
+  const p = load(key, nonce, ad, ciphertext, ciphertext.length - AEAD_TAG_LENGTH);
+  try {
+    const rc = lib._crypto_aead_chacha20poly1305_ietf_decrypt(p.o, 0, 0, p.i, ciphertext.length, 0, p.a, ad.length, 0, p.n, p.k);
+    return rc === 0 ? p.heap.slice(p.o, p.end) : null;
+  } finally {
+    p.heap.fill(0, p.k, p.end);
+  }
+}
+
+/**
+ * Both implementations, unchecked (arguments as the exported functions check them; a ciphertext at
+ * least a tag long): for the tests that hold them to the same bytes on the same inputs.
+ */
+export const AEAD_BACKENDS = {
+  sodium: { sealInto: sodiumSealInto, tryOpen: sodiumTryOpen },
+  node: { sealInto: nodeSealInto, tryOpen: nodeTryOpen },
+} as const;
+
 /**
  * Seals `plaintext` into out[offset .. offset + plaintext.length + 16): ciphertext then tag, the same
  * bytes aeadSeal returns, without a separate output array (a ratchet message is built in place).
@@ -101,14 +167,7 @@ export function aeadSealInto(
   if (!Number.isInteger(offset) || offset < 0 || offset + sealedLength > out.length) {
     throw new CryptoError(ErrorCodes.INVALID_ARGUMENT, `AEAD: output needs ${sealedLength} bytes at ${offset}, has ${out.length}`);
   }
-  const p = load(key, nonce, ad, plaintext, sealedLength);
-  try {
-    const rc = lib._crypto_aead_chacha20poly1305_ietf_encrypt(p.o, 0, p.i, plaintext.length, 0, p.a, ad.length, 0, 0, p.n, p.k);
-    if (rc !== 0) throw new CryptoError(ErrorCodes.INTERNAL, 'AEAD: encryption failed');
-    out.set(p.heap.subarray(p.o, p.end), offset);
-  } finally {
-    p.heap.fill(0, p.k, p.end);
-  }
+  (plaintext.length >= AEAD_NODE_MIN_LENGTH ? nodeSealInto : sodiumSealInto)(key, nonce, plaintext, ad, out, offset);
 }
 
 export function aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
@@ -128,13 +187,7 @@ export function aeadTryOpen(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint
   assertBytes(ciphertext, 'AEAD ciphertext');
   assertBytes(ad, 'AEAD associated data');
   if (ciphertext.length < AEAD_TAG_LENGTH) return null;
-  const p = load(key, nonce, ad, ciphertext, ciphertext.length - AEAD_TAG_LENGTH);
-  try {
-    const rc = lib._crypto_aead_chacha20poly1305_ietf_decrypt(p.o, 0, 0, p.i, ciphertext.length, 0, p.a, ad.length, 0, p.n, p.k);
-    return rc === 0 ? p.heap.slice(p.o, p.end) : null;
-  } finally {
-    p.heap.fill(0, p.k, p.end);
-  }
+  return (ciphertext.length >= AEAD_NODE_MIN_LENGTH ? nodeTryOpen : sodiumTryOpen)(key, nonce, ciphertext, ad);
 }
 
 export function aeadOpen(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, ad: Uint8Array): Uint8Array {
