@@ -89,7 +89,7 @@ export function byPeer(addresses: readonly string[]): Map<string, string[]> {
 }
 
 export async function fetchBundle(
-  net: NetNode,
+  net: Pick<NetNode, 'request' | 'dhtGet'>,
   userId: string,
   addresses: readonly string[],
   log: Logger,

@@ -3,6 +3,11 @@
  * kept as a pending hello; the session starts when the contact's prekey bundle can be fetched (at once,
  * at the first send, or on the 30 s retry) with `hello`, our addresses and our inbox queued first —
  * anything queued before waits behind the hello, which must arrive first.
+ * A setup that failed (the contact's node out of reach, e.g. across a cut) is tried again when that
+ * node is reached (`retry`, asked by the heal: docs/delivery.md "Heal") — at once but for a jitter of up
+ * to RETRY_JITTER_MS, at most once per RETRY_MIN_MS per contact — and on the node's 30 s retry
+ * (`retryPending`). One setup per contact at a time: a retry asked while one runs joins it, and one
+ * contact's slow fetch (a request deadline, then the DHT's) does not hold back another's.
  * This module knows nothing of the API; compeer.ts calls it.
  */
 import type { Clock, Rng } from '../lib/deps.ts';
@@ -22,16 +27,28 @@ import type { NodeStore } from './node-store.ts';
 import { newMessageId } from './session-io.ts';
 
 const PENDING_HELLO = 'node.pending-hello/';
+/**
+ * A contact's setup is retried on its node being reached at most this often: its connections may come
+ * and go every few seconds (the trim, a flapping link), each one asking again.
+ */
+export const RETRY_MIN_MS = 5_000;
+/**
+ * Up to this long before such a retry: after a heal, every node whose first contacts waited across the
+ * cut asks at once (a bundle request each, then a DHT query for those still out of reach).
+ */
+export const RETRY_JITTER_MS = 500;
 
 export interface FirstContactDeps {
   readonly store: NodeStore;
-  readonly net: NetNode;
-  readonly msg: Messaging;
+  readonly net: Pick<NetNode, 'request' | 'dhtGet' | 'addresses'>;
+  readonly msg: Pick<Messaging, 'enqueue' | 'enqueueInbox' | 'flush'>;
   readonly own: IdentityKeyPair;
   readonly rng: Rng;
   readonly clock: Clock;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
+  /** Uniform draws in [0, 1) for the retry jitter (timing, not key material; default Math.random). */
+  readonly random?: () => number;
 }
 
 export interface FirstContact {
@@ -41,20 +58,32 @@ export interface FirstContact {
   startSession(c: ContactRecord): Promise<void>;
   /** Contacts whose bundle could not be fetched yet: try again (their hello is waiting). */
   retryPending(): Promise<void>;
+  /**
+   * The contact's node was reached: its setup, if still waiting, is tried again now (see the header);
+   * resolves true when this call set the session up.
+   */
+  retry(contact: string): Promise<boolean>;
 }
 
 export function createFirstContact(d: FirstContactDeps): FirstContact {
   const { store, net, msg, rng, clock, log } = d;
 
+  const random = d.random ?? Math.random;
+  /** Setups running, per contact (one at a time). */
+  const running = new Map<string, Promise<boolean>>();
+  /** When `retry` last went for a contact (RETRY_MIN_MS). */
+  const askedAt = new Map<string, number>();
+
   const startSession = async (c: ContactRecord): Promise<void> => {
     const secret = store.meta.get(PENDING_HELLO + c.userId);
     if (!secret) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session and no invite for this contact');
+    const started = clock();
     const bundle = await fetchBundle(net, userIdOf(decodeKnownIdentity(c.publicKey)), c.addresses, log, { timeoutMs: d.requestTimeoutMs });
     if (!sameIdentity(bundle.identity, decodeKnownIdentity(c.publicKey))) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'bundle identity');
     const session = initiateSession(d.own, bundle, rng);
     const now = clock();
-    store.transaction(() => {
-      if (store.sessions.has(c.userId)) return;
+    const created = store.transaction(() => {
+      if (store.sessions.has(c.userId)) return false;
       store.sessions.put(c.userId, encodeSessionSet({ active: session, archived: [] }), now);
       // Messages queued while there was no session wait behind the hello (it must arrive first) and are due now.
       const waiting = store.outbox.forContact(c.userId);
@@ -64,23 +93,51 @@ export function createFirstContact(d: FirstContactDeps): FirstContact {
       msg.enqueueInbox(c.userId);
       for (const w of waiting) store.outbox.update(w.messageId, { nextAttemptAt: now });
       store.meta.delete(PENDING_HELLO + c.userId);
+      return true;
     });
+    if (created) log.debug('session started', { contact: c.userId, tookMs: clock() - started });
+  };
+
+  /** A waiting setup for `contact`, joined when one runs; true when it set the session up. */
+  const setUp = (contact: string): Promise<boolean> => {
+    const joined = running.get(contact);
+    if (joined !== undefined) return joined;
+    const c = store.contacts.get(contact);
+    if (!c || store.sessions.has(contact) || store.meta.get(PENDING_HELLO + contact) === undefined) return Promise.resolve(false);
+    const p = startSession(c)
+      .then(
+        () => {
+          void msg.flush(contact, true);
+          return true;
+        },
+        (e: unknown) => {
+          log.debug('session setup still deferred', { contact, error: e instanceof Error ? e : String(e) });
+          return false;
+        },
+      )
+      .finally(() => running.delete(contact));
+    running.set(contact, p);
+    return p;
   };
 
   return {
     remember: (contact, inviteSecret) => store.meta.set(PENDING_HELLO + contact, inviteSecret),
     startSession,
     async retryPending() {
-      for (const key of store.meta.keys(PENDING_HELLO)) {
-        const c = store.contacts.get(key.slice(PENDING_HELLO.length));
-        if (!c || store.sessions.has(c.userId)) continue;
-        try {
-          await startSession(c);
-          void msg.flush(c.userId, true);
-        } catch (e) {
-          log.debug('session setup still deferred', { contact: c.userId, error: e instanceof Error ? e : String(e) });
-        }
-      }
+      await Promise.all(store.meta.keys(PENDING_HELLO).map((key) => setUp(key.slice(PENDING_HELLO.length))));
+    },
+    retry(contact) {
+      const now = clock();
+      const last = askedAt.get(contact);
+      if (last !== undefined && now - last < RETRY_MIN_MS) return Promise.resolve(false);
+      if (store.sessions.has(contact) || store.meta.get(PENDING_HELLO + contact) === undefined) return Promise.resolve(false);
+      askedAt.set(contact, now);
+      return new Promise<boolean>((resolve) => {
+        // Through a promise: a store closed meanwhile (the node stopped) is a rejection, not an uncaught throw.
+        const go = (): void => resolve(Promise.resolve(contact).then(setUp).catch(() => false));
+        const timer = setTimeout(go, Math.floor(random() * RETRY_JITTER_MS));
+        timer.unref();
+      });
     },
   };
 }
