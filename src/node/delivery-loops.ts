@@ -32,8 +32,8 @@ export interface DeliveryLoopDeps {
   readonly random?: () => number;
   /** Default Date.now (the heal's rate limit and cut lengths). */
   readonly clock?: Clock;
-  /** Session setups still waiting for a bundle: retry them now (src/node/heal.ts HealDeps.retrySessions). */
-  readonly retrySessions?: () => void;
+  /** Session setups still waiting for a bundle: retry `contact`'s, or every one, now (src/node/heal.ts HealDeps.retrySessions). */
+  readonly retrySessions?: (contact?: string) => void;
 }
 
 export interface DeliveryLoops {
