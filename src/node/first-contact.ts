@@ -6,8 +6,9 @@
  * A setup that failed (the contact's node out of reach, e.g. across a cut) is tried again when that
  * node is reached (`retry`, asked by the heal: docs/delivery.md "Heal") — at once but for a jitter of up
  * to RETRY_JITTER_MS, at most once per RETRY_MIN_MS per contact — and on the node's 30 s retry
- * (`retryPending`). One setup per contact at a time: a retry asked while one runs joins it, and one
- * contact's slow fetch (a request deadline, then the DHT's) does not hold back another's.
+ * (`retryPending`). One setup per contact at a time: a send, an invite's addition or a retry asking
+ * while one runs joins it (each setup fetches a bundle and takes one of the contact's one-time prekeys),
+ * and one contact's slow fetch (a request deadline, then the DHT's) does not hold back another's.
  * This module knows nothing of the API; compeer.ts calls it.
  */
 import type { Clock, Rng } from '../lib/deps.ts';
@@ -69,12 +70,14 @@ export function createFirstContact(d: FirstContactDeps): FirstContact {
   const { store, net, msg, rng, clock, log } = d;
 
   const random = d.random ?? Math.random;
-  /** Setups running, per contact (one at a time). */
-  const running = new Map<string, Promise<boolean>>();
+  /** Setups running, per contact (one at a time: a send and the retry asking at once share one fetch). */
+  const running = new Map<string, Promise<void>>();
+  /** Retries running, per contact (`setUp`: the session, then its flush). */
+  const retrying = new Map<string, Promise<boolean>>();
   /** When `retry` last went for a contact (RETRY_MIN_MS). */
   const askedAt = new Map<string, number>();
 
-  const startSession = async (c: ContactRecord): Promise<void> => {
+  const fetchAndStart = async (c: ContactRecord): Promise<void> => {
     const secret = store.meta.get(PENDING_HELLO + c.userId);
     if (!secret) throw new ProtocolError(ErrorCodes.NO_SESSION, 'no session and no invite for this contact');
     const started = clock();
@@ -98,9 +101,18 @@ export function createFirstContact(d: FirstContactDeps): FirstContact {
     if (created) log.debug('session started', { contact: c.userId, tookMs: clock() - started });
   };
 
-  /** A waiting setup for `contact`, joined when one runs; true when it set the session up. */
+  /** The contact's setup, joined when one runs. */
+  const startSession = (c: ContactRecord): Promise<void> => {
+    const joined = running.get(c.userId);
+    if (joined !== undefined) return joined;
+    const p = fetchAndStart(c).finally(() => running.delete(c.userId));
+    running.set(c.userId, p);
+    return p;
+  };
+
+  /** A waiting setup for `contact`, then its flush, joined when one runs; true when it set the session up. */
   const setUp = (contact: string): Promise<boolean> => {
-    const joined = running.get(contact);
+    const joined = retrying.get(contact);
     if (joined !== undefined) return joined;
     const c = store.contacts.get(contact);
     if (!c || store.sessions.has(contact) || store.meta.get(PENDING_HELLO + contact) === undefined) return Promise.resolve(false);
@@ -115,8 +127,8 @@ export function createFirstContact(d: FirstContactDeps): FirstContact {
           return false;
         },
       )
-      .finally(() => running.delete(contact));
-    running.set(contact, p);
+      .finally(() => retrying.delete(contact));
+    retrying.set(contact, p);
     return p;
   };
 

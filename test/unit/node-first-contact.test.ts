@@ -2,7 +2,8 @@
  * First contact's session setup (src/node/first-contact.ts) on a fake network, a fake clock and the
  * in-memory store, with real prekey bundles: a setup whose bundle fetch failed (the contact's node out
  * of reach, e.g. across a cut) goes again when that node is reached (`retry`, asked by the heal) — once
- * per RETRY_MIN_MS per contact, one setup per contact at a time — and the 30 s retry (`retryPending`)
+ * per RETRY_MIN_MS per contact, one setup per contact at a time (a send asking meanwhile joins it) —
+ * and the 30 s retry (`retryPending`)
  * does not hold one contact's setup back behind another's slow fetch.
  */
 import assert from 'node:assert/strict';
@@ -111,6 +112,22 @@ describe('first contact', () => {
     t.advance(RETRY_MIN_MS);
     assert.equal(await t.first.retry(bob.userId), false, 'nothing left to set up');
     assert.equal(t.requests.length, 3);
+  });
+
+  it('a send and the retry asking at once share one setup: one bundle fetched, one one-time prekey taken', async () => {
+    const t = await setup(['bob']);
+    const bob = t.contacts[0] as Contact;
+    t.reachable.add(bob.peer);
+    t.hanging.set(bob.peer, undefined);
+    const send = t.first.startSession(t.store.contacts.get(bob.userId) as ContactRecord); // message-api: a send without a session
+    const retried = t.first.retry(bob.userId);
+    await settle();
+    assert.equal(t.requests.length, 1);
+    t.hanging.get(bob.peer)?.();
+    await send;
+    assert.equal(await retried, true, 'the retry joined the send\'s setup and flushed after it');
+    assert.equal(t.requests.length, 1, 'one fetch');
+    assert.equal(t.store.sessions.has(bob.userId), true);
   });
 
   it("the node's retry: one contact's slow fetch does not hold back another's setup", async () => {
