@@ -35,6 +35,7 @@ import { validateRateLimit } from './rate-limit.ts';
 import { DEFAULT_MAX_STORED_RECORDS, RecordDatastore } from './record-store.ts';
 import { addressFor, createRequestLayer, DEFAULT_MAX_FRAME_BYTES, DEFAULT_TIMEOUT_MS, parseMultiaddr, parsePeerId } from './request.ts';
 import type { ConnectionInfo, DiscoveredPeer, DiscoverySource, NetNode, NetNodeOptions } from './types.ts';
+import { ownPeerStoreLocks } from './peer-store-locks.ts';
 import { createConnectionTrim, inboundReserve } from './connection-trim.ts';
 import { createJoining } from './joining.ts';
 import { createSightings } from './sightings.ts';
@@ -171,6 +172,9 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       ...(opts.relayServer === true ? { relay: circuitRelayServer() } : {}),
     },
   });
+
+  // Nodes in one process (the simulator, tests) must not share their peer-store locks (peer-store-locks.ts).
+  if (!ownPeerStoreLocks(libp2p.peerStore, libp2p.peerId.toString())) log.debug('peer-store locks left as they are: unexpected @libp2p/peer-store shape');
 
   const transport = createRequestLayer({
     libp2p,
