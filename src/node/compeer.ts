@@ -196,10 +196,10 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     if (stopped) return;
     msg.tick().catch((e: unknown) => log.warn('outbox tick failed', { error: e instanceof Error ? e : String(e) }));
     const now = clock();
-    if (now < nextSessionRetry) return;
+    // A retry asked while one runs (the heal) waits for it to end, not for the next 30 s.
+    if (now < nextSessionRetry || sessionsRunning) return;
     nextSessionRetry = now + SESSION_RETRY_MS;
     keepContacts(); // their addresses change with their `addresses` messages
-    if (sessionsRunning) return;
     sessionsRunning = true;
     first
       .retryPending()
@@ -214,9 +214,10 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     holder: delivery.holder,
     network,
     log,
-    // The heal says when a contact's node is reachable again: the next 1 s tick retries the session
-    // setups (under their own guard) instead of waiting for the 30 s retry.
-    retrySessions: () => void (nextSessionRetry = 0),
+    // The heal says when a contact's node is reachable again: that contact's setup goes now
+    // (first-contact.ts retry: jittered, rate-limited); at a heal, the next 1 s tick retries every
+    // waiting setup instead of waiting for the 30 s retry.
+    retrySessions: (contact) => (contact === undefined ? void (nextSessionRetry = 0) : void first.retry(contact)),
     ...(opts.mailboxFetchIntervalMs !== undefined && { fetchIntervalMs: opts.mailboxFetchIntervalMs }),
   });
   const fetchMail = (days: number): Promise<number> => loops.fetchMail(days);
