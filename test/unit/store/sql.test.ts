@@ -75,3 +75,28 @@ describe('store/sql transaction', () => {
     assert.deepEqual(d.prepare('SELECT k FROM t ORDER BY k').all().map((r) => r.k), [1, 2]);
   });
 });
+
+describe('store/sql openSqlite', () => {
+  test('WAL, synchronous=FULL, temp_store=MEMORY; a statement failing midway undoes only itself (statement journal in memory)', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'compeer-sql-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const d = openSqlite(join(dir, 'db.sqlite'));
+    t.after(() => d.close());
+    assert.equal(d.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal');
+    assert.equal(d.prepare('PRAGMA synchronous').get()?.synchronous, 2);
+    assert.equal(d.prepare('PRAGMA temp_store').get()?.temp_store, 2); // MEMORY
+    d.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL, n INTEGER NOT NULL UNIQUE)');
+    const rows = 300; // ~300 pages of statement journal: far over the 64 KiB a file-backed one keeps in memory
+    transaction(d, () => {
+      for (let k = 1; k <= rows; k++) d.prepare('INSERT INTO t VALUES (?, ?, ?)').run(k, new Uint8Array(3000).fill(1), k);
+    });
+    transaction(d, () => {
+      d.exec('UPDATE t SET v = zeroblob(3000) WHERE k = 1');
+      // Rewrites every row, then hits the UNIQUE constraint at the last one: this statement alone is undone.
+      assert.throws(() => d.exec(`UPDATE t SET v = zeroblob(3000), n = CASE WHEN k = ${rows} THEN 1 ELSE n END`), /UNIQUE/);
+    });
+    const ones = d.prepare("SELECT COUNT(*) AS c FROM t WHERE v = zeroblob(3000)").get()?.c;
+    assert.equal(ones, 1, 'only the first statement of the transaction changed a row');
+    assert.deepEqual(d.prepare('SELECT n FROM t WHERE k IN (1, ?) ORDER BY k').all(rows).map((r) => r.n), [1, rows]);
+  });
+});
