@@ -5,7 +5,7 @@
  * contacts without a LAN address wait instead of burning attempts; when the state heals, every contact's
  * queue is flushed. Addresses decide LAN or remote (isLocalAddress: loopback, RFC 1918, link-local, ULA).
  * It also passes on whether an attempt reached a contact's node (`contactReach`): the heal redials the
- * nodes of contacts whose mail waits (src/node/heal.ts, a cut that leaves the node peers on its side).
+ * nodes of contacts whose mail waits (src/node/contact-redial.ts, a cut that leaves the node peers on its side).
  */
 import type { Clock } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
