@@ -45,6 +45,8 @@ export interface ConnectionTrim {
   cooling(peer: PeerId): boolean;
   /** A Compeer request with `peer` (sent or served): its connection is in use. */
   touch(peer: string): void;
+  /** Runs `work` (a Compeer request with `peer`, sent or served) as work in flight on its connection (trim.ts). */
+  inFlight<T>(peer: string, work: () => Promise<T>): Promise<T>;
   /** Whether the trim closed our connection to `peer` in the last TRIMMED_RECENTLY_MS (NetNode.trimmedRecently). */
   trimmedRecently(peer: string): boolean;
   /** The peers cut last and never cooled down (contacts' nodes); replaces the previous set. */
@@ -65,6 +67,7 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
   let running = false;
   let recheck: ReturnType<typeof setTimeout> | undefined;
   const lastActive = new Map<string, number>();
+  const working = new Map<string, number>();
 
   const tagsOf = async (node: Libp2p, peer: PeerId): Promise<{ value: number; keepAlive: boolean; unknown?: true }> => {
     try {
@@ -104,13 +107,22 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
       const peer = c.remotePeer.toString();
       const t = tags.get(peer) ?? { value: 0, keepAlive: false };
       const used = inUse(now, c.timeline.open, lastActive.get(peer));
-      return { c, value: t.value, busy: c.streams.length > 0, openedAt: c.timeline.open, inUse: used, kept: t.keepAlive || t.unknown === true || kept.has(peer), keepAlive: t.keepAlive };
+      return { c, value: t.value, busy: c.streams.length > 0, openedAt: c.timeline.open, inUse: used, inFlight: working.get(peer) ?? 0, kept: t.keepAlive || t.unknown === true || kept.has(peer), keepAlive: t.keepAlive };
     });
     // One of libp2p's inbound slots stays free (its limit is max + reserve), whatever it cuts.
     const chosen = trimVictims(candidates, all.length - maxConnections, all.length - (maxConnections + inboundReserve(maxConnections) - 1));
     const victims = chosen.map((v) => v.c);
-    log.debug('connection trim', { open: all.length, inUse: candidates.filter((v) => v.inUse).length, cut: victims.length, tookMs: clock() - started, peers: victims.map((c) => c.remotePeer.toString()) });
-    cooldown.cut(victims.map((c) => c.remotePeer.toString()));
+    log.debug('connection trim', {
+      open: all.length,
+      inUse: candidates.filter((v) => v.inUse).length,
+      inFlight: candidates.filter((v) => v.inFlight > 0).length,
+      cut: victims.length,
+      cutInFlight: chosen.filter((v) => v.inFlight > 0).length,
+      tookMs: clock() - started,
+      peers: victims.map((c) => c.remotePeer.toString()),
+    });
+    cooldown.cut(chosen.filter((v) => !v.inUse && v.inFlight === 0).map((v) => v.c.remotePeer.toString()));
+    cooldown.cut(chosen.filter((v) => v.inUse || v.inFlight > 0).map((v) => v.c.remotePeer.toString()), true);
     // Cut means no longer kept alive: without its KEEP_ALIVE tag our reconnect queue does not redial it.
     await Promise.all(
       chosen
@@ -172,6 +184,16 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
       for (const [k, at] of lastActive) {
         if (lastActive.size <= 4_096 && clock() - at < TRIM_ACTIVE_MS) break;
         lastActive.delete(k);
+      }
+    },
+    async inFlight(peer, work) {
+      working.set(peer, (working.get(peer) ?? 0) + 1);
+      try {
+        return await work();
+      } finally {
+        const n = (working.get(peer) ?? 1) - 1;
+        if (n > 0) working.set(peer, n);
+        else working.delete(peer);
       }
     },
     keepPeers(peers) {

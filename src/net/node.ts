@@ -296,7 +296,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       requireRunning();
       trimmer.touch(peer);
       try {
-        return await transport.request(peer, addrs, protocol, bytes, o);
+        return await trimmer.inFlight(peer, () => transport.request(peer, addrs, protocol, bytes, o));
       } finally {
         trimmer.touch(peer);
       }
@@ -306,7 +306,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
         protocol,
         async (req, from, ctx) => {
           trimmer.touch(from);
-          return handler(req, from, ctx);
+          return trimmer.inFlight(from, () => handler(req, from, ctx));
         },
         o,
       ),

@@ -20,6 +20,14 @@
  * only connections in use, the node waits (inside libp2p's max + reserve) until the grace is over and
  * trims again; over libp2p's limit less one inbound slot (`mustFree`) it cuts connections in use too.
  *
+ * Work in flight: a connection carrying a Compeer request not answered yet (ours, or one we serve — a
+ * relay's forward waits for the next hop's answer) is in use whatever its age, and a forced cut takes the
+ * connections without any first, then those with the fewest: the cap still holds when every connection
+ * is busy. Why: a sender's own forced cut (27 open, all in use by the 30 s rule) took its path's first
+ * relay with the packet on it, and the failure showed only at the request's deadline, 5.6 s later
+ * (full-partition, 26 Nov). A peer cut while in use is not cooled down: it had a purpose, and its return
+ * brings one (a loop of idle redials is what the cool-down is for).
+ *
  * Cool-down: a peer that holds *us* KEEP_ALIVE redials the moment we cut it; we cut someone else, who
  * may do the same. In an idle 40-node cluster at 24 connections that loop opened ~1 connection per node
  * per second (a Noise handshake and an identify each way: 2 % of a core per node instead of 0.4 %). So
@@ -50,9 +58,14 @@ export interface TrimCandidate {
   readonly inUse: boolean;
   /** Our libp2p redials it (KEEP_ALIVE) or it is a contact's node. */
   readonly kept: boolean;
+  /** Compeer requests with the peer not answered yet, either way (ours pending, or one we serve: a relayed packet). */
+  readonly inFlight: number;
 }
 
 const order = (a: TrimCandidate, b: TrimCandidate): number => a.value - b.value || Number(a.busy) - Number(b.busy) || a.openedAt - b.openedAt;
+// Forced cuts: connections with no work in flight first, then the fewest requests lost.
+const forcedOrder = (a: TrimCandidate, b: TrimCandidate): number => a.inFlight - b.inFlight || order(a, b);
+const spare = (c: TrimCandidate): boolean => c.inUse || c.inFlight > 0;
 
 /**
  * The connections to close, in the order above: `excess` is how many we hold over connections.max,
@@ -60,11 +73,11 @@ const order = (a: TrimCandidate, b: TrimCandidate): number => a.value - b.value 
  */
 export function trimVictims<T extends TrimCandidate>(all: readonly T[], excess: number, mustFree = 0): T[] {
   if (excess <= 0 && mustFree <= 0) return [];
-  const idle = all.filter((c) => !c.inUse && !c.kept).sort(order);
-  const kept = all.filter((c) => !c.inUse && c.kept).sort(order);
+  const idle = all.filter((c) => !spare(c) && !c.kept).sort(order);
+  const kept = all.filter((c) => !spare(c) && c.kept).sort(order);
   const victims = [...idle, ...kept].slice(0, excess);
   const forced = mustFree - victims.length;
-  if (forced > 0) victims.push(...all.filter((c) => c.inUse).sort(order).slice(0, forced));
+  if (forced > 0) victims.push(...all.filter(spare).sort(forcedOrder).slice(0, forced));
   return victims;
 }
 
@@ -74,8 +87,8 @@ export function inUse(now: number, openedAt: number, lastActive: number | undefi
 }
 
 export interface TrimCooldown {
-  /** Peers just cut. */
-  cut(peers: Iterable<string>): void;
+  /** Peers just cut; `inUse`: cut while in use (a forced cut) — recorded, never refused for it. */
+  cut(peers: Iterable<string>, inUse?: boolean): void;
   /** Whether an inbound connection from `peer` is refused now; `full`: we hold connections.max or more. */
   refuses(peer: string, full: boolean): boolean;
   /** Whether `peer` was cut in the last `ms` (within the cool-down window; older cuts are forgotten). */
@@ -84,16 +97,16 @@ export interface TrimCooldown {
 
 export function createTrimCooldown(clock: Clock, maxPeers = COOLDOWN_MAX_PEERS): TrimCooldown {
   // insertion order ≈ oldest cut first
-  const cuts = new Map<string, { at: number; admitted: boolean }>();
+  const cuts = new Map<string, { at: number; admitted: boolean; inUse: boolean }>();
   return {
-    cut(peers) {
+    cut(peers, inUse = false) {
       const at = clock();
       for (const p of peers) {
         const prev = cuts.get(p);
         // Cut again inside the window: its one admission stays used (a loop gets one per window).
         const admitted = prev !== undefined && prev.admitted && at - prev.at < TRIM_COOLDOWN_MS;
         cuts.delete(p);
-        cuts.set(p, { at, admitted });
+        cuts.set(p, { at, admitted, inUse });
       }
       for (const k of cuts.keys()) {
         if (cuts.size <= maxPeers) break;
@@ -107,7 +120,7 @@ export function createTrimCooldown(clock: Clock, maxPeers = COOLDOWN_MAX_PEERS):
         cuts.delete(peer);
         return false;
       }
-      if (!full) return false;
+      if (!full || c.inUse) return false;
       if (!c.admitted) {
         c.admitted = true;
         return false;

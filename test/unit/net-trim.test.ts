@@ -3,7 +3,8 @@
  * use by us, or repaired by our own redial) and the cool-down of the peers it cut (refused while the node
  * is full: every one for TRIM_WATCH_MS, one back at once — the reconnect queue — for TRIM_COOLDOWN_MS;
  * a bounded map); src/net/connection-trim.ts on a fake libp2p: the count it trims to is taken after the
- * peer-store reads, not before them, and a read held up by the peer store's lock does not hold up the cut.
+ * peer-store reads, not before them, and a read held up by the peer store's lock does not hold up the cut;
+ * work in flight (a Compeer request not answered yet) is spared, and cut last when the cap forces a cut.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -37,7 +38,7 @@ function fakeConnections(closed: () => Promise<void>): { conns: FakeConn[]; conn
 
 describe('net: connection trim', () => {
   it('cuts the least-valued peers first, then idle connections, then the oldest', () => {
-    const c = (name: string, value: number, busy: boolean, openedAt: number) => ({ name, value, busy, openedAt, inUse: false, kept: false });
+    const c = (name: string, value: number, busy: boolean, openedAt: number) => ({ name, value, busy, openedAt, inUse: false, kept: false, inFlight: 0 });
     const all = [c('kad-close', 51, false, 1), c('busy-old', 0, true, 2), c('idle-new', 0, false, 9), c('idle-old', 0, false, 3), c('mesh', 1, false, 0)];
     assert.deepEqual(trimVictims(all, 3).map((v) => v.name), ['idle-old', 'idle-new', 'busy-old']);
     assert.deepEqual(trimVictims(all, 5).map((v) => v.name), ['idle-old', 'idle-new', 'busy-old', 'mesh', 'kad-close']);
@@ -47,7 +48,7 @@ describe('net: connection trim', () => {
   it('a node whose connections are all valued keeps the new one in use and cuts an old idle one', () => {
     // full-baseline-100's node 75: kad-close (51, KEEP_ALIVE) and gossip-mesh (100) peers only; a sender's
     // direct request arrives on a new connection from a kad routing-table peer (value 1).
-    const c = (name: string, value: number, openedAt: number, o: { inUse?: boolean; kept?: boolean } = {}) => ({ name, value, busy: true, openedAt, inUse: o.inUse ?? false, kept: o.kept ?? false });
+    const c = (name: string, value: number, openedAt: number, o: { inUse?: boolean; kept?: boolean } = {}) => ({ name, value, busy: true, openedAt, inUse: o.inUse ?? false, kept: o.kept ?? false, inFlight: 0 });
     const close1 = c('close-1', 51, 1, { kept: true });
     const close2 = c('close-2', 51, 2, { kept: true });
     const sender = c('sender', 1, 99, { inUse: true });
@@ -63,6 +64,30 @@ describe('net: connection trim', () => {
     // libp2p's limit less one inbound slot: cut whatever it must, kept ones, then those in use.
     assert.deepEqual(trimVictims([sender, busyNew], 1, 1).map((v) => v.name), ['walk']);
     assert.deepEqual(trimVictims([close1, sender, busyNew], 3, 3).map((v) => v.name), ['close-1', 'walk', 'sender']);
+  });
+
+  it('spares connections with work in flight, and cuts them last (fewest requests first) when it must', () => {
+    const c = (name: string, value: number, openedAt: number, o: { inUse?: boolean; kept?: boolean; inFlight?: number } = {}) => ({
+      name,
+      value,
+      busy: true,
+      openedAt,
+      inUse: o.inUse ?? false,
+      kept: o.kept ?? false,
+      inFlight: o.inFlight ?? 0,
+    });
+    // Idle by the clock (no request for 30 s, long open) but a request on it now: not an idle victim.
+    const relayed = c('relayed', 0, 1, { inFlight: 1 });
+    assert.deepEqual(trimVictims([relayed, c('idle', 5, 2)], 1).map((v) => v.name), ['idle']);
+    assert.deepEqual(trimVictims([relayed], 1), [], 'over max with work in flight only: wait');
+    // The sender's forced cut (every connection in use): its path's first relay, with the packet on it, goes last.
+    const firstRelay = c('first-relay', 0, 1, { inUse: true, inFlight: 1 });
+    const busier = c('busier', 0, 0, { inUse: true, inFlight: 3 });
+    const all = [firstRelay, busier, c('used-a', 51, 5, { inUse: true }), c('used-b', 100, 6, { inUse: true })];
+    assert.deepEqual(trimVictims(all, 4, 2).map((v) => v.name), ['used-a', 'used-b'], 'by value alone the first relay would go first');
+    // The cap holds when everything is busy: the fewest requests lost.
+    assert.deepEqual(trimVictims(all, 4, 3).map((v) => v.name), ['used-a', 'used-b', 'first-relay']);
+    assert.deepEqual(trimVictims(all, 4, 4).map((v) => v.name), ['used-a', 'used-b', 'first-relay', 'busier']);
   });
 
   it('a connection is in use while new, and for a while after a request with its peer', () => {
@@ -103,6 +128,18 @@ describe('net: connection trim', () => {
     assert.equal(cd.refuses('a', true), false, 'window over');
     cd.cut(['a']);
     assert.equal(cd.refuses('a', true), false, 'a cut after a whole window: a new admission');
+  });
+
+  it('never refuses a peer cut while in use (a forced cut), but remembers the cut', () => {
+    let now = 1_000;
+    const cd = createTrimCooldown(() => now);
+    cd.cut(['a'], true);
+    now += 100;
+    for (let i = 0; i < 5; i++) assert.equal(cd.refuses('a', true), false, `return ${i}: it had a purpose`);
+    assert.equal(cd.cutWithin('a', 10_000), true, "the heal still sees the trim's own close");
+    cd.cut(['a']); // cut again, idle this time: the usual rule
+    assert.equal(cd.refuses('a', true), false, 'its one admission');
+    assert.equal(cd.refuses('a', true), true);
   });
 
   it("tells whether a peer was cut within a span (the heal leaves the trim's own closes out of its cut detection)", () => {
@@ -180,5 +217,35 @@ describe('net: connection trim', () => {
     // Wait for the closes (each read gives up after TRIM_TAGS_READ_MS); the bound only ends a failing run.
     for (let i = 0; i < 40 && fake.conns.length > max; i++) await new Promise((resolve) => setTimeout(resolve, TRIM_TAGS_READ_MS / 4));
     assert.equal(fake.conns.length, max, 'the peers whose tags could not be read are cut all the same');
+  });
+
+  it('does not cut a connection with a request in flight on it, however idle it looks', async () => {
+    const max = 4;
+    const fake = fakeConnections(async () => {});
+    let onOpen: () => void = () => {};
+    const node = {
+      getConnections: () => [...fake.conns],
+      peerStore: { get: async () => ({ tags: new Map() }), merge: async () => {} },
+      addEventListener: (_: string, fn: () => void) => {
+        onOpen = fn;
+      },
+    };
+    // All opened long ago, none touched: by age alone 'p0' (the oldest) is the first to go.
+    const opened = (name: string, at: number): FakeConn => Object.assign(fake.conn(name), { timeline: { open: at } });
+    fake.conns = Array.from({ length: max + 1 }, (_, i) => opened(`p${i}`, i));
+    const trim = createConnectionTrim(max, () => 100_000, silentLogger);
+    trim.attach(node as unknown as Libp2p);
+    let answer: (v: string) => void = () => {};
+    const pending = trim.inFlight('p0', async () => new Promise<string>((resolve) => (answer = resolve)));
+    onOpen();
+    for (let i = 0; i < 20 && fake.conns.length > max; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()).sort(), ['p0', 'p2', 'p3', 'p4'], 'the next oldest went instead');
+    answer('done');
+    assert.equal(await pending, 'done');
+    // Answered: no longer in flight, so the oldest goes at the next trim.
+    fake.conns.push(opened('p5', 5));
+    onOpen();
+    for (let i = 0; i < 20 && fake.conns.length > max; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()).sort(), ['p2', 'p3', 'p4', 'p5']);
   });
 });
