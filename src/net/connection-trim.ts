@@ -173,7 +173,13 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
   return {
     cooling(peer) {
       const open = libp2p?.getConnections().length ?? 0;
-      const refused = !kept.has(peer.toString()) && cooldown.refuses(peer.toString(), open >= maxConnections);
+      const p = peer.toString();
+      // Never a contact's node (keepPeers), nor a peer we exchanged a Compeer request with lately — one we
+      // are dialling ourselves (a first contact's bundle fetch, a waiting contact's redial) or one we served:
+      // the cool-down is for idle redial loops (trim.ts).
+      const at = lastActive.get(p);
+      const purpose = kept.has(p) || (at !== undefined && clock() - at < TRIM_ACTIVE_MS);
+      const refused = !purpose && cooldown.refuses(p, open >= maxConnections);
       if (refused) log.debug('cut peer refused', { peer: peer.toString(), open });
       return refused;
     },

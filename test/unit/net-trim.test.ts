@@ -248,4 +248,42 @@ describe('net: connection trim', () => {
     for (let i = 0; i < 20 && fake.conns.length > max; i++) await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()).sort(), ['p2', 'p3', 'p4', 'p5']);
   });
+
+  it("never refuses a contact's node, nor a peer we exchanged a request with lately, after cutting it", async () => {
+    const max = 2;
+    const fake = fakeConnections(async () => {});
+    let onOpen: () => void = () => {};
+    const node = {
+      getConnections: () => [...fake.conns],
+      peerStore: { get: async () => ({ tags: new Map() }), merge: async () => {} },
+      addEventListener: (_: string, fn: () => void) => {
+        onOpen = fn;
+      },
+    };
+    let now = 100_000;
+    const trim = createConnectionTrim(max, () => now, silentLogger);
+    trim.attach(node as unknown as Libp2p);
+    const id = (name: string) => ({ toString: () => name }) as unknown as Parameters<typeof trim.cooling>[0];
+    const opened = (name: string, at: number): FakeConn => Object.assign(fake.conn(name), { timeline: { open: at } });
+    const cutOldest = async (names: string[]): Promise<void> => {
+      fake.conns = names.map((n, i) => opened(n, i));
+      onOpen();
+      for (let i = 0; i < 20 && fake.conns.length > max; i++) await new Promise((resolve) => setImmediate(resolve));
+      fake.conns.push(opened('filler', now)); // full again (max held): the cool-down applies
+    };
+    await cutOldest(['stranger', 'x', 'y']);
+    assert.equal(trim.cooling(id('stranger')), false, 'its one admission');
+    assert.equal(trim.cooling(id('stranger')), true, 'a stranger back a second time: refused, as before');
+    await cutOldest(['contact', 'x', 'y']);
+    trim.keepPeers(['contact']); // became a contact's node since
+    assert.equal(trim.cooling(id('contact')), false);
+    assert.equal(trim.cooling(id('contact')), false, "a contact's node is never refused");
+    await cutOldest(['asked', 'x', 'y']);
+    assert.equal(trim.cooling(id('asked')), false, 'its one admission');
+    now += 1_000;
+    trim.touch('asked'); // we send it a request (a first contact's bundle fetch): our dial, its redial welcome
+    assert.equal(trim.cooling(id('asked')), false, 'a peer we are asking is let in');
+    now += TRIM_ACTIVE_MS;
+    assert.equal(trim.cooling(id('asked')), true, 'no request for TRIM_ACTIVE_MS: the cool-down again');
+  });
 });
