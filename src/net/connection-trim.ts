@@ -2,9 +2,10 @@
  * The libp2p side of the connection trim: keeps a node at `connections.max` inside libp2p's own
  * max + inboundReserve, so a slot stays free for the next peer that dials us. Which connections go and
  * the cool-down of those cut are pure rules in trim.ts; this module reads libp2p's connections and
- * peer-store tags, tracks which peers are in use, tags contacts' nodes, and closes the victims.
+ * peer-store tags (kept from `peer:update`: TAG_MIRROR_MAX), tracks which peers are in use and which
+ * carry requests in flight, tags contacts' nodes, and closes the victims.
  */
-import { type Connection, KEEP_ALIVE, type Libp2p, type PeerId } from '@libp2p/interface';
+import { type Connection, KEEP_ALIVE, type Libp2p, type PeerId, type PeerUpdate, type Tag } from '@libp2p/interface';
 import type { Clock } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
 import { parsePeerId } from './request.ts';
@@ -27,6 +28,15 @@ export const TRIM_TAGS_READ_MS = 500;
  * must not take the trim's own bursts (3–7 closed at once) for a cut (src/node/heal.ts).
  */
 export const TRIMMED_RECENTLY_MS = 10_000;
+
+/**
+ * Peers whose tags the trim keeps from libp2p's `peer:update` events (every peer-store write carries the
+ * peer's whole record): a trim reads the store only for a peer not seen since the node started.
+ * Why: read from the store, each trim took every connected peer's lock — ~20,000 reads a
+ * full-partition run, streams waiting behind them for seconds after the heal (docs/delivery.md, Heal).
+ * Bounded (oldest update forgotten first; a forgotten peer is read again).
+ */
+export const TAG_MIRROR_MAX = 4_096;
 
 /** A trimmed connection's graceful close, then it is aborted. */
 const TRIM_CLOSE_MS = 1_000;
@@ -68,11 +78,27 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
   let recheck: ReturnType<typeof setTimeout> | undefined;
   const lastActive = new Map<string, number>();
   const working = new Map<string, number>();
+  const mirror = new Map<string, ReadonlyMap<string, Tag>>();
+  const remember = (peer: string, tags: ReadonlyMap<string, Tag>): void => {
+    mirror.delete(peer);
+    mirror.set(peer, tags);
+    if (mirror.size > TAG_MIRROR_MAX) mirror.delete(mirror.keys().next().value as string);
+  };
+  const onPeerUpdate = (e: CustomEvent<PeerUpdate>): void => remember(e.detail.peer.id.toString(), e.detail.peer.tags);
+  const summary = (tags: ReadonlyMap<string, Tag>): { value: number; keepAlive: boolean } => ({
+    value: [...tags.values()].reduce((sum, t) => sum + t.value, 0),
+    keepAlive: [...tags.keys()].some((k) => k.startsWith(KEEP_ALIVE)),
+  });
 
+  let storeReads = 0; // peer-store reads by the trim (logged with each trim)
   const tagsOf = async (node: Libp2p, peer: PeerId): Promise<{ value: number; keepAlive: boolean; unknown?: true }> => {
+    const known = mirror.get(peer.toString());
+    if (known !== undefined) return summary(known);
+    storeReads++;
     try {
       const tags = (await node.peerStore.get(peer, { signal: AbortSignal.timeout(TRIM_TAGS_READ_MS) })).tags;
-      return { value: [...tags.values()].reduce((sum, t) => sum + t.value, 0), keepAlive: [...tags.keys()].some((k) => k.startsWith(KEEP_ALIVE)) };
+      if (!mirror.has(peer.toString())) remember(peer.toString(), tags); // an update meanwhile is newer
+      return summary(tags);
     } catch (err) {
       if (err instanceof Error && err.name === 'NotFoundError') return { value: 0, keepAlive: false }; // not in the peer store: no tags
       // Not read in time: valued as a contact's node, so cut after every peer known to be worth less.
@@ -119,6 +145,7 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
       cut: victims.length,
       cutInFlight: chosen.filter((v) => v.inFlight > 0).length,
       tookMs: clock() - started,
+      storeReads,
       peers: victims.map((c) => c.remotePeer.toString()),
     });
     cooldown.cut(chosen.filter((v) => !v.inUse && v.inFlight === 0).map((v) => v.c.remotePeer.toString()));
@@ -129,7 +156,8 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
         .filter((v) => v.keepAlive)
         .map(async (v) => {
           const signal = AbortSignal.timeout(TRIM_TAGS_READ_MS);
-          const keys = [...(await node.peerStore.get(v.c.remotePeer, { signal })).tags.keys()].filter((k) => k.startsWith(KEEP_ALIVE));
+          const tags = mirror.get(v.c.remotePeer.toString()) ?? (await node.peerStore.get(v.c.remotePeer, { signal })).tags;
+          const keys = [...tags.keys()].filter((k) => k.startsWith(KEEP_ALIVE));
           await node.peerStore.merge(v.c.remotePeer, { tags: Object.fromEntries(keys.map((k) => [k, undefined])) }, { signal });
         })
         .map((p) => p.catch((err: unknown) => log.debug('keep-alive tag not dropped', { err: errText(err) }))),
@@ -223,6 +251,7 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
     },
     attach(node) {
       libp2p = node;
+      node.addEventListener('peer:update', onPeerUpdate);
       node.addEventListener('connection:open', maybeTrim);
     },
     start() {

@@ -4,12 +4,13 @@
  * is full: every one for TRIM_WATCH_MS, one back at once — the reconnect queue — for TRIM_COOLDOWN_MS;
  * a bounded map); src/net/connection-trim.ts on a fake libp2p: the count it trims to is taken after the
  * peer-store reads, not before them, and a read held up by the peer store's lock does not hold up the cut;
- * work in flight (a Compeer request not answered yet) is spared, and cut last when the cap forces a cut.
+ * work in flight (a Compeer request not answered yet) is spared, and cut last when the cap forces a cut;
+ * the tags come from libp2p's `peer:update` events, the peer store read only for a peer never seen.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Libp2p } from '@libp2p/interface';
-import { createConnectionTrim, inboundReserve, TRIM_TAGS_READ_MS } from '../../src/net/connection-trim.ts';
+import { createConnectionTrim, inboundReserve, TAG_MIRROR_MAX, TRIM_TAGS_READ_MS } from '../../src/net/connection-trim.ts';
 import { silentLogger } from '../../src/lib/log.ts';
 import { createTrimCooldown, inUse, TRIM_ACTIVE_MS, TRIM_COOLDOWN_MS, TRIM_GRACE_MS, trimVictims } from '../../src/net/trim.ts';
 
@@ -285,5 +286,51 @@ describe('net: connection trim', () => {
     assert.equal(trim.cooling(id('asked')), false, 'a peer we are asking is let in');
     now += TRIM_ACTIVE_MS;
     assert.equal(trim.cooling(id('asked')), true, 'no request for TRIM_ACTIVE_MS: the cool-down again');
+  });
+
+  it("values peers by the tags of their latest peer:update, reading the peer store only for a peer it never saw", async () => {
+    const max = 2;
+    const fake = fakeConnections(async () => {});
+    const listeners = new Map<string, (e: unknown) => void>();
+    const reads: string[] = [];
+    const stored = new Map<string, Map<string, { value: number }>>();
+    const node = {
+      getConnections: () => [...fake.conns],
+      peerStore: {
+        get: async (id: { toString(): string }) => {
+          reads.push(id.toString());
+          return { tags: stored.get(id.toString()) ?? new Map() };
+        },
+        merge: async () => {},
+      },
+      addEventListener: (name: string, fn: (e: unknown) => void) => listeners.set(name, fn),
+    };
+    const update = (peer: string, tags: Record<string, number>): void =>
+      listeners.get('peer:update')?.({ detail: { peer: { id: { toString: () => peer }, tags: new Map(Object.entries(tags).map(([k, value]) => [k, { value }])) } } });
+    const trim = createConnectionTrim(max, () => 100_000, silentLogger);
+    trim.attach(node as unknown as Libp2p);
+    const opened = (name: string, at: number): FakeConn => Object.assign(fake.conn(name), { timeline: { open: at } });
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    // The oldest is a kad-close peer (tagged after it connected), the next an untagged one; a third never updated.
+    update('close', {});
+    update('close', { 'kad-close': 50 });
+    update('plain', {});
+    stored.set('unseen', new Map([['compeer-keep', { value: 100 }]]));
+    fake.conns = [opened('close', 0), opened('plain', 1), opened('unseen', 2)];
+    listeners.get('connection:open')?.({});
+    await settle();
+    assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()), ['close', 'unseen'], 'the untagged peer went, by its latest update');
+    assert.deepEqual(reads, ['unseen'], 'only the peer never updated was read from the store');
+    // A later update drops the tag: the next trim values it so, with no read.
+    update('close', {});
+    update('new', {});
+    fake.conns.push(opened('new', 50_000));
+    listeners.get('connection:open')?.({});
+    await settle();
+    assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()), ['unseen', 'new']);
+    assert.deepEqual(reads, ['unseen'], 'no read: the peer read before is remembered, the new one was updated');
+    assert.ok(TAG_MIRROR_MAX >= 1_024, 'bounded, above a node\'s connections');
   });
 });
