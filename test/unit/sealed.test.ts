@@ -21,7 +21,7 @@ import {
   openEnvelope,
   sealEnvelope,
 } from '../../src/protocol/sealed/envelope.ts';
-import { SEALED_MAX_CONTENT, pad, paddedLength, unpad } from '../../src/protocol/sealed/padding.ts';
+import { SEALED_MAX_CONTENT, isBucketSize, pad, paddedLength, unpad } from '../../src/protocol/sealed/padding.ts';
 import { cachedIdentityDecoder } from '../../src/protocol/identity-cache.ts';
 import { SEALED_PAD_MAX, SEALED_PAD_MIN, SEALED_VERSION } from '../../src/protocol/wire/constants.ts';
 
@@ -186,6 +186,64 @@ describe('padding', () => {
     const over = new Uint8Array(512);
     over.set(p.subarray(0, 4)); // 3 bytes + marker in a 512 bucket: over-padded
     rejects(() => unpad(over), DecodeError, 'MALFORMED_MESSAGE');
+  });
+
+  test('unpad answers as the whole-buffer scan it replaced: results and refusals, any alignment', () => {
+    // The reference: the forward scan of every byte that unpad used before the word-wise scan from the end.
+    const reference = (padded: Uint8Array): Uint8Array | string => {
+      if (!isBucketSize(padded.length)) return 'INVALID_LENGTH';
+      let last = -1;
+      for (let i = 0; i < padded.length; i++) if (padded[i] !== 0) last = i;
+      if (last < 0 || padded[last] !== 0x80 || paddedLength(last) !== padded.length) return 'MALFORMED_MESSAGE';
+      return padded.slice(0, last);
+    };
+    const actual = (padded: Uint8Array): Uint8Array | string => {
+      try {
+        return unpad(padded);
+      } catch (e) {
+        assert.ok(e instanceof DecodeError);
+        return e.code;
+      }
+    };
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const cases: Uint8Array[] = [];
+    for (const size of [256, 512, 4096, SEALED_PAD_MAX]) {
+      for (const len of [0, 1, 3, 4, 5, size / 2 - 2, size / 2 - 1, size / 2, size - 5, size - 4, size - 2, size - 1]) {
+        if (len < 0 || len > size - 1) continue;
+        const content = new Uint8Array(len);
+        for (let i = 0; i < len; i++) content[i] = next(4) === 0 ? 0 : next(256); // zeros and 0x80s inside too
+        const good = new Uint8Array(size);
+        good.set(content);
+        good[len] = 0x80;
+        cases.push(good);
+        // A stray byte at each offset of the words after the marker, and in the last word.
+        for (const at of [len + 1, len + 2, len + 3, len + 4, len + 5, size - 4, size - 3, size - 2, size - 1]) {
+          if (at <= len || at >= size) continue;
+          const junk = Uint8Array.from(good);
+          junk[at] = 1 + next(255);
+          cases.push(junk);
+        }
+        const noMarker = Uint8Array.from(good);
+        noMarker[len] = 0x40;
+        cases.push(noMarker);
+      }
+      cases.push(new Uint8Array(size));
+    }
+    cases.push(new Uint8Array(255), new Uint8Array(300), new Uint8Array(SEALED_PAD_MAX * 2));
+    for (const c of cases) {
+      for (const offset of [0, 1, 2, 3, 4]) {
+        // The same bytes at each byte offset into a larger buffer (the word-wise scan needs alignment).
+        const host = new Uint8Array(c.length + 8).fill(0xff);
+        host.set(c, offset);
+        const view = host.subarray(offset, offset + c.length);
+        const want = reference(view);
+        assert.deepEqual(actual(view), want, `${c.length} bytes at offset ${offset}`);
+      }
+    }
   });
 });
 
