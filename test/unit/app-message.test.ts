@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CompeerError } from '../../src/lib/errors.ts';
 import { code } from './throws.ts';
-import { APP_TEXT_MAX_BYTES, decodeAppMessage, encodeAppMessage, type AppMessage } from '../../src/protocol/wire/app-message.ts';
+import { APP_BATCH_MAX, APP_TEXT_MAX_BYTES, appMessageEncodedSize, decodeAppMessage, encodeAppMessage, type AppMessage, type BatchableMessage } from '../../src/protocol/wire/app-message.ts';
 
 
 const id = new Uint8Array(16).fill(1);
@@ -88,5 +88,72 @@ describe('app message batches', () => {
     const withAck = Uint8Array.from([1, 5, 2, 0, 0, 0, t.length, ...t, 0, 0, 0, ack.length, ...ack]);
     assert.equal(code(() => decodeAppMessage(withAck)), 'MALFORMED_MESSAGE');
     assert.equal(code(() => decodeAppMessage(Uint8Array.of(1, 5, 1))), 'MALFORMED_MESSAGE');
+  });
+});
+
+describe('app message sizes', () => {
+  // Outcome of a call: the length, or the error's class, code and message (the same refusal).
+  const outcome = (fn: () => number): string => {
+    try {
+      return `length ${fn()}`;
+    } catch (e) {
+      assert.ok(e instanceof CompeerError, `expected a CompeerError, got ${String(e)}`);
+      return `${e.constructor.name} ${e.code} ${e.message}`;
+    }
+  };
+  let seed = 42;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor((seed / 2147483648) * n);
+  };
+  const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => rand(256));
+  const anId = (): Uint8Array => bytes(rand(10) === 0 ? 15 : 16); // now and then a wrong length
+  // Texts of every UTF-8 width: ASCII, 2, 3 and 4 bytes (a surrogate pair), and lone surrogates (U+FFFD).
+  const units = ['a', 'é', '€', '👋', '\ud800', '\udfff', '\u0000', '\u07ff', '\u0800', '\uffff'];
+  const text = (): string => {
+    const kind = rand(8);
+    if (kind === 0) return '€'.repeat(APP_TEXT_MAX_BYTES / 3 + rand(2)); // at the limit, or one character over
+    if (kind === 1) return 'x'.repeat(APP_TEXT_MAX_BYTES - 1 + rand(3));
+    let s = '';
+    const n = rand(kind === 2 ? 3000 : 60);
+    for (let i = 0; i < n; i++) s += units[rand(units.length)];
+    return s;
+  };
+  const batchable = (): AppMessage => {
+    switch (rand(6)) {
+      case 0: return { type: 'addresses', id: anId(), addresses: Array.from({ length: rand(10) }, () => (rand(8) === 0 ? 'no slash' : `/ip4/127.0.0.1/tcp/${rand(65536)}`)) };
+      case 1: return { type: 'hello', id: anId(), inviteSecret: bytes(16), name: [null, 'Bob', '', 'x'.repeat(65), 'a\u0007'][rand(5)] ?? null };
+      case 2: return { type: 'inbox', id: anId(), routingKey: bytes(rand(6) === 0 ? 31 : 32), mailboxSecret: bytes(32) };
+      case 3: return { type: 'sas', id: anId(), message: bytes(rand(6) === 0 ? 33 : 34) };
+      default: return { type: 'text', id: anId(), sentAt: [0, 1_700_000_000_000 + rand(1e6), -1, 1.5, Number.MAX_SAFE_INTEGER][rand(5)] ?? 0, text: text() };
+    }
+  };
+  const message = (): AppMessage => {
+    const k = rand(5);
+    if (k === 0) return { type: 'ack', ids: Array.from({ length: rand(10) === 0 ? 257 : rand(40) }, () => bytes(rand(60) === 0 ? 15 : 16)) };
+    if (k === 1) {
+      const count = rand(10) === 0 ? rand(3) : 2 + rand(APP_BATCH_MAX);
+      const inner: AppMessage[] = Array.from({ length: count }, () => (rand(30) === 0 ? { type: 'ack', ids: [bytes(16)] } : batchable()));
+      return { type: 'batch', messages: inner as BatchableMessage[] };
+    }
+    if (k === 2) {
+      // Valid texts only, 2 to 64 of 2 to 4,000 bytes: around the batch's byte limit.
+      const texts = Array.from({ length: 2 + rand(APP_BATCH_MAX - 1) }, (): BatchableMessage => ({ type: 'text', id: bytes(16), sentAt: rand(1e9), text: 'é'.repeat(1 + rand(2000)) }));
+      return { type: 'batch', messages: texts };
+    }
+    return batchable();
+  };
+
+  test('appMessageEncodedSize is encodeAppMessage(m).length, or the same refusal, over varied messages', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 1500; i++) {
+      const m = message();
+      const want = outcome(() => encodeAppMessage(m).length);
+      assert.equal(outcome(() => appMessageEncodedSize(m)), want, `${m.type} #${i}`);
+      seen.add(want.startsWith('length') ? `${m.type} ok` : `${m.type} ${want.split(' ')[1]}`);
+    }
+    // The generator reached each type both encodable and refused (a batch over its byte limit among them).
+    for (const t of ['text', 'ack', 'addresses', 'hello', 'inbox', 'sas', 'batch']) assert.ok(seen.has(`${t} ok`), `${t} encodable`);
+    for (const t of ['text LIMIT_EXCEEDED', 'batch LIMIT_EXCEEDED', 'ack INVALID_ARGUMENT', 'addresses INVALID_ARGUMENT', 'hello INVALID_ARGUMENT']) assert.ok(seen.has(t), t);
   });
 });

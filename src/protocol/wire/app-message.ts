@@ -89,6 +89,18 @@ function checkText(text: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * checkText's length without the copy. Buffer.byteLength counts as TextEncoder (utf8()) writes: a lone
+ * surrogate as the 3 bytes of U+FFFD, a pair as 4.
+ */
+function checkTextLength(text: string): number {
+  const n = Buffer.byteLength(text, 'utf8');
+  if (n > APP_TEXT_MAX_BYTES) {
+    throw new LimitError(ErrorCodes.LIMIT_EXCEEDED, `app message: text of ${n} bytes, at most ${APP_TEXT_MAX_BYTES}`);
+  }
+  return n;
+}
+
 function checkAddress(a: string): Uint8Array {
   const bytes = utf8(a);
   if (bytes.length > APP_MAX_ADDRESS_LENGTH || !ADDRESS_RE.test(a)) throw arg('address is not a printable multiaddr');
@@ -148,6 +160,60 @@ export function encodeAppMessage(m: AppMessage): Uint8Array {
       assertBytes(m.id, 'message id', APP_MESSAGE_ID_LENGTH);
       assertBytes(m.message, 'SAS message', APP_SAS_MESSAGE_LENGTH);
       return concatBytes(head(APP_TYPE_SAS), m.id, m.message);
+    }
+  }
+}
+
+/**
+ * The length `encodeAppMessage(m)` returns, computed without encoding (no UTF-8 copy of a text, no
+ * concatenation): the outbound flush sizes every queued message to fill its batches, and encodes it
+ * once more inside the batch (docs/perf-node.md "Sixth pass, continued"). The same checks in the same
+ * order, so the same refusals; names and addresses (short, rare) are still encoded to check them.
+ */
+export function appMessageEncodedSize(m: AppMessage): number {
+  switch (m.type) {
+    case 'text': {
+      assertBytes(m.id, 'message id', APP_MESSAGE_ID_LENGTH);
+      assertInteger(m.sentAt, 'sentAt', 0, Number.MAX_SAFE_INTEGER);
+      return 2 + APP_MESSAGE_ID_LENGTH + 8 + 4 + checkTextLength(m.text);
+    }
+    case 'ack': {
+      if (m.ids.length < 1 || m.ids.length > APP_ACK_MAX_IDS) throw arg(`ack: 1 to ${APP_ACK_MAX_IDS} ids`);
+      for (const id of m.ids) assertBytes(id, 'acked id', APP_MESSAGE_ID_LENGTH);
+      return 2 + 2 + APP_MESSAGE_ID_LENGTH * m.ids.length;
+    }
+    case 'addresses': {
+      if (m.addresses.length > APP_MAX_ADDRESSES) throw arg(`at most ${APP_MAX_ADDRESSES} addresses`);
+      assertBytes(m.id, 'message id', APP_MESSAGE_ID_LENGTH);
+      let n = 2 + APP_MESSAGE_ID_LENGTH + 1;
+      for (const a of m.addresses) n += 2 + checkAddress(a).length;
+      return n;
+    }
+    case 'batch': {
+      if (m.messages.length < 2 || m.messages.length > APP_BATCH_MAX) throw arg(`batch: 2 to ${APP_BATCH_MAX} messages`);
+      const sizes = m.messages.map((x) => {
+        if ((x.type as string) === 'batch' || (x.type as string) === 'ack') throw arg('batch: no acks or batches inside');
+        return appMessageEncodedSize(x);
+      });
+      const n = batchEncodedSize(sizes);
+      if (n > APP_MESSAGE_MAX_BYTES) throw new LimitError(ErrorCodes.LIMIT_EXCEEDED, `app message: batch of ${n} bytes`);
+      return n;
+    }
+    case 'hello': {
+      assertBytes(m.id, 'message id', APP_MESSAGE_ID_LENGTH);
+      assertBytes(m.inviteSecret, 'invite secret', APP_INVITE_SECRET_LENGTH);
+      return 2 + APP_MESSAGE_ID_LENGTH + APP_INVITE_SECRET_LENGTH + 1 + (m.name === null ? 0 : checkName(m.name).length);
+    }
+    case 'inbox': {
+      assertBytes(m.id, 'message id', APP_MESSAGE_ID_LENGTH);
+      assertBytes(m.routingKey, 'routing key', APP_ROUTING_KEY_LENGTH);
+      assertBytes(m.mailboxSecret, 'mailbox secret', APP_MAILBOX_SECRET_LENGTH);
+      return 2 + APP_MESSAGE_ID_LENGTH + APP_ROUTING_KEY_LENGTH + APP_MAILBOX_SECRET_LENGTH;
+    }
+    case 'sas': {
+      assertBytes(m.id, 'message id', APP_MESSAGE_ID_LENGTH);
+      assertBytes(m.message, 'SAS message', APP_SAS_MESSAGE_LENGTH);
+      return 2 + APP_MESSAGE_ID_LENGTH + APP_SAS_MESSAGE_LENGTH;
     }
   }
 }
