@@ -31,7 +31,8 @@ export const TRIMMED_RECENTLY_MS = 10_000;
 
 /**
  * Peers whose tags the trim keeps from libp2p's `peer:update` events (every peer-store write carries the
- * peer's whole record): a trim reads the store only for a peer not seen since the node started.
+ * peer's whole record): a peer never seen has no tags, and the store is read only once the mirror has
+ * forgotten a peer.
  * Why: read from the store, each trim took every connected peer's lock — ~20,000 reads a
  * full-partition run, streams waiting behind them for seconds after the heal (docs/delivery.md, Heal).
  * Bounded (oldest update forgotten first; a forgotten peer is read again).
@@ -70,7 +71,7 @@ export interface ConnectionTrim {
 
 const errText = (err: unknown): Error | string => (err instanceof Error ? err : String(err));
 
-export function createConnectionTrim(maxConnections: number, clock: Clock, log: Logger): ConnectionTrim {
+export function createConnectionTrim(maxConnections: number, clock: Clock, log: Logger, tagMirrorMax = TAG_MIRROR_MAX): ConnectionTrim {
   const cooldown = createTrimCooldown(clock);
   let libp2p: Libp2p | undefined;
   let kept = new Set<string>();
@@ -79,10 +80,16 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
   const lastActive = new Map<string, number>();
   const working = new Map<string, number>();
   const mirror = new Map<string, ReadonlyMap<string, Tag>>();
+  // Until the mirror forgets a peer, a peer not in it has no tags: the peer store is in memory and new
+  // with the node (record-store.ts), and attach() comes before its start, so every tag write was seen.
+  let forgotten = false;
   const remember = (peer: string, tags: ReadonlyMap<string, Tag>): void => {
     mirror.delete(peer);
     mirror.set(peer, tags);
-    if (mirror.size > TAG_MIRROR_MAX) mirror.delete(mirror.keys().next().value as string);
+    if (mirror.size > tagMirrorMax) {
+      mirror.delete(mirror.keys().next().value as string);
+      forgotten = true;
+    }
   };
   const onPeerUpdate = (e: CustomEvent<PeerUpdate>): void => remember(e.detail.peer.id.toString(), e.detail.peer.tags);
   const summary = (tags: ReadonlyMap<string, Tag>): { value: number; keepAlive: boolean } => ({
@@ -94,6 +101,9 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
   const tagsOf = async (node: Libp2p, peer: PeerId): Promise<{ value: number; keepAlive: boolean; unknown?: true }> => {
     const known = mirror.get(peer.toString());
     if (known !== undefined) return summary(known);
+    // Not read: a peer that just connected is being written by identify, and the read would wait for its
+    // lock (5–8.6 s at setup in heal5's first run with the mirror).
+    if (!forgotten) return { value: 0, keepAlive: false };
     storeReads++;
     try {
       const tags = (await node.peerStore.get(peer, { signal: AbortSignal.timeout(TRIM_TAGS_READ_MS) })).tags;

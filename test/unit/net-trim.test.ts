@@ -288,49 +288,54 @@ describe('net: connection trim', () => {
     assert.equal(trim.cooling(id('asked')), true, 'no request for TRIM_ACTIVE_MS: the cool-down again');
   });
 
-  it("values peers by the tags of their latest peer:update, reading the peer store only for a peer it never saw", async () => {
-    const max = 2;
-    const fake = fakeConnections(async () => {});
-    const listeners = new Map<string, (e: unknown) => void>();
-    const reads: string[] = [];
-    const stored = new Map<string, Map<string, { value: number }>>();
-    const node = {
-      getConnections: () => [...fake.conns],
-      peerStore: {
-        get: async (id: { toString(): string }) => {
-          reads.push(id.toString());
-          return { tags: stored.get(id.toString()) ?? new Map() };
+  it('values peers by the tags of their latest peer:update, reading the peer store only for a peer the mirror forgot', async () => {
+    const setup = (mirrorMax?: number) => {
+      const fake = fakeConnections(async () => {});
+      const listeners = new Map<string, (e: unknown) => void>();
+      const reads: string[] = [];
+      const stored = new Map<string, Map<string, { value: number }>>();
+      const node = {
+        getConnections: () => [...fake.conns],
+        peerStore: {
+          get: async (id: { toString(): string }) => {
+            reads.push(id.toString());
+            return { tags: stored.get(id.toString()) ?? new Map() };
+          },
+          merge: async () => {},
         },
-        merge: async () => {},
-      },
-      addEventListener: (name: string, fn: (e: unknown) => void) => listeners.set(name, fn),
+        addEventListener: (name: string, fn: (e: unknown) => void) => listeners.set(name, fn),
+      };
+      const trim = createConnectionTrim(2, () => 100_000, silentLogger, mirrorMax);
+      trim.attach(node as unknown as Libp2p);
+      const update = (peer: string, tags: Record<string, number>): void => {
+        const map = new Map(Object.entries(tags).map(([k, value]) => [k, { value }]));
+        stored.set(peer, map);
+        listeners.get('peer:update')?.({ detail: { peer: { id: { toString: () => peer }, tags: map } } });
+      };
+      const trimAt = async (names: [string, number][]): Promise<string[]> => {
+        fake.conns = names.map(([n, at]) => Object.assign(fake.conn(n), { timeline: { open: at } }));
+        listeners.get('connection:open')?.({});
+        for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+        return fake.conns.map((c) => c.remotePeer.toString());
+      };
+      return { reads, update, trimAt };
     };
-    const update = (peer: string, tags: Record<string, number>): void =>
-      listeners.get('peer:update')?.({ detail: { peer: { id: { toString: () => peer }, tags: new Map(Object.entries(tags).map(([k, value]) => [k, { value }])) } } });
-    const trim = createConnectionTrim(max, () => 100_000, silentLogger);
-    trim.attach(node as unknown as Libp2p);
-    const opened = (name: string, at: number): FakeConn => Object.assign(fake.conn(name), { timeline: { open: at } });
-    const settle = async (): Promise<void> => {
-      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-    };
-    // The oldest is a kad-close peer (tagged after it connected), the next an untagged one; a third never updated.
-    update('close', {});
-    update('close', { 'kad-close': 50 });
-    update('plain', {});
-    stored.set('unseen', new Map([['compeer-keep', { value: 100 }]]));
-    fake.conns = [opened('close', 0), opened('plain', 1), opened('unseen', 2)];
-    listeners.get('connection:open')?.({});
-    await settle();
-    assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()), ['close', 'unseen'], 'the untagged peer went, by its latest update');
-    assert.deepEqual(reads, ['unseen'], 'only the peer never updated was read from the store');
-    // A later update drops the tag: the next trim values it so, with no read.
-    update('close', {});
-    update('new', {});
-    fake.conns.push(opened('new', 50_000));
-    listeners.get('connection:open')?.({});
-    await settle();
-    assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()), ['unseen', 'new']);
-    assert.deepEqual(reads, ['unseen'], 'no read: the peer read before is remembered, the new one was updated');
-    assert.ok(TAG_MIRROR_MAX >= 1_024, 'bounded, above a node\'s connections');
+    // The oldest is a kad-close peer (tagged after it connected), then an untagged one, then one never updated.
+    const a = setup();
+    a.update('close', {});
+    a.update('close', { 'kad-close': 50 });
+    a.update('plain', {});
+    assert.deepEqual(await a.trimAt([['close', 0], ['plain', 1], ['unseen', 2]]), ['close', 'unseen'], 'the oldest untagged peer went, by its latest update');
+    assert.deepEqual(a.reads, [], 'no peer-store read: a peer never updated has no tags');
+    a.update('close', {}); // the tag dropped: valued so at the next trim
+    assert.deepEqual(await a.trimAt([['close', 0], ['unseen', 2], ['new', 50_000]]), ['unseen', 'new']);
+    assert.deepEqual(a.reads, []);
+    // A mirror of one peer forgets: a peer not in it is read from the store (and remembered).
+    const b = setup(1);
+    b.update('kept', { 'compeer-keep': 100 });
+    b.update('plain', {}); // 'kept' forgotten
+    assert.deepEqual(await b.trimAt([['kept', 0], ['plain', 1], ['other', 2]]), ['kept', 'other'], 'its tags read from the store: kept');
+    assert.deepEqual(b.reads.sort(), ['kept', 'other']);
+    assert.ok(TAG_MIRROR_MAX >= 1_024, "bounded, far above a node's connections");
   });
 });
