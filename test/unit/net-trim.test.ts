@@ -250,6 +250,28 @@ describe('net: connection trim', () => {
     assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()).sort(), ['p2', 'p3', 'p4', 'p5']);
   });
 
+  it("counts a connection's open Compeer request streams as work in flight (one libp2p has not handed to the handler yet)", async () => {
+    const max = 2;
+    const fake = fakeConnections(async () => {});
+    let onOpen: () => void = () => {};
+    const node = {
+      getConnections: () => [...fake.conns],
+      peerStore: { get: async () => ({ tags: new Map() }), merge: async () => {} },
+      addEventListener: (_: string, fn: () => void) => {
+        onOpen = fn;
+      },
+    };
+    const trim = createConnectionTrim(max, () => 100_000, silentLogger, { carriesWork: (p) => p.startsWith('/compeer/') && p !== '/compeer/kad/1.0.0' });
+    trim.attach(node as unknown as Libp2p);
+    const opened = (name: string, at: number, protocols: string[]): FakeConn =>
+      Object.assign(fake.conn(name), { timeline: { open: at }, streams: protocols.map((protocol) => ({ protocol })) });
+    // The oldest carries a relayed packet's stream; the next a DHT query and gossip; the newest gossip.
+    fake.conns = [opened('relay', 0, ['/compeer/onion/1']), opened('dht', 1, ['/compeer/kad/1.0.0', '/meshsub/1.1.0']), opened('x', 2, ['/meshsub/1.1.0'])];
+    onOpen();
+    for (let i = 0; i < 20 && fake.conns.length > max; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()), ['relay', 'x']);
+  });
+
   it("never refuses a contact's node, nor a peer we exchanged a request with lately, after cutting it", async () => {
     const max = 2;
     const fake = fakeConnections(async () => {});
@@ -305,7 +327,7 @@ describe('net: connection trim', () => {
         },
         addEventListener: (name: string, fn: (e: unknown) => void) => listeners.set(name, fn),
       };
-      const trim = createConnectionTrim(2, () => 100_000, silentLogger, mirrorMax);
+      const trim = createConnectionTrim(2, () => 100_000, silentLogger, { tagMirrorMax: mirrorMax });
       trim.attach(node as unknown as Libp2p);
       const update = (peer: string, tags: Record<string, number>): void => {
         const map = new Map(Object.entries(tags).map(([k, value]) => [k, { value }]));
