@@ -56,6 +56,8 @@ export interface ConnectionTrim {
   cooling(peer: PeerId): boolean;
   /** A Compeer request with `peer` (sent or served): its connection is in use. */
   touch(peer: string): void;
+  /** A Compeer request we send to `peer`: its connection is in use, and the cool-down lets it in (`cooling`). */
+  asked(peer: string): void;
   /** Runs `work` (a Compeer request with `peer`, sent or served) as work in flight on its connection (trim.ts). */
   inFlight<T>(peer: string, work: () => Promise<T>): Promise<T>;
   /** Whether the trim closed our connection to `peer` in the last TRIMMED_RECENTLY_MS (NetNode.trimmedRecently). */
@@ -90,6 +92,16 @@ export function createConnectionTrim(
   let running = false;
   let recheck: ReturnType<typeof setTimeout> | undefined;
   const lastActive = new Map<string, number>();
+  const lastAsked = new Map<string, number>();
+  // Latest first out; bounded, and entries older than TRIM_ACTIVE_MS dropped.
+  const note = (m: Map<string, number>, peer: string): void => {
+    m.delete(peer);
+    m.set(peer, clock());
+    for (const [k, at] of m) {
+      if (m.size <= 4_096 && clock() - at < TRIM_ACTIVE_MS) break;
+      m.delete(k);
+    }
+  };
   const working = new Map<string, number>();
   const mirror = new Map<string, ReadonlyMap<string, Tag>>();
   // Until the mirror forgets a peer, a peer not in it has no tags: the peer store is in memory and new
@@ -170,8 +182,7 @@ export function createConnectionTrim(
       storeReads,
       peers: victims.map((c) => c.remotePeer.toString()),
     });
-    cooldown.cut(chosen.filter((v) => !v.inUse && v.inFlight === 0).map((v) => v.c.remotePeer.toString()));
-    cooldown.cut(chosen.filter((v) => v.inUse || v.inFlight > 0).map((v) => v.c.remotePeer.toString()), true);
+    cooldown.cut(victims.map((c) => c.remotePeer.toString()));
     // Cut means no longer kept alive: without its KEEP_ALIVE tag our reconnect queue does not redial it.
     await Promise.all(
       chosen
@@ -224,23 +235,21 @@ export function createConnectionTrim(
     cooling(peer) {
       const open = libp2p?.getConnections().length ?? 0;
       const p = peer.toString();
-      // Never a contact's node (keepPeers), nor a peer we exchanged a Compeer request with lately — one we
-      // are dialling ourselves (a first contact's bundle fetch, a waiting contact's redial) or one we served:
-      // the cool-down is for idle redial loops (trim.ts).
-      const at = lastActive.get(p);
+      // Never a contact's node (keepPeers), nor a peer we sent a Compeer request to lately — one we are
+      // dialling ourselves (a first contact's bundle fetch, a waiting contact's redial): the cool-down is for
+      // idle redial loops (trim.ts). Requests we only served do not count: a stranger could keep itself
+      // exempt with them and come back after every cut (a Noise handshake each time).
+      const at = lastAsked.get(p);
       const purpose = kept.has(p) || (at !== undefined && clock() - at < TRIM_ACTIVE_MS);
       const refused = !purpose && cooldown.refuses(p, open >= maxConnections);
       if (refused) log.debug('cut peer refused', { peer: peer.toString(), open });
       return refused;
     },
     trimmedRecently: (peer) => cooldown.cutWithin(peer, TRIMMED_RECENTLY_MS),
-    touch(peer) {
-      lastActive.delete(peer);
-      lastActive.set(peer, clock());
-      for (const [k, at] of lastActive) {
-        if (lastActive.size <= 4_096 && clock() - at < TRIM_ACTIVE_MS) break;
-        lastActive.delete(k);
-      }
+    touch: (peer) => note(lastActive, peer),
+    asked(peer) {
+      note(lastActive, peer);
+      note(lastAsked, peer);
     },
     async inFlight(peer, work) {
       working.set(peer, (working.get(peer) ?? 0) + 1);

@@ -295,11 +295,11 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     subscribe: (topic, cb, o) => gossip.subscribe(topic, cb, o),
     async request(peer, addrs, protocol, bytes, o) {
       requireRunning();
-      trimmer.touch(peer);
+      trimmer.asked(peer);
       try {
         return await trimmer.inFlight(peer, () => transport.request(peer, addrs, protocol, bytes, o));
       } finally {
-        trimmer.touch(peer);
+        trimmer.asked(peer);
       }
     },
     handle: (protocol, handler, o) =>

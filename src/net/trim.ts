@@ -25,8 +25,7 @@
  * connections without any first, then those with the fewest: the cap still holds when every connection
  * is busy. Why: a sender's own forced cut (27 open, all in use by the 30 s rule) took its path's first
  * relay with the packet on it, and the failure showed only at the request's deadline, 5.6 s later
- * (full-partition, 26 Nov). A peer cut while in use is not cooled down: it had a purpose, and its return
- * brings one (a loop of idle redials is what the cool-down is for).
+ * (full-partition, 26 Nov).
  *
  * Cool-down: a peer that holds *us* KEEP_ALIVE redials the moment we cut it; we cut someone else, who
  * may do the same. In an idle 40-node cluster at 24 connections that loop opened ~1 connection per node
@@ -87,8 +86,8 @@ export function inUse(now: number, openedAt: number, lastActive: number | undefi
 }
 
 export interface TrimCooldown {
-  /** Peers just cut; `inUse`: cut while in use (a forced cut) — recorded, never refused for it. */
-  cut(peers: Iterable<string>, inUse?: boolean): void;
+  /** Peers just cut. */
+  cut(peers: Iterable<string>): void;
   /** Whether an inbound connection from `peer` is refused now; `full`: we hold connections.max or more. */
   refuses(peer: string, full: boolean): boolean;
   /** Whether `peer` was cut in the last `ms` (within the cool-down window; older cuts are forgotten). */
@@ -97,16 +96,16 @@ export interface TrimCooldown {
 
 export function createTrimCooldown(clock: Clock, maxPeers = COOLDOWN_MAX_PEERS): TrimCooldown {
   // insertion order ≈ oldest cut first
-  const cuts = new Map<string, { at: number; admitted: boolean; inUse: boolean }>();
+  const cuts = new Map<string, { at: number; admitted: boolean }>();
   return {
-    cut(peers, inUse = false) {
+    cut(peers) {
       const at = clock();
       for (const p of peers) {
         const prev = cuts.get(p);
         // Cut again inside the window: its one admission stays used (a loop gets one per window).
         const admitted = prev !== undefined && prev.admitted && at - prev.at < TRIM_COOLDOWN_MS;
         cuts.delete(p);
-        cuts.set(p, { at, admitted, inUse });
+        cuts.set(p, { at, admitted });
       }
       for (const k of cuts.keys()) {
         if (cuts.size <= maxPeers) break;
@@ -120,7 +119,7 @@ export function createTrimCooldown(clock: Clock, maxPeers = COOLDOWN_MAX_PEERS):
         cuts.delete(peer);
         return false;
       }
-      if (!full || c.inUse) return false;
+      if (!full) return false;
       if (!c.admitted) {
         c.admitted = true;
         return false;

@@ -131,18 +131,6 @@ describe('net: connection trim', () => {
     assert.equal(cd.refuses('a', true), false, 'a cut after a whole window: a new admission');
   });
 
-  it('never refuses a peer cut while in use (a forced cut), but remembers the cut', () => {
-    let now = 1_000;
-    const cd = createTrimCooldown(() => now);
-    cd.cut(['a'], true);
-    now += 100;
-    for (let i = 0; i < 5; i++) assert.equal(cd.refuses('a', true), false, `return ${i}: it had a purpose`);
-    assert.equal(cd.cutWithin('a', 10_000), true, "the heal still sees the trim's own close");
-    cd.cut(['a']); // cut again, idle this time: the usual rule
-    assert.equal(cd.refuses('a', true), false, 'its one admission');
-    assert.equal(cd.refuses('a', true), true);
-  });
-
   it("tells whether a peer was cut within a span (the heal leaves the trim's own closes out of its cut detection)", () => {
     let now = 1_000;
     const cd = createTrimCooldown(() => now);
@@ -272,7 +260,7 @@ describe('net: connection trim', () => {
     assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()), ['relay', 'x']);
   });
 
-  it("never refuses a contact's node, nor a peer we exchanged a request with lately, after cutting it", async () => {
+  it("never refuses a contact's node, nor a peer we sent a request to lately; a peer that only sent us requests is refused as before", async () => {
     const max = 2;
     const fake = fakeConnections(async () => {});
     let onOpen: () => void = () => {};
@@ -301,10 +289,14 @@ describe('net: connection trim', () => {
     trim.keepPeers(['contact']); // became a contact's node since
     assert.equal(trim.cooling(id('contact')), false);
     assert.equal(trim.cooling(id('contact')), false, "a contact's node is never refused");
+    await cutOldest(['asker', 'x', 'y']);
+    assert.equal(trim.cooling(id('asker')), false, 'its one admission');
+    trim.touch('asker'); // we served its request (maybe junk): that alone must not keep it exempt
+    assert.equal(trim.cooling(id('asker')), true, 'a peer that only sent us requests: refused, as a stranger');
     await cutOldest(['asked', 'x', 'y']);
     assert.equal(trim.cooling(id('asked')), false, 'its one admission');
     now += 1_000;
-    trim.touch('asked'); // we send it a request (a first contact's bundle fetch): our dial, its redial welcome
+    trim.asked('asked'); // we send it a request (a first contact's bundle fetch): our dial, its redial welcome
     assert.equal(trim.cooling(id('asked')), false, 'a peer we are asking is let in');
     now += TRIM_ACTIVE_MS;
     assert.equal(trim.cooling(id('asked')), true, 'no request for TRIM_ACTIVE_MS: the cool-down again');
