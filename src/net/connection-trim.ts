@@ -74,18 +74,13 @@ export interface ConnectionTrim {
 const errText = (err: unknown): Error | string => (err instanceof Error ? err : String(err));
 
 /**
- * `carriesWork`: whether a stream's protocol is a Compeer request (the trim counts such open streams as
- * work in flight, beside the requests `inFlight` runs: a stream libp2p has negotiated but not yet handed
- * to our handler — it writes the peer store first — is one too).
+ * Work in flight is what `inFlight` runs (NetNode.request and the handlers), not a connection's open
+ * streams: request.ts keeps its streams open between requests (a pool), so nearly every connection has
+ * one — counted as work (heal5, 26 Nov), 26 of a node's 27 connections "carried work" and its forced
+ * cut took the one that did not yet: a new peer come to deliver (a 55 s heal-to-flush).
  */
-export function createConnectionTrim(
-  maxConnections: number,
-  clock: Clock,
-  log: Logger,
-  o: { tagMirrorMax?: number; carriesWork?: (protocol: string) => boolean } = {},
-): ConnectionTrim {
+export function createConnectionTrim(maxConnections: number, clock: Clock, log: Logger, o: { tagMirrorMax?: number } = {}): ConnectionTrim {
   const tagMirrorMax = o.tagMirrorMax ?? TAG_MIRROR_MAX;
-  const carriesWork = o.carriesWork ?? ((): boolean => false);
   const cooldown = createTrimCooldown(clock);
   let libp2p: Libp2p | undefined;
   let kept = new Set<string>();
@@ -167,7 +162,7 @@ export function createConnectionTrim(
       const peer = c.remotePeer.toString();
       const t = tags.get(peer) ?? { value: 0, keepAlive: false };
       const used = inUse(now, c.timeline.open, lastActive.get(peer));
-      return { c, value: t.value, busy: c.streams.length > 0, openedAt: c.timeline.open, inUse: used, inFlight: Math.max(working.get(peer) ?? 0, c.streams.filter((st) => carriesWork(st.protocol)).length), kept: t.keepAlive || t.unknown === true || kept.has(peer), keepAlive: t.keepAlive };
+      return { c, value: t.value, busy: c.streams.length > 0, openedAt: c.timeline.open, inUse: used, inFlight: working.get(peer) ?? 0, kept: t.keepAlive || t.unknown === true || kept.has(peer), keepAlive: t.keepAlive };
     });
     // One of libp2p's inbound slots stays free (its limit is max + reserve), whatever it cuts.
     const chosen = trimVictims(candidates, all.length - maxConnections, all.length - (maxConnections + inboundReserve(maxConnections) - 1));

@@ -130,8 +130,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
   const listen = [...(opts.listen ?? defaultListen), ...(opts.relayListen === true ? ['/p2p-circuit'] : [])];
   const maxConnections = opts.connections?.max ?? DEFAULT_MAX_CONNECTIONS;
   // Keeps us at max inside libp2p's max + reserve, and refuses peers it just cut (src/net/connection-trim.ts).
-  // Open Compeer request streams are work in flight (trim.ts); kad-dht's queries (our DHT protocol) are not.
-  const trimmer = createConnectionTrim(maxConnections, clock, log, { carriesWork: (p) => p.startsWith('/compeer/') && p !== DHT_PROTOCOL });
+  const trimmer = createConnectionTrim(maxConnections, clock, log);
   const libp2p = await createLibp2p({
     privateKey,
     start: false,

@@ -238,7 +238,7 @@ describe('net: connection trim', () => {
     assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()).sort(), ['p2', 'p3', 'p4', 'p5']);
   });
 
-  it("counts a connection's open Compeer request streams as work in flight (one libp2p has not handed to the handler yet)", async () => {
+  it("does not take a connection's open streams for work in flight (request.ts pools them between requests)", async () => {
     const max = 2;
     const fake = fakeConnections(async () => {});
     let onOpen: () => void = () => {};
@@ -249,17 +249,26 @@ describe('net: connection trim', () => {
         onOpen = fn;
       },
     };
-    const trim = createConnectionTrim(max, () => 100_000, silentLogger, { carriesWork: (p) => p.startsWith('/compeer/') && p !== '/compeer/kad/1.0.0' });
+    let now = 100_000;
+    const trim = createConnectionTrim(max, () => now, silentLogger);
     trim.attach(node as unknown as Libp2p);
     const opened = (name: string, at: number, protocols: string[]): FakeConn =>
       Object.assign(fake.conn(name), { timeline: { open: at }, streams: protocols.map((protocol) => ({ protocol })) });
-    // The oldest carries a relayed packet's stream; the next a DHT query and gossip; the newest gossip.
-    fake.conns = [opened('relay', 0, ['/compeer/onion/1']), opened('dht', 1, ['/compeer/kad/1.0.0', '/meshsub/1.1.0']), opened('x', 2, ['/meshsub/1.1.0'])];
+    // Over libp2p's limit: a forced cut among connections in use. Two old ones hold pooled, idle request
+    // streams; the newest (in its grace) has none yet, its sender's request still to come.
+    fake.conns = [opened('pooled-a', 0, ['/meshsub/1.1.0', '/compeer/msg/1']), opened('pooled-b', 1, ['/meshsub/1.1.0', '/compeer/onion/1'])];
+    trim.touch('pooled-a');
+    trim.touch('pooled-b');
+    now += 1;
+    fake.conns.push(opened('newcomer', now, ['/meshsub/1.1.0']));
+    for (let i = 0; i < 2; i++) fake.conns.push(opened(`filler${i}`, now, ['/meshsub/1.1.0']));
+    trim.touch('filler0');
+    trim.touch('filler1');
     onOpen();
     for (let i = 0; i < 20 && fake.conns.length > max; i++) await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()), ['relay', 'x']);
+    // All in use, none with a request in flight: the oldest go, not the newcomer for lacking a pooled stream.
+    assert.ok(fake.conns.some((c) => c.remotePeer.toString() === 'newcomer'), fake.conns.map((c) => c.remotePeer.toString()).join(','));
   });
-
   it("never refuses a contact's node, nor a peer we sent a request to lately; a peer that only sent us requests is refused as before", async () => {
     const max = 2;
     const fake = fakeConnections(async () => {});
