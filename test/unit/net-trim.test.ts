@@ -37,6 +37,24 @@ function fakeConnections(closed: () => Promise<void>): { conns: FakeConn[]; conn
   return fake;
 }
 
+/** A fake libp2p node over `fake`'s connections; `open()` fires its connection:open listener (the trim's). */
+function fakeNode(fake: { conns: FakeConn[] }, peerStore: object = { get: async () => ({ tags: new Map() }), merge: async () => {} }): { node: Libp2p; open: () => void } {
+  let onOpen: () => void = () => {};
+  const node = {
+    getConnections: () => [...fake.conns], // a new array each time, as libp2p's
+    peerStore,
+    addEventListener: (_: string, fn: () => void) => {
+      onOpen = fn;
+    },
+  };
+  return { node: node as unknown as Libp2p, open: () => onOpen() };
+}
+
+/** Lets a trim's closes run until at most `max` connections are left (the bound only ends a failing run). */
+async function settle(fake: { conns: FakeConn[] }, max: number): Promise<void> {
+  for (let i = 0; i < 20 && fake.conns.length > max; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe('net: connection trim', () => {
   it('cuts the least-valued peers first, then idle connections, then the oldest', () => {
     const c = (name: string, value: number, busy: boolean, openedAt: number) => ({ name, value, busy, openedAt, inUse: false, kept: false, inFlight: 0 });
@@ -161,22 +179,15 @@ describe('net: connection trim', () => {
     const gate = new Promise<void>((resolve) => {
       openGate = resolve;
     });
-    let onOpen: () => void = () => {};
-    const node = {
-      getConnections: () => [...fake.conns], // a new array each time, as libp2p's
-      peerStore: { get: async () => gate.then(() => ({ tags: new Map() })), merge: async () => {} },
-      addEventListener: (_: string, fn: () => void) => {
-        onOpen = fn;
-      },
-    };
+    const { node, open } = fakeNode(fake, { get: async () => gate.then(() => ({ tags: new Map() })), merge: async () => {} });
     fake.conns = Array.from({ length: max + 1 }, (_, i) => fake.conn(`old${i}`));
     const trim = createConnectionTrim(max, () => 100_000, silentLogger); // all idle: opened long ago, no requests
-    trim.attach(node as unknown as Libp2p);
-    onOpen();
+    trim.attach(node);
+    open();
     // The peer store is slow; meanwhile 8 more peers connect (their events find the trim running).
     for (let i = 0; i < 8; i++) {
       fake.conns.push(fake.conn(`new${i}`));
-      onOpen();
+      open();
     }
     assert.equal(fake.conns.length, max + 9);
     openGate();
@@ -189,20 +200,13 @@ describe('net: connection trim', () => {
   it('cuts even when the peer store does not answer (its per-peer lock held for seconds after a heal)', async () => {
     const max = 24;
     const fake = fakeConnections(async () => {});
-    let onOpen: () => void = () => {};
     const hang = async (_: unknown, opts?: { signal?: AbortSignal }): Promise<never> =>
       new Promise((_resolve, reject) => opts?.signal?.addEventListener('abort', () => reject(opts.signal?.reason as Error)));
-    const node = {
-      getConnections: () => [...fake.conns],
-      peerStore: { get: hang, merge: hang },
-      addEventListener: (_: string, fn: () => void) => {
-        onOpen = fn;
-      },
-    };
+    const { node, open } = fakeNode(fake, { get: hang, merge: hang });
     fake.conns = Array.from({ length: max + 6 }, (_, i) => fake.conn(`p${i}`));
     const trim = createConnectionTrim(max, () => 100_000, silentLogger);
-    trim.attach(node as unknown as Libp2p);
-    onOpen();
+    trim.attach(node);
+    open();
     // Wait for the closes (each read gives up after TRIM_TAGS_READ_MS); the bound only ends a failing run.
     for (let i = 0; i < 40 && fake.conns.length > max; i++) await new Promise((resolve) => setTimeout(resolve, TRIM_TAGS_READ_MS / 4));
     assert.equal(fake.conns.length, max, 'the peers whose tags could not be read are cut all the same');
@@ -211,47 +215,33 @@ describe('net: connection trim', () => {
   it('does not cut a connection with a request in flight on it, however idle it looks', async () => {
     const max = 4;
     const fake = fakeConnections(async () => {});
-    let onOpen: () => void = () => {};
-    const node = {
-      getConnections: () => [...fake.conns],
-      peerStore: { get: async () => ({ tags: new Map() }), merge: async () => {} },
-      addEventListener: (_: string, fn: () => void) => {
-        onOpen = fn;
-      },
-    };
+    const { node, open } = fakeNode(fake);
     // All opened long ago, none touched: by age alone 'p0' (the oldest) is the first to go.
     const opened = (name: string, at: number): FakeConn => Object.assign(fake.conn(name), { timeline: { open: at } });
     fake.conns = Array.from({ length: max + 1 }, (_, i) => opened(`p${i}`, i));
     const trim = createConnectionTrim(max, () => 100_000, silentLogger);
-    trim.attach(node as unknown as Libp2p);
+    trim.attach(node);
     let answer: (v: string) => void = () => {};
     const pending = trim.inFlight('p0', async () => new Promise<string>((resolve) => (answer = resolve)));
-    onOpen();
-    for (let i = 0; i < 20 && fake.conns.length > max; i++) await new Promise((resolve) => setImmediate(resolve));
+    open();
+    await settle(fake, max);
     assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()).sort(), ['p0', 'p2', 'p3', 'p4'], 'the next oldest went instead');
     answer('done');
     assert.equal(await pending, 'done');
     // Answered: no longer in flight, so the oldest goes at the next trim.
     fake.conns.push(opened('p5', 5));
-    onOpen();
-    for (let i = 0; i < 20 && fake.conns.length > max; i++) await new Promise((resolve) => setImmediate(resolve));
+    open();
+    await settle(fake, max);
     assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()).sort(), ['p2', 'p3', 'p4', 'p5']);
   });
 
   it("does not take a connection's open streams for work in flight (request.ts pools them between requests)", async () => {
     const max = 2;
     const fake = fakeConnections(async () => {});
-    let onOpen: () => void = () => {};
-    const node = {
-      getConnections: () => [...fake.conns],
-      peerStore: { get: async () => ({ tags: new Map() }), merge: async () => {} },
-      addEventListener: (_: string, fn: () => void) => {
-        onOpen = fn;
-      },
-    };
+    const { node, open } = fakeNode(fake);
     let now = 100_000;
     const trim = createConnectionTrim(max, () => now, silentLogger);
-    trim.attach(node as unknown as Libp2p);
+    trim.attach(node);
     const opened = (name: string, at: number, protocols: string[]): FakeConn =>
       Object.assign(fake.conn(name), { timeline: { open: at }, streams: protocols.map((protocol) => ({ protocol })) });
     // Over libp2p's limit: a forced cut among connections in use. Two old ones hold pooled, idle request
@@ -264,31 +254,24 @@ describe('net: connection trim', () => {
     for (let i = 0; i < 2; i++) fake.conns.push(opened(`filler${i}`, now, ['/meshsub/1.1.0']));
     trim.touch('filler0');
     trim.touch('filler1');
-    onOpen();
-    for (let i = 0; i < 20 && fake.conns.length > max; i++) await new Promise((resolve) => setImmediate(resolve));
+    open();
+    await settle(fake, max);
     // All in use, none with a request in flight: the oldest go, not the newcomer for lacking a pooled stream.
     assert.ok(fake.conns.some((c) => c.remotePeer.toString() === 'newcomer'), fake.conns.map((c) => c.remotePeer.toString()).join(','));
   });
   it("never refuses a contact's node, nor a peer we sent a request to lately; a peer that only sent us requests is refused as before", async () => {
     const max = 2;
     const fake = fakeConnections(async () => {});
-    let onOpen: () => void = () => {};
-    const node = {
-      getConnections: () => [...fake.conns],
-      peerStore: { get: async () => ({ tags: new Map() }), merge: async () => {} },
-      addEventListener: (_: string, fn: () => void) => {
-        onOpen = fn;
-      },
-    };
+    const { node, open } = fakeNode(fake);
     let now = 100_000;
     const trim = createConnectionTrim(max, () => now, silentLogger);
-    trim.attach(node as unknown as Libp2p);
+    trim.attach(node);
     const id = (name: string) => ({ toString: () => name }) as unknown as Parameters<typeof trim.cooling>[0];
     const opened = (name: string, at: number): FakeConn => Object.assign(fake.conn(name), { timeline: { open: at } });
     const cutOldest = async (names: string[]): Promise<void> => {
       fake.conns = names.map((n, i) => opened(n, i));
-      onOpen();
-      for (let i = 0; i < 20 && fake.conns.length > max; i++) await new Promise((resolve) => setImmediate(resolve));
+      open();
+      await settle(fake, max);
       fake.conns.push(opened('filler', now)); // full again (max held): the cool-down applies
     };
     await cutOldest(['stranger', 'x', 'y']);
