@@ -15,7 +15,7 @@
  * From NODE_MIN_LENGTH bytes of input on, the same cipher runs on node:crypto (OpenSSL, vectorised)
  * instead: its per-call overhead (~20–30 µs) is paid back there, and a 64 KiB envelope body — what
  * every batch of 1 KiB texts is padded to — seals in ~105 µs instead of ~230 µs (docs/perf-node.md,
- * sixth pass). The bytes are the same (RFC 8439 either way; test/unit/crypto/aead.test.ts checks both
+ * sixth pass). The bytes are the same (RFC 8439 either way; test/unit/crypto-aead-paths.test.ts checks both
  * paths against each other at the threshold, and the vectors run through whichever path their size
  * picks).
  */
