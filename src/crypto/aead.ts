@@ -12,7 +12,7 @@
  * 1.1 vs 1.5 µs; a failed trial through aeadTryOpen ~1 µs vs 8–15 µs). The scratch region is wiped
  * after every call (the wrapper freed its copies of keys and plaintexts without wiping them).
  *
- * From NODE_MIN_LENGTH bytes of input on, the same cipher runs on node:crypto (OpenSSL, vectorised)
+ * From AEAD_NODE_MIN_LENGTH bytes of input on, the same cipher runs on node:crypto (OpenSSL, vectorised)
  * instead: its per-call overhead (~20–30 µs) is paid back there, and a 64 KiB envelope body — what
  * every batch of 1 KiB texts is padded to — seals in ~105 µs instead of ~230 µs (docs/perf-node.md,
  * sixth pass). The bytes are the same (RFC 8439 either way; test/unit/crypto-aead-paths.test.ts checks both
