@@ -194,6 +194,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX peers_unverified ON peers (score, last_seen, peer_id) WHERE reached_at IS NULL AND source GLOB 'gossip:*';
     `,
   },
+  {
+    version: 7,
+    name: 'outgoing messages awaiting delivery kept apart from their rows',
+    // An ack used to rewrite each acked message's row (~1.2 KB with its sealed text: a page per three
+    // messages in the WAL, and again at the checkpoint) and drop it from messages_expiring. Now a
+    // narrow row per outgoing message not delivered yet (message_pending) carries that state: an ack
+    // deletes it (messages-sqlite.ts markDelivered) and the message row is not touched. The status a
+    // reader sees is 'delivered' for an outgoing message whose row says otherwise and that has no
+    // pending row. pending.expires_at is set while the message's status can expire (queued, sent,
+    // held), NULL otherwise: the partial index is what expire() scans, as messages_expiring was.
+    sql: `
+      CREATE TABLE message_pending (
+        contact TEXT NOT NULL,
+        id TEXT NOT NULL,
+        expires_at INTEGER,
+        PRIMARY KEY (contact, id)
+      ) WITHOUT ROWID;
+      CREATE INDEX message_pending_expiry ON message_pending (expires_at) WHERE expires_at IS NOT NULL;
+      INSERT INTO message_pending (contact, id, expires_at)
+        SELECT contact, id, CASE WHEN status IN ('queued', 'sent', 'held') THEN expires_at END
+        FROM messages WHERE direction = 'out' AND status <> 'delivered';
+      DROP INDEX messages_expiring;
+    `,
+  },
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

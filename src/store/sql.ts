@@ -111,6 +111,14 @@ export function transaction<T>(db: DatabaseSync, fn: () => T, opts: TransactionO
   }
 }
 
+/**
+ * Runs `fn` in the caller's transaction when there is one (its rollback undoes all of `fn`), else in a
+ * transaction of its own: a repository method that writes with several statements is all or nothing.
+ */
+export function atomically<T>(db: DatabaseSync, fn: () => T): T {
+  return db.isTransaction ? fn() : transaction(db, fn);
+}
+
 export function blobColumn(row: Row, name: string): Uint8Array {
   const v = row[name];
   if (!(v instanceof Uint8Array)) throw new DecodeError(ErrorCodes.STATE_CORRUPT, `column ${name}: expected a blob`);

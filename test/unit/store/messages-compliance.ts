@@ -111,6 +111,32 @@ export function messageRepositoryCompliance(name: string, make: MakeSubject): vo
       assert.deepEqual(repo().expire(1_000).map((m) => m.id), [msgId(3)]);
     });
 
+    it('a delivered message set to another status is undelivered again: it can expire, and an ack delivers it', () => {
+      repo().add(message(1, { expiresAt: 100 }));
+      repo().add(message(2, { expiresAt: 100 }));
+      assert.deepEqual(repo().markDelivered(uid('alice'), [msgId(1), msgId(2)]).sort(), [msgId(1), msgId(2)]);
+      assert.equal(repo().setStatus(uid('alice'), 'out', msgId(1), 'sent'), true);
+      assert.equal(repo().get(uid('alice'), 'out', msgId(1))?.status, 'sent');
+      assert.equal(repo().setStatus(uid('alice'), 'out', msgId(2), 'failed'), true);
+      assert.deepEqual(repo().expire(100).map((m) => m.id), [msgId(1)], 'a failed message does not expire');
+      assert.equal(repo().setStatus(uid('alice'), 'out', msgId(2), 'queued'), true);
+      assert.deepEqual(repo().expire(100).map((m) => m.id), [msgId(2)], 'queued again: it expires with its expiresAt');
+      assert.deepEqual(repo().markDelivered(uid('alice'), [msgId(1), msgId(2)]).sort(), [msgId(1), msgId(2)]);
+      assert.equal(repo().setStatus(uid('alice'), 'out', msgId(1), 'delivered'), true);
+      assert.deepEqual(repo().markDelivered(uid('alice'), [msgId(1)]), []);
+      assert.ok(repo().list(uid('alice')).every((m) => m.status === 'delivered'));
+      assert.deepEqual(repo().expire(1_000), []);
+    });
+
+    it('a contact removed and its message ids used again start undelivered', () => {
+      repo().add(message(1, { expiresAt: 100 }));
+      assert.equal(repo().removeContact(uid('alice')), 1);
+      repo().add(message(1, { expiresAt: 200 }));
+      assert.equal(repo().get(uid('alice'), 'out', msgId(1))?.status, 'queued');
+      assert.deepEqual(repo().expire(100), []);
+      assert.deepEqual(repo().markDelivered(uid('alice'), [msgId(1)]), [msgId(1)]);
+    });
+
     it('refuses malformed ids, directions and oversized text', () => {
       assert.throws(() => repo().add(message(1, { id: 'not-hex' })), { code: 'INVALID_ARGUMENT' });
       assert.throws(() => repo().add(message(1, { id: msgId(1).toUpperCase().replace(/0/g, 'A') })), { code: 'INVALID_ARGUMENT' });
