@@ -13,9 +13,9 @@
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import type { Libp2p, Stream } from '@libp2p/interface';
-import { tcp } from '@libp2p/tcp';
 import { createLibp2p } from 'libp2p';
 import { randomBytes } from 'node:crypto';
+import { coalescedTcp } from './coalesced-tcp.ts';
 import { framed } from './framed-stream.ts';
 import { createNetNode } from './node.ts';
 
@@ -34,8 +34,9 @@ export interface EchoStats {
 const PROTOCOL = '/compeer/bench-echo/1';
 const MAX = 1024 * 1024;
 
+/** Raw libp2p on the same TCP transport as our nodes (coalesced writes), so the floor is the same stack's. */
 async function rawNode(): Promise<Libp2p> {
-  return createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
+  return createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [coalescedTcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
 }
 
 async function timed(count: number, warmup: number, once: () => Promise<void>): Promise<{ samples: number[]; ms: number }> {

@@ -22,7 +22,6 @@ import { mdns } from '@libp2p/mdns';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { memory } from '@libp2p/memory';
 import { ping } from '@libp2p/ping';
-import { tcp } from '@libp2p/tcp';
 import { webSockets } from '@libp2p/websockets';
 import { createLibp2p } from 'libp2p';
 import { assertBytes, assertInteger } from '../lib/assert.ts';
@@ -39,6 +38,7 @@ import { ownPeerStoreLocks } from './peer-store-locks.ts';
 import { createConnectionTrim, inboundReserve } from './connection-trim.ts';
 import { createJoining } from './joining.ts';
 import { createSightings } from './sightings.ts';
+import { coalescedTcp } from './coalesced-tcp.ts';
 
 export const DHT_PROTOCOL = '/compeer/kad/1.0.0';
 export const MDNS_SERVICE_TAG = '_compeer._udp.local';
@@ -138,7 +138,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     // identify announces this instead of "js-libp2p/<version> node/<version> <os>".
     nodeInfo: { name: 'compeer', version: '1', userAgent: 'compeer' },
     addresses: { listen, ...(opts.announce !== undefined ? { announce: [...opts.announce] } : {}) },
-    transports: isMemory ? [memory({ latency: opts.memoryLatencyMs ?? 0 }), circuitRelayTransport()] : [tcp(), webSockets(), circuitRelayTransport()],
+    transports: isMemory ? [memory({ latency: opts.memoryLatencyMs ?? 0 }), circuitRelayTransport()] : [coalescedTcp(), webSockets(), circuitRelayTransport()],
     connectionGater: peerGater(opts.allowPeer, (peer) => trimmer.cooling(peer)),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
