@@ -34,8 +34,11 @@ export interface ContactRedialDeps {
   readonly resetOnce: (contact: string, delayMs: number) => number | undefined;
   /** Sends what waits for a contact (messaging.flush); `force` ignores the backoff of its first batch. */
   readonly flush: (contact: string, force: boolean) => void;
-  /** The far side is back: our mailboxes may hold mail deposited there (heal.ts rate-limits it). */
-  readonly fetchFar: () => void;
+  /**
+   * The far side is back after `waitedMs`: our mailboxes of the days it covered may hold mail deposited
+   * there (heal.ts rate-limits it).
+   */
+  readonly fetchFar: (waitedMs: number) => void;
   /** Session setups waiting for this contact's bundle: its node is reachable now (HealDeps.retrySessions). */
   readonly retrySessions?: (contact?: string) => void;
 }
@@ -95,7 +98,7 @@ export function createContactRedial(d: ContactRedialDeps): ContactRedial {
   const farSideBack = (contact: string, waitedMs: number): void => {
     log.info('heal: contact reachable again', { contact, waitedMs, others: probes.waiting().length });
     if (probes.nudge()) retryConnected();
-    if (waitedMs >= MIN_CUT_MS) d.fetchFar();
+    if (waitedMs >= MIN_CUT_MS) d.fetchFar(waitedMs);
     if (probes.waiting().length > 0) setImmediate(redialDue);
   };
 

@@ -59,7 +59,7 @@ export function startDeliveryLoops(d: DeliveryLoopDeps): DeliveryLoops {
     log,
     random,
     flush: (contact, force) => void msg.flush(contact, force),
-    fetchNow: () => poll(2, true),
+    fetchNow: (days) => poll(days, true),
     ...(d.retrySessions !== undefined && { retrySessions: d.retrySessions }),
   });
   // A new connection (identify ran on it): maybe the end of a cut; and if it is a contact's node, what

@@ -28,7 +28,7 @@
 import type { Clock } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
 import type { NetNode } from '../net/index.ts';
-import { createHealTracker, healReset, HEAL_MIN_INTERVAL_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
+import { createHealTracker, healFetchDays, healReset, HEAL_MIN_INTERVAL_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
 import { createLostPeers } from '../routing/lost-peers.ts';
 import { isLocalAddress } from '../routing/partition.ts';
 import { byPeer } from './bundles.ts';
@@ -51,8 +51,11 @@ export interface HealDeps {
   readonly random: () => number;
   /** Sends what waits for a contact (messaging.flush); `force` ignores the backoff of its first batch. */
   readonly flush: (contact: string, force: boolean) => void;
-  /** Fetches our mailboxes now, the polling backoff started over. */
-  readonly fetchNow: () => void;
+  /**
+   * Fetches our mailboxes of the last `days` days now (the days the cut covered: routing/heal.ts
+   * healFetchDays), the polling backoff started over.
+   */
+  readonly fetchNow: (days: number) => void;
   /**
    * Retries now the session setups still waiting for a contact's bundle (first-contact.ts; the node
    * otherwise retries every 30 s): every one at a heal, `contact`'s when its node is reached without a
@@ -90,6 +93,8 @@ export function startHeal(d: HealDeps): Heal {
   let lanOnly = true;
   const lostPeers = createLostPeers((p) => net.trimmedRecently(p));
   let farFetchAt: number | undefined;
+  /** Set while check() reports a return of connectivity: how long the cut lasted. */
+  let backCutMs: number | undefined;
 
   /**
    * Resets the backoff of `contacts`' entries (held ones too when `includeHeld`), due `delayMs` from now
@@ -109,7 +114,8 @@ export function startHeal(d: HealDeps): Heal {
     return n;
   };
 
-  const run = (why: string): void => {
+  /** A heal; `cutMs`: how long the cut lasted (undefined: not known), for the days fetched. */
+  const run = (why: string, cutMs?: number): void => {
     if (stopped) return;
     heals++;
     const contacts = store.contacts.list().map((c) => c.userId);
@@ -121,21 +127,21 @@ export function startHeal(d: HealDeps): Heal {
     }
     log.info('heal', { why, contacts: contacts.length, reset });
     for (const c of contacts) d.flush(c, true);
-    d.fetchNow();
+    d.fetchNow(healFetchDays(clock(), cutMs));
     d.retrySessions?.();
   };
 
-  const heal = (why: string): void => {
+  const heal = (why: string, cutMs?: number): void => {
     if (stopped) return;
     // Still local-only: contacts without a LAN address would only wait again. The detector's change
     // (onHeal below) asks once it has left.
     if (!lanOnly && network.assess().state === 'local-only') return;
-    follow(tracker.ask(), why);
+    follow(tracker.ask(), why, cutMs);
   };
   /** Runs a heal now, or at the end of the interval (one timer), or not at all, as decided. */
-  const follow = (decision: HealDecision | undefined, why: string): void => {
+  const follow = (decision: HealDecision | undefined, why: string, cutMs?: number): void => {
     if (decision === undefined) return;
-    if (decision.run) return run(why);
+    if (decision.run) return run(why, cutMs);
     if (decision.inMs === undefined || deferredTimer !== undefined) return;
     deferredTimer = setTimeout(() => {
       deferredTimer = undefined;
@@ -209,12 +215,15 @@ export function startHeal(d: HealDeps): Heal {
     }
   };
 
-  /** Mail for us may wait on the far side: fetched now, at most once per HEAL_MIN_INTERVAL_MS. */
-  const fetchFar = (): void => {
+  /**
+   * Mail for us may wait on the far side of a cut of `cutMs`: the boxes of the days it covered are
+   * fetched now, at most once per HEAL_MIN_INTERVAL_MS.
+   */
+  const fetchFar = (cutMs: number): void => {
     const now = clock();
     if (farFetchAt !== undefined && now - farFetchAt < HEAL_MIN_INTERVAL_MS) return;
     farFetchAt = now;
-    d.fetchNow();
+    d.fetchNow(healFetchDays(now, cutMs));
   };
   const redial = createContactRedial({
     store,
@@ -237,7 +246,7 @@ export function startHeal(d: HealDeps): Heal {
   const cutHealed = (lostFor: number): void => {
     lostPeers.endCut();
     log.info('heal: a peer lost in a cut is back', { cutMs: lostFor, waiting: redial.waiting().length });
-    fetchFar();
+    fetchFar(lostFor);
     redial.cutEnded();
   };
 
@@ -270,6 +279,9 @@ export function startHeal(d: HealDeps): Heal {
     }
     const v = tracker.remote(remote.length, d.random());
     if (v.back) {
+      // Reported below, they make the detector leave local-only at once, and its heal (onHeal) is this
+      // one: it fetches the days this cut covered.
+      backCutMs = v.cutMs;
       // Open, identified connections are remote peers reached: evidence for the detector now.
       const seen = new Set<string>();
       for (const c of remote) {
@@ -279,7 +291,8 @@ export function startHeal(d: HealDeps): Heal {
       }
       network.sampleConnections();
       log.info('heal: remote connectivity back', { cutMs: v.cutMs, peers: seen.size, state: network.assess().state });
-      heal('connectivity back');
+      heal('connectivity back', v.cutMs);
+      backCutMs = undefined;
     } else if (remote.length > 0 && network.assess().state === 'local-only') {
       // Connections are open but the detector has not confirmed it yet: a sample a second, not every 5 s.
       network.sampleConnections();
@@ -293,7 +306,8 @@ export function startHeal(d: HealDeps): Heal {
     redial.redialDue();
   };
 
-  const offHeal = network.onHeal(() => heal('left local-only'));
+  // The detector's own change: the cut's length is known when our sample of connections back caused it.
+  const offHeal = network.onHeal(() => heal('left local-only', backCutMs));
   const offContact = network.onContactReach((contact, ok) => redial.reach(contact, ok));
   // Mail held in mailboxes from before a restart: its contact's node was not reachable then.
   try {

@@ -37,6 +37,7 @@
  */
 import { assertInteger } from '../lib/assert.ts';
 import type { Clock } from '../lib/deps.ts';
+import { mailboxDay } from '../protocol/mailbox/keys.ts';
 import { jitteredBackoff, RETRY_MAX_MS } from './delivery-policy.ts';
 
 export const PROBE_BASE_MS = 1_000;
@@ -136,6 +137,30 @@ export function healReset(e: Backoff, now: number, includeHeld: boolean, dueAt: 
  * every second, sends them).
  */
 export const CONNECTED_RETRY_JITTER_MS = 1_000;
+
+/** Days of mailboxes a heal fetched before the cut's length was taken into account, and still its most. */
+export const HEAL_FETCH_MAX_DAYS = 2;
+/**
+ * How far a sender's clock may be behind ours when it names the day of a deposit (mailbox addresses are
+ * per UTC day of the sender's clock, src/protocol/mailbox/keys.ts): a cut that began this close to
+ * midnight also fetches the day before.
+ */
+export const HEAL_FETCH_SKEW_MS = 3_600_000;
+
+/**
+ * Days of our mailboxes to fetch when a cut of `cutMs` ends at `now` (undefined: length unknown): the
+ * days the cut covered, with HEAL_FETCH_SKEW_MS before it, at most HEAL_FETCH_MAX_DAYS. Mail for us
+ * deposited on the far side went into the boxes of those days; older mail is the polling's. Why: a
+ * heal's fetches are most of what 40 nodes send right after it — in full-partition under load (26 Nov,
+ * heal6) 1,370 and 1,550 mailbox requests in the 20 s after the heal against 270 and 310 onion
+ * packets, each box asked of its 3 holders (new connections, mostly), the one process's loop busy for
+ * seconds with them — and yesterday's boxes hold nothing a 30 s cut put there: one day, not two.
+ */
+export function healFetchDays(now: number, cutMs: number | undefined): number {
+  if (cutMs === undefined || !Number.isFinite(cutMs)) return HEAL_FETCH_MAX_DAYS;
+  const from = Math.max(0, Math.floor(now - Math.max(0, cutMs) - HEAL_FETCH_SKEW_MS));
+  return Math.min(HEAL_FETCH_MAX_DAYS, mailboxDay(Math.floor(now)) - mailboxDay(from) + 1);
+}
 
 export function createHealTracker(opts: HealOptions): HealTracker {
   const clock = opts.clock;

@@ -21,7 +21,8 @@ import { startHeal, type Heal } from '../../src/node/heal.ts';
 import { createNetworkState } from '../../src/node/network-state.ts';
 import { memoryNodeStore } from '../../src/node/node-store.ts';
 import { generateIdentity } from '../../src/protocol/identity.ts';
-import { CONNECTED_RETRY_JITTER_MS, HEAL_MIN_INTERVAL_MS, MIN_CUT_MS, PROBE_MAX_MS } from '../../src/routing/heal.ts';
+import { MAILBOX_DAY_MS } from '../../src/protocol/mailbox/keys.ts';
+import { CONNECTED_RETRY_JITTER_MS, HEAL_FETCH_SKEW_MS, HEAL_MIN_INTERVAL_MS, MIN_CUT_MS, PROBE_MAX_MS } from '../../src/routing/heal.ts';
 
 const peerId = (): Promise<string> => peerIdFromNodeKey(randomBytes(32));
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -43,8 +44,9 @@ async function addCarol(t: Awaited<ReturnType<typeof setup>>): Promise<string> {
   return carolAddr;
 }
 
-async function setup() {
-  let now = 10_000_000;
+/** `start`: the clock's first reading (default 02:46 UTC of 1 Jan 1970). */
+async function setup(start = 10_000_000) {
+  let now = start;
   const clock = (): number => now;
   const [relay, bob] = [await peerId(), await peerId()];
   const relayAddr = `/ip4/203.0.113.7/tcp/4001/p2p/${relay}`;
@@ -77,7 +79,8 @@ async function setup() {
   entry('b'.repeat(32), 'held', 1, now + 240_000);
   const network = createNetworkState(net, clock, silentLogger, () => []);
   const flushes: [string, boolean][] = [];
-  let fetches = 0;
+  /** The days each mailbox fetch asked for. */
+  const fetchDays: number[] = [];
   /** retrySessions' calls: the contact named, or undefined (every waiting setup). */
   const sessionRetries: (string | undefined)[] = [];
   const heal = startHeal({
@@ -88,7 +91,7 @@ async function setup() {
     log: silentLogger,
     random: () => 0.5,
     flush: (c, force) => void flushes.push([c, force]),
-    fetchNow: () => void fetches++,
+    fetchNow: (days) => void fetchDays.push(days),
     retrySessions: (contact) => void sessionRetries.push(contact),
     tickMs: 3600_000, // the test samples by hand
   });
@@ -98,7 +101,8 @@ async function setup() {
     network,
     dials,
     flushes,
-    fetches: () => fetches,
+    fetches: () => fetchDays.length,
+    fetchDays: () => fetchDays,
     sessionRetried: () => sessionRetries,
     relayAddr,
     bobAddr,
@@ -149,6 +153,7 @@ describe('node heal', () => {
     assert.equal(t.heal.count(), 1);
     assert.deepEqual(t.flushes, [['bobuserid', true]]);
     assert.equal(t.fetches(), 1, 'mailboxes fetched now');
+    assert.deepEqual(t.fetchDays(), [1], 'the days the cut covered: today only');
     assert.ok(t.sessionRetried().includes(undefined), 'every session setup waiting for a bundle retried now');
     assert.deepEqual([t.outbox('a')?.attempts, t.outbox('a')?.nextAttemptAt], [0, t.now()], 'the backoff grown during the cut is reset');
     assert.deepEqual([t.outbox('b')?.attempts, t.outbox('b')?.state], [1, 'held'], 'held entries keep theirs: the recipient fetches them');
@@ -395,6 +400,7 @@ describe('node heal', () => {
     t.heal.check();
     await settle();
     assert.equal(t.fetches(), 1, 'mailboxes fetched now');
+    assert.deepEqual(t.fetchDays(), [1], "today's boxes only: the cut (seconds, mid-day) put nothing in yesterday's");
     assert.equal(t.heal.count(), 0, 'not a heal of a node that lost every peer');
     t.advance(1_000);
     t.setConns(peers); // the others come back too: the same heal
@@ -426,6 +432,28 @@ describe('node heal', () => {
     t.advance(HEAL_MIN_INTERVAL_MS);
     await threeGoneAndBack(); // the same three lost, not by us: a cut
     assert.equal(t.fetches(), 1, 'a cut: mailboxes fetched when its peers are back');
+  });
+
+  it('the fetch when a cut ends asks the days the cut covered: yesterday too when it began within HEAL_FETCH_SKEW_MS after midnight', async () => {
+    const day = 20_000 * MAILBOX_DAY_MS;
+    for (const [start, want] of [
+      [day + 12 * 3600_000, 1], // mid-day
+      [day + HEAL_FETCH_SKEW_MS / 2, 2], // half an hour after midnight: a sender's clock may still say yesterday
+    ] as const) {
+      const t = await setup(start);
+      heal = t.heal;
+      const peers = await inboundPeers(6, 60);
+      t.setConns(peers);
+      t.heal.check();
+      t.setConns(peers.slice(3)); // three of six gone at once: a cut of part of the network
+      t.heal.check();
+      t.advance(MIN_CUT_MS * 2);
+      t.setConns(peers);
+      t.heal.check();
+      await settle();
+      assert.deepEqual(t.fetchDays(), [want], `cut at ${new Date(start).toISOString()}`);
+      t.heal.stop();
+    }
   });
 
   it("one waiting contact's slow redial does not hold back another's", async () => {

@@ -17,7 +17,10 @@ import {
   CONTACT_SLOW_MAX_MS,
   createContactProbes,
   createHealTracker,
+  healFetchDays,
   healReset,
+  HEAL_FETCH_MAX_DAYS,
+  HEAL_FETCH_SKEW_MS,
   HEAL_MIN_INTERVAL_MS,
   MIN_CUT_MS,
   nextContactProbeDelay,
@@ -25,6 +28,7 @@ import {
   PROBE_BASE_MS,
   PROBE_MAX_MS,
 } from '../../src/routing/heal.ts';
+import { MAILBOX_DAY_MS } from '../../src/protocol/mailbox/keys.ts';
 
 function setup() {
   let now = 50_000;
@@ -165,6 +169,24 @@ describe('heal: rate limit', () => {
       advance(500);
     }
     assert.equal(runs, Math.ceil(60_000 / HEAL_MIN_INTERVAL_MS));
+  });
+});
+
+describe('heal: the days of mailboxes fetched when a cut ends', () => {
+  const day = 20_000 * MAILBOX_DAY_MS;
+  it("a cut inside one day: that day's boxes only (the mail it held back went there)", () => {
+    assert.equal(healFetchDays(day + 12 * 3600_000, 30_000), 1);
+    assert.equal(healFetchDays(day + 3 * 3600_000, 3600_000), 1);
+  });
+  it('a cut that began the day before, or within HEAL_FETCH_SKEW_MS after midnight (a sender\'s clock may lag): two days', () => {
+    assert.equal(healFetchDays(day + 600_000, 1_200_000), 2);
+    assert.equal(healFetchDays(day + HEAL_FETCH_SKEW_MS - 1_000, 0), 2);
+    assert.equal(healFetchDays(day + HEAL_FETCH_SKEW_MS + 1_000, 0), 1);
+  });
+  it('never more than HEAL_FETCH_MAX_DAYS (the days a heal always fetched); unknown length: all of them', () => {
+    assert.equal(healFetchDays(day + 1_000, 5 * MAILBOX_DAY_MS), HEAL_FETCH_MAX_DAYS);
+    assert.equal(healFetchDays(day + 12 * 3600_000, undefined), HEAL_FETCH_MAX_DAYS);
+    assert.equal(healFetchDays(1_000, 30_000), 1, 'near the epoch: day 0, nothing before it');
   });
 });
 
