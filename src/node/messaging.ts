@@ -65,8 +65,11 @@ export interface Messaging {
   announceAddresses(addresses: readonly string[]): void;
   /** Sends the contact's due outbox entries, oldest first (one flush per contact at a time). */
   flush(contact: string, force?: boolean): Promise<void>;
-  /** Inside a transaction: encrypts the contact's next batch now when nothing of its is in flight (outbound.ts). */
-  prepare(contact: string): void;
+  /**
+   * Inside a transaction: encrypts the contact's next batch now when nothing of its is in flight, or
+   * the batches ahead while some are (outbound.ts); returns what to run once the transaction committed.
+   */
+  prepare(contact: string): (() => void) | undefined;
   /** Retries whatever is due; expires what is too old. */
   tick(): Promise<void>;
   /** Maps a current user ID (after a key change) to the contact's record key. */

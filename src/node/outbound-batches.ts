@@ -61,9 +61,11 @@ export interface BatchDeps {
 export interface Batcher {
   /**
    * The next batch of a contact's due entries not in flight (`busy`); `more` makes the following
-   * batches from the same read of the outbox. `force`: entries not due yet count as due.
+   * batches from the same read of the outbox. `force`: entries not due yet count as due. `after`: from
+   * the entries after that one only (outbound.ts prepareAhead: those before are encrypted already);
+   * `busy` is then checked here only, not sent to the store as a skip list (~0.9 µs per id there).
    */
-  nextBatch(contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches?: number): Batch & { more(): Batch };
+  nextBatch(contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches?: number, after?: string): Batch & { more(): Batch };
   /** The envelope cached on the first of `items` when it covers exactly them. */
   cachedEnvelope(items: readonly OutboxItem[]): Uint8Array | undefined;
 }
@@ -84,15 +86,15 @@ export function createBatcher(d: BatchDeps): Batcher {
    * `batches` + 1 batches' worth of entries not in flight (T2), all of them only when that ran out
    * without a batch; `more` makes the following batches from the same read.
    */
-  const nextBatch = (contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches = 1): Batch & { more(): Batch } => {
+  const nextBatch = (contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches = 1, after?: string): Batch & { more(): Batch } => {
     // The entries in flight are not read again (each of them may carry a 64 KiB cached envelope);
     // that none of them is a hello is the caller's to see (outbound.ts pump).
-    const skip = [...busy];
+    const skip = after === undefined ? [...busy] : [];
     const limit = (batches + 1) * APP_BATCH_MAX;
-    let page = store.outbox.forContact(contact, limit, skip);
+    let page = store.outbox.forContact(contact, limit, skip, after);
     let first = fill(contact, page, now, force, busy);
     if (first.exhausted && page.length === limit) {
-      page = store.outbox.forContact(contact, undefined, skip);
+      page = store.outbox.forContact(contact, undefined, skip, after);
       first = fill(contact, page, now, force, busy);
     }
     return { items: first.items, apps: first.apps, more: () => fill(contact, page, clock(), false, busy) };

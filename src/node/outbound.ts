@@ -71,9 +71,11 @@ export interface Outbound {
   /**
    * Inside the caller's transaction: when nothing of the contact's is in flight, encrypts its next
    * batch now (the envelope cached on the entry, the session saved), so the caller's commit covers
-   * both the messages and their encryption and the flush that follows sends at once (L1).
+   * both the messages and their encryption and the flush that follows sends at once (L1). Returns what
+   * to run once that transaction has committed (nothing when it rolled back): the note of the batches
+   * encrypted ahead (prepareAhead) may only be trusted then.
    */
-  prepare(contact: string): void;
+  prepare(contact: string): (() => void) | undefined;
   tick(): Promise<void>;
   /** The contact's node as an onion target (its peer ID, onion key and addresses), when known. */
   targetFor(contact: string): RouteTarget | undefined;
@@ -92,6 +94,14 @@ export function createOutbound(d: OutboundDeps): Outbound {
   const again = new Set<string>();
   /** Contacts whose node acked in this run (so it holds the session): more than one batch may fly. */
   const confirmed = new Set<string>();
+  /**
+   * contact → the batches prepareAhead encrypted ahead (their ids, oldest first) in commits that
+   * returned, not taken by the flush yet; only while the contact's pump runs (memory only: a restart
+   * starts without). prepareAhead reads the outbox after the last of them instead of reading them (and
+   * their 64 KiB envelopes) again at every send's commit. A note gone stale (an entry of it removed
+   * some other way) costs only ahead-encryption until the pump ends; the flush never reads it.
+   */
+  const ahead = new Map<string, string[][]>();
   const { peersOf, targetFor, depositFor, routeFor } = createRoutes(d);
   const { nextBatch, cachedEnvelope } = createBatcher(d);
   const reschedule = createReschedule(d);
@@ -271,6 +281,7 @@ export function createOutbound(d: OutboundDeps): Outbound {
       await pumpWith(contact, force, busy);
     } finally {
       inFlight.delete(contact);
+      ahead.delete(contact);
     }
   };
 
@@ -281,6 +292,10 @@ export function createOutbound(d: OutboundDeps): Outbound {
     let hellos = 0;
     const take = (b: Batch): Batch => {
       for (const i of b.items) busy.add(i.messageId);
+      // The flush takes batches in order: a noted one taken, it and those noted before it are off the note.
+      const note = ahead.get(contact);
+      const k = note?.findIndex((ids) => ids[0] === b.items[0]?.messageId) ?? -1;
+      if (k >= 0) note?.splice(0, k + 1);
       return b;
     };
     for (;;) {
@@ -339,38 +354,53 @@ export function createOutbound(d: OutboundDeps): Outbound {
     }
   };
 
-  const prepare = (contact: string): void => {
+  const prepare = (contact: string): (() => void) | undefined => {
     const busy = inFlight.get(contact);
-    if (busy !== undefined) {
-      prepareAhead(contact, busy);
-      return;
-    }
-    if (flushing.has(contact)) return;
+    if (busy !== undefined) return prepareAhead(contact, busy);
+    if (flushing.has(contact)) return undefined;
     const { items, apps } = nextBatch(contact, clock(), false, new Set());
     const head = items[0];
-    if (!head || routeFor(contact, io.hopsOf(head.messageId)).kind === 'wait') return;
+    if (!head || routeFor(contact, io.hopsOf(head.messageId)).kind === 'wait') return undefined;
     envelopeFor(contact, items, apps, clock());
+    return undefined;
   };
 
   /**
    * While the contact's flush has requests in flight: encrypts the batches it will send next (up to a
    * full window's worth, those already encrypted included), so that the caller's commit covers them
    * and the flush sends them without a commit of its own. Only on a direct route to a contact that
-   * acked in this run (its node holds the session; no hello among them).
+   * acked in this run (its node holds the session; no hello among them). The batches it encrypted at
+   * earlier commits (the note, `ahead`) are not read again: the outbox is read after the last of them,
+   * when that entry is still there (else all of it, as the first time, and the note is made anew).
+   * Returns the note to keep once the caller's transaction has committed.
    */
-  const prepareAhead = (contact: string, busy: ReadonlySet<string>): void => {
+  const prepareAhead = (contact: string, busy: ReadonlySet<string>): (() => void) | undefined => {
+    if (!confirmed.has(contact)) return undefined;
+    let note = (ahead.get(contact) ?? []).filter((ids) => !ids.some((id) => busy.has(id)));
+    const last = note.at(-1)?.at(-1);
+    if (last !== undefined && store.outbox.get(last)?.contact !== contact) note = [];
+    if (note.length >= AHEAD) return undefined;
     const taken = new Set(busy);
+    for (const ids of note) for (const id of ids) taken.add(id);
     const now = clock();
-    let batch: Batch = nextBatch(contact, now, false, taken, AHEAD);
+    let batch: Batch = nextBatch(contact, now, false, taken, AHEAD - note.length, note.length > 0 ? last : undefined);
     const more = (batch as ReturnType<typeof nextBatch>).more;
-    for (let n = 0; n < AHEAD; n++) {
+    const added: string[][] = [];
+    for (let n = note.length; n < AHEAD; n++) {
       const head = batch.items[0];
-      if (!head || !confirmed.has(contact) || batch.apps.some((a) => a.type === 'hello')) return;
-      if (routeFor(contact, io.hopsOf(head.messageId)).kind !== 'direct') return;
+      if (!head || batch.apps.some((a) => a.type === 'hello')) break;
+      if (routeFor(contact, io.hopsOf(head.messageId)).kind !== 'direct') break;
       envelopeFor(contact, batch.items, batch.apps, now);
+      added.push(batch.items.map((i) => i.messageId));
       for (const i of batch.items) taken.add(i.messageId);
       batch = more();
     }
+    const next = [...note, ...added];
+    // Committed: the envelopes are on their entries. Synchronous after the commit, so the flush
+    // cannot have taken any of them in between; a pump that ended meanwhile keeps no note.
+    return () => {
+      if (inFlight.has(contact)) ahead.set(contact, next);
+    };
   };
 
   const tick = async (): Promise<void> => {

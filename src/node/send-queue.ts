@@ -68,6 +68,8 @@ export function createSendQueue(d: SendQueueDeps): (send: QueuedSend) => Promise
       messaging.enqueue(record.contact, app, record.expiresAt ?? d.clock() + DEFAULT_TTL_MS, undefined, p.hops);
     };
     const contactOf = (p: PendingSend): string => (p.parts as SendParts).record.contact;
+    /** What the contacts' encryption ahead keeps once this commit returned (messaging.prepare). */
+    const committed: (() => void)[] = [];
     try {
       store.transaction(() => {
         try {
@@ -89,7 +91,8 @@ export function createSendQueue(d: SendQueueDeps): (send: QueuedSend) => Promise
         }
         for (const contact of new Set(ok.map(contactOf))) {
           try {
-            store.transaction(() => messaging.prepare(contact));
+            const done = store.transaction(() => messaging.prepare(contact));
+            if (done) committed.push(done);
           } catch (e) {
             // Not encrypted yet (no session, …): the flush encrypts it, or it waits there as before.
             d.log?.debug('send not encrypted in its commit', { contact, error: e instanceof Error ? e : String(e) });
@@ -100,6 +103,7 @@ export function createSendQueue(d: SendQueueDeps): (send: QueuedSend) => Promise
       for (const p of ok) p.reject(e);
       return;
     }
+    for (const done of committed) done();
     d.emit(ok.map((p) => ({ type: 'message', message: d.toInfo((p.parts as SendParts).record) })));
     for (const p of ok) p.resolve();
     for (const contact of new Set(ok.map(contactOf))) void messaging.flush(contact);

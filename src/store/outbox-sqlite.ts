@@ -63,14 +63,19 @@ export function sqliteOutboxRepository(db: DatabaseSync): OutboxRepository {
       const row = db.prepare('SELECT MIN(next_attempt_at) AS t FROM outbox').get();
       return typeof row?.t === 'number' ? row.t : undefined;
     },
-    forContact: (contact, limit = -1, skip = []) =>
-      (skip.length === 0
-        ? prepareCached(db, `SELECT ${COLUMNS} FROM outbox WHERE contact = ? ORDER BY created_at, rowid LIMIT ?`).all(contact, limit === -1 ? -1 : Math.max(0, limit))
-        : prepareCached(
-          db,
-          `SELECT ${COLUMNS} FROM outbox WHERE contact = ? AND message_id NOT IN (SELECT value FROM json_each(?)) ORDER BY created_at, rowid LIMIT ?`,
-        ).all(contact, JSON.stringify(skip), limit === -1 ? -1 : Math.max(0, limit))
-      ).map(toItem),
+    forContact(contact, limit = -1, skip = [], after) {
+      // (created_at, rowid) is the index's order (outbox_by_contact): the entries after `after` are a
+      // range of it. No such entry of the contact: the sub-select is NULL and nothing compares greater.
+      const where = [
+        'contact = ?',
+        ...(skip.length > 0 ? ['message_id NOT IN (SELECT value FROM json_each(?))'] : []),
+        ...(after !== undefined ? ['(created_at, rowid) > (SELECT created_at, rowid FROM outbox WHERE message_id = ? AND contact = ?)'] : []),
+      ];
+      const args = [contact, ...(skip.length > 0 ? [JSON.stringify(skip)] : []), ...(after !== undefined ? [after, contact] : [])];
+      return prepareCached(db, `SELECT ${COLUMNS} FROM outbox WHERE ${where.join(' AND ')} ORDER BY created_at, rowid LIMIT ?`)
+        .all(...args, limit === -1 ? -1 : Math.max(0, limit))
+        .map(toItem);
+    },
     update(id, c) {
       checkOutboxUpdate(c);
       const r = update.run(c.state ?? null, c.attempts ?? null, c.nextAttemptAt ?? null, c.wire ?? null, id);

@@ -58,9 +58,11 @@ export interface OutboxRepository {
   /**
    * A contact's entries, oldest first (to flush when the contact shows up); the first `limit` only when
    * given — a flush reads one batch's worth, not the whole backlog (docs/perf-node.md T2) — and never
-   * those named in `skip` (a flush's entries in flight: not read again for every request).
+   * those named in `skip` (a flush's entries in flight: not read again for every request). With
+   * `after` (a message id), only the entries after that one in this order, and none when it is not an
+   * entry of the contact: a reader that already holds everything up to an entry reads the rest only.
    */
-  forContact(contact: string, limit?: number, skip?: readonly string[]): OutboxItem[];
+  forContact(contact: string, limit?: number, skip?: readonly string[], after?: string): OutboxItem[];
   /** Changes an entry; returns whether it exists. */
   update(messageId: string, change: OutboxUpdate): boolean;
   /** Removes the entry when it belongs to `contact` (an ack names both); returns whether it did. */
@@ -130,11 +132,15 @@ export function memoryOutboxRepository(log: UndoLog = noUndo): OutboxRepository 
       for (const i of rows.values()) if (min === undefined || i.nextAttemptAt < min) min = i.nextAttemptAt;
       return min;
     },
-    forContact(contact, limit = Number.MAX_SAFE_INTEGER, skip = []) {
+    forContact(contact, limit = Number.MAX_SAFE_INTEGER, skip = [], after) {
       const skipped = new Set(skip);
-      return [...rows.values()]
-        .filter((i) => i.contact === contact && !skipped.has(i.messageId))
-        .sort((a, b) => a.createdAt - b.createdAt)
+      let all = [...rows.values()].filter((i) => i.contact === contact).sort((a, b) => a.createdAt - b.createdAt);
+      if (after !== undefined) {
+        const k = all.findIndex((i) => i.messageId === after);
+        all = k < 0 ? [] : all.slice(k + 1);
+      }
+      return all
+        .filter((i) => !skipped.has(i.messageId))
         .slice(0, Math.max(0, limit))
         .map(copyItem);
     },

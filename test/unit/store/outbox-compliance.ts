@@ -83,6 +83,21 @@ export function outboxRepositoryCompliance(name: string, make: MakeSubject): voi
       assert.deepEqual(repo().forContact(uid('alice'), undefined, [1, 2, 3, 4].map(msgId)), []);
     });
 
+    it('lists a contact\'s entries after a given one only, and none when that one is not the contact\'s', () => {
+      for (const n of [1, 2, 3, 4, 5]) repo().enqueue(item(n, { createdAt: n === 5 ? 30 : 10 * n }));
+      repo().enqueue(item(6, { contact: uid('bob'), createdAt: 1 }));
+      // Order: 1 (10), 2 (20), 3 (30), 5 (30, enqueued after 3), 4 (40).
+      assert.deepEqual(repo().forContact(uid('alice'), undefined, undefined, msgId(2)).map((i) => i.messageId), [3, 5, 4].map(msgId));
+      assert.deepEqual(repo().forContact(uid('alice'), undefined, undefined, msgId(3)).map((i) => i.messageId), [5, 4].map(msgId));
+      assert.deepEqual(repo().forContact(uid('alice'), 1, undefined, msgId(1)).map((i) => i.messageId), [msgId(2)]);
+      assert.deepEqual(repo().forContact(uid('alice'), undefined, [msgId(3)], msgId(1)).map((i) => i.messageId), [2, 5, 4].map(msgId));
+      assert.deepEqual(repo().forContact(uid('alice'), undefined, undefined, msgId(4)), []);
+      assert.deepEqual(repo().forContact(uid('alice'), undefined, undefined, msgId(6)), [], 'another contact\'s entry');
+      assert.deepEqual(repo().forContact(uid('alice'), undefined, undefined, msgId(9)), [], 'no such entry');
+      assert.equal(repo().remove(uid('alice'), msgId(2)), true);
+      assert.deepEqual(repo().forContact(uid('alice'), undefined, undefined, msgId(2)), [], 'an entry gone');
+    });
+
     it('removes a whole ack\'s entries at once, only the contact\'s, and says which', () => {
       for (const n of [1, 2, 3]) repo().enqueue(item(n));
       repo().enqueue(item(4, { contact: uid('bob') }));

@@ -1,0 +1,93 @@
+/**
+ * Encryption ahead (outbound.ts prepareAhead): while a contact's flush has requests in flight, each
+ * send's commit encrypts the batches the flush will send next. What earlier commits encrypted ahead is
+ * noted in memory, so a commit reads the outbox after it — it never reads those entries and their
+ * 64 KiB envelopes again (docs/perf-node.md, seventh pass) — and every message still arrives once and
+ * is delivered.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { systemRng } from '../../src/lib/system.ts';
+import { generateIdentity } from '../../src/protocol/identity.ts';
+import { memoryNodeStore, type NodeStore } from '../../src/node/node-store.ts';
+import type { CompeerEvent } from '../../src/node/types.ts';
+import type { OutboxRepository } from '../../src/store/outbox.ts';
+import { startCompeer, type TestNode } from './node-helpers.ts';
+import { waitFor } from './net-helpers.ts';
+
+const COUNT = 2_000; // 8 send commits of 256 while the first requests are in flight
+
+/** Alice's store, watching what the sends' commits (transactions that enqueue) read of the outbox. */
+function watched(): { store: NodeStore; reads: { commits: number; cached: number; rows: number } } {
+  const inner = memoryNodeStore(generateIdentity(systemRng), 'alice');
+  const reads = { commits: 0, cached: 0, rows: 0 };
+  let depth = 0;
+  let enqueued = false;
+  const outbox: OutboxRepository = {
+    ...inner.outbox,
+    enqueue(item) {
+      enqueued = true;
+      inner.outbox.enqueue(item);
+    },
+    forContact(contact, limit, skip, afterId) {
+      const items = inner.outbox.forContact(contact, limit, skip, afterId);
+      if (depth > 0 && enqueued) {
+        reads.rows += items.length;
+        reads.cached += items.filter((i) => i.wire.length > 0).length;
+      }
+      return items;
+    },
+  };
+  const store: NodeStore = {
+    ...inner,
+    outbox,
+    transaction(fn, opts) {
+      if (depth === 0) enqueued = false;
+      depth++;
+      try {
+        return inner.transaction(fn, opts);
+      } finally {
+        depth--;
+        if (depth === 0 && enqueued) reads.commits++;
+      }
+    },
+  };
+  return { store, reads };
+}
+
+describe('node: encryption ahead of the flush', () => {
+  let alice: TestNode;
+  let bob: TestNode;
+  const { store, reads } = watched();
+  before(async () => {
+    alice = await startCompeer('alice', { store });
+    bob = await startCompeer('bob');
+    await alice.node.addContact((await bob.node.id()).invite);
+    await alice.node.send('bob', 'hello');
+    assert.ok(await waitFor(async () => (await alice.node.messages('bob'))[0]?.status === 'delivered', 10_000), 'first message delivered');
+  });
+  after(async () => {
+    await alice?.node.stop();
+    await bob?.node.stop();
+  });
+
+  test('a send\'s commit never reads again the envelopes earlier commits encrypted; all delivered once', async () => {
+    const arrived: string[] = [];
+    const delivered = new Set<string>();
+    bob.node.on((e: CompeerEvent) => {
+      if (e.type === 'message' && e.message.direction === 'in') arrived.push(e.message.text);
+    });
+    alice.node.on((e: CompeerEvent) => {
+      if (e.type === 'status' && e.status === 'delivered') delivered.add(e.id);
+    });
+    const texts = Array.from({ length: COUNT }, (_, i) => `${String(i).padStart(4, '0')} ${'x'.repeat(1020)}`);
+    const sent = await Promise.all(texts.map((t) => alice.node.send('bob', t)));
+    assert.ok(await waitFor(() => sent.every((s) => delivered.has(s.id)), 60_000), `delivered: ${delivered.size} of ${COUNT}`);
+    assert.ok(reads.commits >= COUNT / 256, `${reads.commits} send commits`);
+    assert.ok(reads.rows > 0, 'the commits read the outbox to encrypt ahead');
+    assert.equal(reads.cached, 0, `entries with a cached envelope read by the sends' commits (of ${reads.rows} rows)`);
+    assert.equal(arrived.length, COUNT);
+    assert.deepEqual([...arrived].sort(), texts);
+    assert.deepEqual(alice.store.outbox.forContact(bob.node.userId), []);
+  });
+});
