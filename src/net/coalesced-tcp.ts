@@ -9,10 +9,14 @@
  *
  * How: the connection's send path (the MultiaddrConnection's `sendData`) corks the socket on its first
  * call in a turn and uncorks it on `process.nextTick`, so Node hands everything written in between to
- * the kernel as one `writev`. The bytes on the wire are the same, in the same order. Nothing else
- * changes: `socket.write`'s return value still tells libp2p when to wait for 'drain' (it counts what is
- * buffered, corked or not), `end()` uncorks before the FIN, and a destroyed socket drops what it held
- * as it did its unsent tail before.
+ * the kernel as one `writev`. Writes made while the connection handles bytes it received — yamux
+ * answers every data frame with a window update, synchronously — wait until the microtasks of that
+ * handling are done (a microtask, then a tick): a response the handling writes at once (a request
+ * handler with no I/O of its own) leaves in the same syscall, and the window update's syscall no
+ * longer comes before the handling itself. The bytes on the wire are the same, in the same order.
+ * Nothing else changes: `socket.write`'s return value still tells libp2p when to wait for 'drain' (it
+ * counts what is buffered, corked or not), `end()` uncorks before the FIN, and a destroyed socket drops
+ * what it held as it did its unsent tail before.
  *
  * The wrap is done where libp2p hands a new connection to its upgrader (dial and listener alike), by
  * handing the TCP transport an upgrader that wraps first; node_modules is not patched. A connection
@@ -66,17 +70,32 @@ export function coalesceWrites(conn: MultiaddrConnection): boolean {
   wrapped.add(c);
   const socket = c.socket;
   const send = c.sendData.bind(c);
+  // True while libp2p handles a received chunk synchronously (ours runs first; the reset is a microtask,
+  // so it comes after that handling, whatever it throws).
+  let receiving = false;
+  const received = (): void => {
+    receiving = false;
+  };
+  socket.prependListener('data', () => {
+    receiving = true;
+    queueMicrotask(received);
+  });
   let corked = false;
   const uncork = (): void => {
     corked = false;
     // On a socket destroyed meanwhile this is a no-op: Node dropped what it held.
     socket.uncork();
   };
+  // Queued from a microtask, a tick runs once the microtask queue is empty: after the handling's.
+  const uncorkAfterMicrotasks = (): void => {
+    process.nextTick(uncork);
+  };
   c.sendData = (data: Uint8ArrayList): SendResult => {
     if (!corked) {
       corked = true;
       socket.cork();
-      process.nextTick(uncork);
+      if (receiving) queueMicrotask(uncorkAfterMicrotasks);
+      else process.nextTick(uncork);
     }
     return send(data);
   };

@@ -1,6 +1,7 @@
 /**
- * src/net/coalesced-tcp.ts: a TCP connection's writes of one event-loop turn leave in one syscall, with
- * the same bytes, and backpressure, graceful close and a socket closed mid-write behave as before.
+ * src/net/coalesced-tcp.ts: a TCP connection's writes of one event-loop turn leave in one syscall (those
+ * made while a received chunk is handled: once that handling's microtasks are done), with the same
+ * bytes, and backpressure, graceful close and a socket closed mid-write behave as before.
  *
  * The transport runs for real (listener and dialer on 127.0.0.1); the upgrader it hands connections to
  * only records them, so the test drives the connection's send path itself, and the far end is a plain
@@ -188,6 +189,34 @@ describe('coalesced TCP writes', () => {
       }
     });
   }
+
+  it('what handling a received chunk writes at once and what its microtasks write leave together, after them', async () => {
+    // yamux answers a data frame with a window update inside the 'data' handling; a request handler
+    // without I/O answers a few promise hops later. One syscall for both (two with a plain nextTick).
+    const p = await inbound();
+    try {
+      const writes = countWrites(socketOf(p.conn));
+      const update = randomBytes(30);
+      const response = randomBytes(500);
+      let countAtResponse = -1;
+      p.conn.addEventListener('message', () => {
+        p.conn.send(new Uint8ArrayList(update.subarray(0, 2), update.subarray(2)));
+        void (async () => {
+          for (let i = 0; i < 5; i++) await Promise.resolve();
+          countAtResponse = writes.count;
+          p.conn.send(new Uint8ArrayList(response.subarray(0, 2), response.subarray(2)));
+        })();
+      });
+      const got = receive(p.far, update.length + response.length);
+      p.far.write(randomBytes(100));
+      const all = await got;
+      assert.equal(countAtResponse, 0, 'the window update left before the handling was done');
+      assert.equal(writes.count, 1);
+      assert.deepEqual(all, Buffer.concat([update, response]));
+    } finally {
+      await p.close();
+    }
+  });
 
   it('the plain transport (before) wrote each chunk with a syscall of its own', async () => {
     // The measure the change is held to: the same two frames through @libp2p/tcp as it is.
