@@ -362,7 +362,12 @@ export function createMessaging(d: MessagingDeps): Messaging {
     handle,
     receiveRouted,
     announceAddresses,
-    enqueue: io.enqueue,
+    enqueue(contact, app, expiresAt, createdAt, hops) {
+      io.enqueue(contact, app, expiresAt, createdAt, hops);
+      // Queued before the entries already there (first-contact.ts's hello): what was encrypted ahead
+      // of the flush no longer follows on from the start of the outbox.
+      if (createdAt !== undefined) outbound.forgetAhead(contact);
+    },
     enqueueInbox,
     announceInbox,
     flush: outbound.flush,

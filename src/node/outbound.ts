@@ -76,6 +76,11 @@ export interface Outbound {
    * encrypted ahead (prepareAhead) may only be trusted then.
    */
   prepare(contact: string): (() => void) | undefined;
+  /**
+   * An entry was queued before others of the contact (an explicit createdAt): encryption ahead must
+   * read the outbox from the start again — a hello may now lead it.
+   */
+  forgetAhead(contact: string): void;
   tick(): Promise<void>;
   /** The contact's node as an onion target (its peer ID, onion key and addresses), when known. */
   targetFor(contact: string): RouteTarget | undefined;
@@ -95,13 +100,15 @@ export function createOutbound(d: OutboundDeps): Outbound {
   /** Contacts whose node acked in this run (so it holds the session): more than one batch may fly. */
   const confirmed = new Set<string>();
   /**
-   * contact → the batches prepareAhead encrypted ahead (their ids, oldest first) in commits that
-   * returned, not taken by the flush yet; only while the contact's pump runs (memory only: a restart
-   * starts without). prepareAhead reads the outbox after the last of them instead of reading them (and
-   * their 64 KiB envelopes) again at every send's commit. A note gone stale (an entry of it removed
-   * some other way) costs only ahead-encryption until the pump ends; the flush never reads it.
+   * contact → the note of encryption ahead, only while the contact's pump runs (memory only: a
+   * restart starts without): `batches`, those prepareAhead encrypted (their ids, oldest first) in
+   * commits that returned and the flush has not taken yet, and `taken`, the last entry of the last
+   * batch the flush took. prepareAhead reads the outbox after the last of these instead of reading them
+   * (and their 64 KiB envelopes, through a skip list of every id in flight) again at every send's
+   * commit. A stale note (an entry removed some other way) costs only ahead-encryption until the pump
+   * ends; the flush never reads it. An entry queued before others (first-contact.ts's hello) drops it.
    */
-  const ahead = new Map<string, string[][]>();
+  const ahead = new Map<string, { batches: string[][]; taken?: string }>();
   const { peersOf, targetFor, depositFor, routeFor } = createRoutes(d);
   const { nextBatch, cachedEnvelope } = createBatcher(d);
   const reschedule = createReschedule(d);
@@ -293,9 +300,11 @@ export function createOutbound(d: OutboundDeps): Outbound {
     const take = (b: Batch): Batch => {
       for (const i of b.items) busy.add(i.messageId);
       // The flush takes batches in order: a noted one taken, it and those noted before it are off the note.
-      const note = ahead.get(contact);
-      const k = note?.findIndex((ids) => ids[0] === b.items[0]?.messageId) ?? -1;
-      if (k >= 0) note?.splice(0, k + 1);
+      const note = ahead.get(contact) ?? { batches: [] };
+      const k = note.batches.findIndex((ids) => ids[0] === b.items[0]?.messageId);
+      if (k >= 0) note.batches.splice(0, k + 1);
+      note.taken = b.items.at(-1)?.messageId;
+      ahead.set(contact, note);
       return b;
     };
     for (;;) {
@@ -376,31 +385,40 @@ export function createOutbound(d: OutboundDeps): Outbound {
    */
   const prepareAhead = (contact: string, busy: ReadonlySet<string>): (() => void) | undefined => {
     if (!confirmed.has(contact)) return undefined;
-    let note = (ahead.get(contact) ?? []).filter((ids) => !ids.some((id) => busy.has(id)));
-    const last = note.at(-1)?.at(-1);
-    if (last !== undefined && store.outbox.get(last)?.contact !== contact) note = [];
+    const kept = ahead.get(contact);
+    let note = (kept?.batches ?? []).filter((ids) => !ids.some((id) => busy.has(id)));
+    let last = note.at(-1)?.at(-1) ?? kept?.taken;
+    if (last !== undefined && store.outbox.get(last)?.contact !== contact) {
+      note = [];
+      last = undefined;
+    }
     if (note.length >= AHEAD) return undefined;
     const taken = new Set(busy);
     for (const ids of note) for (const id of ids) taken.add(id);
     const now = clock();
-    let batch: Batch = nextBatch(contact, now, false, taken, AHEAD - note.length, note.length > 0 ? last : undefined);
+    let batch: Batch = nextBatch(contact, now, false, taken, AHEAD - note.length, last);
     const more = (batch as ReturnType<typeof nextBatch>).more;
     const added: string[][] = [];
     for (let n = note.length; n < AHEAD; n++) {
       const head = batch.items[0];
-      if (!head || batch.apps.some((a) => a.type === 'hello')) break;
+      // confirmed again each time: envelopeFor forgets it when the session turns out to be a new one.
+      if (!head || !confirmed.has(contact) || batch.apps.some((a) => a.type === 'hello')) break;
       if (routeFor(contact, io.hopsOf(head.messageId)).kind !== 'direct') break;
       envelopeFor(contact, batch.items, batch.apps, now);
       added.push(batch.items.map((i) => i.messageId));
       for (const i of batch.items) taken.add(i.messageId);
       batch = more();
     }
-    const next = [...note, ...added];
+    const batches = [...note, ...added];
     // Committed: the envelopes are on their entries. Synchronous after the commit, so the flush
     // cannot have taken any of them in between; a pump that ended meanwhile keeps no note.
     return () => {
-      if (inFlight.has(contact)) ahead.set(contact, next);
+      if (inFlight.has(contact)) ahead.set(contact, { ...ahead.get(contact), batches });
     };
+  };
+
+  const forgetAhead = (contact: string): void => {
+    ahead.delete(contact);
   };
 
   const tick = async (): Promise<void> => {
@@ -415,5 +433,5 @@ export function createOutbound(d: OutboundDeps): Outbound {
     await Promise.all([...contacts].map((c) => flush(c)));
   };
 
-  return { flush, prepare, tick, targetFor };
+  return { flush, prepare, forgetAhead, tick, targetFor };
 }
