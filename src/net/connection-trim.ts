@@ -162,7 +162,8 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
       const peer = c.remotePeer.toString();
       const t = tags.get(peer) ?? { value: 0, keepAlive: false };
       const used = inUse(now, c.timeline.open, lastActive.get(peer));
-      return { c, value: t.value, busy: c.streams.length > 0, openedAt: c.timeline.open, inUse: used, inFlight: working.get(peer) ?? 0, kept: t.keepAlive || t.unknown === true || kept.has(peer), keepAlive: t.keepAlive };
+      const fresh = now - c.timeline.open < TRIM_GRACE_MS;
+      return { c, value: t.value, busy: c.streams.length > 0, openedAt: c.timeline.open, inUse: used, fresh, inFlight: working.get(peer) ?? 0, kept: t.keepAlive || t.unknown === true || kept.has(peer), keepAlive: t.keepAlive };
     });
     // One of libp2p's inbound slots stays free (its limit is max + reserve), whatever it cuts.
     const chosen = trimVictims(candidates, all.length - maxConnections, all.length - (maxConnections + inboundReserve(maxConnections) - 1));

@@ -26,6 +26,13 @@
  * is busy. Why: a sender's own forced cut (27 open, all in use by the 30 s rule) took its path's first
  * relay with the packet on it, and the failure showed only at the request's deadline, 5.6 s later
  * (full-partition, 26 Nov).
+ * Among connections without work in flight, a forced cut takes those in use by past requests (the 30 s
+ * rule) before those still in their grace: a new connection was dialled for something — its request
+ * comes within the grace — while a request 20 s ago is done. By value and streams alone the new one went
+ * first (no tags for a stranger, and no pooled stream yet while the old ones all keep one): after a heal
+ * a recipient at libp2p's limit cut a sender's redial the moment it connected, twice, and then refused it
+ * by the cool-down — 28 → 2, a first contact, 22.9 s after the heal (full-partition under load, 26 Nov,
+ * heal6); 23 of 64 forced cuts in the 20 s after the heal of another run took a connection under 5 s old.
  *
  * Cool-down: a peer that holds *us* KEEP_ALIVE redials the moment we cut it; we cut someone else, who
  * may do the same. In an idle 40-node cluster at 24 connections that loop opened ~1 connection per node
@@ -59,11 +66,14 @@ export interface TrimCandidate {
   readonly kept: boolean;
   /** Compeer requests with the peer not answered yet, either way (ours pending, or one we serve: a relayed packet). */
   readonly inFlight: number;
+  /** Opened less than TRIM_GRACE_MS ago: its first request may not have come yet (undefined: no). */
+  readonly fresh?: boolean;
 }
 
 const order = (a: TrimCandidate, b: TrimCandidate): number => a.value - b.value || Number(a.busy) - Number(b.busy) || a.openedAt - b.openedAt;
-// Forced cuts: connections with no work in flight first, then the fewest requests lost.
-const forcedOrder = (a: TrimCandidate, b: TrimCandidate): number => a.inFlight - b.inFlight || order(a, b);
+// Forced cuts: connections with no work in flight first, then the fewest requests lost; among equals, those
+// in use by past requests before those still in their grace (below).
+const forcedOrder = (a: TrimCandidate, b: TrimCandidate): number => a.inFlight - b.inFlight || Number(a.fresh === true) - Number(b.fresh === true) || order(a, b);
 const spare = (c: TrimCandidate): boolean => c.inUse || c.inFlight > 0;
 
 /**

@@ -109,6 +109,26 @@ describe('net: connection trim', () => {
     assert.deepEqual(trimVictims(all, 4, 4).map((v) => v.name), ['used-a', 'used-b', 'first-relay', 'busier']);
   });
 
+  it('a forced cut takes connections in use by past requests before a new one still in its grace', () => {
+    // full-partition under load (heal6): node 2 at libp2p's limit, every connection in use, a sender's
+    // redial just connected (a stranger: no tags, no pooled stream yet) — by value and streams it went first.
+    const c = (name: string, value: number, openedAt: number, o: { busy?: boolean; fresh?: boolean; inFlight?: number } = {}) => ({
+      name,
+      value,
+      busy: o.busy ?? true,
+      openedAt,
+      inUse: true,
+      kept: false,
+      inFlight: o.inFlight ?? 0,
+      ...(o.fresh !== undefined && { fresh: o.fresh }),
+    });
+    const redial = c('redial', 0, 99, { busy: false, fresh: true });
+    const all = [c('kad', 1, 3, { fresh: false }), redial, c('mesh', 5, 2, { fresh: false }), c('relay', 0, 4, { fresh: false, inFlight: 1 })];
+    assert.deepEqual(trimVictims(all, 4, 1).map((v) => v.name), ['kad'], 'an old connection in use by a past request goes, not the new one');
+    assert.deepEqual(trimVictims(all, 4, 3).map((v) => v.name), ['kad', 'mesh', 'redial'], 'the new one before work in flight');
+    assert.deepEqual(trimVictims([redial, c('new-too', 1, 98, { fresh: true })], 2, 1).map((v) => v.name), ['redial'], 'between new ones: value, streams, age as before');
+  });
+
   it('a connection is in use while new, and for a while after a request with its peer', () => {
     const now = 1_000_000;
     assert.equal(inUse(now, now - TRIM_GRACE_MS + 1, undefined), true, 'new');
@@ -258,6 +278,25 @@ describe('net: connection trim', () => {
     await settle(fake, max);
     // All in use, none with a request in flight: the oldest go, not the newcomer for lacking a pooled stream.
     assert.ok(fake.conns.some((c) => c.remotePeer.toString() === 'newcomer'), fake.conns.map((c) => c.remotePeer.toString()).join(','));
+  });
+  it('a forced cut spares a connection still in its grace, streams or none, before old ones in use by past requests', async () => {
+    const max = 2;
+    const fake = fakeConnections(async () => {});
+    const { node, open } = fakeNode(fake);
+    let now = 100_000;
+    const trim = createConnectionTrim(max, () => now, silentLogger);
+    trim.attach(node);
+    const opened = (name: string, at: number, protocols: string[]): FakeConn =>
+      Object.assign(fake.conn(name), { timeline: { open: at }, streams: protocols.map((protocol) => ({ protocol })) });
+    // heal6's trace: a stranger's redial just connected (no stream yet) to a node whose connections are
+    // all in use by requests of the last 30 s, each keeping a pooled stream.
+    fake.conns = ['a', 'b', 'c', 'd'].map((n, i) => opened(n, i, ['/compeer/onion/1']));
+    for (const n of ['a', 'b', 'c', 'd']) trim.touch(n);
+    now += TRIM_GRACE_MS + 1;
+    fake.conns.push(opened('redial', now, []));
+    open();
+    await settle(fake, max);
+    assert.ok(fake.conns.some((c) => c.remotePeer.toString() === 'redial'), fake.conns.map((c) => c.remotePeer.toString()).join(','));
   });
   it("never refuses a contact's node, nor a peer we sent a request to lately; a peer that only sent us requests is refused as before", async () => {
     const max = 2;
