@@ -4,8 +4,8 @@
  * at the first send, or on the 30 s retry) with `hello`, our addresses and our inbox queued first —
  * anything queued before waits behind the hello, which must arrive first.
  * A setup that failed (the contact's node out of reach, e.g. across a cut) is tried again when that
- * node is reached (`retry`, asked by the heal: docs/delivery.md "Heal") — at once but for a jitter of up
- * to RETRY_JITTER_MS, at most once per RETRY_MIN_MS per contact — and on the node's 30 s retry
+ * node is reached (`retry`, asked by the heal: docs/delivery.md "Heal") — at once, at most once per
+ * RETRY_MIN_MS per contact — and on the node's 30 s retry
  * (`retryPending`). One setup per contact at a time: a send, an invite's addition or a retry asking
  * while one runs joins it (each setup fetches a bundle and takes one of the contact's one-time prekeys),
  * and one contact's slow fetch (a request deadline, then the DHT's) does not hold back another's.
@@ -33,11 +33,6 @@ const PENDING_HELLO = 'node.pending-hello/';
  * and go every few seconds (the trim, a flapping link), each one asking again.
  */
 export const RETRY_MIN_MS = 5_000;
-/**
- * Up to this long before such a retry: after a heal, every node whose first contacts waited across the
- * cut asks at once (a bundle request each, then a DHT query for those still out of reach).
- */
-export const RETRY_JITTER_MS = 500;
 
 export interface FirstContactDeps {
   readonly store: NodeStore;
@@ -48,8 +43,6 @@ export interface FirstContactDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
-  /** Uniform draws in [0, 1) for the retry jitter (timing, not key material; default Math.random). */
-  readonly random?: () => number;
 }
 
 export interface FirstContact {
@@ -69,7 +62,6 @@ export interface FirstContact {
 export function createFirstContact(d: FirstContactDeps): FirstContact {
   const { store, net, msg, rng, clock, log } = d;
 
-  const random = d.random ?? Math.random;
   /** Setups running, per contact (one at a time: a send and the retry asking at once share one fetch). */
   const running = new Map<string, Promise<void>>();
   /** Retries running, per contact (`setUp`: the session, then its flush). */
@@ -144,12 +136,12 @@ export function createFirstContact(d: FirstContactDeps): FirstContact {
       if (last !== undefined && now - last < RETRY_MIN_MS) return Promise.resolve(false);
       if (store.sessions.has(contact) || store.meta.get(PENDING_HELLO + contact) === undefined) return Promise.resolve(false);
       askedAt.set(contact, now);
-      return new Promise<boolean>((resolve) => {
-        // Through a promise: a store closed meanwhile (the node stopped) is a rejection, not an uncaught throw.
-        const go = (): void => resolve(Promise.resolve(contact).then(setUp).catch(() => false));
-        const timer = setTimeout(go, Math.floor(random() * RETRY_JITTER_MS));
-        timer.unref();
-      });
+      // At once, not after a jitter (up to 500 ms before heal6): the contact's node was just reached, so
+      // this is one bundle request to it — the nodes a heal reaches ask different nodes, at the moments
+      // their redials get through. A timer there waited for the whole simulator's loop: 4.6 s from 28's
+      // reach of its first contact 2 to the bundle request in one full-partition run under load (26 Nov).
+      // Through a promise: a store closed meanwhile (the node stopped) is a rejection, not an uncaught throw.
+      return Promise.resolve(contact).then(setUp).catch(() => false);
     },
   };
 }

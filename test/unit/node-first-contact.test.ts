@@ -68,7 +68,6 @@ async function setup(names: string[]) {
     clock: () => now,
     log: silentLogger,
     requestTimeoutMs: 5_000,
-    random: () => 0,
   });
   store.transaction(() => {
     for (const c of contacts) {
@@ -112,6 +111,17 @@ describe('first contact', () => {
     t.advance(RETRY_MIN_MS);
     assert.equal(await t.first.retry(bob.userId), false, 'nothing left to set up');
     assert.equal(t.requests.length, 3);
+  });
+
+  it("a reached contact's setup asks for its bundle at once, before any timer runs (no jitter)", async () => {
+    const t = await setup(['bob']);
+    const bob = t.contacts[0] as Contact;
+    t.reachable.add(bob.peer);
+    const retried = t.first.retry(bob.userId);
+    // Microtasks only: in the simulator a timer here waited for every other node's work (heal6: 4.6 s).
+    for (let i = 0; i < 20 && t.requests.length === 0; i++) await Promise.resolve();
+    assert.deepEqual(t.requests, [bob.peer], 'the bundle request to the node just reached');
+    assert.equal(await retried, true);
   });
 
   it('a send and the retry asking at once share one setup: one bundle fetched, one one-time prekey taken', async () => {
