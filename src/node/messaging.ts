@@ -201,6 +201,8 @@ export function createMessaging(d: MessagingDeps): Messaging {
         }
         case 'ack':
           io.applyAcks(key, part.ids, events);
+          // Entries a flush may have in flight, removed outside it (outbound.ts pumpWith's count).
+          outbound.forgetAhead(key);
           break;
         case 'addresses':
           store.contacts.setAddresses(key, part.addresses.slice(0, MAX_CONTACT_ADDRESSES));

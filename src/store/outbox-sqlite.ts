@@ -76,6 +76,14 @@ export function sqliteOutboxRepository(db: DatabaseSync): OutboxRepository {
         .all(...args, limit === -1 ? -1 : Math.max(0, limit))
         .map(toItem);
     },
+    countThrough(contact, id) {
+      // An index range (outbox_by_contact holds rowid): no row read. NULL sub-select: nothing compares.
+      const row = prepareCached(
+        db,
+        'SELECT COUNT(*) AS n FROM outbox WHERE contact = ? AND (created_at, rowid) <= (SELECT created_at, rowid FROM outbox WHERE message_id = ? AND contact = ?)',
+      ).get(contact, id, contact);
+      return row === undefined ? 0 : intColumn(row, 'n');
+    },
     update(id, c) {
       checkOutboxUpdate(c);
       const r = update.run(c.state ?? null, c.attempts ?? null, c.nextAttemptAt ?? null, c.wire ?? null, id);

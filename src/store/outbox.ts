@@ -63,6 +63,12 @@ export interface OutboxRepository {
    * entry of the contact: a reader that already holds everything up to an entry reads the rest only.
    */
   forContact(contact: string, limit?: number, skip?: readonly string[], after?: string): OutboxItem[];
+  /**
+   * How many of the contact's entries come at or before `messageId` in forContact's order (0 when it is
+   * not one of them): a reader that knows that many of them (a flush, its entries in flight) knows
+   * there is no other, and reads after it (`after`) instead of skipping them one by one.
+   */
+  countThrough(contact: string, messageId: string): number;
   /** Changes an entry; returns whether it exists. */
   update(messageId: string, change: OutboxUpdate): boolean;
   /** Removes the entry when it belongs to `contact` (an ack names both); returns whether it did. */
@@ -143,6 +149,10 @@ export function memoryOutboxRepository(log: UndoLog = noUndo): OutboxRepository 
         .filter((i) => !skipped.has(i.messageId))
         .slice(0, Math.max(0, limit))
         .map(copyItem);
+    },
+    countThrough(contact, id) {
+      const all = [...rows.values()].filter((i) => i.contact === contact).sort((a, b) => a.createdAt - b.createdAt);
+      return all.findIndex((i) => i.messageId === id) + 1;
     },
     update(id, change) {
       checkOutboxUpdate(change);

@@ -98,6 +98,18 @@ export function outboxRepositoryCompliance(name: string, make: MakeSubject): voi
       assert.deepEqual(repo().forContact(uid('alice'), undefined, undefined, msgId(2)), [], 'an entry gone');
     });
 
+    it('counts a contact\'s entries up to a given one, in the order it lists them', () => {
+      for (const n of [1, 2, 3, 4, 5]) repo().enqueue(item(n, { createdAt: n === 5 ? 30 : 10 * n }));
+      repo().enqueue(item(6, { contact: uid('bob'), createdAt: 1 }));
+      // Order: 1 (10), 2 (20), 3 (30), 5 (30, enqueued after 3), 4 (40).
+      assert.deepEqual([1, 2, 3, 5, 4].map((n) => repo().countThrough(uid('alice'), msgId(n))), [1, 2, 3, 4, 5]);
+      assert.equal(repo().countThrough(uid('bob'), msgId(6)), 1);
+      assert.equal(repo().countThrough(uid('alice'), msgId(6)), 0, 'another contact\'s entry');
+      assert.equal(repo().countThrough(uid('alice'), msgId(9)), 0, 'no such entry');
+      assert.equal(repo().remove(uid('alice'), msgId(2)), true);
+      assert.equal(repo().countThrough(uid('alice'), msgId(4)), 4);
+    });
+
     it('removes a whole ack\'s entries at once, only the contact\'s, and says which', () => {
       for (const n of [1, 2, 3]) repo().enqueue(item(n));
       repo().enqueue(item(4, { contact: uid('bob') }));
