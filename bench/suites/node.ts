@@ -12,8 +12,9 @@
  * recipient in a worker thread (bench/suites/_node-peer.ts) — its own event loop, its own sqlite
  * connection and fsyncs, the OS free to put it on the other core. (Until 2026-11-25 both nodes shared
  * one thread, so every step of one waited for the other's: docs/perf-node.md.) The floor's echo still
- * runs both ends on the main thread: src/net/echo-bench.ts offers no server on its own (src/net/ is
- * another area; a one-request-in-flight echo gains little from a second thread).
+ * runs both ends on the main thread; `measureEcho({ serverThread: 'worker' })` runs its server end in a
+ * worker thread as the recipient is, a floor ~1.5-2x higher on this machine (docs/perf-node.md,
+ * "Seventh pass") — which of the two the suite reports is the lead's choice; it reports the first.
  *
  *   npm run bench -- node
  */
