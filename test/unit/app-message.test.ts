@@ -1,8 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CompeerError } from '../../src/lib/errors.ts';
+import { CompeerError, LimitError } from '../../src/lib/errors.ts';
+import { u32 } from '../../src/lib/reader.ts';
 import { code } from './throws.ts';
-import { APP_BATCH_MAX, APP_TEXT_MAX_BYTES, appMessageEncodedSize, decodeAppMessage, encodeAppMessage, type AppMessage, type BatchableMessage } from '../../src/protocol/wire/app-message.ts';
+import { APP_BATCH_MAX, APP_MESSAGE_MAX_BYTES, APP_TEXT_MAX_BYTES, appMessageEncodedSize, decodeAppMessage, encodeAppMessage, type AppMessage, type BatchableMessage } from '../../src/protocol/wire/app-message.ts';
 
 
 const id = new Uint8Array(16).fill(1);
@@ -155,5 +156,39 @@ describe('app message sizes', () => {
     // The generator reached each type both encodable and refused (a batch over its byte limit among them).
     for (const t of ['text', 'ack', 'addresses', 'hello', 'inbox', 'sas', 'batch']) assert.ok(seen.has(`${t} ok`), `${t} encodable`);
     for (const t of ['text LIMIT_EXCEEDED', 'batch LIMIT_EXCEEDED', 'ack INVALID_ARGUMENT', 'addresses INVALID_ARGUMENT', 'hello INVALID_ARGUMENT']) assert.ok(seen.has(t), t);
+  });
+
+  test('a batch is written in one pass as the bytes of its parts encoded alone and framed, or the same refusal', () => {
+    // The encoding before the one-pass writer (docs/perf-node.md, seventh pass), from the parts' own encodings.
+    const framed = (messages: readonly BatchableMessage[]): Uint8Array => {
+      if (messages.length < 2 || messages.length > APP_BATCH_MAX) throw new CompeerError('INVALID_ARGUMENT', `app message: batch: 2 to ${APP_BATCH_MAX} messages`);
+      const parts = messages.map((x) => {
+        if ((x.type as string) === 'batch' || (x.type as string) === 'ack') throw new CompeerError('INVALID_ARGUMENT', 'app message: batch: no acks or batches inside');
+        return encodeAppMessage(x);
+      });
+      const out = Uint8Array.from([1, 5, parts.length, ...parts.flatMap((p) => [...u32(p.length), ...p])]);
+      if (out.length > APP_MESSAGE_MAX_BYTES) throw new LimitError('LIMIT_EXCEEDED', `app message: batch of ${out.length} bytes`);
+      return out;
+    };
+    // The bytes, or the error's class, code and message (the same refusal).
+    const hex = (fn: () => Uint8Array): string => {
+      try {
+        return `bytes ${Buffer.from(fn()).toString('hex')}`;
+      } catch (e) {
+        assert.ok(e instanceof CompeerError, `expected a CompeerError, got ${String(e)}`);
+        return `${e.constructor.name} ${e.code} ${e.message}`;
+      }
+    };
+    let batches = 0;
+    let ok = 0;
+    while (batches < 600) {
+      const m = message();
+      if (m.type !== 'batch') continue;
+      batches++;
+      const want = hex(() => framed(m.messages));
+      assert.equal(hex(() => encodeAppMessage(m)), want, `batch #${batches}`);
+      if (want.startsWith('bytes')) ok++;
+    }
+    assert.ok(ok > 50 && ok < 600, `${ok} of 600 encodable`);
   });
 });
