@@ -74,6 +74,20 @@ export interface ConnectionTrim {
 const errText = (err: unknown): Error | string => (err instanceof Error ? err : String(err));
 
 /**
+ * A Compeer stream opened on `c` within TRIM_GRACE_MS: a request starting, maybe still inside libp2p —
+ * negotiated, its protocol being written to the peer store before our handler gets it (docs/delivery.md
+ * "Heal", up to seconds under load) — so neither `inFlight` nor the last request counts it yet. The
+ * connection is in use as a new one is. Only new streams: request.ts pools its streams between requests,
+ * and counting every open one took nearly every connection for busy (heal5's 55 s run). Why (heal6,
+ * full-partition under load): a recipient's trim cut the last relay of a sender's path while the relay's
+ * forward to it was on its way in (its connection opened more than 5 s before, the relay's last request
+ * older): the path failed at its last hop, 8 s after the sender had reached its contact.
+ */
+function startingWork(c: Connection, now: number): boolean {
+  return c.streams.some((s) => s.protocol?.startsWith('/compeer/') === true && now - (s.timeline?.open ?? 0) < TRIM_GRACE_MS);
+}
+
+/**
  * Work in flight is what `inFlight` runs (NetNode.request and the handlers), not a connection's open
  * streams: request.ts keeps its streams open between requests (a pool), so nearly every connection has
  * one — counted as work (heal5, 26 Nov), 26 of a node's 27 connections "carried work" and its forced
@@ -161,8 +175,9 @@ export function createConnectionTrim(maxConnections: number, clock: Clock, log: 
     const candidates = all.map((c) => {
       const peer = c.remotePeer.toString();
       const t = tags.get(peer) ?? { value: 0, keepAlive: false };
-      const used = inUse(now, c.timeline.open, lastActive.get(peer));
-      const fresh = now - c.timeline.open < TRIM_GRACE_MS;
+      const starting = startingWork(c, now);
+      const used = starting || inUse(now, c.timeline.open, lastActive.get(peer));
+      const fresh = starting || now - c.timeline.open < TRIM_GRACE_MS;
       return { c, value: t.value, busy: c.streams.length > 0, openedAt: c.timeline.open, inUse: used, fresh, inFlight: working.get(peer) ?? 0, kept: t.keepAlive || t.unknown === true || kept.has(peer), keepAlive: t.keepAlive };
     });
     // One of libp2p's inbound slots stays free (its limit is max + reserve), whatever it cuts.

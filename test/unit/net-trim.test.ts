@@ -298,6 +298,27 @@ describe('net: connection trim', () => {
     await settle(fake, max);
     assert.ok(fake.conns.some((c) => c.remotePeer.toString() === 'redial'), fake.conns.map((c) => c.remotePeer.toString()).join(','));
   });
+  it('a connection with a Compeer stream opened within the grace is in use (a request still inside libp2p); a pooled old one is not', async () => {
+    const max = 1;
+    const fake = fakeConnections(async () => {});
+    const { node, open } = fakeNode(fake);
+    const now = 100_000;
+    const trim = createConnectionTrim(max, () => now, silentLogger);
+    trim.attach(node);
+    const stream = (protocol: string, at: number) => ({ protocol, timeline: { open: at } });
+    const opened = (name: string, streams: object[]): FakeConn => Object.assign(fake.conn(name), { timeline: { open: 0 }, streams });
+    // heal6's trace: a relay's forward to a recipient, its stream negotiated on a connection opened long
+    // ago, not yet handed to the handler — the trim took the relay for idle and the path failed there.
+    fake.conns = [
+      opened('relay-forwarding', [stream('/compeer/onion/1', now - 100)]),
+      opened('pooled', [stream('/compeer/msg/1', now - TRIM_GRACE_MS - 1)]),
+      opened('kad', [stream('/ipfs/kad/1.0.0', now - 100)]),
+    ];
+    open();
+    await settle(fake, max);
+    assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()), ['relay-forwarding'], 'an old pooled stream, or a new stream of another protocol, is no reason to keep a connection');
+  });
+
   it("never refuses a contact's node, nor a peer we sent a request to lately; a peer that only sent us requests is refused as before", async () => {
     const max = 2;
     const fake = fakeConnections(async () => {});
