@@ -14,7 +14,8 @@
  * Hysteresis: the state changes only after `confirm` (3) consecutive observations all contradict it;
  * the new state is what the last of them says. One odd sample never flips it, and only observations
  * move it (assess() reads). `since` is the clock time of the last change.
- * Memory: a ring of the last `maxSamples` (1,024) observations plus the latest connection counts.
+ * Memory: a ring of the last `maxSamples` (1,024) observations plus the latest connection counts; their
+ * counts are kept as samples enter and leave (partition-window.ts).
  * Reasons carry counts only: never peer IDs, addresses or message data.
  *
  * This module knows nothing of libp2p, timers or queues; time comes from the injected Clock.
@@ -23,6 +24,7 @@ import { assertInteger } from '../lib/assert.ts';
 import type { Clock } from '../lib/deps.ts';
 import { CompeerError, ErrorCodes } from '../lib/errors.ts';
 import { parseIpv4, parseIpv6 } from './peer-policy.ts';
+import { createObservationWindow } from './partition-window.ts';
 
 export type NetworkState = 'online' | 'degraded' | 'local-only';
 
@@ -131,44 +133,19 @@ export function createPartitionDetector(opts: PartitionOptions): PartitionDetect
   assertInteger(o.confirm, 'confirm', 1, 1000);
   assertInteger(o.maxSamples, 'maxSamples', 1, 1 << 20);
   assertInteger(o.minSamples, 'minSamples', 1, 1 << 20);
-  const ring: ({ at: number; o: Observation } | undefined)[] = new Array(o.maxSamples).fill(undefined);
-  let head = 0;
+  const window = createObservationWindow(o.windowMs, o.maxSamples);
   let connected: { local: number; remote: number } | undefined;
   let current: Assessment = { state: o.initial, reason: 'no observations yet', since: o.clock() };
   let contradictions = 0;
   const listeners = new Set<(a: Assessment, previous: NetworkState) => void>();
-
-  const stats = (now: number): WindowStats => {
-    const n = { remoteOk: 0, remoteFail: 0, lanOk: 0, lanFail: 0, dhtOk: 0, dhtFail: 0, ackTimeouts: 0 };
-    const latencies: number[] = [];
-    const reached = new Set<string>();
-    for (const s of ring) {
-      if (s === undefined || now - s.at >= o.windowMs) continue;
-      const x = s.o;
-      if (x.type === 'reach' && x.local) n[x.ok ? 'lanOk' : 'lanFail']++;
-      else if (x.type === 'reach') {
-        n[x.ok ? 'remoteOk' : 'remoteFail']++;
-        if (x.ok) reached.add(x.peerId);
-      } else if (x.type === 'dht') n[x.ok ? 'dhtOk' : 'dhtFail']++;
-      else if (x.type === 'ack') latencies.push(x.latencyMs);
-      else if (x.type === 'ack-timeout') n.ackTimeouts++;
-    }
-    latencies.sort((a, b) => a - b);
-    const mid = latencies.length >> 1;
-    const ackMedianMs = latencies.length === 0 ? undefined : latencies.length % 2 === 1 ? latencies[mid] : ((latencies[mid - 1] as number) + (latencies[mid] as number)) / 2;
-    return { ...n, remotePeers: reached.size, acks: latencies.length, ackMedianMs, connected };
-  };
 
   return {
     observe(obs) {
       checkObservation(obs);
       const now = o.clock();
       if (obs.type === 'connected') connected = { local: obs.local, remote: obs.remote };
-      else {
-        ring[head] = { at: now, o: obs };
-        head = (head + 1) % o.maxSamples;
-      }
-      const raw = classify(stats(now), o);
+      else window.add(obs, now);
+      const raw = classify(window.stats(now, connected), o);
       if (raw.state === current.state) {
         contradictions = 0;
         current = { ...current, reason: raw.reason };

@@ -1,11 +1,13 @@
 /**
  * The partition detector (src/routing/partition.ts) with a fake clock: every transition, hysteresis
  * (no flip on fewer than `confirm` contradicting samples), window expiry (old failures forgotten), the
- * sample ring's bound, reasons that carry the numbers and no peer IDs, heal → online; and isLocalAddress.
+ * sample ring's bound, reasons that carry the numbers and no peer IDs, heal → online; the incremental window
+ * against a full recomputation; and isLocalAddress.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classify, createPartitionDetector, isLocalAddress, type Assessment, type NetworkState, type Observation, type WindowStats } from '../../src/routing/partition.ts';
+import { createObservationWindow } from '../../src/routing/partition-window.ts';
 
 function setup(opts: { windowMs?: number; maxSamples?: number } = {}) {
   let now = 1_000;
@@ -190,5 +192,70 @@ describe('isLocalAddress', () => {
     ];
     for (const a of local) assert.equal(isLocalAddress(a), true, a);
     for (const a of remoteAddrs) assert.equal(isLocalAddress(a), false, a);
+  });
+});
+
+describe('partition window (incremental counts)', () => {
+  /** The detector's window as it was computed before: a scan of every sample, a sort of the latencies. */
+  function reference(samples: readonly { at: number; o: Observation }[], now: number, windowMs: number, maxSamples: number): Omit<WindowStats, 'connected'> {
+    const n = { remoteOk: 0, remoteFail: 0, lanOk: 0, lanFail: 0, dhtOk: 0, dhtFail: 0, ackTimeouts: 0 };
+    const latencies: number[] = [];
+    const reached = new Set<string>();
+    for (const { at, o: x } of samples.slice(-maxSamples)) {
+      if (now - at >= windowMs) continue;
+      if (x.type === 'reach' && x.local) n[x.ok ? 'lanOk' : 'lanFail']++;
+      else if (x.type === 'reach') {
+        n[x.ok ? 'remoteOk' : 'remoteFail']++;
+        if (x.ok) reached.add(x.peerId);
+      } else if (x.type === 'dht') n[x.ok ? 'dhtOk' : 'dhtFail']++;
+      else if (x.type === 'ack') latencies.push(x.latencyMs);
+      else if (x.type === 'ack-timeout') n.ackTimeouts++;
+    }
+    latencies.sort((a, b) => a - b);
+    const mid = latencies.length >> 1;
+    const ackMedianMs = latencies.length === 0 ? undefined : latencies.length % 2 === 1 ? latencies[mid] : ((latencies[mid - 1] as number) + (latencies[mid] as number)) / 2;
+    return { ...n, remotePeers: reached.size, acks: latencies.length, ackMedianMs };
+  }
+
+  it('gives the counts, distinct peers and median of a full recomputation after every one of 20,000 observations', () => {
+    let seed = 7;
+    const rnd = (k: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % k;
+    };
+    for (const [windowMs, maxSamples] of [[60_000, 1024], [500, 64], [10_000, 7]] as const) {
+      const w = createObservationWindow(windowMs, maxSamples);
+      const samples: { at: number; o: Observation }[] = [];
+      let now = 0;
+      for (let i = 0; i < 20_000; i++) {
+        now += rnd(4) === 0 ? rnd(windowMs) : rnd(20);
+        const kind = rnd(5);
+        const o: Exclude<Observation, { type: 'connected' }> =
+          kind === 0 ? { type: 'reach', peerId: `p${rnd(12)}`, local: rnd(3) === 0, ok: rnd(2) === 0 }
+          : kind === 1 ? { type: 'dht', ok: rnd(2) === 0 }
+          : kind === 2 ? { type: 'ack', latencyMs: rnd(3) === 0 ? 250 : rnd(30_000) / 7 }
+          : kind === 3 ? { type: 'ack-timeout' }
+          : { type: 'reach', peerId: `p${rnd(12)}`, local: false, ok: true };
+        w.add(o, now);
+        samples.push({ at: now, o });
+        const later = now + rnd(windowMs);
+        assert.deepEqual(w.stats(now, undefined), { ...reference(samples, now, windowMs, maxSamples), connected: undefined }, `sample ${i}`);
+        if (i % 97 === 0) {
+          // A look at a later time drops what left the window by then: the clock moves on to it.
+          assert.deepEqual(w.stats(later, undefined), { ...reference(samples, later, windowMs, maxSamples), connected: undefined }, `sample ${i}, later`);
+          now = later;
+        }
+      }
+    }
+  });
+
+  it('a clock stepped back stamps new samples with the last time seen: they stay until it has caught up', () => {
+    const w = createObservationWindow(1_000, 16);
+    w.add({ type: 'dht', ok: false }, 5_000);
+    w.add({ type: 'dht', ok: true }, 2_000);
+    assert.equal(w.stats(2_000, undefined).dhtOk, 1);
+    assert.equal(w.stats(5_999, undefined).dhtFail, 1);
+    const gone = w.stats(6_000, undefined);
+    assert.equal(gone.dhtOk + gone.dhtFail, 0, 'both left with the window of the later time');
   });
 });
