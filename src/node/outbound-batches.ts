@@ -64,8 +64,9 @@ export interface Batcher {
    * batches from the same read of the outbox. `force`: entries not due yet count as due. `after`: from
    * the entries after that one only (outbound.ts prepareAhead: those before are encrypted already);
    * `busy` is then checked here only, not sent to the store as a skip list (~0.9 µs per id there).
+   * `complete`: the read held every entry it could have returned, not just the first batches' worth.
    */
-  nextBatch(contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches?: number, after?: string): Batch & { more(): Batch };
+  nextBatch(contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches?: number, after?: string): Batch & { more(): Batch; readonly complete: boolean };
   /** The envelope cached on the first of `items` when it covers exactly them. */
   cachedEnvelope(items: readonly OutboxItem[]): Uint8Array | undefined;
 }
@@ -86,18 +87,21 @@ export function createBatcher(d: BatchDeps): Batcher {
    * `batches` + 1 batches' worth of entries not in flight (T2), all of them only when that ran out
    * without a batch; `more` makes the following batches from the same read.
    */
-  const nextBatch = (contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches = 1, after?: string): Batch & { more(): Batch } => {
+  const nextBatch = (contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches = 1, after?: string): Batch & { more(): Batch; readonly complete: boolean } => {
     // The entries in flight are not read again (each of them may carry a 64 KiB cached envelope);
     // that none of them is a hello is the caller's to see (outbound.ts pump).
     const skip = after === undefined ? [...busy] : [];
     const limit = (batches + 1) * APP_BATCH_MAX;
     let page = store.outbox.forContact(contact, limit, skip, after);
+    let complete = page.length < limit;
     let first = fill(contact, page, now, force, busy);
-    if (first.exhausted && page.length === limit) {
+    if (first.exhausted && !complete) {
       page = store.outbox.forContact(contact, undefined, skip, after);
+      complete = true;
       first = fill(contact, page, now, force, busy);
     }
-    return { items: first.items, apps: first.apps, more: () => fill(contact, page, clock(), false, busy) };
+    // complete: the page holds every entry such a read could return (more() then sees all of them).
+    return { items: first.items, apps: first.apps, more: () => fill(contact, page, clock(), false, busy), complete };
   };
 
   /** nextBatch over `all`; `exhausted` when it ran out of entries before the batch was complete. */

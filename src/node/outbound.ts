@@ -342,9 +342,11 @@ export function createOutbound(d: OutboundDeps): Outbound {
         const route = routeFor(contact, hops);
         // More envelopes in the same request while the route is direct and one ack covers them all.
         let ids = first.items.length;
+        let drained = false;
         while (route.kind === 'direct' && confirmed.has(contact) && batches.length < ENVELOPES_PER_REQUEST) {
           const next = first.more();
           const head = next.items[0];
+          if (!head) drained = first.complete;
           if (!head || ids + next.items.length > APP_ACK_MAX_IDS || io.hopsOf(head.messageId) !== hops) break;
           batches.push(take(next));
           ids += next.items.length;
@@ -363,6 +365,10 @@ export function createOutbound(d: OutboundDeps): Outbound {
             running.delete(run);
           });
         running.add(run);
+        // That read held everything it could return and all of it is taken: a read now, in the same
+        // turn, would find nothing — and would hold this request's bytes back (src/net/ writes a turn's
+        // frames when it ends). The next completion reads again; a send meanwhile flushes again.
+        if (drained) break;
       }
       if (running.size === 0) return;
       await Promise.race(running);

@@ -99,3 +99,42 @@ describe('node: encryption ahead of the flush', () => {
     assert.deepEqual(alice.store.outbox.forContact(bob.node.userId), []);
   });
 });
+
+describe('node: a lone message\'s flush', () => {
+  let alice: TestNode;
+  let bob: TestNode;
+  const { store, reads } = watched();
+  before(async () => {
+    alice = await startCompeer('alice', { store });
+    bob = await startCompeer('bob');
+    await alice.node.addContact((await bob.node.id()).invite);
+    await alice.node.send('bob', 'hello');
+    assert.ok(await waitFor(async () => (await alice.node.messages('bob'))[0]?.status === 'delivered', 10_000), 'first message delivered');
+  });
+  after(async () => {
+    await alice?.node.stop();
+    await bob?.node.stop();
+  });
+
+  test('reads the outbox once before its request leaves and once after the ack, not again in between', async () => {
+    const delivered = new Set<string>();
+    alice.node.on((e: CompeerEvent) => {
+      if (e.type === 'status' && e.status === 'delivered') delivered.add(e.id);
+    });
+    // Once the contact acked (the window opens), one at a time: each send's flush takes its message.
+    for (let i = 0; i < 3; i++) {
+      const { id } = await alice.node.send('bob', `warm ${i}`);
+      assert.ok(await waitFor(() => delivered.has(id), 10_000));
+    }
+    const before = reads.flush;
+    const COUNT_ONE = 10;
+    for (let i = 0; i < COUNT_ONE; i++) {
+      const { id } = await alice.node.send('bob', `one ${i}`);
+      assert.ok(await waitFor(() => delivered.has(id), 10_000), `message ${i} delivered`);
+    }
+    // Each: the read that takes it and the one after its ack that finds nothing (3 before: a read
+    // right after the request, in the same turn, that could find nothing either).
+    assert.equal(reads.flush - before, 2 * COUNT_ONE);
+  });
+});
+
