@@ -15,6 +15,7 @@
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import type { Libp2p, Stream } from '@libp2p/interface';
+import { tcp } from '@libp2p/tcp';
 import { createLibp2p } from 'libp2p';
 import { multiaddr } from '@multiformats/multiaddr';
 import { randomBytes } from 'node:crypto';
@@ -43,9 +44,9 @@ export interface EchoStats {
 const PROTOCOL = '/compeer/bench-echo/1';
 const MAX = 1024 * 1024;
 
-/** Raw libp2p on the same TCP transport as our nodes (coalesced writes), so the floor is the same stack's. */
-async function rawNode(): Promise<Libp2p> {
-  return createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [coalescedTcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
+/** Raw libp2p on the TCP transport our nodes use (`coalesce`: NetNodeOptions.coalesceTcpWrites). */
+async function rawNode(coalesce: boolean): Promise<Libp2p> {
+  return createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [coalesce ? coalescedTcp() : tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
 }
 
 interface Timed {
@@ -67,8 +68,8 @@ async function timed(count: number, warmup: number, once: () => Promise<void>): 
 }
 
 /** The echo's server end: answers each frame with itself, on every stream. */
-async function echoServer(): Promise<{ addr: string; threadId: number; stop(): Promise<void> }> {
-  const server = await rawNode();
+async function echoServer(coalesce: boolean): Promise<{ addr: string; threadId: number; stop(): Promise<void> }> {
+  const server = await rawNode(coalesce);
   await server.handle(PROTOCOL, (stream: Stream) => {
     const fs = framed(stream, MAX);
     void (async () => {
@@ -94,8 +95,8 @@ async function echoServer(): Promise<{ addr: string; threadId: number; stop(): P
  * The server end in a worker thread of its own (this file is the worker's entry), as the node suite's
  * recipient is: each end then has its own event loop, and a write on one wakes the other's thread.
  */
-async function echoServerInWorker(): Promise<{ addr: string; threadId: number; stop(): Promise<void> }> {
-  const worker = new Worker(new URL(import.meta.url), { workerData: { echoServer: true } });
+async function echoServerInWorker(coalesce: boolean): Promise<{ addr: string; threadId: number; stop(): Promise<void> }> {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { echoServer: true, coalesce } });
   try {
     const [msg] = (await once(worker, 'message')) as [{ addr?: string; error?: string }];
     if (msg.addr === undefined) throw new Error(`echo server worker: ${msg.error ?? 'no address'}`);
@@ -113,8 +114,8 @@ async function echoServerInWorker(): Promise<{ addr: string; threadId: number; s
   }
 }
 
-async function rawEcho(mode: 'raw-stream' | 'raw-per-request', payload: Uint8Array, count: number, warmup: number, serverThread: EchoServerThread): Promise<Timed> {
-  const [server, client] = await Promise.all([serverThread === 'worker' ? echoServerInWorker() : echoServer(), rawNode()]);
+async function rawEcho(mode: 'raw-stream' | 'raw-per-request', payload: Uint8Array, count: number, warmup: number, serverThread: EchoServerThread, coalesce: boolean): Promise<Timed> {
+  const [server, client] = await Promise.all([serverThread === 'worker' ? echoServerInWorker(coalesce) : echoServer(coalesce), rawNode(coalesce)]);
   try {
     const addr = multiaddr(server.addr);
     await client.dial(addr);
@@ -138,8 +139,8 @@ async function rawEcho(mode: 'raw-stream' | 'raw-per-request', payload: Uint8Arr
   }
 }
 
-async function apiEcho(payload: Uint8Array, count: number, warmup: number): Promise<Timed> {
-  const mk = () => createNetNode({ nodeKey: randomBytes(32), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, allowPrivateAddresses: true });
+async function apiEcho(payload: Uint8Array, count: number, warmup: number, coalesce: boolean): Promise<Timed> {
+  const mk = () => createNetNode({ nodeKey: randomBytes(32), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, allowPrivateAddresses: true, coalesceTcpWrites: coalesce });
   const [server, client] = await Promise.all([mk(), mk()]);
   await Promise.all([server.start(), client.start()]);
   try {
@@ -154,21 +155,31 @@ async function apiEcho(payload: Uint8Array, count: number, warmup: number): Prom
   }
 }
 
-export async function measureEcho(opts: { mode: EchoMode; bytes?: number; count?: number; warmup?: number; serverThread?: EchoServerThread }): Promise<EchoStats> {
+export async function measureEcho(opts: {
+  mode: EchoMode;
+  bytes?: number;
+  count?: number;
+  warmup?: number;
+  serverThread?: EchoServerThread;
+  /** Both ends' TCP writes coalesced per turn, as NetNodeOptions.coalesceTcpWrites (default false, as the nodes). */
+  coalesceWrites?: boolean;
+}): Promise<EchoStats> {
+  const coalesce = opts.coalesceWrites === true;
   const bytes = opts.bytes ?? 32;
   const count = opts.count ?? 2_000;
   const warmup = opts.warmup ?? Math.min(500, count);
   const payload = randomBytes(bytes);
-  const { samples, ms, serverThreadId } = opts.mode === 'api' ? await apiEcho(payload, count, warmup) : await rawEcho(opts.mode, payload, count, warmup, opts.serverThread ?? 'same');
+  const { samples, ms, serverThreadId } = opts.mode === 'api' ? await apiEcho(payload, count, warmup, coalesce) : await rawEcho(opts.mode, payload, count, warmup, opts.serverThread ?? 'same', coalesce);
   const sorted = [...samples].sort((x, y) => x - y);
   const at = (q: number): number => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN) * 1000);
   return { mode: opts.mode, bytes, count, p50Us: at(0.5), p99Us: at(0.99), perSecond: Math.round((count / ms) * 1000), serverThreadId };
 }
 
-if (!isMainThread && parentPort !== null && (workerData as { echoServer?: boolean } | undefined)?.echoServer === true) {
+const echoWorker = workerData as { echoServer?: boolean; coalesce?: boolean } | undefined;
+if (!isMainThread && parentPort !== null && echoWorker?.echoServer === true) {
   const port = parentPort;
   try {
-    const server = await echoServer();
+    const server = await echoServer(echoWorker.coalesce === true);
     port.once('message', () => void server.stop().then(() => port.close()));
     port.postMessage({ addr: server.addr });
   } catch (e) {

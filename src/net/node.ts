@@ -22,6 +22,7 @@ import { mdns } from '@libp2p/mdns';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { memory } from '@libp2p/memory';
 import { ping } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
 import { webSockets } from '@libp2p/websockets';
 import { createLibp2p } from 'libp2p';
 import { assertBytes, assertInteger } from '../lib/assert.ts';
@@ -32,7 +33,7 @@ import { createDhtRecords, DEFAULT_MAX_RECORD_BYTES, dhtGet, dhtPut } from './dh
 import { createGossip, DEFAULT_GOSSIP_RATE_LIMIT, DEFAULT_MAX_GOSSIP_BYTES } from './gossip.ts';
 import { validateRateLimit } from './rate-limit.ts';
 import { DEFAULT_MAX_STORED_RECORDS, RecordDatastore } from './record-store.ts';
-import { addressFor, createRequestLayer, DEFAULT_MAX_FRAME_BYTES, DEFAULT_TIMEOUT_MS, parseMultiaddr, parsePeerId } from './request.ts';
+import { addressFor, createRequestLayer, DEFAULT_MAX_FRAME_BYTES, DEFAULT_TIMEOUT_MS, MAX_ACTIVE_PER_PEER, parseMultiaddr, parsePeerId } from './request.ts';
 import type { ConnectionInfo, DiscoveredPeer, DiscoverySource, NetNode, NetNodeOptions } from './types.ts';
 import { ownPeerStoreLocks } from './peer-store-locks.ts';
 import { createConnectionTrim, inboundReserve } from './connection-trim.ts';
@@ -46,6 +47,15 @@ export const DEFAULT_MAX_CONNECTIONS = 128;
 /** kad-dht's KEEP_ALIVE tag on its closest peers (@libp2p/kad-dht's KEEP_ALIVE_TAG, not exported). */
 const KAD_KEEP_ALIVE_TAG = `${KEEP_ALIVE}-kad-dht`;
 const INBOUND_UPGRADE_TIMEOUT_MS = 5_000;
+/**
+ * Streams a peer may open on a new connection before libp2p has attached the connection's stream
+ * listener (yamux default 10; over it yamux aborts the whole connection). A burst of our own requests
+ * on a fresh connection — up to MAX_ACTIVE_PER_PEER per protocol, plus identify — can arrive in one
+ * TCP segment and be parsed before that listener exists: always with coalesced writes
+ * (`coalesceTcpWrites`: 13 concurrent requests failed, test/unit/net-coalesced-tcp.test.ts), and on
+ * any network that merges segments. Each early stream holds at most its receive window.
+ */
+const MAX_EARLY_STREAMS = MAX_ACTIVE_PER_PEER + 8;
 /** The largest configurable frame limit: frames are held in memory whole. */
 const MAX_FRAME_LIMIT = 64 * 1024 * 1024;
 
@@ -138,10 +148,10 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     // identify announces this instead of "js-libp2p/<version> node/<version> <os>".
     nodeInfo: { name: 'compeer', version: '1', userAgent: 'compeer' },
     addresses: { listen, ...(opts.announce !== undefined ? { announce: [...opts.announce] } : {}) },
-    transports: isMemory ? [memory({ latency: opts.memoryLatencyMs ?? 0 }), circuitRelayTransport()] : [coalescedTcp(), webSockets(), circuitRelayTransport()],
+    transports: isMemory ? [memory({ latency: opts.memoryLatencyMs ?? 0 }), circuitRelayTransport()] : [opts.coalesceTcpWrites === true ? coalescedTcp() : tcp(), webSockets(), circuitRelayTransport()],
     connectionGater: peerGater(opts.allowPeer, (peer) => trimmer.cooling(peer)),
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     peerDiscovery,
     connectionManager: {
       maxConnections: maxConnections + inboundReserve(maxConnections),

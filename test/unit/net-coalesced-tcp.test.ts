@@ -19,6 +19,7 @@ import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import { Uint8ArrayList } from 'uint8arraylist';
 import { coalescedTcp, coalesceWrites } from '../../src/net/coalesced-tcp.ts';
+import { startNode } from './net-helpers.ts';
 
 /** An upgrader that only records the connections the transport hands it. */
 function recordingUpgrader(): { upgrader: Upgrader; next(): Promise<MultiaddrConnection> } {
@@ -302,6 +303,23 @@ describe('coalesced TCP writes', () => {
     assert.equal(p.conn.status, 'aborted');
     assert.throws(() => p.conn.send(new Uint8ArrayList(Uint8Array.of(1))), { name: 'StreamStateError' });
     await p.close();
+  });
+
+  it('two nodes with coalesceTcpWrites exchange 13 requests at once on a new connection over Noise and yamux, every byte intact', async () => {
+    // The 13 streams' opening frames reach the listener in one segment, before libp2p has attached its
+    // stream listener: yamux's default of 10 such early streams aborted the connection (node.ts
+    // MAX_EARLY_STREAMS).
+    const [a, b] = await Promise.all([startNode({ coalesceTcpWrites: true }), startNode({ coalesceTcpWrites: true })]);
+    try {
+      await b.handle('/test/echo/1', async (req) => Uint8Array.from(req).reverse(), { rateLimit: false, maxRequestBytes: 1 << 20, maxResponseBytes: 1 << 20 });
+      // 1 byte, a Noise frame's worth and more (several frames in one turn), several requests at once.
+      const sizes = [1, 1024, 65_519, 65_520, 200_000, ...Array.from({ length: 8 }, (_, i) => 3000 + i)];
+      const reqs = sizes.map((n) => randomBytes(n));
+      const res = await Promise.all(reqs.map((r) => a.request(b.peerId, b.addresses(), '/test/echo/1', r, { maxResponseBytes: 1 << 20 })));
+      for (const [i, r] of res.entries()) assert.deepEqual(Buffer.from(r), Buffer.from(reqs[i] as Buffer).reverse());
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
   });
 
   it('leaves a connection that is not a TCP socket connection as it is', () => {

@@ -18,7 +18,7 @@ describe('echo floor layouts', () => {
 
   for (const mode of ['raw-stream', 'raw-per-request'] as const) {
     it(`runs the server end in a worker thread when asked (${mode}), and stops it`, async () => {
-      const s = await measureEcho({ mode, bytes: 1024, count: 10, warmup: 2, serverThread: 'worker' });
+      const s = await measureEcho({ mode, bytes: 1024, count: 10, warmup: 2, serverThread: 'worker', coalesceWrites: mode === 'raw-stream' });
       assert.equal(s.count, 10);
       assert.notEqual(s.serverThreadId, threadId);
       assert.ok(s.p50Us > 0 && s.perSecond > 0);
