@@ -108,12 +108,14 @@ describe('store at rest', () => {
   });
 
   it('a sealed value moved to another row does not open (the row is bound)', (t) => {
-    withStore(opts(tempDir(t)), (s) => {
+    const dir = tempDir(t);
+    withStore(opts(dir), (s) => {
       fill(s);
       s.contacts.add(contact('bob'));
       s.sessions.put(uid('bob'), new Uint8Array(10).fill(1), 1_000);
       s.db.prepare('UPDATE sessions SET state = (SELECT state FROM sessions WHERE user_id = ?) WHERE user_id = ?').run(uid('alice'), uid('bob'));
-      assert.throws(() => s.sessions.get(uid('bob')), { code: 'DECRYPT_FAILED' });
+      // Read through another connection: this one keeps the state it wrote in memory (sessions-sqlite.ts).
+      withStore(opts(dir, { create: false }), (other) => assert.throws(() => other.sessions.get(uid('bob')), { code: 'DECRYPT_FAILED' }));
       s.messages.add(message(2, { text: 'other' }));
       s.db.prepare('UPDATE messages SET text = (SELECT text FROM messages WHERE id = ?) WHERE id = ?').run(message(1).id, message(2).id);
       assert.throws(() => s.messages.get(uid('alice'), 'out', message(2).id), { code: 'DECRYPT_FAILED' });
