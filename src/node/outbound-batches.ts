@@ -64,9 +64,10 @@ export interface Batcher {
    * batches from the same read of the outbox. `force`: entries not due yet count as due. `after`: from
    * the entries after that one only (outbound.ts prepareAhead: those before are encrypted already);
    * `busy` is then checked here only, not sent to the store as a skip list (~0.9 µs per id there).
-   * `complete`: the read held every entry it could have returned, not just the first batches' worth.
+   * `complete`: the read held every entry it could have returned, not just the first batches' worth;
+   * `more().drained`: no batch left in it, and no entry passed over as not due yet.
    */
-  nextBatch(contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches?: number, after?: string): Batch & { more(): Batch; readonly complete: boolean };
+  nextBatch(contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches?: number, after?: string): Batch & { more(): Batch & { readonly drained: boolean }; readonly complete: boolean };
   /** The envelope cached on the first of `items` when it covers exactly them. */
   cachedEnvelope(items: readonly OutboxItem[]): Uint8Array | undefined;
 }
@@ -87,7 +88,7 @@ export function createBatcher(d: BatchDeps): Batcher {
    * `batches` + 1 batches' worth of entries not in flight (T2), all of them only when that ran out
    * without a batch; `more` makes the following batches from the same read.
    */
-  const nextBatch = (contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches = 1, after?: string): Batch & { more(): Batch; readonly complete: boolean } => {
+  const nextBatch = (contact: string, now: number, force: boolean, busy: ReadonlySet<string>, batches = 1, after?: string): Batch & { more(): Batch & { readonly drained: boolean }; readonly complete: boolean } => {
     // The entries in flight are not read again (each of them may carry a 64 KiB cached envelope);
     // that none of them is a hello is the caller's to see (outbound.ts pump).
     const skip = after === undefined ? [...busy] : [];
@@ -101,11 +102,19 @@ export function createBatcher(d: BatchDeps): Batcher {
       first = fill(contact, page, now, force, busy);
     }
     // complete: the page holds every entry such a read could return (more() then sees all of them).
-    return { items: first.items, apps: first.apps, more: () => fill(contact, page, clock(), false, busy), complete };
+    const more = (): Batch & { readonly drained: boolean } => {
+      const b = fill(contact, page, clock(), false, busy);
+      return { items: b.items, apps: b.apps, drained: b.items.length === 0 && b.exhausted && !b.later };
+    };
+    return { items: first.items, apps: first.apps, more, complete };
   };
 
-  /** nextBatch over `all`; `exhausted` when it ran out of entries before the batch was complete. */
-  const fill = (contact: string, all: readonly OutboxItem[], now: number, force: boolean, busy: ReadonlySet<string>): { items: OutboxItem[]; apps: BatchableMessage[]; exhausted: boolean } => {
+  /**
+   * nextBatch over `all`; `exhausted` when it ran out of entries before the batch was complete, `later`
+   * when it passed over an entry not due yet.
+   */
+  const fill = (contact: string, all: readonly OutboxItem[], now: number, force: boolean, busy: ReadonlySet<string>): { items: OutboxItem[]; apps: BatchableMessage[]; exhausted: boolean; later: boolean } => {
+    let later = false;
     const items: OutboxItem[] = [];
     const apps: BatchableMessage[] = [];
     const sizes: number[] = [];
@@ -116,15 +125,16 @@ export function createBatcher(d: BatchDeps): Batcher {
     for (const item of all) {
       if (busy.has(item.messageId) || (!force && item.nextAttemptAt > now)) {
         // Nothing overtakes a hello (a stranger's first message must be one); the rest may be overtaken.
-        if (io.plaintextOf(item)?.type === 'hello') return { items, apps, exhausted: false };
+        if (io.plaintextOf(item)?.type === 'hello') return { items, apps, exhausted: false, later };
+        if (!busy.has(item.messageId)) later = true;
         continue;
       }
       if (want && !want.has(item.messageId)) continue;
       const h = io.hopsOf(item.messageId);
       if (items.length === 0) hops = h;
-      else if (h !== hops) return { items, apps, exhausted: false };
+      else if (h !== hops) return { items, apps, exhausted: false, later };
       // A batch is held with its earliest expiry: do not tie a long-lived message to a short one.
-      if (items.length > 0 && Math.abs(item.expiresAt - (items[0] as OutboxItem).expiresAt) > BATCH_EXPIRY_SPREAD_MS) return { items, apps, exhausted: false };
+      if (items.length > 0 && Math.abs(item.expiresAt - (items[0] as OutboxItem).expiresAt) > BATCH_EXPIRY_SPREAD_MS) return { items, apps, exhausted: false, later };
       const app = io.plaintextOf(item);
       if (!app) {
         log.warn('outbox entry without a message dropped', { contact });
@@ -134,13 +144,13 @@ export function createBatcher(d: BatchDeps): Batcher {
         continue;
       }
       const size = encodedSize(app);
-      if (items.length > 0 && (items.length >= APP_BATCH_MAX || batchEncodedSize([...sizes, size]) > APP_MESSAGE_MAX_BYTES)) return { items, apps, exhausted: false };
+      if (items.length > 0 && (items.length >= APP_BATCH_MAX || batchEncodedSize([...sizes, size]) > APP_MESSAGE_MAX_BYTES)) return { items, apps, exhausted: false, later };
       items.push(item);
       apps.push(app);
       sizes.push(size);
-      if (want && items.length === want.size) return { items, apps, exhausted: false };
+      if (want && items.length === want.size) return { items, apps, exhausted: false, later };
     }
-    return { items, apps, exhausted: true };
+    return { items, apps, exhausted: true, later };
   };
 
   return { nextBatch, cachedEnvelope };

@@ -346,7 +346,7 @@ export function createOutbound(d: OutboundDeps): Outbound {
         while (route.kind === 'direct' && confirmed.has(contact) && batches.length < ENVELOPES_PER_REQUEST) {
           const next = first.more();
           const head = next.items[0];
-          if (!head) drained = first.complete;
+          if (!head) drained = first.complete && next.drained;
           if (!head || ids + next.items.length > APP_ACK_MAX_IDS || io.hopsOf(head.messageId) !== hops) break;
           batches.push(take(next));
           ids += next.items.length;
