@@ -18,6 +18,11 @@
  * counts what is buffered, corked or not), `end()` uncorks before the FIN, and a destroyed socket drops
  * what it held as it did its unsent tail before.
  *
+ * Opt-in (NetNodeOptions.coalesceTcpWrites, default off): the syscalls go, but the sequential delivery
+ * latency measured no better, and worse with the stores on a busy shared disk (docs/networking.md,
+ * "TCP writes"). A node that turns it on needs its peers to tolerate bursts of stream openings in one
+ * segment (node.ts MAX_EARLY_STREAMS).
+ *
  * The wrap is done where libp2p hands a new connection to its upgrader (dial and listener alike), by
  * handing the TCP transport an upgrader that wraps first; node_modules is not patched. A connection
  * that is not a TCP socket connection is passed on untouched.
