@@ -14,19 +14,14 @@
  * to ENVELOPES_PER_REQUEST envelopes (one receiver commit, one ack): docs/perf-node.md T5, T6.
  * Which entries make a batch and the envelope kept for it: outbound-batches.ts; where a batch goes (the
  * contact's peers, its node as an onion target, its mailboxes): outbound-routes.ts; statuses and next
- * attempts after an attempt: outbound-reschedule.ts.
+ * attempts after an attempt: outbound-reschedule.ts; a direct request and its ack: outbound-direct.ts.
  */
-import { equalBytes } from '../lib/bytes.ts';
 import type { Clock, Rng } from '../lib/deps.ts';
 import { ErrorCodes, ProtocolError, isCompeerError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
-import { encodePublicIdentity } from '../protocol/identity.ts';
-import { encodeSessionSet, setDecrypt } from '../protocol/session-set.ts';
-import { openEnvelope, SEALED_MAX_LENGTH } from '../protocol/sealed/envelope.ts';
-import { APP_ACK_MAX_IDS, decodeAppMessage, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
+import { APP_ACK_MAX_IDS, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
 import type { AttemptOutcome } from '../routing/delivery-policy.ts';
 import type { Router, RouteTarget } from '../routing/router.ts';
-import { batchSize, encodeMsgBatch, MSG_BATCH_MAX, MSG_BATCH_MAX_BYTES } from '../protocol/wire/msg-batch.ts';
 import type { OutboxItem } from '../store/outbox.ts';
 import type { NetNode } from '../net/index.ts';
 import type { CompeerEvent } from './types.ts';
@@ -35,11 +30,12 @@ import type { SessionIo } from './session-io.ts';
 import { createBatcher, encodeCache, type Batch } from './outbound-batches.ts';
 import { createRoutes, type Route, type RouteView } from './outbound-routes.ts';
 import { createReschedule } from './outbound-reschedule.ts';
+import { createDirect } from './outbound-direct.ts';
 import type { NetworkState } from './network-state.ts';
 
 export type { RouteView } from './outbound-routes.ts';
 
-export const MSG_PROTOCOL = '/compeer/msg/1';
+export { MSG_PROTOCOL } from './outbound-direct.ts';
 /** Requests in flight per contact (T5): enough to overlap one request's round trip with the next's work. */
 const WINDOW = 3;
 /** Envelopes (app-message batches) per direct request (T6): 3 full ones (64 KiB padding buckets) fit MSG_BATCH_MAX_BYTES. */
@@ -93,7 +89,6 @@ const errorOf = (e: unknown): Error | string => (e instanceof Error ? e : String
 
 export function createOutbound(d: OutboundDeps): Outbound {
   const { store, net, io, clock, log } = d;
-  const own = store.identity;
   const flushing = new Set<string>();
   /** contact → the entries its running flush has in flight. */
   const inFlight = new Map<string, ReadonlySet<string>>();
@@ -115,38 +110,7 @@ export function createOutbound(d: OutboundDeps): Outbound {
   const { peersOf, targetFor, depositFor, routeFor } = createRoutes(d);
   const { nextBatch, cachedEnvelope } = createBatcher(d);
   const reschedule = createReschedule(d);
-
-
-  /** Handles the response to a direct request; returns the ids it acked. */
-  const onResponse = (contact: string, res: Uint8Array, sentAt: number): Set<string> => {
-    const events: CompeerEvent[] = [];
-    let done = new Set<string>();
-    if (res.length === 0) return done;
-    try {
-      const { sender, content } = openEnvelope(own, res);
-      const c = store.contacts.get(contact);
-      if (!c || !equalBytes(c.publicKey, encodePublicIdentity(sender))) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'ack from another identity');
-      const now = clock();
-      done = store.transaction(() => {
-        const set = io.loadSet(contact);
-        if (!set) throw new ProtocolError(ErrorCodes.NO_SESSION, 'ack without a session');
-        const noNewSession = (): never => {
-          throw new ProtocolError(ErrorCodes.UNEXPECTED_MESSAGE, 'a response does not start a session');
-        };
-        const app = decodeAppMessage(setDecrypt(set, content, now, noNewSession).plaintext);
-        if (app.type !== 'ack') throw new ProtocolError(ErrorCodes.UNEXPECTED_MESSAGE, 'response is not an ack');
-        store.sessions.put(contact, encodeSessionSet(set), now);
-        return io.applyAcks(contact, app.ids, events);
-        // Not fsync'd on its own: lost in a power cut, this is an ack lost on the wire (the entries go
-        // again and are deduplicated); the next send's durable commit syncs it (src/store/sql.ts).
-      }, { durable: false });
-      if (done.size > 0) d.network?.ack(clock() - sentAt);
-    } catch (e) {
-      log.warn('ack refused', { contact, error: errorOf(e) });
-    }
-    d.emit(events);
-    return done;
-  };
+  const direct = createDirect(d, peersOf);
 
 
   /** The cached envelope when it covers exactly `items`, else a fresh encryption (saved and cached first). */
@@ -165,54 +129,6 @@ export function createOutbound(d: OutboundDeps): Outbound {
       return envelope;
     });
   };
-
-  /** Direct: the contact's peers one by one until one acks. */
-  const directOne = async (contact: string, request: Uint8Array): Promise<{ reached: boolean; acked: Set<string> }> => {
-    let reached = false;
-    let acked = new Set<string>();
-    for (const [peer, addrs] of peersOf(contact)) {
-      const sentAt = clock();
-      let res: Uint8Array;
-      try {
-        res = await net.request(peer, addrs, MSG_PROTOCOL, request, { timeoutMs: d.requestTimeoutMs, maxResponseBytes: SEALED_MAX_LENGTH });
-      } catch (e) {
-        log.debug('delivery attempt failed', { contact, peer, error: errorOf(e) });
-        d.network?.reach(peer, false, addrs);
-        continue;
-      }
-      d.network?.reach(peer, true, addrs);
-      reached = true;
-      acked = onResponse(contact, res, sentAt);
-      if (acked.size > 0) break;
-    }
-    return { reached, acked };
-  };
-
-  /**
-   * Direct, several envelopes: as few `/compeer/msg/1` requests as the request limit allows (a message
-   * batch, src/protocol/wire/msg-batch.ts: one receiver commit and one ack for all of them, T6); says
-   * per envelope whether its request reached the contact's node.
-   */
-  const direct = async (contact: string, envelopes: readonly Uint8Array[]): Promise<{ reached: boolean[]; acked: Set<string> }> => {
-    const reached = envelopes.map(() => false);
-    const acked = new Set<string>();
-    let group: number[] = [];
-    const send = async (): Promise<void> => {
-      const r = await directOne(contact, encodeMsgBatch(group.map((i) => envelopes[i] as Uint8Array)));
-      for (const i of group) reached[i] = r.reached;
-      for (const id of r.acked) acked.add(id);
-      group = [];
-    };
-    for (const [i, e] of envelopes.entries()) {
-      const lengths = [...group.map((j) => (envelopes[j] as Uint8Array).length), e.length];
-      if (group.length > 0 && (group.length >= MSG_BATCH_MAX || batchSize(lengths) > MSG_BATCH_MAX_BYTES)) await send();
-      group.push(i);
-    }
-    if (group.length > 0) await send();
-    return { reached, acked };
-  };
-
-
 
   /**
    * One attempt for `batches` (in order, one envelope each; several only on a direct route) on `route`;
