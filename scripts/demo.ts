@@ -112,15 +112,16 @@ const statusOf = (dir: string, contact: string, text: string, want: string): Pro
   until(`"${text}" ${want}`, async () => (await conversation(dir, contact)).find((m) => m.direction === 'out' && m.text === text && m.status === want));
 const relayed = (d: Daemon): number => d.log().split('onion packet relayed').length - 1;
 
-let port = 24_000 + Math.floor(Math.random() * 20_000);
-const nextPort = (): number => port++;
+/** Port 0: the system picks a free one, so the demo never collides with another listener (CI saw
+ *  EADDRINUSE with ports picked in advance, while tests ran beside it). */
+const ANY_PORT = 0;
 
 async function main(): Promise<void> {
   step(1, `A local network: ${RELAYS} relays, Alice and Bob (folder ${base})`);
   const names = [...Array.from({ length: RELAYS }, (_, i) => `relay${i + 1}`), 'alice', 'bob'];
   await Promise.all(names.map((n) => cli(join(base, n), ['init', '--name', n])));
-  const first = await startDaemon(join(base, 'relay1'), nextPort(), undefined, 'debug');
-  const others = await Promise.all(names.slice(1).map((n) => startDaemon(join(base, n), nextPort(), first.address, n.startsWith('relay') ? 'debug' : 'info')));
+  const first = await startDaemon(join(base, 'relay1'), ANY_PORT, undefined, 'debug');
+  const others = await Promise.all(names.slice(1).map((n) => startDaemon(join(base, n), ANY_PORT, first.address, n.startsWith('relay') ? 'debug' : 'info')));
   const relays = [first, ...others.slice(0, RELAYS - 1)];
   const alice = others[RELAYS - 1] as Daemon;
   let bob = others[RELAYS] as Daemon;
@@ -163,7 +164,13 @@ async function main(): Promise<void> {
   detail('holders keep an opaque blob under a daily mailbox address, not who wrote it nor to whom (docs/mailboxes.md)');
 
   step(6, 'Bob comes back');
-  bob = await startDaemon(b, bobPort, first.address, 'info');
+  // Back where his contacts knew him; if an outgoing connection took his port meanwhile, anywhere
+  // (his mailboxes do not depend on his address, and he tells Alice his new one inside their session).
+  bob = await startDaemon(b, bobPort, first.address, 'info').catch((e: unknown) => {
+    if (!String(e).includes('EADDRINUSE')) throw e;
+    detail(`port ${bobPort} was taken meanwhile: Bob listens on another one`);
+    return startDaemon(b, ANY_PORT, first.address, 'info');
+  });
   const inbox = await until('Bob received it', async () => {
     const m = (await conversation(b, 'alice')).filter((x) => x.direction === 'in' && x.text === 'Running late, see you at 12:45.');
     return m.length > 0 ? m : undefined;
