@@ -60,6 +60,19 @@ interface Pair {
   close(): Promise<void>;
 }
 
+/** Our end and the far one; closing drops both, then the listening side (`stop`). */
+function pairOf(conn: MultiaddrConnection, far: Socket, stop: () => Promise<void>): Pair {
+  return {
+    conn,
+    far,
+    close: async () => {
+      far.destroy();
+      conn.abort(new Error('test over'));
+      await stop();
+    },
+  };
+}
+
 /** Our end accepted by the transport's listener; the far end a plain client socket. */
 async function inbound(factory: typeof tcp = coalescedTcp): Promise<Pair> {
   const rec = recordingUpgrader();
@@ -67,16 +80,7 @@ async function inbound(factory: typeof tcp = coalescedTcp): Promise<Pair> {
   await listener.listen(multiaddr('/ip4/127.0.0.1/tcp/0'));
   const port = Number(listener.getAddrs()[0]?.toString().split('/tcp/')[1]);
   const far = connect(port, '127.0.0.1');
-  const conn = await rec.next();
-  return {
-    conn,
-    far,
-    close: async () => {
-      far.destroy();
-      conn.abort(new Error('test over'));
-      await listener.close();
-    },
-  };
+  return pairOf(await rec.next(), far, () => listener.close());
 }
 
 /** Our end dialled by the transport; the far end accepted by a plain server. */
@@ -90,17 +94,10 @@ async function outbound(): Promise<Pair> {
   const dialled = makeTransport(coalescedTcp).dial(multiaddr(`/ip4/127.0.0.1/tcp/${port}`), { upgrader: rec.upgrader, signal: AbortSignal.timeout(5_000) });
   const [far] = await accepted;
   await dialled;
-  const conn = await rec.next();
-  return {
-    conn,
-    far,
-    close: async () => {
-      far.destroy();
-      conn.abort(new Error('test over'));
-      server.close();
-      await once(server, 'close');
-    },
-  };
+  return pairOf(await rec.next(), far, async () => {
+    server.close();
+    await once(server, 'close');
+  });
 }
 
 /** The socket under `conn` (the transport's connection keeps it as `socket`). */
@@ -167,18 +164,24 @@ async function fill(conn: MultiaddrConnection, onChunk: (c: Buffer) => void): Pr
   assert.fail('the socket never filled');
 }
 
+/** Two Noise-like frames sent in one turn: they arrive whole and in order in `syscalls` writes. */
+async function sendTwoFrames(p: Pair, syscalls: number): Promise<{ readonly count: number }> {
+  const writes = countWrites(socketOf(p.conn));
+  const { lists, bytes } = twoFrames();
+  for (const l of lists) p.conn.send(l);
+  const got = receive(p.far, bytes.length);
+  await turn();
+  assert.equal(writes.count, syscalls);
+  assert.deepEqual(await got, bytes);
+  return writes;
+}
+
 describe('coalesced TCP writes', () => {
   for (const [side, open] of [['accepted', inbound], ['dialled', outbound]] as const) {
     it(`sends what one turn writes in one syscall, same bytes in order (${side} connection)`, async () => {
       const p = await open();
       try {
-        const writes = countWrites(socketOf(p.conn));
-        const { lists, bytes } = twoFrames();
-        for (const l of lists) p.conn.send(l);
-        const got = receive(p.far, bytes.length);
-        await turn();
-        assert.equal(writes.count, 1);
-        assert.deepEqual(await got, bytes);
+        const writes = await sendTwoFrames(p, 1);
         // The next turn is a write of its own, not held back.
         p.conn.send(new Uint8ArrayList(Uint8Array.of(9)));
         const more = receive(p.far, 1);
@@ -223,13 +226,7 @@ describe('coalesced TCP writes', () => {
     // The measure the change is held to: the same two frames through @libp2p/tcp as it is.
     const p = await inbound(tcp);
     try {
-      const writes = countWrites(socketOf(p.conn));
-      const { lists, bytes } = twoFrames();
-      for (const l of lists) p.conn.send(l);
-      const got = receive(p.far, bytes.length);
-      await turn();
-      assert.equal(writes.count, 4);
-      assert.deepEqual(await got, bytes);
+      await sendTwoFrames(p, 4);
     } finally {
       await p.close();
     }

@@ -255,7 +255,8 @@ describe('net: connection trim', () => {
     assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()).sort(), ['p2', 'p3', 'p4', 'p5']);
   });
 
-  it("does not take a connection's open streams for work in flight (request.ts pools them between requests)", async () => {
+  /** Two slots over a fake libp2p, a settable clock, and connections opened with the given streams. */
+  function streamsCase() {
     const max = 2;
     const fake = fakeConnections(async () => {});
     const { node, open } = fakeNode(fake);
@@ -264,12 +265,18 @@ describe('net: connection trim', () => {
     trim.attach(node);
     const opened = (name: string, at: number, protocols: string[]): FakeConn =>
       Object.assign(fake.conn(name), { timeline: { open: at }, streams: protocols.map((protocol) => ({ protocol })) });
+    const advance = (ms: number): number => (now += ms);
+    return { max, fake, open, trim, opened, advance };
+  }
+
+  it("does not take a connection's open streams for work in flight (request.ts pools them between requests)", async () => {
+    const { max, fake, open, trim, advance, opened } = streamsCase();
     // Over libp2p's limit: a forced cut among connections in use. Two old ones hold pooled, idle request
     // streams; the newest (in its grace) has none yet, its sender's request still to come.
     fake.conns = [opened('pooled-a', 0, ['/meshsub/1.1.0', '/compeer/msg/1']), opened('pooled-b', 1, ['/meshsub/1.1.0', '/compeer/onion/1'])];
     trim.touch('pooled-a');
     trim.touch('pooled-b');
-    now += 1;
+    const now = advance(1);
     fake.conns.push(opened('newcomer', now, ['/meshsub/1.1.0']));
     for (let i = 0; i < 2; i++) fake.conns.push(opened(`filler${i}`, now, ['/meshsub/1.1.0']));
     trim.touch('filler0');
@@ -280,20 +287,12 @@ describe('net: connection trim', () => {
     assert.ok(fake.conns.some((c) => c.remotePeer.toString() === 'newcomer'), fake.conns.map((c) => c.remotePeer.toString()).join(','));
   });
   it('a forced cut spares a connection still in its grace, streams or none, before old ones in use by past requests', async () => {
-    const max = 2;
-    const fake = fakeConnections(async () => {});
-    const { node, open } = fakeNode(fake);
-    let now = 100_000;
-    const trim = createConnectionTrim(max, () => now, silentLogger);
-    trim.attach(node);
-    const opened = (name: string, at: number, protocols: string[]): FakeConn =>
-      Object.assign(fake.conn(name), { timeline: { open: at }, streams: protocols.map((protocol) => ({ protocol })) });
+    const { max, fake, open, trim, advance, opened } = streamsCase();
     // heal6's trace: a stranger's redial just connected (no stream yet) to a node whose connections are
     // all in use by requests of the last 30 s, each keeping a pooled stream.
     fake.conns = ['a', 'b', 'c', 'd'].map((n, i) => opened(n, i, ['/compeer/onion/1']));
     for (const n of ['a', 'b', 'c', 'd']) trim.touch(n);
-    now += TRIM_GRACE_MS + 1;
-    fake.conns.push(opened('redial', now, []));
+    fake.conns.push(opened('redial', advance(TRIM_GRACE_MS + 1), []));
     open();
     await settle(fake, max);
     assert.ok(fake.conns.some((c) => c.remotePeer.toString() === 'redial'), fake.conns.map((c) => c.remotePeer.toString()).join(','));

@@ -6,7 +6,8 @@ import { systemRng } from '../../src/lib/system.ts';
 import { generateIdentity } from '../../src/protocol/identity.ts';
 import { createCompeer, type CompeerNode, type CompeerOptions } from '../../src/node/compeer.ts';
 import { memoryNodeStore, type NodeStore } from '../../src/node/node-store.ts';
-import { captureLogger, type Captured } from './net-helpers.ts';
+import assert from 'node:assert/strict';
+import { captureLogger, waitFor, type Captured } from './net-helpers.ts';
 
 export interface TestNode {
   readonly node: CompeerNode;
@@ -44,4 +45,26 @@ export function waitEvent<T>(node: CompeerNode, pick: (e: Parameters<Parameters<
       }
     });
   });
+}
+
+/**
+ * Alice sends `count` 1 KiB texts to her contact "bob" all at once; resolves with what send() returned
+ * once every one is delivered and arrived exactly once at Bob (in any order: requests in flight
+ * together may be processed in either order).
+ */
+export async function sendAllDelivered(alice: CompeerNode, bob: CompeerNode, count: number): Promise<{ id: string }[]> {
+  const arrived: string[] = [];
+  const delivered = new Set<string>();
+  bob.on((e) => {
+    if (e.type === 'message' && e.message.direction === 'in') arrived.push(e.message.text);
+  });
+  alice.on((e) => {
+    if (e.type === 'status' && e.status === 'delivered') delivered.add(e.id);
+  });
+  const texts = Array.from({ length: count }, (_, i) => `${String(i).padStart(4, '0')} ${'x'.repeat(1020)}`);
+  const sent = await Promise.all(texts.map((t) => alice.send('bob', t)));
+  assert.ok(await waitFor(() => sent.every((s) => delivered.has(s.id)), 60_000), `delivered: ${delivered.size} of ${count}`);
+  assert.equal(arrived.length, count);
+  assert.deepEqual([...arrived].sort(), texts);
+  return sent;
 }

@@ -12,22 +12,14 @@ import { sealLabel } from '../../../src/store/seal.ts';
 import { openSqlite } from '../../../src/store/sql.ts';
 import { silentLogger } from '../../../src/lib/log.ts';
 import { unlock } from '../../../src/store/storage-key.ts';
-import { DB_FILE, openStore, type SqliteStore, type StoreOptions } from '../../../src/store/store.ts';
+import { DB_FILE, type StoreOptions } from '../../../src/store/store.ts';
 import type { MessageRecord } from '../../../src/store/messages.ts';
 import { message, incoming, msgId } from './messages-compliance.ts';
-import { fixedClock, seededRng, tempDir } from './helpers.ts';
+import { fixedClock, seededRng, storeOptions, tempDir, withStore } from './helpers.ts';
 import { uid } from './subjects.ts';
 
-const opts = (dir: string): StoreOptions => ({ dir, create: true, rng: seededRng(), clock: fixedClock, peerPolicy: createPeerPolicy() });
+const opts = (dir: string): StoreOptions => storeOptions(dir, { peerPolicy: createPeerPolicy() });
 
-function withStore<T>(o: StoreOptions, fn: (s: SqliteStore) => T): T {
-  const s = openStore(o);
-  try {
-    return fn(s);
-  } finally {
-    s.close();
-  }
-}
 
 /** Writes `rows` as the v6 schema kept them (the status in the row, messages_expiring), text sealed as messages-sqlite.ts does. */
 function v6StoreWith(dir: string, rows: readonly MessageRecord[]): void {

@@ -16,14 +16,14 @@ import { generateIdentity } from '../../../src/protocol/identity.ts';
 import { sqliteIdentityRepository } from '../../../src/store/identity-sqlite.ts';
 import { MIGRATIONS, migrate, schemaVersion } from '../../../src/store/migrations.ts';
 import { openSqlite } from '../../../src/store/sql.ts';
-import { DB_FILE, openMemoryStore, openStore, type SqliteStore, type StoreOptions } from '../../../src/store/store.ts';
+import { DB_FILE, openMemoryStore, type SqliteStore, type StoreOptions } from '../../../src/store/store.ts';
 import { unlock } from '../../../src/store/storage-key.ts';
 import { contact } from './contacts-compliance.ts';
 import { sample } from './identity-compliance.ts';
 import { message } from './messages-compliance.ts';
 import { item } from './outbox-compliance.ts';
 import { sighting } from './peers-compliance.ts';
-import { fixedClock, seededRng, tempDir } from './helpers.ts';
+import { fixedClock, seededRng, storeOptions, tempDir, withStore } from './helpers.ts';
 import { uid } from './subjects.ts';
 
 const TEXT = 'meet me at the old mill at midnight, bring the ledger';
@@ -36,18 +36,8 @@ const spk = generateSignedPrekey(bob, 1, rng, 1_000);
 const opks = generateOneTimePrekeys(10, 3, rng);
 const kem = generateKemPrekey(bob, 'last-resort', 20, rng, 1_000);
 
-const opts = (dir: string, more: Partial<StoreOptions> = {}): StoreOptions => ({
-  dir, create: true, rng: seededRng(), clock: fixedClock, peerPolicy: createPeerPolicy(), ...more,
-});
+const opts = (dir: string, more: Partial<StoreOptions> = {}): StoreOptions => storeOptions(dir, { peerPolicy: createPeerPolicy(), ...more });
 
-function withStore<T>(o: StoreOptions, fn: (s: SqliteStore) => T): T {
-  const s = openStore(o);
-  try {
-    return fn(s);
-  } finally {
-    s.close();
-  }
-}
 
 function fill(s: SqliteStore): void {
   s.transaction(() => {

@@ -5,25 +5,15 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { toHex } from '../../../src/lib/bytes.ts';
 import { MIGRATIONS, schemaVersion } from '../../../src/store/migrations.ts';
-import { DB_FILE, openStore, type StoreOptions } from '../../../src/store/store.ts';
+import { DB_FILE, openStore } from '../../../src/store/store.ts';
 import { BACKSTOP_PAGES, liveCheckpointers, startCheckpointer } from '../../../src/store/checkpointer.ts';
 import { silentLogger } from '../../../src/lib/log.ts';
 import { deriveFromPassphrase, KEY_FILE } from '../../../src/store/storage-key.ts';
 import { sample } from './identity-compliance.ts';
-import { fixedClock, seededRng, tempDir } from './helpers.ts';
+import { storeOptions, tempDir, withStore } from './helpers.ts';
 
-const opts = (dir: string, more: Partial<StoreOptions> = {}): StoreOptions => ({
-  dir, create: true, rng: seededRng(), clock: fixedClock, ...more,
-});
+const opts = storeOptions;
 
-function withStore<T>(o: StoreOptions, fn: (s: ReturnType<typeof openStore>) => T): T {
-  const s = openStore(o);
-  try {
-    return fn(s);
-  } finally {
-    s.close();
-  }
-}
 
 describe('store', () => {
   it('creates DIR 0700, the database 0600 in WAL mode, and the key file 0600', (t) => {
