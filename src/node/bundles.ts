@@ -1,13 +1,24 @@
 /**
- * Prekey bundles on the network: the `/compeer/bundle/1` protocol and the DHT record.
+ * Prekey bundles on the network: the `/compeer/bundle/2` protocol and the DHT record.
  *
- *   /compeer/bundle/1   request: empty, or 32 bytes (SHA-256 of the invite secret the requester holds;
- *                       informational — the bundle is public anyway); response: an encoded bundle with
- *                       one-time prekeys (prekeys.ts `served`). Anything else: an empty response.
+ *   /compeer/bundle/2   request: 32 bytes, SHA-256("compeer/bundle-request/v1" | user ID) of the user
+ *                       whose bundle is wanted (`bundleRequest`); response: an encoded bundle with one-time
+ *                       prekeys (prekeys.ts `served`) when that is the node's own user, else an empty
+ *                       response (the same for an empty request, another length or another user).
  *   DHT record          key  /cbundle/<hex(SHA-256("compeer/cbundle/v1" | user ID))>
  *                       value an encoded bundle without one-time keys (prekeys.ts `published`)
  *                       valid when it decodes (every signature checked) AND its identity hashes to the key;
  *                       of several, the newest timestamp wins.
+ *
+ * Why the request names the user: the bundle carries the user's identity keys, so a node that answered
+ * anyone would tell every relay, mailbox holder or DHT neighbour which user runs it (and give away
+ * one-time prekeys). Everyone with a reason to fetch our bundle directly already knows our user ID (a
+ * new contact from our invite, a contact from its record), so a peer that does not can only confirm a
+ * guess. The label is not the DHT key's: a peer that saw only the key of a lookup of our DHT record (a
+ * Kademlia hop does) cannot turn it into a request that finds our node; that takes the user ID itself.
+ * Version 2 because the request changed meaning: version 1 answered an empty request (and read 32 bytes
+ * as a hash of an invite secret, informational only); a version-1 requester now fails at protocol
+ * negotiation instead of being refused with an empty answer it would take for a broken bundle.
  *
  * `fetchBundle` asks the contact's node first (its known addresses), then the DHT, and accepts only a
  * bundle of the expected user ID. This module knows nothing of sessions or contacts' storage.
@@ -19,9 +30,17 @@ import { sha256 } from '../crypto/hash.ts';
 import { decodePrekeyBundle, PREKEY_BUNDLE_MAX_LENGTH, type VerifiedPrekeyBundle } from '../protocol/handshake/bundle.ts';
 import type { DhtNamespace, NetNode } from '../net/index.ts';
 
-export const BUNDLE_PROTOCOL = '/compeer/bundle/1';
+export const BUNDLE_PROTOCOL = '/compeer/bundle/2';
 export const BUNDLE_NAMESPACE = 'cbundle';
 const KEY_LABEL = utf8('compeer/cbundle/v1');
+// Not a prefix of any other label (docs/protocol.md, labels), nor KEY_LABEL: a request is no DHT key.
+const REQUEST_LABEL = utf8('compeer/bundle-request/v1');
+export const BUNDLE_REQUEST_LENGTH = 32;
+
+/** The `/compeer/bundle/2` request for `userId`'s bundle. */
+export function bundleRequest(userId: string): Uint8Array {
+  return sha256(concatBytes(REQUEST_LABEL, utf8(userId)));
+}
 
 export function bundleDhtKey(userId: string): string {
   return `/${BUNDLE_NAMESPACE}/${toHex(sha256(concatBytes(KEY_LABEL, utf8(userId))))}`;
@@ -93,12 +112,13 @@ export async function fetchBundle(
   userId: string,
   addresses: readonly string[],
   log: Logger,
-  opts: { timeoutMs?: number; request?: Uint8Array } = {},
+  opts: { timeoutMs?: number } = {},
 ): Promise<VerifiedPrekeyBundle> {
   const timeoutMs = opts.timeoutMs ?? 5_000;
+  const request = bundleRequest(userId);
   for (const [peer, addrs] of byPeer(addresses)) {
     try {
-      const res = await net.request(peer, addrs, BUNDLE_PROTOCOL, opts.request ?? new Uint8Array(0), {
+      const res = await net.request(peer, addrs, BUNDLE_PROTOCOL, request, {
         timeoutMs,
         maxResponseBytes: PREKEY_BUNDLE_MAX_LENGTH,
       });

@@ -12,7 +12,7 @@
  * many readers share must not name one-time keys, or all but the first initiator would fail).
  * Prekey ids come from a counter in the node's meta area. This module knows nothing of the network.
  */
-import { fromUtf8, utf8 } from '../lib/bytes.ts';
+import { equalBytes, fromUtf8, utf8 } from '../lib/bytes.ts';
 import type { Clock, Rng } from '../lib/deps.ts';
 import type { Logger } from '../lib/log.ts';
 import {
@@ -24,7 +24,9 @@ import {
 import { prekeysToGenerate, signedPrekeyNeedsRotation } from '../protocol/handshake/prekey-store.ts';
 import { bundleFromPool, createPrekeyBundle, encodePrekeyBundle } from '../protocol/handshake/bundle.ts';
 import { ONE_TIME_PREKEY_LOW_WATERMARK, SIGNED_PREKEY_GRACE_MS } from '../protocol/wire/constants.ts';
+import { userIdOf } from '../protocol/identity.ts';
 import type { NodeStore } from './node-store.ts';
+import { BUNDLE_REQUEST_LENGTH, bundleRequest } from './bundles.ts';
 
 const NEXT_ID = 'node.prekeys.next-id';
 const LAST_RESORT = 'node.prekeys.last-resort';
@@ -114,18 +116,37 @@ export function createPrekeyManager(store: NodeStore, rng: Rng): PrekeyManager {
   };
 }
 
+/** Refusals logged per BUNDLE_REFUSAL_LOG_WINDOW_MS, so a stranger's flood cannot flood the log too. */
+export const BUNDLE_REFUSAL_LOG_BURST = 10;
+export const BUNDLE_REFUSAL_LOG_WINDOW_MS = 60_000;
+
 /**
- * The `/compeer/bundle/1` handler: an empty or 32-byte request gets the bundle to serve (with a one-time
- * prekey); requests drain one-time prekeys faster than the hourly maintenance refills them, so a refill
- * is scheduled when they run low.
+ * The `/compeer/bundle/2` handler: only a request naming this node's user (bundles.ts `bundleRequest`)
+ * gets the bundle to serve (with a one-time prekey); any other request — empty, another length, another
+ * user — an empty response, and no one-time prekey is reserved for it: the bundle names the user, and a
+ * peer that does not know whose node this is must not learn it here (bundles.ts header). Refusals are
+ * logged with the peer and the request's length only (never the request: it would be a hash of a user
+ * ID the peer guessed), at most BUNDLE_REFUSAL_LOG_BURST per window; the next line logged says how many
+ * were left out. Requests drain one-time prekeys faster than the hourly maintenance refills them, so a
+ * refill is scheduled when they run low.
  */
 export function bundleHandler(prekeys: PrekeyManager, store: NodeStore, clock: Clock, log: Logger, stopped: () => boolean): (req: Uint8Array, from: string) => Promise<Uint8Array> {
+  const ours = bundleRequest(userIdOf(store.identity.public));
   let refillScheduled = false;
-  return async (req, from) => {
-    if (req.length !== 0 && req.length !== 32) {
-      log.warn('bundle request refused', { peer: from, bytes: req.length });
-      return new Uint8Array(0);
+  let logWindow = { start: clock(), count: 0, dropped: 0 };
+  const refuse = (from: string, bytes: number): Uint8Array => {
+    const t = clock();
+    if (t - logWindow.start >= BUNDLE_REFUSAL_LOG_WINDOW_MS) logWindow = { start: t, count: 0, dropped: logWindow.dropped };
+    if (logWindow.count >= BUNDLE_REFUSAL_LOG_BURST) logWindow.dropped++;
+    else {
+      logWindow.count++;
+      log.warn('bundle request refused', { peer: from, bytes, ...(logWindow.dropped > 0 ? { notLogged: logWindow.dropped } : {}) });
+      logWindow.dropped = 0;
     }
+    return new Uint8Array(0);
+  };
+  return async (req, from) => {
+    if (req.length !== BUNDLE_REQUEST_LENGTH || !equalBytes(req, ours)) return refuse(from, req.length);
     const bundle = prekeys.served(clock());
     if (store.prekeys.availableOneTimePrekeys() < ONE_TIME_PREKEY_LOW_WATERMARK && !refillScheduled) {
       refillScheduled = true;

@@ -4,7 +4,7 @@ import { systemRng } from '../../src/lib/system.ts';
 import { generateIdentity } from '../../src/protocol/identity.ts';
 import { createPrekeyBundle, decodePrekeyBundle, encodePrekeyBundle } from '../../src/protocol/handshake/bundle.ts';
 import { generateKemPrekey, generateSignedPrekey } from '../../src/protocol/handshake/prekeys.ts';
-import { BUNDLE_NAMESPACE, bundleDhtKey, bundleNamespace, fetchBundle } from '../../src/node/bundles.ts';
+import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, fetchBundle } from '../../src/node/bundles.ts';
 import { MSG_PROTOCOL } from '../../src/node/messaging.ts';
 import { silentLogger } from '../../src/lib/log.ts';
 import { startCompeer, type TestNode } from './node-helpers.ts';
@@ -283,7 +283,7 @@ describe('node: a send before the session exists', () => {
       const orig = net.request.bind(net);
       let block = true;
       (net as { request: typeof net.request }).request = async (p, a, proto, bytes, o) => {
-        if (block && proto === '/compeer/bundle/1') throw Object.assign(new Error('unreachable'), { code: 'UNREACHABLE' });
+        if (block && proto === BUNDLE_PROTOCOL) throw Object.assign(new Error('unreachable'), { code: 'UNREACHABLE' });
         return orig(p, a, proto, bytes, o);
       };
       (net as { dhtGet: typeof net.dhtGet }).dhtGet = async () => [];
