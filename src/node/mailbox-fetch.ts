@@ -3,8 +3,12 @@
  * mailbox secret, the addresses of the last days are derived and asked of the holders closest to each
  * — challenge, fetch with a proof of the day key, then delete what was taken. Chunks are reassembled
  * into envelopes and handed to messaging like any routed envelope (deduplicated there by message id).
- * A holder learns an address and a day key, never who we are. Bounded: days, holders and rounds; the
- * holders of one box are asked in parallel (at most r = MAILBOX_REPLICAS requests in flight).
+ * A holder learns an address, a day key and our node (its peer ID and IP address: the fetch is a direct
+ * request), not from these our user: our node gives its bundle, which names the user, only to a peer
+ * that names that user already (bundles.ts), so a holder can confirm a user ID it knows or guesses (a
+ * contact's node may hold our box), and a DHT peer that stores our bundle record, or saw our node put
+ * it or look its key up, can tie our peer ID to our user (docs/threat-model.md). Bounded: days, holders
+ * and rounds; the holders of one box are asked in parallel (at most r = MAILBOX_REPLICAS in flight).
  */
 import type { Clock, Rng } from '../lib/deps.ts';
 import { ErrorCodes, ProtocolError } from '../lib/errors.ts';
