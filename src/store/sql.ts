@@ -17,12 +17,18 @@ export type Row = Record<string, unknown>;
  * (the transaction as a whole is in the WAL or not). In memory they cost no syscall: the sender's
  * thread wrote 10.0 → 7.7 KB per streamed message, the recipient's 2.7 → 2.0 (docs/perf-node.md,
  * sixth pass). Durability is unchanged: it concerns the database file and its WAL only.
+ * secure_delete=ON: a deleted or rewritten row's old bytes are zeroed, so a superseded ratchet state
+ * (sealed, but under a storage key that may sit beside the file) cannot be read back from free space:
+ * forward secrecy at rest (docs/threat-model.md "Storage"). Not FAST: it skips pages it would write only
+ * to zero them, and a freed overflow page kept a deleted row's bytes (test/unit/store/secure-delete).
+ * Old page versions can stay in the -wal file until its frames are reused.
  */
 export function openSqlite(path: string): DatabaseSync {
   const db = new DatabaseSync(path, { enableForeignKeyConstraints: true, timeout: 5000 });
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = FULL');
   db.exec('PRAGMA temp_store = MEMORY');
+  db.exec('PRAGMA secure_delete = ON');
   return db;
 }
 
