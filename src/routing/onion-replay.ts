@@ -2,66 +2,158 @@
  * A relay's replay cache of onion layer tags (DESIGN.md "Security notes for the hard parts": "a
  * per-relay replay cache of layer tags that rotates with key epochs"). A replayed packet peels to
  * the same next hop with the same bytes, so an observer who replays it and watches where traffic
- * goes links the hops; the relay must therefore forward each layer at most once.
+ * goes links the hops; the relay must therefore forward each layer at most once (docs/onion.md
+ * "Replay cache").
+ *
+ * Check (`check(tag, epoch, hop)`): 1. the epoch is that of the key that peeled the layer (the
+ * router passes it; a packet built for the previous key still peels after a rotation and must meet
+ * the set it was recorded in) 2. a retired epoch, or a tag already in its epoch's set: 'replay'
+ * 3. the set holds `maxPerEpoch` tags, or the previous hop has recorded its share: 'full' (not
+ * recorded) 4. otherwise recorded: 'new'. The router refuses a forward unless 'new', and takes an
+ * exit unless 'replay' (a replayed exit goes nowhere; router.ts says what it costs).
  *
  * Epochs: the relay's onion routing key rotates per epoch and it keeps the current and the previous
  * key only, so a tag is remembered for those two epochs; a tag of an older epoch cannot be peeled at
  * all (its key is retired) and is reported as a replay. Moving to epoch e+1 drops epoch e-1's set.
  *
- * Full is refusal, not forgetting: when an epoch's set holds `maxPerEpoch` tags, every further new
- * tag of that epoch is reported as a replay (the packet is dropped) until the epoch rotates. An
- * evicting cache would let an attacker flush a tag out with a burst of fresh packets and then replay
- * it; refusing costs availability for the rest of the epoch, which the sender's outbox recovers
- * (re-selects a path), while privacy is kept. Memory: at most 2 × maxPerEpoch tags, kept as 16-char
- * one-byte strings in a Set: ~57 bytes per tag measured (heapUsed), so two full default epochs of
- * 65,536 tags take ~7.5 MB; a lookup costs a few µs.
+ * Full is refusal, not forgetting: an evicting cache would let an attacker flush a tag out with a
+ * burst of fresh packets and then replay it. Refusing costs availability — of forwarding only, for
+ * the rest of the epoch, which senders route around (a refused hop is penalised, the path
+ * re-selected) — while privacy is kept. Two things keep one peer from getting there: room for
+ * 786,432 tags per epoch (12 × the 65,536 of the Set this replaced, in less memory), and a share per
+ * previous hop of 1/8 of that, so at least 8 peers must each send 98,304 fresh layers (each one an
+ * X25519 for the attacker and a peel for us; 8 minutes at the onion protocol's 200 packets/s per
+ * peer) in the same epoch.
+ *
+ * Compact set: a tag is kept as a 32-bit fingerprint (its first 4 bytes, 0 mapped to 1: 0 marks an
+ * empty slot) in a Uint32Array with linear probing. The slot is the top bits of fingerprint × a
+ * random odd multiplier drawn per cache: tags are public to whoever built the packet, so without it
+ * an attacker could grind tags into one run of slots and make every lookup there walk it. The slot
+ * is recomputed from the fingerprint alone, so the table starts at 1,024 slots (4 KiB) when the
+ * epoch's first tag arrives and doubles, at most 3/4 full, up to 2^20 slots (4 MiB) at the cap.
+ * False negatives: none (a recorded fingerprint stays until its epoch is dropped). False positives: a
+ * new tag whose fingerprint equals one of the n held in its epoch is taken as a replay, probability
+ * n / 2^32 — 1.5 × 10^-5 at 65,536 tags, 1.8 × 10^-4 at the cap — and costs that one packet a
+ * re-selected path. Memory: at most 2 × 4 MiB of tables, plus the share counters (at most 1,024
+ * previous hops per epoch are counted by peer ID; later ones share one counter); a check costs a
+ * few array reads.
  *
  * This module knows nothing of the onion format or where tags come from (src/protocol/onion/).
  */
 import { assertBytes, assertInteger } from '../lib/assert.ts';
+import type { Rng } from '../lib/deps.ts';
 
 export const REPLAY_TAG_LENGTH = 16;
-export const REPLAY_DEFAULTS = { maxPerEpoch: 65_536 } as const;
+export const REPLAY_DEFAULTS = {
+  /** 3/4 of 2^20 slots: the largest table is 4 MiB per epoch. */
+  maxPerEpoch: 786_432,
+  /** A previous hop records at most maxPerEpoch / hopShares tags per epoch. */
+  hopShares: 8,
+} as const;
+
+/** Previous hops counted by peer ID per epoch; the rest share one counter (bounded memory). */
+const MAX_COUNTED_HOPS = 1_024;
+const OTHER_HOPS = '';
+const MIN_BITS = 10;
+
+/** 'new': recorded; 'replay': seen in its epoch, or the epoch is retired; 'full': not seen, not recorded. */
+export type ReplayVerdict = 'new' | 'replay' | 'full';
 
 export interface ReplayCache {
-  /** True = drop the packet (seen before, epoch retired, or the epoch's set is full); otherwise records the tag. */
-  seen(tag: Uint8Array, epoch: number): boolean;
+  /** Looks `tag` up in `epoch`'s set, recording it when there is room for it and for `hop`'s share. */
+  check(tag: Uint8Array, epoch: number, hop: string): ReplayVerdict;
   /** Tags held, both epochs together. */
   size(): number;
+  /** Bytes of the fingerprint tables, both epochs together. */
+  tableBytes(): number;
 }
 
-function keyOf(tag: Uint8Array): string {
-  return Buffer.from(tag.buffer, tag.byteOffset, tag.byteLength).toString('latin1');
+export interface ReplayCacheOptions {
+  /** Draws the slot multiplier (secret from whoever sends packets). */
+  readonly rng: Rng;
+  readonly maxPerEpoch?: number;
+  readonly hopShares?: number;
 }
 
-export function createReplayCache(opts: { readonly maxPerEpoch?: number } = {}): ReplayCache {
+interface TagSet {
+  table: Uint32Array | undefined;
+  bits: number;
+  count: number;
+  readonly hops: Map<string, number>;
+}
+
+function fingerprintOf(tag: Uint8Array): number {
+  const fp = (((tag[0] as number) << 24) | ((tag[1] as number) << 16) | ((tag[2] as number) << 8) | (tag[3] as number)) >>> 0;
+  return fp === 0 ? 1 : fp;
+}
+
+export function createReplayCache(opts: ReplayCacheOptions): ReplayCache {
   const max = opts.maxPerEpoch ?? REPLAY_DEFAULTS.maxPerEpoch;
   assertInteger(max, 'maxPerEpoch', 1, 1 << 24);
+  const shares = opts.hopShares ?? REPLAY_DEFAULTS.hopShares;
+  assertInteger(shares, 'hopShares', 1, max);
+  const perHop = Math.ceil(max / shares);
+  // The fewest slots that hold `max` tags at most 3/4 full.
+  const maxBits = Math.max(1, Math.ceil(Math.log2((max * 4) / 3)));
+  const m = opts.rng.bytes(4);
+  const multiplier = (((m[0] as number) << 24) | ((m[1] as number) << 16) | ((m[2] as number) << 8) | (m[3] as number) | 1) >>> 0;
+  const slotOf = (fp: number, bits: number): number => Math.imul(fp, multiplier) >>> (32 - bits);
+
+  const emptySet = (): TagSet => ({ table: undefined, bits: Math.min(MIN_BITS, maxBits), count: 0, hops: new Map() });
   let epochNow = -1;
-  let current = new Set<string>();
-  let previous = new Set<string>();
+  let current = emptySet();
+  let previous = emptySet();
 
   const rotateTo = (epoch: number): void => {
-    previous = epoch === epochNow + 1 ? current : new Set();
-    current = new Set();
+    previous = epoch === epochNow + 1 ? current : emptySet();
+    current = emptySet();
     epochNow = epoch;
   };
 
+  /** Puts `fp` in the first empty slot from its own (the caller knows it is not there). */
+  const place = (table: Uint32Array, bits: number, fp: number): void => {
+    const mask = table.length - 1;
+    let i = slotOf(fp, bits);
+    while (table[i] !== 0) i = (i + 1) & mask;
+    table[i] = fp;
+  };
+
+  const grow = (set: TagSet, old: Uint32Array): Uint32Array => {
+    const bits = set.bits + 1;
+    const table = new Uint32Array(1 << bits);
+    for (const fp of old) if (fp !== 0) place(table, bits, fp);
+    set.bits = bits;
+    set.table = table;
+    return table;
+  };
+
   return {
-    seen(tag, epoch) {
+    check(tag, epoch, hop) {
       assertBytes(tag, 'tag', REPLAY_TAG_LENGTH);
       assertInteger(epoch, 'epoch', 0, Number.MAX_SAFE_INTEGER);
       if (epoch > epochNow) rotateTo(epoch);
-      let set: Set<string>;
+      let set: TagSet;
       if (epoch === epochNow) set = current;
       else if (epoch === epochNow - 1) set = previous;
-      else return true;
-      const key = keyOf(tag);
-      if (set.has(key)) return true;
-      if (set.size >= max) return true;
-      set.add(key);
-      return false;
+      else return 'replay';
+      const fp = fingerprintOf(tag);
+      let table = set.table;
+      if (table !== undefined) {
+        const mask = table.length - 1;
+        for (let i = slotOf(fp, set.bits); table[i] !== 0; i = (i + 1) & mask) if (table[i] === fp) return 'replay';
+      }
+      if (set.count >= max) return 'full';
+      const counted = set.hops.has(hop) || set.hops.size < MAX_COUNTED_HOPS ? hop : OTHER_HOPS;
+      const used = set.hops.get(counted) ?? 0;
+      if (used >= perHop) return 'full';
+      if (table === undefined) table = set.table = new Uint32Array(1 << set.bits);
+      else if ((set.count + 1) * 4 > table.length * 3 && set.bits < maxBits) table = grow(set, table);
+      place(table, set.bits, fp);
+      set.count++;
+      set.hops.set(counted, used + 1);
+      return 'new';
     },
-    size: () => current.size + previous.size,
+    size: () => current.count + previous.count,
+    tableBytes: () => (current.table?.byteLength ?? 0) + (previous.table?.byteLength ?? 0),
   };
 }

@@ -14,9 +14,10 @@
  * (a node at its connection limit refuses a relay it just cut while it keeps its other connections:
  * full-partition, 26 Nov, a recipient refused three relays for 30 s), so the relay is avoided as that
  * destination's last hop for a while.
- * Relaying: peel one layer with the current or previous onion key, refuse replays (per-epoch tag cache),
- * forward to the next hop and pass its answer back, one hop deeper. Exit: reassemble delivered chunks
- * into an envelope for the node, or hand a deposit to the mailbox holder.
+ * Relaying: peel one layer with the current or previous onion key, refuse replays (the tag cache of
+ * the epoch of the key that peeled it, onion-replay.ts), forward to the next hop and pass its answer
+ * back, one hop deeper. Exit: reassemble delivered chunks into an envelope for the node, or hand a
+ * deposit to the mailbox holder.
  */
 import type { Clock, Rng } from '../lib/deps.ts';
 import { CompeerError, ErrorCodes, ProtocolError, isCompeerError } from '../lib/errors.ts';
@@ -26,7 +27,7 @@ import { buildOnion, ONION_PAYLOAD_BYTES, peelOnion, type OnionLayer } from '../
 import { decodeDeposit, encodeDeposit, MAILBOX_BLOB_MAX_BYTES } from '../protocol/mailbox/wire.ts';
 import { chunkPayload, createReassembler } from './chunks.ts';
 import { decodeExit, encodeExit, type HopAnswer } from './exit-frame.ts';
-import { createReplayCache } from './onion-replay.ts';
+import { createReplayCache, REPLAY_DEFAULTS } from './onion-replay.ts';
 import { selectPath, type RelayCandidate } from './path-select.ts';
 
 /** A node we can build the last layer for: its peer ID and onion routing key. */
@@ -92,6 +93,8 @@ export interface RouterLimits {
   readonly reselections?: number;
   /** How long a relay that could not reach a destination is avoided on paths to it (default 2 min). */
   readonly lastHopPenaltyMs?: number;
+  /** Onion layer tags remembered per key epoch (onion-replay.ts; default REPLAY_DEFAULTS.maxPerEpoch). */
+  readonly replayTagsPerEpoch?: number;
 }
 
 /** Destinations whose failed last relays are remembered (the oldest are forgotten first). */
@@ -119,7 +122,7 @@ export function createRouter(d: RouterDeps): Router {
   const maxInflight = d.limits?.maxInflight ?? 256;
   const penaltyMs = d.limits?.penaltyMs ?? 10 * 60_000;
   const reselections = d.limits?.reselections ?? 2;
-  const replay = createReplayCache({});
+  const replay = createReplayCache({ rng: d.rng, maxPerEpoch: d.limits?.replayTagsPerEpoch ?? REPLAY_DEFAULTS.maxPerEpoch });
   const reassembler = createReassembler({ clock: d.clock });
   const lastHopPenaltyMs = d.limits?.lastHopPenaltyMs ?? 2 * 60_000;
   const penalties = new Map<string, number>();
@@ -279,13 +282,34 @@ export function createRouter(d: RouterDeps): Router {
     if (inflight >= maxInflight) return { status: 'busy', depth: 0 };
     inflight++;
     try {
-      const peeled = peelOnion(d.keys(), packet);
-      if (replay.seen(peeled.tag, d.epoch())) {
+      // Keys and epoch read in the same tick (a rotation cannot fall between them): keys[i] is of
+      // epoch − i, and the tag belongs to the set of the key that peeled it. Checked against the
+      // current set instead, a packet recorded under the previous key just before a rotation went
+      // through once more just after it.
+      const epoch = d.epoch();
+      const keys = d.keys();
+      const peeled = peelOnion(keys, packet);
+      const keyIndex = keys.findIndex((k) => k.publicKey === peeled.key);
+      if (keyIndex < 0) throw new CompeerError(ErrorCodes.INTERNAL, 'onion: peeled by a key not in keys()');
+      const keyEpoch = epoch - keyIndex;
+      // A forward we refuse anyway goes nowhere: it takes no room in the cache.
+      if (peeled.kind === 'forward' && (d.relaying === false || peeled.next === d.selfPeerId || peeled.next === from)) return { status: 'refused', depth: 0 };
+      const verdict = replay.check(peeled.tag, keyEpoch, from);
+      if (verdict === 'replay') {
         log.warn('onion packet refused', { peer: from, error: 'replayed layer' });
         return { status: 'refused', depth: 0 };
       }
+      // An exit is taken even when the cache has no room for its tag (docs/onion.md "Replay cache"): a
+      // full cache must not cut the node off from its own mail and deposits, and an exit replayed
+      // later goes nowhere further — its chunk completes a set already delivered (dropped) or an
+      // envelope the session layer drops as a duplicate (acking it again while it remembers it,
+      // src/node/decrypted-memory.ts), and a deposit again is the holder's `duplicate`.
       if (peeled.kind === 'exit') return await exit(peeled.payload);
-      if (d.relaying === false || peeled.next === d.selfPeerId || peeled.next === from) return { status: 'refused', depth: 0 };
+      if (verdict === 'full') {
+        // Forwarding needs the tag remembered (replay tracing, onion-replay.ts): refused, not forgotten.
+        log.warn('onion packet refused', { peer: from, error: 'replay cache full' });
+        return { status: 'refused', depth: 0 };
+      }
       log.debug('onion packet relayed');
       const answer = await forward(peeled.next, d.addressesOf(peeled.next), peeled.packet);
       d.onOutcome?.(peeled.next, answer.status === 'ok' || answer.depth > 0);

@@ -1,64 +1,137 @@
-/** The relay's onion replay cache (src/routing/onion-replay.ts): once per tag, two epochs kept, full means refuse. */
+/**
+ * The relay's onion replay cache (src/routing/onion-replay.ts): once per tag, two epochs kept, full
+ * means refuse, a share per previous hop, fingerprints in a growing table (no false negatives).
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createReplayCache } from '../../src/routing/onion-replay.ts';
+import { createReplayCache, REPLAY_DEFAULTS, type ReplayCacheOptions } from '../../src/routing/onion-replay.ts';
 import { sha256 } from '../../src/crypto/hash.ts';
 import { utf8 } from '../../src/lib/bytes.ts';
 import { deterministicRng } from '../../src/lib/deps.ts';
 
 const rng = deterministicRng(utf8('compeer/test/onion-replay'), sha256);
+const cache = (opts: Partial<ReplayCacheOptions> = {}) => createReplayCache({ rng, ...opts });
+
+/** `n` random 16-byte tags, drawn at once (the deterministic rng is slow per call). */
+function tags(n: number): Uint8Array[] {
+  const all = rng.bytes(16 * n);
+  return Array.from({ length: n }, (_, i) => all.subarray(16 * i, 16 * i + 16));
+}
+
+/** Tag number `i`: its fingerprint (first 4 bytes) is i + 1, so `n` of them never collide. */
+function numbered(i: number): Uint8Array {
+  const t = new Uint8Array(16);
+  new DataView(t.buffer).setUint32(0, i + 1);
+  return t;
+}
 
 describe('onion replay cache', () => {
   it('records a new tag and reports its second sighting as a replay, per epoch', () => {
-    const c = createReplayCache();
+    const c = cache();
     const t = rng.bytes(16);
-    assert.equal(c.seen(t, 5), false);
-    assert.equal(c.seen(t, 5), true);
-    assert.equal(c.seen(Uint8Array.from(t), 5), true, 'by value, not by identity');
-    assert.equal(c.seen(t.subarray(0), 5), true);
+    assert.equal(c.check(t, 5, 'p'), 'new');
+    assert.equal(c.check(t, 5, 'p'), 'replay');
+    assert.equal(c.check(Uint8Array.from(t), 5, 'q'), 'replay', 'by value, not by identity, whichever hop');
+    assert.equal(c.check(t.subarray(0), 5, 'p'), 'replay');
     assert.equal(c.size(), 1);
     const other = Uint8Array.from(t);
-    other[15] = (other[15] as number) ^ 1;
-    assert.equal(c.seen(other, 5), false, 'one bit different is another tag');
+    other[3] = (other[3] as number) ^ 1;
+    assert.equal(c.check(other, 5, 'p'), 'new', 'one bit different in the fingerprint is another tag');
   });
 
   it('keeps the previous epoch after one rotation and forgets it after two; older epochs are refused', () => {
-    const c = createReplayCache();
-    const a = rng.bytes(16);
-    const b = rng.bytes(16);
-    assert.equal(c.seen(a, 1), false);
-    assert.equal(c.seen(b, 2), false, 'rotates to epoch 2');
-    assert.equal(c.seen(a, 1), true, 'epoch 1 is the previous epoch: still remembered');
-    assert.equal(c.seen(rng.bytes(16), 1), false, 'new tags of the previous epoch are still accepted');
-    assert.equal(c.seen(rng.bytes(16), 0), true, 'epoch 0 is retired');
+    const c = cache();
+    const [a, b] = tags(2) as [Uint8Array, Uint8Array];
+    assert.equal(c.check(a, 1, 'p'), 'new');
+    assert.equal(c.check(b, 2, 'p'), 'new', 'rotates to epoch 2');
+    assert.equal(c.check(a, 1, 'p'), 'replay', 'epoch 1 is the previous epoch: still remembered');
+    assert.equal(c.check(rng.bytes(16), 1, 'p'), 'new', 'new tags of the previous epoch are still accepted');
+    assert.equal(c.check(rng.bytes(16), 0, 'p'), 'replay', 'epoch 0 is retired');
     assert.equal(c.size(), 3);
-    assert.equal(c.seen(rng.bytes(16), 3), false, 'rotates to 3: epoch 1 dropped');
+    assert.equal(c.check(rng.bytes(16), 3, 'p'), 'new', 'rotates to 3: epoch 1 dropped');
     assert.equal(c.size(), 2);
-    assert.equal(c.seen(a, 1), true, 'a tag of a retired epoch is refused, not accepted anew');
-    assert.equal(c.seen(b, 2), true);
-    assert.equal(c.seen(rng.bytes(16), 10), false, 'a jump of more than one epoch drops both sets');
+    assert.equal(c.check(a, 1, 'p'), 'replay', 'a tag of a retired epoch is refused, not accepted anew');
+    assert.equal(c.check(b, 2, 'p'), 'replay');
+    assert.equal(c.check(rng.bytes(16), 10, 'p'), 'new', 'a jump of more than one epoch drops both sets');
     assert.equal(c.size(), 1);
-    assert.equal(c.seen(b, 9), false, 'epoch 9 is now the (empty) previous epoch');
+    assert.equal(c.check(b, 9, 'p'), 'new', 'epoch 9 is now the (empty) previous epoch');
   });
 
-  it('when an epoch is full it refuses new tags instead of forgetting old ones, until rotation', () => {
-    const c = createReplayCache({ maxPerEpoch: 100 });
-    const tags = Array.from({ length: 100 }, () => rng.bytes(16));
-    for (const t of tags) assert.equal(c.seen(t, 7), false);
-    for (let i = 0; i < 1000; i++) assert.equal(c.seen(rng.bytes(16), 7), true, 'full: refused');
+  it('when an epoch is full it reports new tags as full instead of forgetting old ones, until rotation', () => {
+    const c = cache({ maxPerEpoch: 100, hopShares: 1 });
+    const held = tags(100);
+    for (const t of held) assert.equal(c.check(t, 7, 'p'), 'new');
+    for (const t of tags(1000)) assert.equal(c.check(t, 7, 'p'), 'full', 'full: not recorded');
     assert.equal(c.size(), 100, 'bounded');
-    for (const t of tags) assert.equal(c.seen(t, 7), true, 'no flood flushed a recorded tag');
-    assert.equal(c.seen(rng.bytes(16), 8), false, 'the next epoch has room');
-    for (let i = 0; i < 150; i++) c.seen(rng.bytes(16), 8);
+    for (const t of held) assert.equal(c.check(t, 7, 'p'), 'replay', 'no flood flushed a recorded tag');
+    assert.equal(c.check(rng.bytes(16), 8, 'p'), 'new', 'the next epoch has room');
+    for (const t of tags(150)) c.check(t, 8, 'p');
     assert.equal(c.size(), 200, 'at most two full epochs');
-    assert.equal(c.seen(tags[0] as Uint8Array, 7), true, 'the previous epoch still refuses its tags');
+    assert.equal(c.check(held[0] as Uint8Array, 7, 'p'), 'replay', 'the previous epoch still refuses its tags');
   });
 
-  it('rejects tags that are not 16 bytes and bad epochs', () => {
-    const c = createReplayCache();
-    assert.throws(() => c.seen(new Uint8Array(15), 0), { code: 'INVALID_LENGTH' });
-    assert.throws(() => c.seen(new Uint8Array(16), -1), { code: 'INVALID_ARGUMENT' });
-    assert.throws(() => c.seen(new Uint8Array(16), 1.5), { code: 'INVALID_ARGUMENT' });
-    assert.throws(() => createReplayCache({ maxPerEpoch: 0 }), { code: 'INVALID_ARGUMENT' });
+  it('one previous hop records at most its share of an epoch; the others keep their room', () => {
+    const c = cache({ maxPerEpoch: 64 }); // 8 shares of 8
+    const flood = tags(100);
+    const verdicts = flood.map((t) => c.check(t, 3, 'mallory'));
+    assert.equal(verdicts.filter((v) => v === 'new').length, 8, "mallory's share");
+    assert.ok(verdicts.slice(8).every((v) => v === 'full'));
+    for (const t of flood.slice(0, 8)) assert.equal(c.check(t, 3, 'mallory'), 'replay', 'what was recorded is still caught');
+    for (const t of tags(8)) assert.equal(c.check(t, 3, 'alice'), 'new', 'another hop is unaffected');
+    assert.equal(c.check(rng.bytes(16), 4, 'mallory'), 'new', 'a share is per epoch');
+    // Hops past the counted ones share one counter: memory stays bounded, and they still get a share.
+    const many = cache({ maxPerEpoch: 1 << 16 }); // shares of 8,192
+    for (let i = 0; i < 1024; i++) assert.equal(many.check(numbered(i), 0, `hop-${i}`), 'new');
+    let others = 0;
+    for (let i = 1024; i < 1024 + 9000; i++) if (many.check(numbered(i), 0, `sybil-${i}`) === 'new') others++;
+    assert.equal(others, 8192, 'hops beyond 1,024 counted together');
+    assert.equal(many.check(numbered(20_000), 0, 'hop-5'), 'new', 'a counted hop keeps its own share');
+  });
+
+  it('fingerprints: no false negatives as the table grows, a replay caught in both its epochs, few false positives', () => {
+    const c = cache();
+    assert.equal(c.tableBytes(), 0, 'nothing allocated before the first tag');
+    const held = tags(100_000);
+    const hops = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    let collisions = 0;
+    held.forEach((t, i) => {
+      const v = c.check(t, 40, hops[i % 8] as string);
+      if (i === 0) assert.equal(c.tableBytes(), 4096, 'the first table: 1,024 slots');
+      if (v === 'replay') collisions++;
+      else assert.equal(v, 'new');
+    });
+    // Birthday collisions among 100,000 random 32-bit fingerprints: ~1.2 expected.
+    assert.ok(collisions <= 8, `fingerprint collisions while filling: ${collisions}`);
+    assert.equal(c.tableBytes(), 4 * 2 ** 18, '100,000 tags: 2^18 slots, at most 3/4 full (1 MiB)');
+    for (const t of held) assert.equal(c.check(t, 40, 'z'), 'replay', 'every recorded tag is caught');
+    assert.equal(c.check(rng.bytes(16), 41, 'a'), 'new', 'rotation');
+    for (const t of held) assert.equal(c.check(t, 40, 'z'), 'replay', 'and still in the previous epoch');
+    let falsePositives = 0;
+    for (const t of tags(100_000)) if (c.check(t, 40, 'y') === 'replay') falsePositives++;
+    // n / 2^32 per fresh tag: 100,000 × ~110,000 / 2^32 ≈ 2.6 expected.
+    assert.ok(falsePositives <= 12, `false positives: ${falsePositives}`);
+    c.check(rng.bytes(16), 42, 'a');
+    for (const t of held.slice(0, 1000)) assert.equal(c.check(t, 40, 'z'), 'replay', 'retired epoch');
+  });
+
+  it('holds the default cap in 4 MiB per epoch, then reports full', () => {
+    const c = cache();
+    const max = REPLAY_DEFAULTS.maxPerEpoch;
+    for (let i = 0; i < max; i++) {
+      if (c.check(numbered(i), 0, `hop-${i % REPLAY_DEFAULTS.hopShares}`) !== 'new') assert.fail(`tag ${i} not recorded`);
+    }
+    assert.equal(c.tableBytes(), 4 * 2 ** 20);
+    assert.equal(c.check(numbered(max), 0, 'fresh-hop'), 'full');
+    assert.equal(c.check(numbered(0), 0, 'fresh-hop'), 'replay');
+    assert.equal(c.check(numbered(max - 1), 0, 'fresh-hop'), 'replay');
+  });
+
+  it('rejects tags that are not 16 bytes, bad epochs and bad options', () => {
+    const c = cache();
+    assert.throws(() => c.check(new Uint8Array(15), 0, 'p'), { code: 'INVALID_LENGTH' });
+    assert.throws(() => c.check(new Uint8Array(16), -1, 'p'), { code: 'INVALID_ARGUMENT' });
+    assert.throws(() => c.check(new Uint8Array(16), 1.5, 'p'), { code: 'INVALID_ARGUMENT' });
+    assert.throws(() => cache({ maxPerEpoch: 0 }), { code: 'INVALID_ARGUMENT' });
+    assert.throws(() => cache({ maxPerEpoch: 10, hopShares: 11 }), { code: 'INVALID_ARGUMENT' });
   });
 });

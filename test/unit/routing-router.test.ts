@@ -12,7 +12,15 @@ import { deterministicRng } from '../../src/lib/deps.ts';
 import { ErrorCodes, NetworkError } from '../../src/lib/errors.ts';
 import { silentLogger } from '../../src/lib/log.ts';
 import type { RelayCandidate } from '../../src/routing/path-select.ts';
-import { createRouter, type Router, type RouteTarget } from '../../src/routing/router.ts';
+import { buildOnion, type OnionLayer } from '../../src/protocol/onion/packet.ts';
+import { chunkPayload } from '../../src/routing/chunks.ts';
+import { encodeExit } from '../../src/routing/exit-frame.ts';
+import { createMailboxHolder } from '../../src/routing/mailbox-holder.ts';
+import { CHUNK_CAPACITY, createRouter, type Router, type RouterDeps, type RouteTarget } from '../../src/routing/router.ts';
+import { memoryMailboxRepository } from '../../src/store/mailboxes.ts';
+import { memoryTransactions } from '../../src/store/memory-tx.ts';
+
+const rng = deterministicRng(utf8('compeer/test/router'), sha256);
 
 interface Net {
   readonly routers: Map<string, Router>;
@@ -21,16 +29,20 @@ interface Net {
   readonly refused: Set<string>;
   /** Every forward, `from>to`. */
   readonly forwards: string[];
+  /** Every packet forwarded, in order (`forwards` names their hops). */
+  readonly packets: Uint8Array[];
   readonly received: Map<string, Uint8Array[]>;
   target(peer: string): RouteTarget;
 }
 
-function network(relays: readonly string[], others: readonly string[], seed: string): Net {
+/** `custom` replaces a node's router deps (its keys and epoch, a holder, limits). */
+function network(relays: readonly string[], others: readonly string[], seed: string, custom: Readonly<Record<string, Partial<RouterDeps>>> = {}): Net {
   const rng = deterministicRng(utf8(seed), sha256);
   const routers = new Map<string, Router>();
   const keys = new Map<string, X25519KeyPair>();
   const refused = new Set<string>();
   const forwards: string[] = [];
+  const packets: Uint8Array[] = [];
   const received = new Map<string, Uint8Array[]>();
   const all = [...relays, ...others];
   for (const p of all) keys.set(p, generateX25519(rng));
@@ -44,6 +56,7 @@ function network(relays: readonly string[], others: readonly string[], seed: str
         transport: {
           forward: async (peer, _addresses, packet) => {
             forwards.push(`${self}>${peer}`);
+            packets.push(packet.slice());
             const next = routers.get(peer);
             if (next === undefined || refused.has(`${self}>${peer}`)) throw new NetworkError(ErrorCodes.UNREACHABLE, 'could not open a stream to the peer');
             return next.handlePacket(packet, self);
@@ -57,6 +70,7 @@ function network(relays: readonly string[], others: readonly string[], seed: str
         clock: () => 1_000_000,
         rng,
         log: silentLogger,
+        ...custom[self],
       }),
     );
   }
@@ -65,6 +79,7 @@ function network(relays: readonly string[], others: readonly string[], seed: str
     keys,
     refused,
     forwards,
+    packets,
     received,
     target: (peer) => ({ peerId: peer, routingKey: (keys.get(peer) as X25519KeyPair).publicKey, addresses: [`/memory/${peer}`] }),
   };
@@ -141,5 +156,108 @@ describe('router: a default (not strict) path and a last relay that cannot reach
     // Strict: the path keeps its length, so with r1 the only relay there is no way to bob.
     const strict = await alice.send(net.target('bob'), utf8('strict'), { hops: 1, strict: true });
     assert.deepEqual([strict.ok, strict.ok ? undefined : strict.reason], [false, 'target-unreachable']);
+  });
+});
+
+/** A one-relay packet through `relay` to `target`, delivering `message` as one chunk. */
+function onionVia(relay: X25519KeyPair, target: RouteTarget, message: Uint8Array, seed: string): Uint8Array {
+  const rng = deterministicRng(utf8(seed), sha256);
+  const [chunk] = chunkPayload(message, CHUNK_CAPACITY, rng);
+  const layers: OnionLayer[] = [
+    { routingKey: relay.publicKey, instruction: { kind: 'forward', next: target.peerId } },
+    { routingKey: target.routingKey, instruction: { kind: 'exit' } },
+  ];
+  return buildOnion(layers, encodeExit({ kind: 'deliver', chunk: chunk as Uint8Array }), rng);
+}
+
+describe('router: the replay cache', () => {
+  /** r1's keys rotate: `epoch` and its pairs (current first) are whatever the test sets. */
+  function rotating(seed: string) {
+    const krng = deterministicRng(utf8(`${seed}/keys`), sha256);
+    const byEpoch = new Map<number, X25519KeyPair>();
+    const keyOf = (e: number): X25519KeyPair => byEpoch.get(e) ?? (byEpoch.set(e, generateX25519(krng)).get(e) as X25519KeyPair);
+    const state = { epoch: 5 };
+    const deps: Partial<RouterDeps> = {
+      epoch: () => state.epoch,
+      keys: () => [keyOf(state.epoch), keyOf(state.epoch - 1)],
+    };
+    return { state, keyOf, deps };
+  }
+
+  test('a packet recorded under the previous key just before a rotation is still a replay just after it', async () => {
+    const r1 = rotating('compeer/test/router/rotation');
+    const net = network(['r1'], ['alice', 'bob'], 'compeer/test/router/rotation', { r1: r1.deps });
+    const relay = net.routers.get('r1') as Router;
+    // Built by alice for r1's epoch-5 key (the one r1 announced), delivering one chunk to bob.
+    const packet = onionVia(r1.keyOf(5), net.target('bob'), utf8('once'), 'compeer/test/router/rotation/packet');
+    assert.deepEqual(await relay.handlePacket(packet, 'alice'), { status: 'ok', depth: 0 });
+    assert.deepEqual(net.received.get('bob'), [utf8('once')]);
+    assert.deepEqual(await relay.handlePacket(packet, 'mallory'), { status: 'refused', depth: 0 }, 'replay in the same epoch');
+    r1.state.epoch = 6; // rotation: the epoch-5 key is now the previous one and still peels
+    assert.deepEqual(await relay.handlePacket(packet, 'mallory'), { status: 'refused', depth: 0 }, 'replay after the rotation');
+    assert.deepEqual(net.forwards, ['r1>bob'], 'forwarded once');
+    const fresh = onionVia(r1.keyOf(5), net.target('bob'), utf8('late'), 'compeer/test/router/rotation/late');
+    assert.deepEqual(await relay.handlePacket(fresh, 'alice'), { status: 'ok', depth: 0 }, 'a new packet for the previous key still goes');
+    assert.deepEqual(await relay.handlePacket(fresh, 'mallory'), { status: 'refused', depth: 0 }, 'once');
+    r1.state.epoch = 7; // the epoch-5 key is retired: the packet no longer peels
+    assert.deepEqual(await relay.handlePacket(packet, 'mallory'), { status: 'refused', depth: 0 });
+    assert.deepEqual(net.forwards, ['r1>bob', 'r1>bob']);
+    assert.deepEqual(net.received.get('bob'), [utf8('once'), utf8('late')]);
+  });
+});
+
+describe('router: a full replay cache', () => {
+  const fillerKey = generateX25519(deterministicRng(utf8('compeer/test/router/full/filler'), sha256));
+
+  /** Fills `node`'s cache (room for 8 tags, shares of 1) with forwards from 8 hops to a peer nobody reaches. */
+  async function fill(net: Net, node: string): Promise<void> {
+    const router = net.routers.get(node) as Router;
+    const nowhere: RouteTarget = { peerId: 'nowhere', routingKey: fillerKey.publicKey, addresses: [] };
+    for (let i = 0; i < 8; i++) {
+      const packet = onionVia(net.keys.get(node) as X25519KeyPair, nowhere, utf8(`filler ${i}`), `compeer/test/router/full/${i}`);
+      assert.deepEqual(await router.handlePacket(packet, `hop-${i}`), { status: 'unreachable', depth: 1 }, 'recorded and forwarded');
+    }
+    const more = onionVia(net.keys.get(node) as X25519KeyPair, nowhere, utf8('one more'), 'compeer/test/router/full/more');
+    assert.deepEqual(await router.handlePacket(more, 'hop-8'), { status: 'refused', depth: 0 }, 'full: forwarding refused');
+  }
+
+  test("still takes exits: the node's own mail is delivered and deposits are stored; their replays change nothing", async () => {
+    const tx = memoryTransactions();
+    const mail = memoryMailboxRepository(tx);
+    const holder = createMailboxHolder({ repo: mail, transaction: (fn) => tx.transaction(fn), clock: () => 1_000_000, rng, selfPeerId: 'bob' });
+    const net = network(['r1', 'bob'], ['alice'], 'compeer/test/router/full', { bob: { holder, limits: { replayTagsPerEpoch: 8 } } });
+    await fill(net, 'bob');
+    const alice = net.routers.get('alice') as Router;
+    const bob = net.routers.get('bob') as Router;
+    net.forwards.length = 0;
+    net.packets.length = 0;
+    assert.equal((await alice.send(net.target('bob'), utf8('own mail'), { hops: 1, strict: true })).ok, true);
+    assert.deepEqual(net.received.get('bob'), [utf8('own mail')]);
+    const address = new Uint8Array(32).fill(7);
+    assert.deepEqual(await alice.deposit([net.target('bob')], address, 2_000_000, utf8('held'), { hops: 1, strict: true }), ['bob']);
+    assert.equal(mail.usage(address).count, 1, 'stored');
+    // What r1 handed bob (the exit layers) played again: taken (the cache has no room to refuse them)
+    // and harmless — the chunk's set is already complete, the deposit is the holder's duplicate.
+    const exits = net.packets.filter((_, i) => net.forwards[i] === 'r1>bob');
+    assert.equal(exits.length, 2);
+    for (const p of exits) assert.deepEqual(await bob.handlePacket(p, 'r1'), { status: 'ok', depth: 0 });
+    assert.deepEqual(net.received.get('bob'), [utf8('own mail')], 'delivered once');
+    assert.equal(mail.usage(address).count, 1, 'stored once');
+  });
+
+  test('one previous hop cannot fill it: after its share, its forwards are refused and another hop is still relayed', async () => {
+    // Room for 64 tags: 8 shares of 8.
+    const net = network(['r1'], ['alice', 'bob'], 'compeer/test/router/share', { r1: { limits: { replayTagsPerEpoch: 64 } } });
+    const relay = net.routers.get('r1') as Router;
+    const r1Key = net.keys.get('r1') as X25519KeyPair;
+    const answers: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const packet = onionVia(r1Key, net.target('bob'), utf8(`flood ${i}`), `compeer/test/router/share/${i}`);
+      answers.push((await relay.handlePacket(packet, 'mallory')).status);
+    }
+    assert.deepEqual(answers, [...Array<string>(8).fill('ok'), ...Array<string>(4).fill('refused')]);
+    const alice = net.routers.get('alice') as Router;
+    for (let i = 0; i < 8; i++) assert.equal((await alice.send(net.target('bob'), utf8(`alice ${i}`), { hops: 1, strict: true })).ok, true);
+    assert.equal(net.received.get('bob')?.length, 16);
   });
 });

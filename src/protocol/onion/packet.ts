@@ -65,9 +65,15 @@ export interface OnionLayer {
   readonly instruction: OnionInstruction;
 }
 
+/**
+ * `key` is the public half of the routing key that authenticated the layer (the same array as in the
+ * caller's `keys`): the caller keeps `tag` in the replay set of that key's epoch, not of whichever epoch
+ * is current (a packet built for the previous key stays peelable after a rotation, so it must meet the
+ * set it was first recorded in).
+ */
 export type PeeledOnion =
-  | { readonly kind: 'forward'; readonly next: string; readonly packet: Uint8Array; readonly tag: Uint8Array }
-  | { readonly kind: 'exit'; readonly payload: Uint8Array; readonly tag: Uint8Array };
+  | { readonly kind: 'forward'; readonly next: string; readonly packet: Uint8Array; readonly tag: Uint8Array; readonly key: X25519PublicKey }
+  | { readonly kind: 'exit'; readonly payload: Uint8Array; readonly tag: Uint8Array; readonly key: X25519PublicKey };
 
 function xorInto(target: Uint8Array, stream: Uint8Array, streamOffset: number): void {
   for (let i = 0; i < target.length; i++) target[i] = (target[i] as number) ^ (stream[streamOffset + i] as number);
@@ -184,7 +190,7 @@ const PEEL_INPUT = new Uint8Array(STREAM_BYTES);
  * δ_{i+1}) and replay tag; undefined when no key does. A second key is tried only around a rotation,
  * and only after the first failed.
  */
-function open(keys: readonly X25519KeyPair[], packet: Uint8Array): { out: Uint8Array; tag: Uint8Array } | undefined {
+function open(keys: readonly X25519KeyPair[], packet: Uint8Array): { out: Uint8Array; tag: Uint8Array; key: X25519PublicKey } | undefined {
   const ephemeral = packet.subarray(E_OFF, MAC_OFF);
   PEEL_INPUT.set(packet.subarray(BETA_OFF, DELTA_OFF), 0);
   PEEL_INPUT.set(packet.subarray(DELTA_OFF), HEADER_STREAM_BYTES);
@@ -196,7 +202,7 @@ function open(keys: readonly X25519KeyPair[], packet: Uint8Array): { out: Uint8A
     const k = layerKeys(x25519Once(key, ephemeral), ephemeral, key.publicKey);
     const out = aeadOpenDetached(k.key, NONCE, PEEL_INPUT, gamma, ad);
     wipe(k.key);
-    if (out !== undefined) return { out, tag: k.tag };
+    if (out !== undefined) return { out, tag: k.tag, key: key.publicKey };
   }
   return undefined;
 }
@@ -205,7 +211,7 @@ function open(keys: readonly X25519KeyPair[], packet: Uint8Array): { out: Uint8A
  * Peels one layer with this node's routing keys (current first, then previous: key rotation).
  * DecodeError for a wrong size or version or a malformed slot; CryptoError for an invalid E or when no
  * key authenticates the packet. `tag` is the layer's replay tag: the same for the same packet, for the
- * caller's cache.
+ * caller's cache; `key` the public key that peeled it (its epoch's replay set holds the tag).
  */
 export function peelOnion(keys: readonly X25519KeyPair[], packet: Uint8Array): PeeledOnion {
   assertBytes(packet, 'onion packet', ONION_PACKET_BYTES);
@@ -215,15 +221,15 @@ export function peelOnion(keys: readonly X25519KeyPair[], packet: Uint8Array): P
   if (keys.length === 0) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'onion: no routing key to peel with');
   const opened = open(keys, packet);
   if (opened === undefined) throw new CryptoError(ErrorCodes.DECRYPT_FAILED, 'onion: no routing key authenticates this packet');
-  const { out, tag } = opened;
+  const { out, tag, key } = opened;
   const slot = decodeSlot(out.subarray(0, SLOT_BYTES), ONION_PAYLOAD_BYTES);
   if (slot.kind === 'exit') {
-    return { kind: 'exit', payload: out.slice(HEADER_STREAM_BYTES, HEADER_STREAM_BYTES + slot.length), tag };
+    return { kind: 'exit', payload: out.slice(HEADER_STREAM_BYTES, HEADER_STREAM_BYTES + slot.length), tag, key };
   }
   // The forward packet is the tail of `out` (4,159 − 63 = 4,096 bytes): E_{i+1} and γ_{i+1} already sit
   // at the end of the slot; the version byte goes just before them, and the 63 bytes before that (the
   // slot's kind and peer ID) are wiped so the view's buffer carries nothing but the packet.
   out[FORWARD_OFF] = ONION_VERSION;
   out.fill(0, 0, FORWARD_OFF);
-  return { kind: 'forward', next: slot.next, packet: out.subarray(FORWARD_OFF), tag };
+  return { kind: 'forward', next: slot.next, packet: out.subarray(FORWARD_OFF), tag, key };
 }
