@@ -5,7 +5,7 @@
  * go out only after the store committed.
  *
  * Lifecycle: start → node key from meta (created once, so the peer ID is stable) → net node with the
- * `cbundle` DHT namespace → handlers /compeer/msg/1 and /compeer/bundle/1 → prekeys maintained and the
+ * `cbundle` DHT namespace → handlers /compeer/msg/1 and /compeer/bundle/2 → prekeys maintained and the
  * bundle published → discovery hook (opts.discovery, src/node/discovery/) → timers (retries, prekey
  * maintenance and republishing) → flush of the outbox. stop() undoes it in reverse.
  * This module knows nothing of the HTTP API or the CLI.
