@@ -97,6 +97,13 @@ export interface RouterLimits {
   readonly replayTagsPerEpoch?: number;
 }
 
+/**
+ * A replay-cache refusal is logged at warn once per this interval and reason, the others at debug: a
+ * peer replaying, or flooding past a full cache, would otherwise write a line per packet (200/s, for
+ * the rest of the epoch).
+ */
+const REFUSAL_WARN_MS = 60_000;
+
 /** Destinations whose failed last relays are remembered (the oldest are forgotten first). */
 const LAST_HOP_TARGETS = 256;
 
@@ -130,6 +137,19 @@ export function createRouter(d: RouterDeps): Router {
   const lastHops = new Map<string, Map<string, number>>();
   let inflight = 0;
   const log = d.log;
+  /** reason → when it was last logged at warn, and how many refusals went to debug since. */
+  const refusalWarned = new Map<string, { at: number; quiet: number }>();
+  const logRefusal = (peer: string, error: string): void => {
+    const now = d.clock();
+    const last = refusalWarned.get(error);
+    if (last !== undefined && now - last.at < REFUSAL_WARN_MS) {
+      last.quiet++;
+      log.debug('onion packet refused', { peer, error });
+      return;
+    }
+    log.warn('onion packet refused', { peer, error, ...(last !== undefined && last.quiet > 0 && { refusedSinceLastWarning: last.quiet }) });
+    refusalWarned.set(error, { at: now, quiet: 0 });
+  };
 
   const penalized = (): Set<string> => {
     const now = d.clock();
@@ -296,7 +316,7 @@ export function createRouter(d: RouterDeps): Router {
       if (peeled.kind === 'forward' && (d.relaying === false || peeled.next === d.selfPeerId || peeled.next === from)) return { status: 'refused', depth: 0 };
       const verdict = replay.check(peeled.tag, keyEpoch, from);
       if (verdict === 'replay') {
-        log.warn('onion packet refused', { peer: from, error: 'replayed layer' });
+        logRefusal(from, 'replayed layer');
         return { status: 'refused', depth: 0 };
       }
       // An exit is taken even when the cache has no room for its tag (docs/onion.md "Replay cache"): a
@@ -307,7 +327,7 @@ export function createRouter(d: RouterDeps): Router {
       if (peeled.kind === 'exit') return await exit(peeled.payload);
       if (verdict === 'full') {
         // Forwarding needs the tag remembered (replay tracing, onion-replay.ts): refused, not forgotten.
-        log.warn('onion packet refused', { peer: from, error: 'replay cache full' });
+        logRefusal(from, "replay cache full (the epoch's or this hop's share)");
         return { status: 'refused', depth: 0 };
       }
       log.debug('onion packet relayed');

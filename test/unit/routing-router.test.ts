@@ -10,7 +10,7 @@ import { generateX25519, type X25519KeyPair } from '../../src/crypto/x25519.ts';
 import { utf8 } from '../../src/lib/bytes.ts';
 import { deterministicRng } from '../../src/lib/deps.ts';
 import { ErrorCodes, NetworkError } from '../../src/lib/errors.ts';
-import { silentLogger } from '../../src/lib/log.ts';
+import { createLogger, silentLogger } from '../../src/lib/log.ts';
 import type { RelayCandidate } from '../../src/routing/path-select.ts';
 import { buildOnion, type OnionLayer } from '../../src/protocol/onion/packet.ts';
 import { chunkPayload } from '../../src/routing/chunks.ts';
@@ -203,6 +203,24 @@ describe('router: the replay cache', () => {
     assert.deepEqual(await relay.handlePacket(packet, 'mallory'), { status: 'refused', depth: 0 });
     assert.deepEqual(net.forwards, ['r1>bob', 'r1>bob']);
     assert.deepEqual(net.received.get('bob'), [utf8('once'), utf8('late')]);
+  });
+});
+
+describe('router: replay refusals in the log', () => {
+  test('a flood of replays writes one warning a minute, the count of the others in the next', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const clock = { now: 1_000_000 };
+    const log = createLogger({ level: 'warn', sink: (l) => void lines.push(JSON.parse(l) as Record<string, unknown>), now: () => clock.now });
+    const net = network(['r1'], ['alice', 'bob'], 'compeer/test/router/log', { r1: { log, clock: () => clock.now } });
+    const relay = net.routers.get('r1') as Router;
+    const packet = onionVia(net.keys.get('r1') as X25519KeyPair, net.target('bob'), utf8('x'), 'compeer/test/router/log/packet');
+    assert.equal((await relay.handlePacket(packet, 'alice')).status, 'ok');
+    for (let i = 0; i < 50; i++) assert.equal((await relay.handlePacket(packet, 'mallory')).status, 'refused');
+    assert.deepEqual(lines.map((l) => [l.msg, l.error]), [['onion packet refused', 'replayed layer']], 'one line for 50 replays');
+    clock.now += 60_000;
+    await relay.handlePacket(packet, 'mallory');
+    assert.equal(lines.length, 2);
+    assert.equal(lines[1]?.refusedSinceLastWarning, 49);
   });
 });
 
