@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { createReplayCache, REPLAY_DEFAULTS, type ReplayCacheOptions } from '../../src/routing/onion-replay.ts';
 import { sha256 } from '../../src/crypto/hash.ts';
 import { utf8 } from '../../src/lib/bytes.ts';
@@ -112,6 +113,38 @@ describe('onion replay cache', () => {
     assert.ok(falsePositives <= 12, `false positives: ${falsePositives}`);
     c.check(rng.bytes(16), 42, 'a');
     for (const t of held.slice(0, 1000)) assert.equal(c.check(t, 40, 'z'), 'replay', 'retired epoch');
+  });
+
+  it('agrees with an exact model (a Set per epoch, by whole tag) on any sequence of tags, hops and rotations', () => {
+    // Tags with distinct fingerprints, so the model and the cache must agree exactly: every replay
+    // caught while its epoch is live (no false negatives), no new tag refused while there is room.
+    const step = fc.record({ tag: fc.nat({ max: 299 }), hop: fc.nat({ max: 5 }), epochStep: fc.constantFrom(0, 0, 0, 0, 1, 2), previous: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 400 }), fc.integer({ min: 3, max: 120 }), (steps, max) => {
+        const c = cache({ maxPerEpoch: max, hopShares: 3 });
+        const perHop = Math.ceil(max / 3);
+        const model = new Map<number, { tags: Set<number>; hops: Map<number, number> }>();
+        let now = 100;
+        for (const st of steps) {
+          now += st.epochStep;
+          const epoch = st.previous ? now - 1 : now;
+          let set = model.get(epoch);
+          if (set === undefined) model.set(epoch, (set = { tags: new Set(), hops: new Map() }));
+          const used = set.hops.get(st.hop) ?? 0;
+          let expected: string;
+          if (set.tags.has(st.tag)) expected = 'replay';
+          else if (set.tags.size >= max || used >= perHop) expected = 'full';
+          else {
+            expected = 'new';
+            set.tags.add(st.tag);
+            set.hops.set(st.hop, used + 1);
+          }
+          assert.equal(c.check(numbered(st.tag), epoch, `hop-${st.hop}`), expected);
+          for (const e of model.keys()) if (e < now - 1) model.delete(e);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('holds the default cap in 4 MiB per epoch, then reports full', () => {
