@@ -124,8 +124,11 @@ describe('onion packet', () => {
     const viaOld = peelOnion([relays[0] as X25519KeyPair, previous[0] as X25519KeyPair], packet);
     const viaOnly = peelOnion([previous[0] as X25519KeyPair], packet);
     assert.deepEqual(viaOld, viaOnly);
+    assert.equal(viaOld.key, (previous[0] as X25519KeyPair).publicKey, 'the peel names the key that opened it (the replay cache checks that key\'s epoch)');
     const current = buildOnion(path(2), utf8('hello'), rng);
-    assert.equal(peelOnion([relays[0] as X25519KeyPair, previous[0] as X25519KeyPair], current).kind, 'forward');
+    const viaCurrent = peelOnion([relays[0] as X25519KeyPair, previous[0] as X25519KeyPair], current);
+    assert.equal(viaCurrent.kind, 'forward');
+    assert.equal(viaCurrent.key, (relays[0] as X25519KeyPair).publicKey);
     assert.throws(() => peelOnion([], current), (e: unknown) => e instanceof CompeerError && e.code === ErrorCodes.INVALID_ARGUMENT);
   });
 
