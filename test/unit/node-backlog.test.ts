@@ -4,29 +4,22 @@
  * and still every message reaches the recipient's application exactly once and is delivered at the
  * sender; nothing stays in the outbox or in the node's kv area.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sendAllDelivered, startCompeer, type TestNode } from './node-helpers.ts';
+import { sendAllDelivered, suiteNodes } from './node-helpers.ts';
 import { waitFor } from './net-helpers.ts';
 
 const COUNT = 700; // > 4 requests of 3 full envelopes of 1 KiB texts
 
 describe('node: a backlog of messages', () => {
-  let alice: TestNode;
-  let bob: TestNode;
-  before(async () => {
-    alice = await startCompeer('alice');
-    bob = await startCompeer('bob');
+  const nodes = suiteNodes(async (alice, bob) => {
     await alice.node.addContact((await bob.node.id()).invite);
     await alice.node.send('bob', 'hello');
     assert.ok(await waitFor(async () => (await alice.node.messages('bob'))[0]?.status === 'delivered', 10_000), 'first message delivered');
   });
-  after(async () => {
-    await alice?.node.stop();
-    await bob?.node.stop();
-  });
 
   test('every message arrives once, in order, and is delivered; the outbox and its kv rows empty', async () => {
+    const { alice, bob } = nodes;
     const sent = await sendAllDelivered(alice.node, bob.node, COUNT);
     assert.equal(new Set(sent.map((s) => s.id)).size, COUNT);
     const atBob = (await bob.node.messages('alice')).filter((m) => m.direction === 'in' && m.text !== 'hello');

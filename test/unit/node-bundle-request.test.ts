@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fromHex, toHex } from '../../src/lib/bytes.ts';
 import { ErrorCodes, NetworkError } from '../../src/lib/errors.ts';
 import { silentLogger } from '../../src/lib/log.ts';
@@ -19,7 +19,7 @@ import { BUNDLE_REFUSAL_LOG_BURST, BUNDLE_REFUSAL_LOG_WINDOW_MS, bundleHandler, 
 import { decodePrekeyBundle } from '../../src/protocol/handshake/bundle.ts';
 import { generateIdentity, userIdOf } from '../../src/protocol/identity.ts';
 import { captureLogger, codeOf } from './net-helpers.ts';
-import { startCompeer, type TestNode } from './node-helpers.ts';
+import { suiteNodes } from './node-helpers.ts';
 
 /** A node's bundle server on its own: the in-memory store, a prekey manager and a clock the test moves. */
 function server(name: string) {
@@ -127,18 +127,10 @@ describe('bundle request: fetchBundle', () => {
 });
 
 describe('bundle request: two nodes over the wire', () => {
-  let alice: TestNode;
-  let bob: TestNode;
-  before(async () => {
-    alice = await startCompeer('alice');
-    bob = await startCompeer('bob');
-  });
-  after(async () => {
-    await alice?.node.stop();
-    await bob?.node.stop();
-  });
+  const nodes = suiteNodes();
 
   test("a stranger's empty request and one naming another user get nothing; the right one gets the bundle; version 1 is gone", async () => {
+    const { alice, bob } = nodes;
     const peer = bob.node.peerId;
     const addrs = bob.node.net.addresses();
     const ask = (bytes: Uint8Array, proto = BUNDLE_PROTOCOL) => alice.node.net.request(peer, addrs, proto, bytes, { timeoutMs: 3_000 });

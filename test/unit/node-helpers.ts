@@ -7,6 +7,7 @@ import { generateIdentity } from '../../src/protocol/identity.ts';
 import { createCompeer, type CompeerNode, type CompeerOptions } from '../../src/node/compeer.ts';
 import { memoryNodeStore, type NodeStore } from '../../src/node/node-store.ts';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { captureLogger, waitFor, type Captured } from './net-helpers.ts';
 
 export interface TestNode {
@@ -67,4 +68,22 @@ export async function sendAllDelivered(alice: CompeerNode, bob: CompeerNode, cou
   assert.equal(arrived.length, count);
   assert.deepEqual([...arrived].sort(), texts);
   return sent;
+}
+
+/**
+ * Alice and Bob for one describe block: started before its tests (then `setup`, e.g. an introduction),
+ * stopped after them. Tests read `nodes.alice` / `nodes.bob` (set once the suite's `before` ran).
+ */
+export function suiteNodes(setup?: (alice: TestNode, bob: TestNode) => Promise<void>): { readonly alice: TestNode; readonly bob: TestNode } {
+  const nodes = {} as { alice: TestNode; bob: TestNode };
+  before(async () => {
+    nodes.alice = await startCompeer('alice');
+    nodes.bob = await startCompeer('bob');
+    await setup?.(nodes.alice, nodes.bob);
+  });
+  after(async () => {
+    await nodes.alice?.node.stop();
+    await nodes.bob?.node.stop();
+  });
+  return nodes;
 }

@@ -1,21 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCompeer, type TestNode } from './node-helpers.ts';
+import { startCompeer, suiteNodes, type TestNode } from './node-helpers.ts';
 import { waitFor } from './net-helpers.ts';
 
 describe('node: two people talk', () => {
-  let alice: TestNode;
-  let bob: TestNode;
-  before(async () => {
-    alice = await startCompeer('alice');
-    bob = await startCompeer('bob');
-  });
-  after(async () => {
-    await alice?.node.stop();
-    await bob?.node.stop();
-  });
+  const nodes = suiteNodes();
 
   test('invite → add → hello accepted → both send → both see messages once → delivered', async () => {
+    const { alice, bob } = nodes;
     const inv = await bob.node.id();
     assert.ok(inv.invite.startsWith('compeer://invite/'));
     const added = await alice.node.addContact(inv.invite);
@@ -44,6 +36,7 @@ describe('node: two people talk', () => {
   });
 
   test('safety numbers agree; confirm marks verified', async () => {
+    const { alice, bob } = nodes;
     const v = await alice.node.verify('bob', false);
     const w = await bob.node.verify('alice', true);
     assert.equal(v.safetyNumber, w.safetyNumber);

@@ -7,7 +7,7 @@ import { generateKemPrekey, generateSignedPrekey } from '../../src/protocol/hand
 import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, fetchBundle } from '../../src/node/bundles.ts';
 import { MSG_PROTOCOL } from '../../src/node/messaging.ts';
 import { silentLogger } from '../../src/lib/log.ts';
-import { startCompeer, type TestNode } from './node-helpers.ts';
+import { startCompeer, suiteNodes, type TestNode } from './node-helpers.ts';
 import { codeOf, waitFor } from './net-helpers.ts';
 
 function bundleOf(seedless = generateIdentity(systemRng), ts = Date.now()): Uint8Array {
@@ -70,20 +70,13 @@ function bundleDecodeUserId(bytes: Uint8Array): string {
 }
 
 describe('node: bad input on /compeer/msg/1', () => {
-  let alice: TestNode;
-  let bob: TestNode;
-  before(async () => {
-    alice = await startCompeer('alice');
-    bob = await startCompeer('bob');
+  const nodes = suiteNodes(async (alice, bob) => {
     await alice.node.addContact((await bob.node.id()).invite);
     await waitFor(async () => (await bob.node.contacts()).length === 1, 5_000);
   });
-  after(async () => {
-    await alice?.node.stop();
-    await bob?.node.stop();
-  });
 
   test('garbage gets an empty response and a log line; the node keeps working', async () => {
+    const { alice, bob } = nodes;
     const peer = bob.node.peerId;
     const addrs = bob.node.net.addresses();
     for (const junk of [new Uint8Array(0), new Uint8Array(1000).fill(7), new Uint8Array(450)]) {
@@ -99,6 +92,7 @@ describe('node: bad input on /compeer/msg/1', () => {
   });
 
   test('random bytes and bit-flipped envelopes: empty responses, no state change, still working', async () => {
+    const { alice, bob } = nodes;
     const peer = bob.node.peerId;
     const addrs = bob.node.net.addresses();
     const net = alice.node.net;
@@ -140,6 +134,7 @@ describe('node: bad input on /compeer/msg/1', () => {
   });
 
   test('a replayed envelope is not delivered twice (acked again: it decrypted here before); a forged hello (unknown invite) is refused', async () => {
+    const { alice, bob } = nodes;
     // Capture the next envelope alice sends by wrapping the request of her net node.
     const net = alice.node.net;
     const orig = net.request.bind(net);
