@@ -38,10 +38,21 @@
  * previous hops per epoch are counted by peer ID; later ones share one counter); a check costs a
  * few array reads.
  *
- * This module knows nothing of the onion format or where tags come from (src/protocol/onion/).
+ * Restart (`snapshot()`, `from`): the node saves the cache when it stops cleanly and restores it when
+ * it starts (src/node/onion-replay-store.ts), since its onion keys survive a restart and every packet
+ * recorded before it would otherwise peel and go through once more. A snapshot holds what the verdicts
+ * depend on — per live epoch its number, its fingerprints and its per-hop counters — and not the slot
+ * multiplier: a restored cache draws its own and re-inserts the fingerprints (one probe each, ~10 ms
+ * per full epoch), so the multiplier never leaves memory and the snapshot does not depend on the
+ * table's layout. A snapshot is input from disk: a restore checks everything a cache could not have
+ * produced (see `from`) and throws a DecodeError (STATE_CORRUPT); the caller then starts empty.
+ *
+ * This module knows nothing of the onion format or where tags come from (src/protocol/onion/), nor of
+ * how a snapshot is stored (src/routing/replay-snapshot.ts encodes it).
  */
 import { assertBytes, assertInteger } from '../lib/assert.ts';
 import type { Rng } from '../lib/deps.ts';
+import { DecodeError, ErrorCodes } from '../lib/errors.ts';
 
 export const REPLAY_TAG_LENGTH = 16;
 export const REPLAY_DEFAULTS = {
@@ -52,8 +63,9 @@ export const REPLAY_DEFAULTS = {
 } as const;
 
 /** Previous hops counted by peer ID per epoch; the rest share one counter (bounded memory). */
-const MAX_COUNTED_HOPS = 1_024;
-const OTHER_HOPS = '';
+export const MAX_COUNTED_HOPS = 1_024;
+/** The counter of the hops past the first MAX_COUNTED_HOPS of an epoch (no peer ID is empty). */
+export const OTHER_HOPS = '';
 const MIN_BITS = 10;
 
 /** 'new': recorded; 'replay': seen in its epoch, or the epoch is retired; 'full': not seen, not recorded. */
@@ -66,6 +78,22 @@ export interface ReplayCache {
   size(): number;
   /** Bytes of the fingerprint tables, both epochs together. */
   tableBytes(): number;
+  /** What a cache restored from it (`from`) needs to give the same verdicts; copies, not views. */
+  snapshot(): ReplaySnapshot;
+}
+
+/** One epoch's set as a snapshot holds it. */
+export interface ReplayEpochState {
+  readonly epoch: number;
+  /** Its tags' fingerprints (never 0, each once), in no particular order. */
+  readonly fingerprints: Uint32Array;
+  /** Tags recorded per previous hop (OTHER_HOPS: the hops past the first 1,024); they add up to the fingerprints. */
+  readonly hops: ReadonlyMap<string, number>;
+}
+
+export interface ReplaySnapshot {
+  /** The cache's current epoch first, then the previous one when it holds tags; none before the first check. */
+  readonly epochs: readonly ReplayEpochState[];
 }
 
 export interface ReplayCacheOptions {
@@ -73,7 +101,17 @@ export interface ReplayCacheOptions {
   readonly rng: Rng;
   readonly maxPerEpoch?: number;
   readonly hopShares?: number;
+  /**
+   * Starts from this snapshot instead of empty. Refused (DecodeError, STATE_CORRUPT) when no cache of
+   * these options could have produced it: more than two epochs, not consecutive (current first), an
+   * epoch holding more than `maxPerEpoch` tags, a zero or repeated fingerprint, more than 1,025 hop
+   * counters, a counter below 1, counters that do not add up to the fingerprints. Counters above a
+   * hop's share are kept (the share changed with the options: that hop is full).
+   */
+  readonly from?: ReplaySnapshot;
 }
+
+const corrupt = (what: string): DecodeError => new DecodeError(ErrorCodes.STATE_CORRUPT, `replay snapshot: ${what}`);
 
 interface TagSet {
   table: Uint32Array | undefined;
@@ -127,6 +165,54 @@ export function createReplayCache(opts: ReplayCacheOptions): ReplayCache {
     return table;
   };
 
+  const stateOf = (set: TagSet, epoch: number): ReplayEpochState => ({
+    epoch,
+    fingerprints: set.table?.filter((fp) => fp !== 0) ?? new Uint32Array(0),
+    hops: new Map(set.hops),
+  });
+
+  /** The set `s` describes, in the table the cache would have grown to for it (see `from`). */
+  const restoreSet = (s: ReplayEpochState): TagSet => {
+    const set = emptySet();
+    const fps = s.fingerprints;
+    if (!(fps instanceof Uint32Array)) throw corrupt('fingerprints: expected a Uint32Array');
+    if (fps.length > max) throw corrupt(`epoch ${s.epoch}: ${fps.length} tags, more than the ${max} a set holds`);
+    if (fps.length > 0) {
+      while (fps.length * 4 > (1 << set.bits) * 3) set.bits++;
+      const table = (set.table = new Uint32Array(1 << set.bits));
+      const mask = table.length - 1;
+      for (const fp of fps) {
+        if (fp === 0) throw corrupt('a zero fingerprint');
+        let i = slotOf(fp, set.bits);
+        for (; table[i] !== 0; i = (i + 1) & mask) if (table[i] === fp) throw corrupt('a fingerprint held twice');
+        table[i] = fp;
+      }
+      set.count = fps.length;
+    }
+    if (!(s.hops instanceof Map) || s.hops.size > MAX_COUNTED_HOPS + 1) throw corrupt(`at most ${MAX_COUNTED_HOPS + 1} hop counters`);
+    let sum = 0;
+    for (const [hop, n] of s.hops as ReadonlyMap<unknown, unknown>) {
+      if (typeof hop !== 'string' || typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw corrupt('a hop counter below 1');
+      sum += n;
+      set.hops.set(hop, n);
+    }
+    if (sum !== set.count) throw corrupt(`hop counters add up to ${sum}, the epoch holds ${set.count} tags`);
+    return set;
+  };
+
+  if (opts.from !== undefined) {
+    const epochs = opts.from.epochs;
+    if (!Array.isArray(epochs) || epochs.length > 2) throw corrupt('at most two epochs');
+    const [cur, prev] = epochs as readonly (ReplayEpochState | undefined)[];
+    if (cur !== undefined) {
+      if (!Number.isSafeInteger(cur.epoch) || cur.epoch < 0) throw corrupt('an epoch out of range');
+      if (prev !== undefined && (prev.epoch !== cur.epoch - 1 || prev.epoch < 0)) throw corrupt('the epochs are not the current one then the one before');
+      current = restoreSet(cur);
+      if (prev !== undefined) previous = restoreSet(prev);
+      epochNow = cur.epoch;
+    }
+  }
+
   return {
     check(tag, epoch, hop) {
       assertBytes(tag, 'tag', REPLAY_TAG_LENGTH);
@@ -155,5 +241,11 @@ export function createReplayCache(opts: ReplayCacheOptions): ReplayCache {
     },
     size: () => current.count + previous.count,
     tableBytes: () => (current.table?.byteLength ?? 0) + (previous.table?.byteLength ?? 0),
+    snapshot() {
+      if (epochNow < 0) return { epochs: [] };
+      const epochs = [stateOf(current, epochNow)];
+      if (previous.count > 0) epochs.push(stateOf(previous, epochNow - 1));
+      return { epochs };
+    },
   };
 }

@@ -1,17 +1,23 @@
 /**
  * The relay's onion replay cache (src/routing/onion-replay.ts): once per tag, two epochs kept, full
- * means refuse, a share per previous hop, fingerprints in a growing table (no false negatives).
+ * means refuse, a share per previous hop, fingerprints in a growing table (no false negatives); a
+ * snapshot restores a cache that gives the same verdicts, and a snapshot no cache could have made is
+ * refused.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { createReplayCache, REPLAY_DEFAULTS, type ReplayCacheOptions } from '../../src/routing/onion-replay.ts';
+import { createReplayCache, REPLAY_DEFAULTS, type ReplayCache, type ReplayCacheOptions, type ReplaySnapshot } from '../../src/routing/onion-replay.ts';
+import { decodeReplaySnapshot, encodeReplaySnapshot } from '../../src/routing/replay-snapshot.ts';
 import { sha256 } from '../../src/crypto/hash.ts';
 import { utf8 } from '../../src/lib/bytes.ts';
 import { deterministicRng } from '../../src/lib/deps.ts';
 
 const rng = deterministicRng(utf8('compeer/test/onion-replay'), sha256);
 const cache = (opts: Partial<ReplayCacheOptions> = {}) => createReplayCache({ rng, ...opts });
+/** A cache restored from `c`'s snapshot, through its bytes (as a restart does). */
+const restored = (c: ReplayCache, opts: Partial<ReplayCacheOptions> = {}): ReplayCache =>
+  cache({ ...opts, from: decodeReplaySnapshot(encodeReplaySnapshot(c.snapshot())) });
 
 /** `n` random 16-byte tags, drawn at once (the deterministic rng is slow per call). */
 function tags(n: number): Uint8Array[] {
@@ -115,18 +121,26 @@ describe('onion replay cache', () => {
     for (const t of held.slice(0, 1000)) assert.equal(c.check(t, 40, 'z'), 'replay', 'retired epoch');
   });
 
-  it('agrees with an exact model (a Set per epoch, by whole tag) on any sequence of tags, hops and rotations', () => {
+  it('agrees with an exact model (a Set per epoch, by whole tag) on any sequence of tags, hops, rotations and restarts', () => {
     // Tags with distinct fingerprints, so the model and the cache must agree exactly: every replay
     // caught while its epoch is live (no false negatives), no new tag refused while there is room.
-    const step = fc.record({ tag: fc.nat({ max: 299 }), hop: fc.nat({ max: 5 }), epochStep: fc.constantFrom(0, 0, 0, 0, 1, 2), previous: fc.boolean() });
+    const step = fc.record({
+      tag: fc.nat({ max: 299 }),
+      hop: fc.nat({ max: 5 }),
+      epochStep: fc.constantFrom(0, 0, 0, 0, 1, 2),
+      previous: fc.boolean(),
+      restart: fc.constantFrom(false, false, false, false, false, false, false, true),
+    });
     fc.assert(
       fc.property(fc.array(step, { maxLength: 400 }), fc.integer({ min: 3, max: 120 }), (steps, max) => {
-        const c = cache({ maxPerEpoch: max, hopShares: 3 });
+        let c = cache({ maxPerEpoch: max, hopShares: 3 });
         const perHop = Math.ceil(max / 3);
         const model = new Map<number, { tags: Set<number>; hops: Map<number, number> }>();
         let now = 100;
         for (const st of steps) {
           now += st.epochStep;
+          // A restart now and then (snapshot, bytes, restore): nothing of the verdicts may change.
+          if (st.restart) c = restored(c, { maxPerEpoch: max, hopShares: 3 });
           const epoch = st.previous ? now - 1 : now;
           let set = model.get(epoch);
           if (set === undefined) model.set(epoch, (set = { tags: new Set(), hops: new Map() }));
@@ -157,6 +171,69 @@ describe('onion replay cache', () => {
     assert.equal(c.check(numbered(max), 0, 'fresh-hop'), 'full');
     assert.equal(c.check(numbered(0), 0, 'fresh-hop'), 'replay');
     assert.equal(c.check(numbered(max - 1), 0, 'fresh-hop'), 'replay');
+  });
+
+  it('a cache restored from a snapshot refuses the tags recorded before, in both epochs, and keeps the shares used', () => {
+    const c = cache({ maxPerEpoch: 64 }); // shares of 8
+    const old = tags(5);
+    const recent = tags(8);
+    for (const t of old) assert.equal(c.check(t, 11, 'alice'), 'new');
+    for (const t of recent) assert.equal(c.check(t, 12, 'mallory'), 'new');
+    const r = restored(c, { maxPerEpoch: 64 });
+    assert.equal(r.size(), 13);
+    for (const t of old) assert.equal(r.check(t, 11, 'carol'), 'replay', 'the previous epoch came back');
+    for (const t of recent) assert.equal(r.check(t, 12, 'carol'), 'replay', 'the current epoch came back');
+    assert.equal(r.check(rng.bytes(16), 12, 'mallory'), 'full', "mallory's share was used before the restart");
+    assert.equal(r.check(rng.bytes(16), 12, 'alice'), 'new');
+    assert.equal(r.check(rng.bytes(16), 10, 'alice'), 'replay', 'the epoch before the previous one is still retired');
+    assert.equal(r.check(rng.bytes(16), 13, 'alice'), 'new', 'rotates as before: epoch 11 dropped');
+    assert.equal(r.check(old[0] as Uint8Array, 11, 'carol'), 'replay', 'retired');
+    assert.equal(r.size(), 9 + 1);
+    assert.deepEqual(cache().snapshot(), { epochs: [] }, 'nothing checked yet: nothing to keep');
+    assert.equal(cache({ from: { epochs: [] } }).check(rng.bytes(16), 0, 'p'), 'new');
+  });
+
+  it('a restored full epoch of the default cap is still full in the same 4 MiB and refuses every tag it held', () => {
+    const c = cache();
+    const max = REPLAY_DEFAULTS.maxPerEpoch;
+    for (let i = 0; i < max; i++) c.check(numbered(i), 3, `hop-${i % REPLAY_DEFAULTS.hopShares}`);
+    const r = restored(c);
+    assert.equal(r.size(), max);
+    assert.equal(r.tableBytes(), 4 * 2 ** 20);
+    for (let i = 0; i < max; i++) if (r.check(numbered(i), 3, 'fresh-hop') !== 'replay') assert.fail(`tag ${i} not restored`);
+    assert.equal(r.check(numbered(max), 3, 'fresh-hop'), 'full');
+  });
+
+  it('refuses a snapshot no cache of its options could have made (typed error)', () => {
+    const c = cache({ maxPerEpoch: 16, hopShares: 1 });
+    for (const t of tags(4)) c.check(t, 7, 'p');
+    for (const t of tags(3)) c.check(t, 8, 'q');
+    const good = c.snapshot();
+    const [cur, prev] = good.epochs as [ReplaySnapshot['epochs'][0], ReplaySnapshot['epochs'][0]];
+    const refused = (from: ReplaySnapshot, opts: Partial<ReplayCacheOptions> = {}): void => {
+      assert.throws(() => cache({ maxPerEpoch: 16, ...opts, from }), { name: 'DecodeError', code: 'STATE_CORRUPT' });
+    };
+    assert.equal(cache({ maxPerEpoch: 16, from: good }).size(), 7, 'the good one is taken');
+    refused({ epochs: [cur, prev, { ...prev, epoch: 6 }] });
+    refused({ epochs: [prev, cur] }, {}); // previous first
+    refused({ epochs: [cur, { ...prev, epoch: 5 }] });
+    refused({ epochs: [{ ...cur, epoch: 0 }, { ...prev, epoch: -1 }] });
+    refused({ epochs: [{ ...cur, epoch: -1 }] });
+    refused({ epochs: [{ ...cur, epoch: 2 ** 53 }] });
+    refused({ epochs: [cur] }, { maxPerEpoch: 2, hopShares: 1 }); // more tags than a set holds
+    const fps = Uint32Array.from(cur.fingerprints);
+    fps[1] = fps[0] as number;
+    refused({ epochs: [{ ...cur, fingerprints: fps }] });
+    refused({ epochs: [{ ...cur, fingerprints: Uint32Array.from([0, 1, 2]), hops: new Map([['q', 3]]) }] });
+    refused({ epochs: [{ ...cur, hops: new Map([['q', 2]]) }] }, {}); // counters add up to 2 of 3 tags
+    refused({ epochs: [{ ...cur, hops: new Map([['q', 3], ['r', 0]]) }] });
+    refused({ epochs: [{ ...cur, hops: new Map([['q', 2.5], ['r', 0.5]]) }] });
+    const many = new Map(Array.from({ length: 1026 }, (_, i) => [`hop-${i}`, 1] as const));
+    refused({ epochs: [{ epoch: 8, fingerprints: Uint32Array.from({ length: 1026 }, (_, i) => i + 1), hops: many }] }, { maxPerEpoch: 2000 });
+    // Counters above a hop's share are taken: the share changed with the options, that hop is full.
+    const shares = cache({ maxPerEpoch: 16, hopShares: 8, from: good });
+    assert.equal(shares.check(rng.bytes(16), 8, 'q'), 'full');
+    assert.equal(shares.check(rng.bytes(16), 8, 'r'), 'new');
   });
 
   it('rejects tags that are not 16 bytes, bad epochs and bad options', () => {
