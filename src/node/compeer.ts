@@ -181,6 +181,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     // Leave nothing running; the store stays open (the caller opened it and closes it).
     stopped = true;
     await net.stop().catch(() => {});
+    delivery.saveReplay(); // startDelivery took the saved cache out of the store: put it back
     throw e;
   }
   void publishBundle();
@@ -385,6 +386,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       clearTimeout(lateAnnounce);
       if (discovery) await discovery.stop().catch((e: unknown) => log.warn('discovery stop failed', { error: e instanceof Error ? e : String(e) }));
       await net.stop();
+      delivery.saveReplay(); // after net.stop(): no packet can be recorded after the snapshot
       events.clear();
       store.close();
     },

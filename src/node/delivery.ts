@@ -20,6 +20,7 @@ import type { PeerRecord } from '../store/peers.ts';
 import type { NetNode } from '../net/index.ts';
 import type { NodeStore } from './node-store.ts';
 import { loadOnionKeys, type OnionKeys } from './onion-keys.ts';
+import { openReplayCache, saveReplayCache } from './onion-replay-store.ts';
 import type { RouteView } from './outbound.ts';
 
 export const ONION_PROTOCOL = '/compeer/onion/1';
@@ -43,6 +44,12 @@ export interface NodeDelivery {
   onionKey(): X25519PublicKey;
   /** Where a peer can be dialled, as far as we know. */
   addressesOf(peerId: string): readonly string[];
+  /**
+   * Saves the onion replay cache for the next start (onion-replay-store.ts); logs, never throws. Only
+   * once the onion handler can take no more packets (net stopped): a tag recorded after the save would
+   * be missing from the cache restored next time.
+   */
+  saveReplay(): void;
 }
 
 export interface DeliveryDeps {
@@ -65,6 +72,10 @@ export async function startDelivery(d: DeliveryDeps): Promise<NodeDelivery> {
   const mailboxOn = d.options?.mailbox ?? true;
   const hopTimeoutMs = d.options?.hopTimeoutMs ?? 10_000;
   const keys = loadOnionKeys(store, d.rng, clock);
+  // Restored before the handler is registered: the keys are the same as before the restart, so the
+  // tags recorded before it must be refused from the first packet on.
+  const replayStore = { store, rng: d.rng, log };
+  const replay = openReplayCache(replayStore, keys.epoch());
   let view: { at: number; peers: PeerRecord[] } | undefined;
   const table = (): PeerRecord[] => {
     const now = clock();
@@ -96,6 +107,7 @@ export async function startDelivery(d: DeliveryDeps): Promise<NodeDelivery> {
     addressesOf,
     onEnvelope: d.onEnvelope,
     relaying: relayOn,
+    replay,
     ...(mailboxOn && { holder }),
     onOutcome: (peerId, ok) => {
       d.onReach?.(peerId, ok);
@@ -138,5 +150,5 @@ export async function startDelivery(d: DeliveryDeps): Promise<NodeDelivery> {
         MAILBOX_REPLICAS,
       ).map((p) => ({ peerId: p.peerId, routingKey: p.routingKey as X25519PublicKey, addresses: p.addresses })),
   };
-  return { router, routes, holder, keys, onionKey: () => keys.current(), addressesOf };
+  return { router, routes, holder, keys, onionKey: () => keys.current(), addressesOf, saveReplay: () => saveReplayCache(replayStore, replay) };
 }

@@ -27,7 +27,7 @@ import { buildOnion, ONION_PAYLOAD_BYTES, peelOnion, type OnionLayer } from '../
 import { decodeDeposit, encodeDeposit, MAILBOX_BLOB_MAX_BYTES } from '../protocol/mailbox/wire.ts';
 import { chunkPayload, createReassembler } from './chunks.ts';
 import { decodeExit, encodeExit, type HopAnswer } from './exit-frame.ts';
-import { createReplayCache, REPLAY_DEFAULTS } from './onion-replay.ts';
+import { createReplayCache, REPLAY_DEFAULTS, type ReplayCache } from './onion-replay.ts';
 import { selectPath, type RelayCandidate } from './path-select.ts';
 
 /** A node we can build the last layer for: its peer ID and onion routing key. */
@@ -78,6 +78,12 @@ export interface RouterDeps {
   readonly holder?: MailboxHolderPort;
   /** Reachability of a peer as seen on a path (for the peer table's score). */
   readonly onOutcome?: (peerId: string, ok: boolean) => void;
+  /**
+   * The relay's replay cache, when its owner keeps it beyond the router (the node restores it at start
+   * and saves it at stop, src/node/onion-replay-store.ts); default: a new empty one sized by
+   * `limits.replayTagsPerEpoch`.
+   */
+  readonly replay?: ReplayCache;
   readonly clock: Clock;
   readonly rng: Rng;
   readonly log: Logger;
@@ -93,7 +99,7 @@ export interface RouterLimits {
   readonly reselections?: number;
   /** How long a relay that could not reach a destination is avoided on paths to it (default 2 min). */
   readonly lastHopPenaltyMs?: number;
-  /** Onion layer tags remembered per key epoch (onion-replay.ts; default REPLAY_DEFAULTS.maxPerEpoch). */
+  /** Onion layer tags remembered per key epoch (onion-replay.ts; default REPLAY_DEFAULTS.maxPerEpoch), when the router makes its cache. */
   readonly replayTagsPerEpoch?: number;
 }
 
@@ -129,7 +135,7 @@ export function createRouter(d: RouterDeps): Router {
   const maxInflight = d.limits?.maxInflight ?? 256;
   const penaltyMs = d.limits?.penaltyMs ?? 10 * 60_000;
   const reselections = d.limits?.reselections ?? 2;
-  const replay = createReplayCache({ rng: d.rng, maxPerEpoch: d.limits?.replayTagsPerEpoch ?? REPLAY_DEFAULTS.maxPerEpoch });
+  const replay = d.replay ?? createReplayCache({ rng: d.rng, maxPerEpoch: d.limits?.replayTagsPerEpoch ?? REPLAY_DEFAULTS.maxPerEpoch });
   const reassembler = createReassembler({ clock: d.clock });
   const lastHopPenaltyMs = d.limits?.lastHopPenaltyMs ?? 2 * 60_000;
   const penalties = new Map<string, number>();

@@ -16,6 +16,8 @@ import { buildOnion, type OnionLayer } from '../../src/protocol/onion/packet.ts'
 import { chunkPayload } from '../../src/routing/chunks.ts';
 import { encodeExit } from '../../src/routing/exit-frame.ts';
 import { createMailboxHolder } from '../../src/routing/mailbox-holder.ts';
+import { createReplayCache } from '../../src/routing/onion-replay.ts';
+import { decodeReplaySnapshot, encodeReplaySnapshot } from '../../src/routing/replay-snapshot.ts';
 import { CHUNK_CAPACITY, createRouter, type Router, type RouterDeps, type RouteTarget } from '../../src/routing/router.ts';
 import { memoryMailboxRepository } from '../../src/store/mailboxes.ts';
 import { memoryTransactions } from '../../src/store/memory-tx.ts';
@@ -203,6 +205,29 @@ describe('router: the replay cache', () => {
     assert.deepEqual(await relay.handlePacket(packet, 'mallory'), { status: 'refused', depth: 0 });
     assert.deepEqual(net.forwards, ['r1>bob', 'r1>bob']);
     assert.deepEqual(net.received.get('bob'), [utf8('once'), utf8('late')]);
+  });
+});
+
+describe('router: the replay cache across a restart', () => {
+  test('a router given the cache restored from the one before the restart refuses the packets it took', async () => {
+    const seed = 'compeer/test/router/restart'; // the same seed: the same keys, as a node reloads them
+    const before = createReplayCache({ rng });
+    const first = network(['r1'], ['alice', 'bob'], seed, { r1: { replay: before } });
+    const r1Key = first.keys.get('r1') as X25519KeyPair;
+    const packet = onionVia(r1Key, first.target('bob'), utf8('once'), `${seed}/packet`);
+    assert.deepEqual(await (first.routers.get('r1') as Router).handlePacket(packet, 'alice'), { status: 'ok', depth: 0 });
+    const saved = encodeReplaySnapshot(before.snapshot());
+
+    const empty = network(['r1'], ['alice', 'bob'], seed);
+    assert.deepEqual(await (empty.routers.get('r1') as Router).handlePacket(packet, 'mallory'), { status: 'ok', depth: 0 }, 'an empty cache lets it through once more');
+
+    const second = network(['r1'], ['alice', 'bob'], seed, { r1: { replay: createReplayCache({ rng, from: decodeReplaySnapshot(saved) }) } });
+    const relay = second.routers.get('r1') as Router;
+    assert.deepEqual(await relay.handlePacket(packet, 'mallory'), { status: 'refused', depth: 0 }, 'replay after the restart');
+    assert.deepEqual(second.forwards, [], 'not forwarded');
+    const fresh = onionVia(r1Key, second.target('bob'), utf8('new'), `${seed}/fresh`);
+    assert.deepEqual(await relay.handlePacket(fresh, 'alice'), { status: 'ok', depth: 0 }, 'a new packet goes');
+    assert.deepEqual(second.received.get('bob'), [utf8('new')]);
   });
 });
 

@@ -1,0 +1,79 @@
+/**
+ * A relay stopped and started again on the same store (the same onion keys) refuses an onion packet
+ * it relayed before the restart (src/node/onion-replay-store.ts; docs/onion.md "Replay cache"): the
+ * replay cache is saved at stop and restored at start, and the saved copy is gone once restored.
+ * Three real nodes on 127.0.0.1: Alice hands packets built by hand to the relay, which forwards them
+ * to Bob.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { systemClock, systemRng } from '../../src/lib/system.ts';
+import { utf8 } from '../../src/lib/bytes.ts';
+import type { X25519PublicKey } from '../../src/crypto/x25519.ts';
+import { buildOnion } from '../../src/protocol/onion/packet.ts';
+import { chunkPayload } from '../../src/routing/chunks.ts';
+import { decodeHopAnswer, encodeExit, type HopAnswer } from '../../src/routing/exit-frame.ts';
+import { CHUNK_CAPACITY } from '../../src/routing/router.ts';
+import { ONION_PROTOCOL } from '../../src/node/delivery.ts';
+import { loadOnionKeys } from '../../src/node/onion-keys.ts';
+import { REPLAY_SNAPSHOT_PREFIX } from '../../src/node/onion-replay-store.ts';
+import { startCompeer, type TestNode } from './node-helpers.ts';
+import { waitFor } from './net-helpers.ts';
+
+/** The node's current onion key, as it reloads it from its store at start. */
+const onionKeyOf = (n: TestNode): X25519PublicKey => loadOnionKeys(n.store, systemRng, systemClock).current();
+
+/** A packet for `relay` to forward to `target`, which takes its one chunk. */
+function packetVia(relay: TestNode, target: TestNode, text: string): Uint8Array {
+  const [chunk] = chunkPayload(utf8(text), CHUNK_CAPACITY, systemRng);
+  return buildOnion(
+    [
+      { routingKey: onionKeyOf(relay), instruction: { kind: 'forward', next: target.node.peerId } },
+      { routingKey: onionKeyOf(target), instruction: { kind: 'exit' } },
+    ],
+    encodeExit({ kind: 'deliver', chunk: chunk as Uint8Array }),
+    systemRng,
+  );
+}
+
+async function hand(from: TestNode, relay: TestNode, packet: Uint8Array): Promise<HopAnswer> {
+  return decodeHopAnswer(await from.node.net.request(relay.node.peerId, relay.node.net.addresses(), ONION_PROTOCOL, packet, { timeoutMs: 5_000, maxResponseBytes: 2 }));
+}
+
+describe('node: the onion replay cache across a restart', () => {
+  const nodes: TestNode[] = [];
+  after(async () => {
+    for (const n of nodes) await n.node.stop().catch(() => {});
+  });
+
+  test('a relay restarted on its store refuses a packet it relayed before; the saved cache is gone once restored', async () => {
+    const bob = await startCompeer('bob');
+    nodes.push(bob);
+    const boot = [bob.node.net.addresses()[0] as string];
+    const relay = await startCompeer('relay', { bootstrap: boot });
+    const alice = await startCompeer('alice');
+    nodes.push(relay, alice);
+    const linked = (r: TestNode) => () => r.node.net.connections().some((c) => c.peerId === bob.node.peerId);
+    assert.ok(await waitFor(linked(relay), 10_000), 'the relay is connected to Bob');
+
+    const packet = packetVia(relay, bob, 'before the restart');
+    const taken = await hand(alice, relay, packet);
+    assert.deepEqual(taken, { status: 'ok', depth: 0 }, 'relayed, and Bob took it');
+    assert.equal(relay.logs.find('onion packet relayed').length, 1);
+    assert.deepEqual(await hand(alice, relay, packet), { status: 'refused', depth: 0 }, 'a replay before the restart');
+
+    await relay.node.stop();
+    assert.ok(relay.store.meta.keys(REPLAY_SNAPSHOT_PREFIX).length >= 1, 'saved at stop');
+    const again = await startCompeer('relay', { store: relay.store, bootstrap: boot });
+    nodes.push(again);
+    assert.equal(again.node.peerId, relay.node.peerId);
+    assert.deepEqual(again.store.meta.keys(REPLAY_SNAPSHOT_PREFIX), [], 'deleted at start: a crash later must not restore it');
+    assert.equal(again.logs.find('onion replay cache restored').length, 1);
+    assert.ok(await waitFor(linked(again), 10_000), 'the restarted relay is connected to Bob');
+
+    assert.deepEqual(await hand(alice, again, packet), { status: 'refused', depth: 0 }, 'the replay after the restart is refused');
+    assert.ok(again.logs.lines.some((l) => l.msg === 'onion packet refused' && l.error === 'replayed layer'));
+    assert.equal(again.logs.find('onion packet relayed').length, 0, 'not forwarded');
+    assert.deepEqual(await hand(alice, again, packetVia(again, bob, 'after the restart')), { status: 'ok', depth: 0 }, 'a new packet is relayed');
+  });
+});
