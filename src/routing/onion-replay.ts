@@ -42,7 +42,7 @@
  * it starts (src/node/onion-replay-store.ts), since its onion keys survive a restart and every packet
  * recorded before it would otherwise peel and go through once more. A snapshot holds what the verdicts
  * depend on — per live epoch its number, its fingerprints and its per-hop counters — and not the slot
- * multiplier: a restored cache draws its own and re-inserts the fingerprints (one probe each, ~10 ms
+ * multiplier: a restored cache draws its own and re-inserts the fingerprints (one probe each, 25–35 ms
  * per full epoch), so the multiplier never leaves memory and the snapshot does not depend on the
  * table's layout. A snapshot is input from disk: a restore checks everything a cache could not have
  * produced (see `from`) and throws a DecodeError (STATE_CORRUPT); the caller then starts empty.
@@ -165,11 +165,13 @@ export function createReplayCache(opts: ReplayCacheOptions): ReplayCache {
     return table;
   };
 
-  const stateOf = (set: TagSet, epoch: number): ReplayEpochState => ({
-    epoch,
-    fingerprints: set.table?.filter((fp) => fp !== 0) ?? new Uint32Array(0),
-    hops: new Map(set.hops),
-  });
+  const stateOf = (set: TagSet, epoch: number): ReplayEpochState => {
+    // A plain loop into an array of the known size: `filter` with a callback took ~50 ms a full epoch.
+    const fingerprints = new Uint32Array(set.count);
+    let n = 0;
+    for (const fp of set.table ?? []) if (fp !== 0) fingerprints[n++] = fp;
+    return { epoch, fingerprints, hops: new Map(set.hops) };
+  };
 
   /** The set `s` describes, in the table the cache would have grown to for it (see `from`). */
   const restoreSet = (s: ReplayEpochState): TagSet => {
