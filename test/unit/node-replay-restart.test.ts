@@ -16,7 +16,10 @@ import { decodeHopAnswer, encodeExit, type HopAnswer } from '../../src/routing/e
 import { CHUNK_CAPACITY } from '../../src/routing/router.ts';
 import { ONION_PROTOCOL } from '../../src/node/delivery.ts';
 import { loadOnionKeys } from '../../src/node/onion-keys.ts';
-import { REPLAY_SNAPSHOT_PREFIX } from '../../src/node/onion-replay-store.ts';
+import { openReplayCache, REPLAY_SNAPSHOT_PREFIX, saveReplayCache } from '../../src/node/onion-replay-store.ts';
+import { memoryNodeStore } from '../../src/node/node-store.ts';
+import { generateIdentity } from '../../src/protocol/identity.ts';
+import { silentLogger } from '../../src/lib/log.ts';
 import { startCompeer, type TestNode } from './node-helpers.ts';
 import { waitFor } from './net-helpers.ts';
 
@@ -75,5 +78,22 @@ describe('node: the onion replay cache across a restart', () => {
     assert.ok(again.logs.lines.some((l) => l.msg === 'onion packet refused' && l.error === 'replayed layer'));
     assert.equal(again.logs.find('onion packet relayed').length, 0, 'not forwarded');
     assert.deepEqual(await hand(alice, again, packetVia(again, bob, 'after the restart')), { status: 'ok', depth: 0 }, 'a new packet is relayed');
+  });
+
+  test('a start that fails after taking the saved cache out of the store puts it back', async () => {
+    const store = memoryNodeStore(generateIdentity(systemRng), 'relay');
+    const deps = { store, rng: systemRng, log: silentLogger };
+    const epoch = loadOnionKeys(store, systemRng, systemClock).epoch();
+    const tag = systemRng.bytes(16);
+    const cache = openReplayCache(deps, epoch);
+    cache.check(tag, epoch, 'alice');
+    saveReplayCache(deps, cache);
+    const busy = await startCompeer('busy');
+    nodes.push(busy);
+    const taken = (busy.node.net.addresses()[0] as string).replace(/\/p2p\/.*$/, '');
+    // Listening where another node already listens: the net node does not start.
+    await assert.rejects(startCompeer('relay', { store, net: { listen: [taken] } }), /EADDRINUSE/);
+    assert.ok(store.meta.keys(REPLAY_SNAPSHOT_PREFIX).length >= 1, 'put back');
+    assert.equal(openReplayCache(deps, epoch).check(tag, epoch, 'mallory'), 'replay');
   });
 });
