@@ -65,7 +65,7 @@ export const REPLAY_DEFAULTS = {
 /** Previous hops counted by peer ID per epoch; the rest share one counter (bounded memory). */
 export const MAX_COUNTED_HOPS = 1_024;
 /** The counter of the hops past the first MAX_COUNTED_HOPS of an epoch (no peer ID is empty). */
-export const OTHER_HOPS = '';
+const OTHER_HOPS = '';
 const MIN_BITS = 10;
 
 /** 'new': recorded; 'replay': seen in its epoch, or the epoch is retired; 'full': not seen, not recorded. */
