@@ -234,13 +234,10 @@ describe('net: connection trim', () => {
 
   it('does not cut a connection with a request in flight on it, however idle it looks', async () => {
     const max = 4;
-    const fake = fakeConnections(async () => {});
-    const { node, open } = fakeNode(fake);
+    const { fake, open, trim } = attachedTrim(max, () => 100_000);
     // All opened long ago, none touched: by age alone 'p0' (the oldest) is the first to go.
     const opened = (name: string, at: number): FakeConn => Object.assign(fake.conn(name), { timeline: { open: at } });
     fake.conns = Array.from({ length: max + 1 }, (_, i) => opened(`p${i}`, i));
-    const trim = createConnectionTrim(max, () => 100_000, silentLogger);
-    trim.attach(node);
     let answer: (v: string) => void = () => {};
     const pending = trim.inFlight('p0', async () => new Promise<string>((resolve) => (answer = resolve)));
     open();
@@ -255,14 +252,20 @@ describe('net: connection trim', () => {
     assert.deepEqual(fake.conns.map((c) => c.remotePeer.toString()).sort(), ['p2', 'p3', 'p4', 'p5']);
   });
 
+  /** A trim of `max` slots attached to a fake libp2p whose closes end at once; its clock is `clock`. */
+  function attachedTrim(max: number, clock: () => number) {
+    const fake = fakeConnections(async () => {});
+    const { node, open } = fakeNode(fake);
+    const trim = createConnectionTrim(max, clock, silentLogger);
+    trim.attach(node);
+    return { fake, open, trim };
+  }
+
   /** Two slots over a fake libp2p, a settable clock, and connections opened with the given streams. */
   function streamsCase() {
     const max = 2;
-    const fake = fakeConnections(async () => {});
-    const { node, open } = fakeNode(fake);
     let now = 100_000;
-    const trim = createConnectionTrim(max, () => now, silentLogger);
-    trim.attach(node);
+    const { fake, open, trim } = attachedTrim(max, () => now);
     const opened = (name: string, at: number, protocols: string[]): FakeConn =>
       Object.assign(fake.conn(name), { timeline: { open: at }, streams: protocols.map((protocol) => ({ protocol })) });
     const advance = (ms: number): number => (now += ms);
@@ -299,11 +302,8 @@ describe('net: connection trim', () => {
   });
   it('a connection with a Compeer stream opened within the grace is in use (a request still inside libp2p); a pooled old one is not', async () => {
     const max = 1;
-    const fake = fakeConnections(async () => {});
-    const { node, open } = fakeNode(fake);
     const now = 100_000;
-    const trim = createConnectionTrim(max, () => now, silentLogger);
-    trim.attach(node);
+    const { fake, open } = attachedTrim(max, () => now);
     const stream = (protocol: string, at: number) => ({ protocol, timeline: { open: at } });
     const opened = (name: string, streams: object[]): FakeConn => Object.assign(fake.conn(name), { timeline: { open: 0 }, streams });
     // heal6's trace: a relay's forward to a recipient, its stream negotiated on a connection opened long
@@ -320,11 +320,8 @@ describe('net: connection trim', () => {
 
   it("never refuses a contact's node, nor a peer we sent a request to lately; a peer that only sent us requests is refused as before", async () => {
     const max = 2;
-    const fake = fakeConnections(async () => {});
-    const { node, open } = fakeNode(fake);
     let now = 100_000;
-    const trim = createConnectionTrim(max, () => now, silentLogger);
-    trim.attach(node);
+    const { fake, open, trim } = attachedTrim(max, () => now);
     const id = (name: string) => ({ toString: () => name }) as unknown as Parameters<typeof trim.cooling>[0];
     const opened = (name: string, at: number): FakeConn => Object.assign(fake.conn(name), { timeline: { open: at } });
     const cutOldest = async (names: string[]): Promise<void> => {
