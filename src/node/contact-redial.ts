@@ -8,6 +8,7 @@
  * are fetched (mail for us may wait on the far side; heal.ts rate-limits that fetch). When the network
  * changed (a cut of part of the network ended, the far side answered), the waiting contacts whose node
  * is connected already have their entries due again within a jitter.
+ * A contact with mail that the user sent on paths only (`send --hops N`, N > 0) waiting is not redialled.
  * This module only decides whom to redial and when; heal.ts owns the outbox resets and the fetch.
  */
 import type { Clock } from '../lib/deps.ts';
@@ -41,6 +42,8 @@ export interface ContactRedialDeps {
   readonly fetchFar: (waitedMs: number) => void;
   /** Session setups waiting for this contact's bundle: its node is reachable now (HealDeps.retrySessions). */
   readonly retrySessions?: (contact?: string) => void;
+  /** Whether mail waits for this contact that may go on paths only (HealDeps.strictWaiting). */
+  readonly strictWaiting?: (contact: string) => boolean;
 }
 
 export interface ContactRedial {
@@ -129,6 +132,12 @@ export function createContactRedial(d: ContactRedialDeps): ContactRedial {
       }
       // Connected already: the outbox's own retries decide (a redial would prove nothing).
       if (peers.some(([p]) => open.has(p))) continue;
+      // `send --hops N`: a direct dial would show both nodes connecting, what the user asked to hide
+      // (docs/delivery.md "Routes"). Its paths and mailbox retries go on; its node connecting still counts.
+      if (d.strictWaiting?.(contact) === true) {
+        log.debug('heal: waiting contact not redialled: its mail goes on paths only', { contact });
+        continue;
+      }
       dialling.add(contact);
       void (async () => {
         for (const [peer, addr] of peers) {

@@ -60,6 +60,7 @@ export function startDeliveryLoops(d: DeliveryLoopDeps): DeliveryLoops {
     random,
     flush: (contact, force) => void msg.flush(contact, force),
     fetchNow: (days) => poll(days, true),
+    strictWaiting: (contact) => msg.strictWaiting(contact),
     ...(d.retrySessions !== undefined && { retrySessions: d.retrySessions }),
   });
   // A new connection (identify ran on it): maybe the end of a cut; and if it is a contact's node, what

@@ -62,6 +62,11 @@ export interface HealDeps {
    * session. Optional: without it those wait for the node's own retry.
    */
   readonly retrySessions?: (contact?: string) => void;
+  /**
+   * Whether mail waits for `contact` that the user sent on paths only (`send --hops N`, N > 0): its
+   * node is then never redialled directly. Optional: without it every waiting contact is.
+   */
+  readonly strictWaiting?: (contact: string) => boolean;
   /** Sampling period (default 1 s). */
   readonly tickMs?: number;
 }
@@ -235,6 +240,7 @@ export function startHeal(d: HealDeps): Heal {
     flush: d.flush,
     fetchFar,
     ...(d.retrySessions !== undefined && { retrySessions: d.retrySessions }),
+    ...(d.strictWaiting !== undefined && { strictWaiting: d.strictWaiting }),
   });
 
   /**

@@ -72,6 +72,8 @@ export interface Messaging {
   prepare(contact: string): (() => void) | undefined;
   /** Retries whatever is due; expires what is too old. */
   tick(): Promise<void>;
+  /** Whether an outbox entry for `contact` waits that the user sent on paths only (`send --hops N`, N > 0). */
+  strictWaiting(contact: string): boolean;
   /** Maps a current user ID (after a key change) to the contact's record key. */
   contactKeyFor(userId: string): string;
   noteAlias(currentUserId: string, contactKey: string): void;
@@ -375,6 +377,15 @@ export function createMessaging(d: MessagingDeps): Messaging {
     flush: outbound.flush,
     prepare: outbound.prepare,
     tick: outbound.tick,
+    strictWaiting(contact) {
+      try {
+        return store.outbox.forContact(contact).some((i) => (io.hopsOf(i.messageId) ?? 0) > 0);
+      } catch (e) {
+        // Unreadable: treated as strict (a redial skipped costs a little delay; a wrong one, the user's privacy).
+        log.warn('outbox not read for a redial', { contact, error: e instanceof Error ? e : String(e) });
+        return true;
+      }
+    },
     contactKeyFor,
     noteAlias: (u, k) => void aliases.set(u, k),
   };

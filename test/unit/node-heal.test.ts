@@ -83,6 +83,8 @@ async function setup(start = 10_000_000) {
   const fetchDays: number[] = [];
   /** retrySessions' calls: the contact named, or undefined (every waiting setup). */
   const sessionRetries: (string | undefined)[] = [];
+  /** Contacts with mail waiting that may go on paths only (send --hops N). */
+  const strict = new Set<string>();
   const heal = startHeal({
     store,
     net,
@@ -93,6 +95,7 @@ async function setup(start = 10_000_000) {
     flush: (c, force) => void flushes.push([c, force]),
     fetchNow: (days) => void fetchDays.push(days),
     retrySessions: (contact) => void sessionRetries.push(contact),
+    strictWaiting: (contact) => strict.has(contact),
     tickMs: 3600_000, // the test samples by hand
   });
   return {
@@ -109,6 +112,7 @@ async function setup(start = 10_000_000) {
     cut: () => (conns = []),
     setConns: (c: ConnectionInfo[]) => (conns = c),
     trimmed,
+    strict,
     heal_: () => (reachable = true),
     hanging,
     advance: (ms: number) => (now += ms),
@@ -454,6 +458,32 @@ describe('node heal', () => {
       assert.deepEqual(t.fetchDays(), [want], `cut at ${new Date(start).toISOString()}`);
       t.heal.stop();
     }
+  });
+
+  it('a waiting contact whose mail may go on paths only (send --hops N) is not redialled: both nodes would be seen connecting; its node connecting still sends it', async () => {
+    const t = await setup();
+    heal = t.heal;
+    const carolAddr = await addCarol(t);
+    t.heal.check();
+    t.strict.add('bobuserid');
+    t.network.contactReach('bobuserid', false);
+    t.network.contactReach('caroluserid', false);
+    for (let i = 0; i < 6; i++) {
+      t.advance(PROBE_MAX_MS * 1.2);
+      t.heal.check();
+      await settle();
+    }
+    assert.equal(t.dials.filter((a) => a === t.bobAddr).length, 0, "Bob's node never dialled");
+    assert.ok(t.dials.filter((a) => a === carolAddr).length >= 4, 'Carol (default sends) redialled on her backoff');
+    assert.deepEqual(t.heal.waitingContacts().sort(), ['bobuserid', 'caroluserid'], 'Bob still waits');
+    t.strict.delete('bobuserid'); // his strict entries delivered (paths) or expired: a default one waits
+    t.advance(PROBE_MAX_MS * 1.2);
+    t.heal.check();
+    await settle();
+    assert.equal(t.dials.filter((a) => a === t.bobAddr).length, 1, 'redialled once only default mail waits');
+    t.strict.add('bobuserid');
+    t.heal.contactConnected('bobuserid'); // his node connected to us
+    assert.deepEqual(t.flushes, [['bobuserid', true]], 'what waits for Bob goes now (on its paths: outbound.ts)');
   });
 
   it("one waiting contact's slow redial does not hold back another's", async () => {

@@ -71,10 +71,13 @@ describe('node: onion paths and mailboxes', () => {
     assert.equal((await bob.node.messages('alice')).some((x) => x.text === 'five hops'), false);
   });
 
-  test('recipient away: held in mailboxes, fetched when back, delivered once', async () => {
+  test('recipient away: held in mailboxes on 2-hop paths, his node never dialled directly, fetched when back, delivered once', async () => {
     await bob.node.stop();
-    const { id } = await alice.node.send('bob', 'while you were away');
+    const { id } = await alice.node.send('bob', 'while you were away', { hops: 2 });
     assert.ok(await waitFor(async () => (await alice.node.messages('bob')).find((m) => m.id === id)?.status === 'held', 30_000), 'held');
+    // Bob waits (his node could not be reached); a redial would show both nodes connecting.
+    assert.ok(await waitFor(() => alice.logs.find('heal: waiting contact not redialled: its mail goes on paths only').length >= 2, 10_000), 'redial rounds ran');
+    assert.equal(alice.logs.find('heal: redialling a waiting contact').length, 0, 'no direct dial of his node');
     const stored = relays.reduce((n, r) => n + r.store.mailboxes.totals().count, 0);
     assert.ok(stored >= 1, 'holders keep blobs');
     bob = await startMesh('bob', [relays[0]?.node.net.addresses()[0] as string], bobStore);
