@@ -10,6 +10,7 @@ import { inspect } from 'node:util';
 import { utf8, fromUtf8, equalBytes } from '../../src/lib/bytes.ts';
 import { CompeerError, CryptoError, DecodeError, ProtocolError, type ErrorCode } from '../../src/lib/errors.ts';
 import {
+  decodeRatchetState,
   encodeRatchetState,
   initRatchetResponder,
   ratchetDecrypt,
@@ -179,6 +180,29 @@ describe('ratchet: out of order and duplicates', () => {
   });
 });
 
+describe('ratchet: a state restored from a backup', () => {
+  test('sending again from a restored state repeats no key and nonce: the two bodies do not XOR to the two plaintexts', () => {
+    const p = makePair('rollback');
+    recv(p.bob, send(p, p.alice, 'a0'));
+    recv(p.alice, send(p, p.bob, 'b0'));
+    recv(p.bob, send(p, p.alice, 'a1')); // Alice's DH step done: her sending chain is active in the backup
+    const backup = encodeRatchetState(p.alice);
+    const first = send(p, p.alice, 'attack at dawn');
+    const restored = decodeRatchetState(backup);
+    const second = send(p, restored, 'retreat at six'); // same length, same chain position: the same MK
+    const body = (w: Uint8Array): Uint8Array => w.subarray(RATCHET_MESSAGE_OVERHEAD - 16, w.length - 16);
+    const xor = (a: Uint8Array, b: Uint8Array): Uint8Array => a.map((x, i) => x ^ (b[i] as number));
+    assert.ok(!equalBytes(first.subarray(1, 13), second.subarray(1, 13)), 'a new nonce');
+    assert.ok(!equalBytes(xor(body(first), body(second)), xor(utf8('attack at dawn'), utf8('retreat at six'))), 'no repeated keystream');
+    // The receiver has used that chain position: the restored sender's message is refused, typed, and
+    // the session recovers at the next exchange (the restored side's DH step starts a chain Bob lacks).
+    assert.equal(recv(p.bob, first), 'attack at dawn');
+    rejects(p.bob, second, ProtocolError, 'DUPLICATE_MESSAGE');
+    assert.equal(recv(restored, send(p, p.bob, 'b1')), 'b1');
+    assert.equal(recv(p.bob, send(p, restored, 'after the restore')), 'after the restore');
+  });
+});
+
 describe('ratchet: limits', () => {
   test(`a jump of ${RATCHET_MAX_SKIP} keys is accepted, one more is TOO_MANY_SKIPPED`, () => {
     const p = makePair('jump');
@@ -285,9 +309,9 @@ describe('ratchet: bad input', () => {
     const good = send(p, p.alice, 'good');
     rejects(p.bob, new Uint8Array(0), DecodeError, 'MALFORMED_MESSAGE');
     rejects(p.bob, good.subarray(0, RATCHET_MESSAGE_OVERHEAD - 1), DecodeError, 'MALFORMED_MESSAGE');
-    for (const version of [0x01, 0x03]) {
+    for (const version of [0x01, 0x02, 0x04]) {
       const other = Uint8Array.from(good);
-      other[0] = version; // 0x01: the format before the body key and header nonce changed
+      other[0] = version; // 0x01, 0x02: the formats before the body key, then the random nonce
       rejects(p.bob, other, DecodeError, 'UNSUPPORTED_VERSION');
     }
     const huge = new Uint8Array(RATCHET_MESSAGE_OVERHEAD + RATCHET_MAX_PLAINTEXT + 1);

@@ -9,8 +9,7 @@
  * order: the stand-in handshake secrets (root key, initiator header key, responder next header key,
  * 258 bytes of associated data, transcript hash), the responder's ratchet private key, the initiator's
  * first ratchet private key (at init), then per encryption a new ratchet private key when a DH step is
- * due (header nonces are derived from the chain key, not drawn). Every draw is recorded with the step
- * that made it.
+ * due and the message's 12-byte nonce. Every draw is recorded with the step that made it.
  */
 import { writeFileSync } from 'node:fs';
 import { toHex, utf8 } from '../../src/lib/bytes.ts';
@@ -56,7 +55,7 @@ export interface RatchetVectorStep {
   party: 'alice' | 'bob';
   message: number;
   plaintext: string;
-  /** Random draws made by this step (hex): the new ratchet private key when a DH step is due, else none. */
+  /** Random draws made by this step (hex): the new ratchet private key when a DH step is due, then the nonce (encrypt only). */
   draws: string[];
   /** Decrypt only: the `now` passed. */
   now?: number;

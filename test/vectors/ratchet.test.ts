@@ -95,8 +95,6 @@ describe('ratchet vectors: recorded conversation', () => {
 
 // ---- straight-line derivation from docs/protocol.md "Double Ratchet", independent of src/protocol/ratchet/
 const ROOT_INFO = utf8('compeer/ratchet/rk/v2');
-/** The body's nonce: all zeros, the message key being single-use. */
-const BODY_NONCE = new Uint8Array(12);
 
 function kdfRk(rk: Uint8Array, dh: Uint8Array): { rk: Uint8Array; ck: Uint8Array; nhk: Uint8Array } {
   const okm = hkdf(sha256, dh, rk, ROOT_INFO, 96);
@@ -111,16 +109,17 @@ function specMessage(
   pn: number,
   n: number,
   plaintext: Uint8Array,
+  nonce: Uint8Array,
 ): Uint8Array {
-  const nonce = hmac(sha256, ck, Uint8Array.of(0x03)).subarray(0, 12);
   const header = new Uint8Array(40);
   header.set(ratchetPub, 0);
   new DataView(header.buffer).setUint32(32, pn, false);
   new DataView(header.buffer).setUint32(36, n, false);
-  // Version byte 0x02 (docs/protocol.md "Message format"), also the header's AD.
-  const prefix = concatBytes(Uint8Array.of(0x02), nonce, chacha20poly1305(hk, nonce, Uint8Array.of(0x02)).encrypt(header));
+  // Version byte 0x03 (docs/protocol.md "Message format"), also the header's AD; one random nonce for
+  // the header (under HK) and the body (under MK).
+  const prefix = concatBytes(Uint8Array.of(0x03), nonce, chacha20poly1305(hk, nonce, Uint8Array.of(0x03)).encrypt(header));
   const mk = hmac(sha256, ck, Uint8Array.of(0x01));
-  const body = chacha20poly1305(mk, BODY_NONCE, concatBytes(ad, prefix)).encrypt(plaintext);
+  const body = chacha20poly1305(mk, nonce, concatBytes(ad, prefix)).encrypt(plaintext);
   return concatBytes(prefix, body);
 }
 
@@ -142,18 +141,18 @@ describe('ratchet vectors: straight-line spec derivation', () => {
     assert.equal(toHex(nobleX25519.getPublicKey(bobSpk)), v.responderRatchetPublic);
     const a = kdfRk(sk, nobleX25519.getSharedSecret(aliceKey, fromHex(v.responderRatchetPublic)));
     const s = encryptOf(0);
-    assert.deepEqual(s.draws, []);
-    assert.equal(toHex(specMessage(ad, hka, a.ck, alicePub, 0, 0, utf8(s.plaintext))), s.wire);
+    assert.equal(s.draws.length, 1, 'the nonce only');
+    assert.equal(toHex(specMessage(ad, hka, a.ck, alicePub, 0, 0, utf8(s.plaintext), fromHex(s.draws[0] ?? ''))), s.wire);
   });
 
   test("the responder's first message (its DH step, deferred to the first send, under shared_nhkb)", () => {
     // Receiving: RK, CKr, NHKr = KDF_RK_HE(SK, DH(SPK, A1)); sending: new B1, RK, CKs, NHKs = KDF_RK_HE(RK, DH(B1, A1)).
     const recv = kdfRk(sk, nobleX25519.getSharedSecret(bobSpk, alicePub));
     const s = encryptOf(2);
-    assert.equal(s.draws.length, 1);
+    assert.equal(s.draws.length, 2, 'the new ratchet key, then the nonce');
     const b1 = fromHex(s.draws[0] ?? '');
     const send = kdfRk(recv.rk, nobleX25519.getSharedSecret(b1, alicePub));
-    const wire = specMessage(ad, nhkb, send.ck, nobleX25519.getPublicKey(b1), 0, 0, utf8(s.plaintext));
+    const wire = specMessage(ad, nhkb, send.ck, nobleX25519.getPublicKey(b1), 0, 0, utf8(s.plaintext), fromHex(s.draws[1] ?? ''));
     assert.equal(toHex(wire), s.wire);
   });
 });

@@ -6,10 +6,8 @@
  *                          → root key (32) | chain key (32) | next header key (32)
  *   KDF_CK(ck)            = HMAC-SHA256(ck, 0x01) → message key, HMAC-SHA256(ck, 0x02) → next chain key
  *                           (the same constants as libsignal, so its chain-key vectors apply)
- *   message key           = the body's ChaCha20-Poly1305 key itself, with the all-zero nonce
- *                           (MESSAGE_NONCE below; docs/protocol.md "Key derivation" says why that is safe)
- *   header nonce          = HMAC-SHA256(ck, 0x03)[0..12), sender only: the header's ChaCha20-Poly1305
- *                           nonce under HKs, a PRF output of a chain key that never repeats in a chain
+ *   message key           = the body's ChaCha20-Poly1305 key itself; its nonce is the message's random
+ *                           nonce (ratchet.ts; docs/protocol.md "Key derivation" says why it is random)
  *
  * The root info is 21 bytes so that HKDF-Expand's T(2) and T(3) inputs (32 + 21 + 1 = 54 bytes) fit
  * one SHA-256 block with its padding (≤ 55): 12 compressions per DH step instead of 14.
@@ -17,13 +15,11 @@
  * One branded type per key role, so a chain key cannot be passed where a header key is expected
  * (vodozemac's lesson). Per-message keys are not wrapped with secretBytes() (1.6 µs each, measured):
  * they never leave protocol/ratchet/, the state that holds them redacts itself as a whole, and they are
- * wiped after use. This module knows nothing of headers (beyond their nonce's length), counters, state or
- * wire formats.
+ * wiped after use. This module knows nothing of headers, nonces, counters, state or wire formats.
  */
 import { utf8 } from '../../lib/bytes.ts';
 import { hmacSha256, hmacSha256Each } from '../../crypto/hash.ts';
 import { hkdfSha256Keys } from '../../crypto/hkdf.ts';
-import { RATCHET_HEADER_NONCE_LENGTH } from '../wire/constants.ts';
 
 declare const rootKeyBrand: unique symbol;
 declare const chainKeyBrand: unique symbol;
@@ -44,9 +40,7 @@ export const RATCHET_KEY_LENGTH = 32;
 const ROOT_INFO = utf8('compeer/ratchet/rk/v2');
 const MESSAGE_KEY_SEED = Uint8Array.of(0x01);
 const CHAIN_KEY_SEED = Uint8Array.of(0x02);
-const HEADER_NONCE_SEED = Uint8Array.of(0x03);
 const SEEDS = [MESSAGE_KEY_SEED, CHAIN_KEY_SEED];
-const SEND_SEEDS = [MESSAGE_KEY_SEED, CHAIN_KEY_SEED, HEADER_NONCE_SEED];
 
 export interface RootStep {
   readonly rootKey: RootKey;
@@ -82,25 +76,3 @@ export function chainStep(chainKey: ChainKey): ChainStep {
   const [messageKey, next] = hmacSha256Each(chainKey, SEEDS) as [MessageKey, ChainKey];
   return { messageKey, chainKey: next };
 }
-
-export interface SendStep extends ChainStep {
-  /** The message's header nonce (12 bytes; public once sent). */
-  readonly headerNonce: Uint8Array;
-}
-
-/**
- * KDF_CK for the sender, with the header nonce from the same key setup: HMAC-SHA256(ck, 0x03), first
- * 12 bytes. Distinct chain keys give independent pseudorandom nonces under the chain's one header key,
- * as random ones would, without a call to the Rng per message.
- */
-export function sendChainStep(chainKey: ChainKey): SendStep {
-  const [messageKey, next, nonce] = hmacSha256Each(chainKey, SEND_SEEDS) as [MessageKey, ChainKey, Uint8Array];
-  return { messageKey, chainKey: next, headerNonce: nonce.subarray(0, RATCHET_HEADER_NONCE_LENGTH) };
-}
-
-/**
- * The body nonce: all zeros. A message key encrypts exactly one body (it is derived once per chain
- * position and wiped after use, and a stored skipped key only ever decrypts), so the (key, nonce) pair
- * never repeats; RFC 8439 §2.8 asks only that a nonce not repeat under one key.
- */
-export const MESSAGE_NONCE: Uint8Array = new Uint8Array(12);

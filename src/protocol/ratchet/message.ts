@@ -2,13 +2,13 @@
  * The ratchet message on the wire and its encrypted header (Signal Double Ratchet spec §4, HENCRYPT /
  * HDECRYPT), with ChaCha20-Poly1305 for both header and body:
  *
- *   message = version 0x02 (1) | header nonce (12) | encrypted header (56) | body ciphertext (16 + plaintext)
+ *   message = version 0x03 (1) | nonce (12) | encrypted header (56) | body ciphertext (16 + plaintext)
  *   header  = DH ratchet public key (32) | PN (u32 BE) | N (u32 BE)                       — 40 bytes
- *   encrypted header = ChaCha20-Poly1305(HK, header nonce, header, AD = version byte)
- *   body             = ChaCha20-Poly1305(MK, 0^12, plaintext, AD = handshake AD | message[0..69))
+ *   encrypted header = ChaCha20-Poly1305(HK, nonce, header, AD = version byte)
+ *   body             = ChaCha20-Poly1305(MK, nonce, plaintext, AD = handshake AD | message[0..69))
  *
- * The header nonce is a PRF output of the sending chain key and the body key is the message key itself
- * (both from kdf.ts; the caller passes them in). A relay sees only the version byte, random-looking
+ * The nonce is drawn at random per message (ratchet.ts says why) and the body key is the message key
+ * itself (kdf.ts); the caller passes both in. A relay sees only the version byte, random-looking
  * bytes and the length: no ratchet key, no counter. The parser is strict: version byte, minimum and maximum length, typed errors.
  * This module knows nothing of chains, counters' meaning or state.
  */
@@ -74,7 +74,7 @@ export interface Header {
   readonly n: number;
 }
 
-/** HENCRYPT: writes version, header nonce and encrypted header into out[0..69). */
+/** HENCRYPT: writes version, nonce and encrypted header into out[0..69). */
 export function writeMessagePrefix(
   out: Uint8Array,
   headerKey: HeaderKey,

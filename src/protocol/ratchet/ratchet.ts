@@ -24,8 +24,8 @@ import type { Rng } from '../../lib/deps.ts';
 import { CryptoError, ErrorCodes, LimitError, ProtocolError } from '../../lib/errors.ts';
 import { aeadOpen, aeadSealInto, AEAD_TAG_LENGTH } from '../../crypto/aead.ts';
 import { generateX25519, x25519 } from '../../crypto/x25519.ts';
-import { RATCHET_MAX_PLAINTEXT, RATCHET_MAX_SKIP } from '../wire/constants.ts';
-import { chainStep, kdfRoot, MESSAGE_NONCE, sendChainStep, type MessageKey } from './kdf.ts';
+import { RATCHET_HEADER_NONCE_LENGTH, RATCHET_MAX_PLAINTEXT, RATCHET_MAX_SKIP } from '../wire/constants.ts';
+import { chainStep, kdfRoot, type MessageKey } from './kdf.ts';
 import { MESSAGE_PREFIX_LENGTH, openHeader, parseRatchetMessage, writeMessagePrefix, type Header, type ParsedMessage } from './message.ts';
 import { forgetRemoteKey, remoteKey } from './_handles.ts';
 import { consumeSkipped, deriveSkipped, enforceLimits, findSkipped, pruneExpired, storeSkipped } from './skipped.ts';
@@ -44,15 +44,21 @@ import {
 
 const MAX_COUNTER = 0xffffffff;
 
-/** Seals the body into out[69..), after the prefix it binds: key MK, the fixed nonce (kdf.ts). */
-function sealBody(s: State, mk: MessageKey, out: Uint8Array, plaintext: Uint8Array): void {
+/**
+ * Seals the body into out[69..), after the prefix it binds: key MK, the message's random nonce (the
+ * header's too, under another key). MK alone never repeats in a live state, but a state restored from a
+ * backup derives the same MK again for a new plaintext: a fixed or MK-derived nonce would then repeat
+ * the ChaCha20 keystream (the XOR of two plaintexts to whoever has both messages) and the Poly1305 key.
+ * A fresh nonce keeps that pair unique all the same (docs/protocol.md "Key derivation").
+ */
+function sealBody(s: State, mk: MessageKey, nonce: Uint8Array, out: Uint8Array, plaintext: Uint8Array): void {
   s.bodyAd.set(out.subarray(0, MESSAGE_PREFIX_LENGTH), s.ad.length);
-  aeadSealInto(mk, MESSAGE_NONCE, plaintext, s.bodyAd, out, MESSAGE_PREFIX_LENGTH);
+  aeadSealInto(mk, nonce, plaintext, s.bodyAd, out, MESSAGE_PREFIX_LENGTH);
 }
 
 function openBody(s: State, mk: MessageKey, message: ParsedMessage): Uint8Array {
   s.bodyAd.set(message.prefix, s.ad.length);
-  return aeadOpen(mk, MESSAGE_NONCE, message.body, s.bodyAd);
+  return aeadOpen(mk, message.nonce, message.body, s.bodyAd);
 }
 
 /** The deferred half of DHRatchetHE (spec §4): a new DHs and sending chain, when we next send. */
@@ -91,12 +97,13 @@ export function ratchetEncrypt(state: RatchetState, plaintext: Uint8Array, rng: 
   const own = s.ownKey;
   invariant(ck !== null && hk !== null && own !== null, 'active sending chain without keys');
 
-  const { messageKey: mk, chainKey: nextCk, headerNonce: nonce } = sendChainStep(ck);
+  const { messageKey: mk, chainKey: nextCk } = chainStep(ck);
+  const nonce = rng.bytes(RATCHET_HEADER_NONCE_LENGTH);
   const framed = new Uint8Array(headroom + MESSAGE_PREFIX_LENGTH + plaintext.length + AEAD_TAG_LENGTH);
   const out = framed.subarray(headroom);
   writeMessagePrefix(out, hk, nonce, own.publicKey, s.pn, s.ns);
   try {
-    sealBody(s, mk, out, plaintext);
+    sealBody(s, mk, nonce, out, plaintext);
   } catch (e) {
     wipe(nextCk);
     throw e;

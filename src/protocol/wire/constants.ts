@@ -33,9 +33,9 @@ export const SIGNED_PREKEY_ROTATION_MS = 7 * 24 * 3600_000; // limit: new SPK an
 export const SIGNED_PREKEY_GRACE_MS = 30 * 24 * 3600_000; // limit: keep a rotated-out SPK this long (Signal: 30 d)
 
 // ---- Double Ratchet with header encryption (protocol/ratchet/; docs/protocol.md "Double Ratchet")
-export const RATCHET_MESSAGE_VERSION = 0x02; // spec: first byte of a ratchet message (2: message key used directly as the body key, header nonce from the chain key)
+export const RATCHET_MESSAGE_VERSION = 0x03; // spec: first byte of a ratchet message (3: a random nonce per message for header and body, so a state restored from a backup never repeats a key and nonce)
 export const RATCHET_STATE_VERSION = 0x01; // spec (storage): first byte of an encoded ratchet state
-export const RATCHET_HEADER_NONCE_LENGTH = 12; // spec: header nonce, HMAC(CK, 0x03)[0..12) of the sending chain (kdf.ts)
+export const RATCHET_HEADER_NONCE_LENGTH = 12; // spec: the message nonce, drawn from the Rng per message: the header's nonce under HK and the body's under MK
 export const RATCHET_HEADER_LENGTH = 40; // spec: ratchet public key (32) | PN (u32) | N (u32)
 export const RATCHET_ENCRYPTED_HEADER_LENGTH = 56; // spec: header + 16-byte tag
 export const RATCHET_MESSAGE_OVERHEAD = 85; // spec: version + nonce + encrypted header + body tag
