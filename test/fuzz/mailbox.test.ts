@@ -1,0 +1,155 @@
+/**
+ * Fuzz of the mailbox protocol: the `/compeer/mailbox/1` codecs and the deposit frame
+ * (src/protocol/mailbox/wire.ts), the holder's proof check (keys.ts: no mutated proof passes), and
+ * the holder's network entry point `handle(peerId, bytes)` (src/routing/mailbox-holder.ts) fed random
+ * and mutated requests from several peers: it never throws, always answers a decodable response within
+ * the response limit, keeps its challenges bounded, and a real deposit–fetch–delete afterwards works.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { sha256 } from '../../src/crypto/hash.ts';
+import { deterministicRng } from '../../src/lib/deps.ts';
+import { deriveMailbox, signMailboxProof, verifyMailboxProof } from '../../src/protocol/mailbox/keys.ts';
+import {
+  decodeDeposit,
+  decodeMailboxRequest,
+  decodeMailboxResponse,
+  encodeDeposit,
+  encodeMailboxRequest,
+  encodeMailboxResponse,
+  MAILBOX_BLOB_MAX_BYTES,
+  MAILBOX_RESPONSE_MAX_BYTES,
+  type MailboxRequest,
+  type MailboxResponse,
+} from '../../src/protocol/mailbox/wire.ts';
+import { createMailboxHolder, mailboxItemId } from '../../src/routing/mailbox-holder.ts';
+import { memoryMailboxRepository } from '../../src/store/mailboxes.ts';
+import { memoryTransactions } from '../../src/store/memory-tx.ts';
+import { assertRejected, bytesArb, fuzzCodec, mutateAll, mutationsArb, params, sameBytes } from './_fuzz.ts';
+
+const fill = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
+const box = deriveMailbox(fill(32, 1), 20_000);
+const address = box.address;
+const proof = fill(96, 0xbb);
+const ids = (n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => fill(16, i));
+
+const requests: MailboxRequest[] = [
+  { type: 'challenge' },
+  { type: 'fetch', address, proof, limit: 1 },
+  { type: 'fetch', address, proof, limit: 64 },
+  { type: 'delete', address, proof, ids: ids(1) },
+  { type: 'delete', address, proof, ids: ids(64) },
+];
+const item = (i: number, len: number) => ({ id: fill(16, i), blob: fill(len, i + 1), expiresAt: 1_700_000_000_000 + i });
+const responses: MailboxResponse[] = [
+  { type: 'challenge', nonce: fill(32, 7) },
+  { type: 'items', items: [], more: false },
+  { type: 'items', items: [item(1, 1), item(2, 100)], more: true },
+  { type: 'items', items: Array.from({ length: 64 }, (_, i) => item(i, i === 0 ? MAILBOX_BLOB_MAX_BYTES : 40)), more: false },
+  { type: 'deleted', count: 0 },
+  { type: 'deleted', count: 64 },
+  { type: 'refused', reason: 'bad-proof' },
+  { type: 'refused', reason: 'malformed' },
+];
+
+describe('fuzz: mailbox wire (src/protocol/mailbox/wire.ts)', () => {
+  fuzzCodec(it, { name: 'mailbox request', decode: decodeMailboxRequest, encode: encodeMailboxRequest, samples: requests.map(encodeMailboxRequest), mutationRuns: 800 });
+  fuzzCodec(it, { name: 'mailbox response', decode: decodeMailboxResponse, encode: encodeMailboxResponse, samples: responses.map(encodeMailboxResponse), mutationRuns: 600, maxRandom: 4096 });
+  fuzzCodec(it, {
+    name: 'mailbox deposit',
+    decode: decodeDeposit,
+    encode: encodeDeposit,
+    samples: [encodeDeposit({ address, expiresAt: 0, blob: fill(1, 1) }), encodeDeposit({ address, expiresAt: Number.MAX_SAFE_INTEGER, blob: fill(MAILBOX_BLOB_MAX_BYTES, 2) })],
+    mutationRuns: 600,
+  });
+});
+
+describe('fuzz: mailbox proofs (src/protocol/mailbox/keys.ts)', () => {
+  it('a mutated proof, challenge, address or holder never verifies', () => {
+    const challenge = fill(32, 5);
+    const good = signMailboxProof(box, 'holder', challenge, 'fetch');
+    verifyMailboxProof(address, 'holder', challenge, 'fetch', good);
+    fc.assert(
+      fc.property(fc.constantFrom('proof', 'challenge', 'address'), mutationsArb, (which, ms) => {
+        const p = which === 'proof' ? mutateAll(good, ms) : good;
+        const c = which === 'challenge' ? mutateAll(challenge, ms) : challenge;
+        const a = which === 'address' ? mutateAll(address, ms) : address;
+        if (sameBytes(p, good) && sameBytes(c, challenge) && sameBytes(a, address)) return;
+        assertRejected(`mailbox proof (${which} mutated)`, () => verifyMailboxProof(a, 'holder', c, 'fetch', p));
+      }),
+      params(400),
+    );
+    assertRejected('mailbox proof for another op', () => verifyMailboxProof(address, 'holder', challenge, 'delete', good));
+    assertRejected('mailbox proof for another holder', () => verifyMailboxProof(address, 'holder2', challenge, 'fetch', good));
+  });
+});
+
+describe('fuzz: the mailbox holder handler (src/routing/mailbox-holder.ts handle)', () => {
+  it('random and mutated requests from several peers: never throws, answers within limits, and real use works afterwards', () => {
+    const T0 = 20_000 * 86_400_000 + 5_000;
+    const peers = ['12D3KooWAlice', '12D3KooWMallory', '12D3KooWEve'];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            peer: fc.constantFrom(...peers),
+            // A proof made with the real key over the peer's live challenge, then mutated: gets past decoding.
+            kind: fc.constantFrom('random', 'mutated', 'proof'),
+            random: bytesArb(300),
+            sample: fc.nat({ max: requests.length - 1 }),
+            ms: mutationsArb,
+            dt: fc.nat({ max: 90_000 }),
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        (steps) => {
+          let now = T0;
+          const tx = memoryTransactions();
+          const holder = createMailboxHolder({
+            repo: memoryMailboxRepository(tx),
+            transaction: (fn) => tx.transaction(fn),
+            clock: () => now,
+            rng: deterministicRng(Uint8Array.of(9), sha256),
+            selfPeerId: 'holder',
+            limits: { maxChallenges: 2 },
+          });
+          for (let i = 0; i < 3; i++) holder.deposit(address, fill(50, i), T0 + 86_400_000);
+          for (const s of steps) {
+            now += s.dt;
+            let req: Uint8Array;
+            if (s.kind === 'random') req = s.random;
+            else if (s.kind === 'mutated') req = mutateAll(encodeMailboxRequest(requests[s.sample] as MailboxRequest), s.ms);
+            else {
+              const nonce = decodeMailboxResponse(holder.handle(s.peer, encodeMailboxRequest({ type: 'challenge' })));
+              assert.equal(nonce.type, 'challenge');
+              const p = signMailboxProof(box, 'holder', nonce.type === 'challenge' ? nonce.nonce : new Uint8Array(32), 'fetch');
+              req = mutateAll(encodeMailboxRequest({ type: 'fetch', address, proof: p, limit: 64 }), s.ms);
+            }
+            const res = holder.handle(s.peer, req); // must not throw
+            assert.ok(res.length <= MAILBOX_RESPONSE_MAX_BYTES);
+            const decoded = decodeMailboxResponse(res);
+            // Only a request that decodes as a fetch with a valid proof may get items.
+            if (decoded.type === 'items') assert.equal(decodeMailboxRequest(req).type, 'fetch');
+            assert.ok(holder.challenges() <= 2, 'challenges stay within their limit');
+          }
+          // Real use afterwards: a fresh deposit is fetched and deleted with real proofs.
+          now = T0 + 1000;
+          const blob = fill(77, 0xee);
+          assert.notEqual(holder.deposit(address, blob, T0 + 86_400_000).outcome, 'refused');
+          const peer = 'holder-user';
+          const nonceRes = decodeMailboxResponse(holder.handle(peer, encodeMailboxRequest({ type: 'challenge' })));
+          assert.equal(nonceRes.type, 'challenge');
+          const nonce = nonceRes.type === 'challenge' ? nonceRes.nonce : new Uint8Array(32);
+          const got = decodeMailboxResponse(holder.handle(peer, encodeMailboxRequest({ type: 'fetch', address, proof: signMailboxProof(box, 'holder', nonce, 'fetch'), limit: 64 })));
+          assert.equal(got.type, 'items');
+          const id = mailboxItemId(blob);
+          assert.ok(got.type === 'items' && got.items.some((x) => sameBytes(x.id, id)), 'the fresh deposit is there');
+          const del = decodeMailboxResponse(holder.handle(peer, encodeMailboxRequest({ type: 'delete', address, proof: signMailboxProof(box, 'holder', nonce, 'delete'), ids: [id] })));
+          assert.deepEqual(del, { type: 'deleted', count: 1 });
+        },
+      ),
+      params(60),
+    );
+  });
+});
