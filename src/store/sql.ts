@@ -21,7 +21,8 @@ export type Row = Record<string, unknown>;
  * (sealed, but under a storage key that may sit beside the file) cannot be read back from free space:
  * forward secrecy at rest (docs/threat-model.md "Storage"). Not FAST: it skips pages it would write only
  * to zero them, and a freed overflow page kept a deleted row's bytes (test/unit/store/secure-delete).
- * Old page versions can stay in the -wal file until its frames are reused.
+ * Old page versions stay in the -wal file until the background checkpointer empties it once the node
+ * is idle for a second (checkpoint-worker.ts).
  */
 export function openSqlite(path: string): DatabaseSync {
   const db = new DatabaseSync(path, { enableForeignKeyConstraints: true, timeout: 5000 });
