@@ -32,8 +32,8 @@ export function params(n: number): fc.Parameters<unknown> {
 }
 
 /**
- * The error a call threw, checked: a CompeerError subclass. A bare CompeerError is accepted only with
- * an INVALID_ARGUMENT code, the code our APIs use for a caller's mistake (a non-Uint8Array argument).
+ * The error a call threw, checked: a CompeerError subclass. A bare CompeerError is refused too: bare
+ * ones are for a caller's mistake (INVALID_ARGUMENT) or our own (INTERNAL), never for bad input bytes.
  */
 export function assertTyped(e: unknown, what: string): CompeerError {
   if (!(e instanceof CompeerError)) {

@@ -1,0 +1,100 @@
+/**
+ * Fuzz of what src/routing/ parses: the exit payload and hop answer (exit-frame.ts), chunks and their
+ * reassembly (chunks.ts: random and mutated chunks never throw untyped, the reassembler stays within
+ * its set and byte bounds, and a real payload still reassembles afterwards), and the onion replay
+ * cache's snapshot read from disk (replay-snapshot.ts, and restoring a cache from a decoded one).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { sha256 } from '../../src/crypto/hash.ts';
+import { utf8 } from '../../src/lib/bytes.ts';
+import { deterministicRng } from '../../src/lib/deps.ts';
+import { chunkPayload, createReassembler, parseChunk, CHUNK_HEADER_LENGTH } from '../../src/routing/chunks.ts';
+import { decodeExit, decodeHopAnswer, encodeExit, encodeHopAnswer } from '../../src/routing/exit-frame.ts';
+import { createReplayCache } from '../../src/routing/onion-replay.ts';
+import { decodeReplaySnapshot, encodeReplaySnapshot } from '../../src/routing/replay-snapshot.ts';
+import { attempt, bytesArb, fuzzCodec, mutateAll, mutationsArb, params, sameBytes } from './_fuzz.ts';
+
+const rng = deterministicRng(sha256(utf8('compeer/fuzz/routing')), sha256);
+
+describe('fuzz: exit payloads and hop answers (src/routing/exit-frame.ts)', () => {
+  fuzzCodec(it, {
+    name: 'exit payload',
+    decode: decodeExit,
+    encode: encodeExit,
+    samples: [encodeExit({ kind: 'deliver', chunk: rng.bytes(100) }), encodeExit({ kind: 'deposit', deposit: rng.bytes(300) })],
+  });
+  fuzzCodec(it, {
+    name: 'hop answer',
+    decode: decodeHopAnswer,
+    encode: encodeHopAnswer,
+    samples: [encodeHopAnswer({ status: 'ok', depth: 0 }), encodeHopAnswer({ status: 'refused', depth: 3 }), encodeHopAnswer({ status: 'busy', depth: 8 })],
+  });
+});
+
+describe('fuzz: chunks (src/routing/chunks.ts)', () => {
+  const payload = rng.bytes(2000);
+  const chunks = chunkPayload(payload, 300, rng);
+  fuzzCodec(it, {
+    name: 'chunk',
+    decode: parseChunk,
+    encode: (c) => Uint8Array.of(...c.setId, c.index, c.count, ...c.data),
+    samples: [...chunks.slice(0, 3), ...chunkPayload(rng.bytes(10), 300, rng)],
+  });
+
+  it('the reassembler under random and mutated chunks: typed errors only, bounded, and a real payload still gets through', () => {
+    const maxSets = 4;
+    const maxBytes = 4096;
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ random: fc.boolean(), junk: bytesArb(400), i: fc.nat({ max: chunks.length - 1 }), ms: mutationsArb, dt: fc.nat({ max: 5000 }) }), { minLength: 1, maxLength: 60 }),
+        (steps) => {
+          let now = 1_000_000;
+          const r = createReassembler({ clock: () => now, maxSets, maxBytes, ttlMs: 60_000, maxCompleted: 16 });
+          for (const s of steps) {
+            now += s.dt;
+            const c = s.random ? s.junk : mutateAll(chunks[s.i] as Uint8Array, s.ms);
+            const out = attempt('reassembler.add', () => r.add(c));
+            // A forged chunk may complete a set (integrity is the envelope's job), but never more than the bound.
+            if (out.ok && out.value !== undefined) assert.ok(out.value.length <= 64 * (400 + CHUNK_HEADER_LENGTH));
+            assert.ok(r.pending() <= maxSets, `at most ${maxSets} incomplete sets`);
+          }
+          // A real payload afterwards, its chunks in reverse order.
+          const fresh = rng.bytes(1000);
+          let got: Uint8Array | undefined;
+          for (const c of chunkPayload(fresh, 300, rng).reverse()) got = r.add(c) ?? got;
+          assert.ok(got !== undefined && sameBytes(got, fresh), 'a real payload reassembles after the fuzz');
+        },
+      ),
+      params(300),
+    );
+  });
+});
+
+describe('fuzz: replay snapshots (src/routing/replay-snapshot.ts)', () => {
+  const cache = createReplayCache({ rng, maxPerEpoch: 1 << 12, hopShares: 1 });
+  const hops = ['12D3KooWalice', 'bob', 'żółw'];
+  for (let i = 0; i < 60; i++) cache.check(rng.bytes(16), i < 30 ? 41 : 42, hops[i % 3] as string);
+  const one = createReplayCache({ rng, maxPerEpoch: 1 << 12, hopShares: 1 });
+  one.check(rng.bytes(16), 7, 'x');
+  const samples = [encodeReplaySnapshot(cache.snapshot()), encodeReplaySnapshot(one.snapshot()), encodeReplaySnapshot({ epochs: [] })];
+  fuzzCodec(it, {
+    name: 'replay snapshot',
+    decode: decodeReplaySnapshot,
+    encode: encodeReplaySnapshot,
+    samples,
+    mutationRuns: 800,
+    // A snapshot that decodes is restored or refused typed (onion-replay.ts `from`), never crashes.
+    extra: (s) => void attempt('createReplayCache from a decoded snapshot', () => createReplayCache({ rng, maxPerEpoch: 1 << 12, from: s })),
+  });
+  it('replay snapshot: a huge fingerprint count is refused before allocating', () => {
+    const b = samples[1] as Uint8Array;
+    // The count sits 4 + 4 bytes before the end (one fingerprint follows it).
+    for (const v of [0xffffffff, 1 << 24, (1 << 24) + 1]) {
+      const g = b.slice();
+      new DataView(g.buffer).setUint32(g.length - 8, v);
+      assert.ok(!attempt('huge count', () => decodeReplaySnapshot(g)).ok);
+    }
+  });
+});
