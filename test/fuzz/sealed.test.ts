@@ -1,0 +1,53 @@
+/**
+ * Fuzz of sealed-sender envelopes (src/protocol/sealed/): random bytes of every size class and every
+ * mutation of a real envelope (of each bucket size) are refused with a typed error — never opened;
+ * unpad (run on authenticated plaintext) returns content that pads back to its input, or fails typed.
+ */
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { sha256 } from '../../src/crypto/hash.ts';
+import { utf8 } from '../../src/lib/bytes.ts';
+import { deterministicRng } from '../../src/lib/deps.ts';
+import { generateIdentity } from '../../src/protocol/identity.ts';
+import { openEnvelope, sealEnvelope, SEALED_MIN_LENGTH, SEALED_OVERHEAD } from '../../src/protocol/sealed/envelope.ts';
+import { SEALED_VERSION } from '../../src/protocol/wire/constants.ts';
+import { pad, unpad } from '../../src/protocol/sealed/padding.ts';
+import { assertRejected, fuzzCodec, params } from './_fuzz.ts';
+
+const rng = deterministicRng(sha256(utf8('compeer/fuzz/sealed')), sha256);
+const alice = generateIdentity(rng);
+const bob = generateIdentity(rng);
+
+describe('fuzz: sealed envelopes (src/protocol/sealed/envelope.ts)', () => {
+  const contents = [new Uint8Array(0), rng.bytes(255), rng.bytes(256), rng.bytes(3000)];
+  fuzzCodec(it, {
+    name: 'sealed envelope',
+    decode: (b) => openEnvelope(bob, b),
+    samples: contents.map((c) => sealEnvelope(alice, bob.public, c, rng)),
+    authenticated: true,
+    mutationRuns: 800,
+    randomRuns: 200,
+    maxRandom: SEALED_MIN_LENGTH + 300,
+  });
+  it('sealed envelope: random bytes of a valid envelope size, behind the version byte, never open', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(SEALED_OVERHEAD + 256, SEALED_OVERHEAD + 512, SEALED_OVERHEAD + 4096), fc.nat(), (size, seed) => {
+        const b = deterministicRng(Uint8Array.of(seed & 0xff, seed >>> 8), sha256).bytes(size);
+        b[0] = SEALED_VERSION;
+        assertRejected('random envelope', () => openEnvelope(bob, b));
+      }),
+      params(200),
+    );
+  });
+});
+
+describe('fuzz: padding (src/protocol/sealed/padding.ts)', () => {
+  fuzzCodec(it, {
+    name: 'unpad',
+    decode: unpad,
+    encode: pad,
+    samples: [pad(new Uint8Array(0)), pad(rng.bytes(255)), pad(rng.bytes(256)), pad(rng.bytes(1000))],
+    mutationRuns: 800,
+    maxRandom: 1100,
+  });
+});
