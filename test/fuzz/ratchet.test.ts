@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { fromUtf8, utf8 } from '../../src/lib/bytes.ts';
-import { decodeRatchetState, encodeRatchetState, ratchetDecrypt, ratchetEncrypt, type RatchetState } from '../../src/protocol/ratchet/index.ts';
+import { decodeRatchetState, encodeRatchetState, ratchetDecrypt, ratchetEncrypt, ratchetPruneExpired, type RatchetState } from '../../src/protocol/ratchet/index.ts';
 import { parseRatchetMessage } from '../../src/protocol/ratchet/message.ts';
 import { ratchetPair } from '../unit/ratchet-fixtures.ts';
-import { assertRejected, bytesArb, fuzzCodec, hex, mutateAll, mutationsArb, params, sameBytes } from './_fuzz.ts';
+import { assertRejected, attempt, bytesArb, fuzzCodec, hex, mutateAll, mutationsArb, params, sameBytes } from './_fuzz.ts';
 
 const NOW = 1_750_000_000_000;
 
@@ -63,5 +63,11 @@ describe('fuzz: ratchet state codec (src/protocol/ratchet/codec.ts)', () => {
   const samples = [encodeRatchetState(fresh.alice), encodeRatchetState(fresh.bob), encodeRatchetState(c.alice), encodeRatchetState(c.bob)];
   ratchetDecrypt(c.bob, c.a4, NOW); // skips a2 and a3: skipped keys and an old chain
   samples.push(encodeRatchetState(c.bob));
-  fuzzCodec(it, { name: 'ratchet state', decode: decodeRatchetState, encode: (s) => encodeRatchetState(s), samples, mutationRuns: 1500, maxRandom: 1200 });
+  // A state that decodes is used: sending and receiving on it succeed or fail typed, never crash.
+  const use = (s: RatchetState): void => {
+    attempt('ratchetEncrypt on a decoded state', () => ratchetEncrypt(s, utf8('after restore'), c.rng));
+    for (const m of [c.a2, c.a3, c.b1]) attempt('ratchetDecrypt on a decoded state', () => ratchetDecrypt(s, m, NOW));
+    attempt('ratchetPruneExpired on a decoded state', () => ratchetPruneExpired(s, NOW + 365 * 86_400_000));
+  };
+  fuzzCodec(it, { name: 'ratchet state', decode: decodeRatchetState, encode: (s) => encodeRatchetState(s), samples, mutationRuns: 1500, maxRandom: 1200, extra: use });
 });

@@ -8,13 +8,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { fromUtf8, utf8 } from '../../src/lib/bytes.ts';
+import { ErrorCodes, ProtocolError } from '../../src/lib/errors.ts';
 import { bundleFromPool } from '../../src/protocol/handshake/bundle.ts';
 import { InMemoryReplayCache } from '../../src/protocol/handshake/replay-cache.ts';
 import { generateIdentity } from '../../src/protocol/identity.ts';
-import { acceptSession, decodeSession, encodeSession, initiateSession, sessionDecrypt, sessionEncrypt } from '../../src/protocol/session.ts';
-import { adoptSession, decodeSessionSet, emptySessionSet, encodeSessionSet, setDecrypt } from '../../src/protocol/session-set.ts';
+import { acceptSession, decodeSession, encodeSession, initiateSession, sessionDecrypt, sessionEncrypt, type Session } from '../../src/protocol/session.ts';
+import { adoptSession, decodeSessionSet, emptySessionSet, encodeSessionSet, setDecrypt, setEncrypt, type SessionSet } from '../../src/protocol/session-set.ts';
 import { makeParty, NOW, rngFor } from '../unit/handshake-fixtures.ts';
-import { assertRejected, bytesArb, fuzzCodec, hex, mutateAll, mutationsArb, params, sameBytes } from './_fuzz.ts';
+import { assertRejected, attempt, bytesArb, fuzzCodec, hex, mutateAll, mutationsArb, params, sameBytes } from './_fuzz.ts';
 
 const rng = rngFor('compeer/fuzz/session');
 const alice = generateIdentity(rng);
@@ -35,7 +36,14 @@ function pair(label: string) {
 describe('fuzz: session state (src/protocol/session.ts)', () => {
   const p = pair('fuzz-session-bob');
   const samples = [p.pendingAlice, encodeSession(p.a), encodeSession(p.b)];
-  fuzzCodec(it, { name: 'session state', decode: decodeSession, encode: encodeSession, samples, mutationRuns: 800, randomRuns: 200, maxRandom: 2000 });
+  const incoming = sessionEncrypt(p.a, utf8('to bob'), rng);
+  const outgoing = sessionEncrypt(p.b, utf8('to alice'), rng);
+  // A session that decodes is used: encrypting and decrypting on it succeed or fail typed.
+  const use = (s: Session): void => {
+    attempt('sessionEncrypt on a decoded session', () => sessionEncrypt(s, utf8('after restore'), rng));
+    for (const m of [incoming, outgoing]) attempt('sessionDecrypt on a decoded session', () => sessionDecrypt(s, m, NOW));
+  };
+  fuzzCodec(it, { name: 'session state', decode: decodeSession, encode: encodeSession, samples, mutationRuns: 800, randomRuns: 200, maxRandom: 2000, extra: use });
 });
 
 describe('fuzz: session sets (src/protocol/session-set.ts)', () => {
@@ -45,7 +53,16 @@ describe('fuzz: session sets (src/protocol/session-set.ts)', () => {
   adoptSession(set, p.a);
   adoptSession(set, q.a); // p.a is archived
   const samples = [encodeSessionSet(emptySessionSet()), encodeSessionSet({ active: p.b, archived: [] }), encodeSessionSet(set)];
-  fuzzCodec(it, { name: 'session set', decode: decodeSessionSet, encode: encodeSessionSet, samples, mutationRuns: 800, randomRuns: 200, maxRandom: 2000 });
+  const incoming = sessionEncrypt(q.b, utf8('to alice'), rng);
+  const use = (s: SessionSet): void => {
+    attempt('setEncrypt on a decoded set', () => setEncrypt(s, utf8('after restore'), rng));
+    attempt('setDecrypt on a decoded set', () =>
+      setDecrypt(s, incoming, NOW, () => {
+        throw new ProtocolError(ErrorCodes.NO_SESSION, 'no accept in this test');
+      }),
+    );
+  };
+  fuzzCodec(it, { name: 'session set', decode: decodeSessionSet, encode: encodeSessionSet, samples, mutationRuns: 800, randomRuns: 200, maxRandom: 2000, extra: use });
 });
 
 describe('fuzz: session messages (sessionDecrypt, setDecrypt)', () => {
