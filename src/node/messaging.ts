@@ -37,6 +37,12 @@ export { MSG_PROTOCOL } from './outbound.ts';
 
 const MAX_CONTACT_ADDRESSES = 16;
 const LAST_ADDRESSES = 'node.last-addresses';
+/**
+ * How long a deposited ack is held: the sender fetches the last two days of its mailboxes, and resends
+ * what stays unacked meanwhile (each resend acked again).
+ */
+const ACK_HOLD_MS = 2 * 86_400_000;
+
 /** A SAS message is useful only while both people compare: an hour. */
 export const SAS_TTL_MS = 3600_000;
 
@@ -299,7 +305,14 @@ export function createMessaging(d: MessagingDeps): Messaging {
     return p.ack ?? new Uint8Array(0);
   };
 
-  /** Sends an ack on a path to the contact (as many relays as known, up to the default), else directly. */
+  /**
+   * Acks an envelope that came on a path or out of a mailbox: on a path to the contact (as many relays
+   * as known, up to the default). When that fails, the ack goes into the contact's mailbox, never to
+   * its node directly: the sender chose a path, and a direct request from our node to its node would
+   * show the link the path hid (whoever cut the path, or watched the failure, sees it).
+   * Directly only when we know no relay at all (two nodes alone: no path exists, as for a default send)
+   * or not the contact's onion key yet (first contact, which goes direct anyway).
+   */
   const sendAck = async (contact: string, ack: Uint8Array): Promise<void> => {
     const target = outbound.targetFor(contact);
     const relays = d.routes.relayCount();
@@ -310,6 +323,12 @@ export function createMessaging(d: MessagingDeps): Messaging {
       } catch (e) {
         log.debug('ack path failed', { contact, error: e instanceof Error ? e : String(e) });
       }
+      if (await outbound.depositFor(contact, ack, clock() + ACK_HOLD_MS, undefined)) {
+        log.debug('ack deposited in mailboxes', { contact });
+        return;
+      }
+      log.debug('ack not delivered: the sender sends again', { contact });
+      return;
     }
     const c = store.contacts.get(contact);
     for (const [peer, addrs] of byPeerOf(c?.addresses ?? [])) {

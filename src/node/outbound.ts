@@ -81,6 +81,11 @@ export interface Outbound {
   tick(): Promise<void>;
   /** The contact's node as an onion target (its peer ID, onion key and addresses), when known. */
   targetFor(contact: string): RouteTarget | undefined;
+  /**
+   * Deposits `envelope` in the contact's mailbox of today (on paths of `hops` relays; undefined: as
+   * many as known, up to the default); resolves to whether any holder stored it.
+   */
+  depositFor(contact: string, envelope: Uint8Array, expiresAt: number, hops: number | undefined): Promise<boolean>;
 }
 
 
@@ -384,5 +389,5 @@ export function createOutbound(d: OutboundDeps): Outbound {
     await Promise.all([...contacts].map((c) => flush(c)));
   };
 
-  return { flush, prepare, forgetAhead, tick, targetFor };
+  return { flush, prepare, forgetAhead, tick, targetFor, depositFor };
 }

@@ -87,6 +87,27 @@ describe('node: onion paths and mailboxes', () => {
     const copies = (await bob.node.messages('alice')).filter((m) => m.text === 'while you were away');
     assert.equal(copies.length, 1, 'exactly once');
   });
+
+  test('an ack that finds no path goes into the sender\'s mailbox, never to its node: delivered though the two were never online together', async () => {
+    const boot = [relays[0]?.node.net.addresses()[0] as string];
+    await bob.node.stop();
+    const { id } = await alice.node.send('bob', 'one way, then away');
+    assert.ok(await waitFor(async () => (await alice.node.messages('bob')).find((m) => m.id === id)?.status === 'held', 30_000), 'held for Bob');
+    const aliceStore = alice.store;
+    await alice.node.stop();
+    bob = await startMesh('bob', boot, bobStore);
+    nodes.push(bob);
+    assert.ok(await waitFor(async () => (await bob.node.fetchMail(2)) >= 0 && (await bob.node.messages('alice')).some((m) => m.text === 'one way, then away'), 20_000), 'Bob fetched it');
+    assert.ok(await waitFor(() => bob.logs.find('ack deposited in mailboxes').length >= 1, 20_000), "Alice's node is down: the ack went into her mailbox");
+    assert.equal(bob.logs.find('direct ack failed').length, 0, 'no direct request to her node');
+    await bob.node.stop();
+    alice = await startMesh('alice', boot, aliceStore);
+    nodes.push(alice);
+    assert.ok(
+      await waitFor(async () => (await alice.node.fetchMail(2)) >= 0 && (await alice.node.messages('bob')).find((m) => m.id === id)?.status === 'delivered', 20_000),
+      'Alice fetched the ack while Bob is away: delivered',
+    );
+  });
 });
 
 describe('node: many messages held at once', () => {
