@@ -20,7 +20,7 @@ import type { PeerRecord } from '../store/peers.ts';
 import type { NetNode } from '../net/index.ts';
 import type { NodeStore } from './node-store.ts';
 import { loadOnionKeys, type OnionKeys } from './onion-keys.ts';
-import { openReplayCache, saveReplayCache } from './onion-replay-store.ts';
+import { openReplayCache, REPLAY_JOURNAL_MS } from './onion-replay-store.ts';
 import type { RouteView } from './outbound.ts';
 
 export const ONION_PROTOCOL = '/compeer/onion/1';
@@ -34,6 +34,8 @@ export interface DeliveryOptions {
   readonly mailbox?: boolean;
   /** Deadline of one hop (default 10 s). */
   readonly hopTimeoutMs?: number;
+  /** How often the replay cache's new tags are journalled (default 1 s: what a crash can lose). */
+  readonly replayJournalMs?: number;
 }
 
 export interface NodeDelivery {
@@ -45,9 +47,9 @@ export interface NodeDelivery {
   /** Where a peer can be dialled, as far as we know. */
   addressesOf(peerId: string): readonly string[];
   /**
-   * Saves the onion replay cache for the next start (onion-replay-store.ts); logs, never throws. Only
-   * once the onion handler can take no more packets (net stopped): a tag recorded after the save would
-   * be missing from the cache restored next time.
+   * Stops the replay cache's journal and saves the cache whole for the next start
+   * (onion-replay-store.ts); logs, never throws. Only once the onion handler can take no more packets
+   * (net stopped): a tag recorded after the save would be missing from the cache restored next time.
    */
   saveReplay(): void;
 }
@@ -74,8 +76,8 @@ export async function startDelivery(d: DeliveryDeps): Promise<NodeDelivery> {
   const keys = loadOnionKeys(store, d.rng, clock);
   // Restored before the handler is registered: the keys are the same as before the restart, so the
   // tags recorded before it must be refused from the first packet on.
-  const replayStore = { store, rng: d.rng, log };
-  const replay = openReplayCache(replayStore, keys.epoch());
+  const stored = openReplayCache({ store, rng: d.rng, log }, keys.epoch());
+  const replay = stored.cache;
   let view: { at: number; peers: PeerRecord[] } | undefined;
   const table = (): PeerRecord[] => {
     const now = clock();
@@ -141,6 +143,10 @@ export async function startDelivery(d: DeliveryDeps): Promise<NodeDelivery> {
     });
   }
 
+  // Started once nothing above can throw (a failed start must not leave it running); off the packet path.
+  const journal = setInterval(() => stored.flush(), d.options?.replayJournalMs ?? REPLAY_JOURNAL_MS);
+  journal.unref();
+
   const routes: RouteView = {
     relayCount: () => relays().length,
     holdersFor: (address, exclude): RouteTarget[] =>
@@ -150,5 +156,9 @@ export async function startDelivery(d: DeliveryDeps): Promise<NodeDelivery> {
         MAILBOX_REPLICAS,
       ).map((p) => ({ peerId: p.peerId, routingKey: p.routingKey as X25519PublicKey, addresses: p.addresses })),
   };
-  return { router, routes, holder, keys, onionKey: () => keys.current(), addressesOf, saveReplay: () => saveReplayCache(replayStore, replay) };
+  return { router, routes, holder, keys, onionKey: () => keys.current(), addressesOf, saveReplay: () => {
+      clearInterval(journal);
+      stored.save();
+    },
+  };
 }

@@ -6,7 +6,8 @@
  *
  * The id is drawn per value written, so chunks of two values never make one: a value is whole only
  * when every chunk 0..total−1 is there once, with one id and one total. Writing replaces every key of
- * the prefix in one transaction; taking reads and deletes them in one transaction.
+ * the prefix in one transaction (a savepoint inside the caller's, when there is one); reading leaves
+ * them where they are.
  * This module knows nothing of what the value is (src/node/onion-replay-store.ts uses it).
  */
 import type { Rng } from '../lib/deps.ts';
@@ -81,16 +82,13 @@ export function saveChunked(store: NodeStore, prefix: string, value: Uint8Array,
   return chunks.length;
 }
 
-/**
- * The value kept under `prefix` (undefined when there is none), its keys deleted in the same
- * transaction that read them; DecodeError (after the delete) when it is not whole.
- */
-export function takeChunked(store: NodeStore, prefix: string): Uint8Array | undefined {
-  const chunks = store.transaction(() => {
-    const keys = store.meta.keys(prefix);
-    const values = keys.map((k) => store.meta.get(k)).filter((v): v is Uint8Array => v !== undefined);
-    for (const k of keys) store.meta.delete(k);
-    return values;
-  });
+/** The value kept under `prefix` (undefined when there is none), read in one transaction; DecodeError when it is not whole. */
+export function readChunked(store: NodeStore, prefix: string): Uint8Array | undefined {
+  const chunks = store.transaction(() =>
+    store.meta
+      .keys(prefix)
+      .map((k) => store.meta.get(k))
+      .filter((v): v is Uint8Array => v !== undefined),
+  );
   return chunks.length === 0 ? undefined : joinChunks(chunks);
 }

@@ -47,6 +47,15 @@
  * table's layout. A snapshot is input from disk: a restore checks everything a cache could not have
  * produced (see `from`) and throws a DecodeError (STATE_CORRUPT); the caller then starts empty.
  *
+ * Journal (`unsaved()`, `recent()`, `markSaved()`, `add()`): between two snapshots the node appends
+ * what was recorded since the last append, about once a second, so a crash loses at most that much
+ * (src/node/onion-replay-store.ts). A 'new' verdict also appends its fingerprint to its set's list of
+ * fresh ones (one array write); the per-hop increments are the difference between the counters and a
+ * copy taken at the last `markSaved()` (at most 1,025 entries a second, nothing on the check path).
+ * `add` is the restore's side: it puts a journal row's fingerprints and increments in, all or
+ * nothing, and refuses (DecodeError, STATE_CORRUPT) a row no cache could have produced on top of
+ * what it holds.
+ *
  * This module knows nothing of the onion format or where tags come from (src/protocol/onion/), nor of
  * how a snapshot is stored (src/routing/replay-snapshot.ts encodes it).
  */
@@ -67,6 +76,10 @@ export const MAX_COUNTED_HOPS = 1_024;
 /** The counter of the hops past the first MAX_COUNTED_HOPS of an epoch (no peer ID is empty). */
 const OTHER_HOPS = '';
 const MIN_BITS = 10;
+/** The fresh list: its first size, and the size above which markSaved drops it (4 KiB). */
+const FRESH_FIRST = 64;
+const FRESH_KEEP = 1_024;
+const NO_FRESH = new Uint32Array(0);
 
 /** 'new': recorded; 'replay': seen in its epoch, or the epoch is retired; 'full': not seen, not recorded. */
 export type ReplayVerdict = 'new' | 'replay' | 'full';
@@ -80,6 +93,25 @@ export interface ReplayCache {
   tableBytes(): number;
   /** What a cache restored from it (`from`) needs to give the same verdicts; copies, not views. */
   snapshot(): ReplaySnapshot;
+  /** Tags recorded since the last `markSaved()` (or the start) in the live epochs. */
+  unsaved(): number;
+  /**
+   * Those tags as a delta (copies): per live epoch that has any, current first, the fingerprints and
+   * the counter increments per previous hop (which add up to them). `add` on a cache holding what was
+   * saved before gives the same verdicts as this one.
+   */
+  recent(): ReplaySnapshot;
+  /** Everything held is now saved: the next `recent()` starts from here. */
+  markSaved(): void;
+  /**
+   * Puts in a delta from `recent()` (a journal row), all of its epochs or none: an epoch later than
+   * the cache's moves it there as `check` would, one no longer live is skipped. Returns the tags
+   * added. Refused (DecodeError, STATE_CORRUPT) when no cache could have produced it on top of this
+   * one: two states for one epoch, a zero fingerprint, one held already or twice, increments below 1
+   * or not adding up to the fingerprints, more tags or counted hops than a set holds. What it adds
+   * counts as saved (it came from the store).
+   */
+  add(delta: ReplaySnapshot): number;
 }
 
 /** One epoch's set as a snapshot holds it. */
@@ -118,6 +150,11 @@ interface TagSet {
   bits: number;
   count: number;
   readonly hops: Map<string, number>;
+  /** Fingerprints recorded since the last markSaved, in `fresh[0..freshCount)` (grown by doubling). */
+  fresh: Uint32Array;
+  freshCount: number;
+  /** `hops` as of the last markSaved (what the store holds). */
+  savedHops: Map<string, number>;
 }
 
 function fingerprintOf(tag: Uint8Array): number {
@@ -137,7 +174,15 @@ export function createReplayCache(opts: ReplayCacheOptions): ReplayCache {
   const multiplier = (((m[0] as number) << 24) | ((m[1] as number) << 16) | ((m[2] as number) << 8) | (m[3] as number) | 1) >>> 0;
   const slotOf = (fp: number, bits: number): number => Math.imul(fp, multiplier) >>> (32 - bits);
 
-  const emptySet = (): TagSet => ({ table: undefined, bits: Math.min(MIN_BITS, maxBits), count: 0, hops: new Map() });
+  const emptySet = (): TagSet => ({
+    table: undefined,
+    bits: Math.min(MIN_BITS, maxBits),
+    count: 0,
+    hops: new Map(),
+    fresh: NO_FRESH,
+    freshCount: 0,
+    savedHops: new Map(),
+  });
   let epochNow = -1;
   let current = emptySet();
   let previous = emptySet();
@@ -199,7 +244,73 @@ export function createReplayCache(opts: ReplayCacheOptions): ReplayCache {
       set.hops.set(hop, n);
     }
     if (sum !== set.count) throw corrupt(`hop counters add up to ${sum}, the epoch holds ${set.count} tags`);
+    set.savedHops = new Map(set.hops);
     return set;
+  };
+
+  /** Throws unless `s` (a journal row's epoch) can go on top of `set`; returns its fingerprints. */
+  const checkDelta = (set: TagSet, s: ReplayEpochState): Uint32Array => {
+    const fps = s.fingerprints;
+    if (!(fps instanceof Uint32Array)) throw corrupt('fingerprints: expected a Uint32Array');
+    if (set.count + fps.length > max) throw corrupt(`epoch ${s.epoch}: more than the ${max} tags a set holds`);
+    // Sorted copy: a tag twice in the row is two neighbours (the table cannot tell before inserting).
+    const sorted = fps.slice().sort();
+    for (let j = 0; j < sorted.length; j++) {
+      const fp = sorted[j] as number;
+      if (fp === 0) throw corrupt('a zero fingerprint');
+      if (j > 0 && sorted[j - 1] === fp) throw corrupt('a fingerprint held twice');
+      const table = set.table;
+      if (table === undefined) continue;
+      const mask = table.length - 1;
+      for (let i = slotOf(fp, set.bits); table[i] !== 0; i = (i + 1) & mask) if (table[i] === fp) throw corrupt('a fingerprint held twice');
+    }
+    if (!(s.hops instanceof Map)) throw corrupt('hop counters: expected a Map');
+    let sum = 0;
+    let added = 0;
+    for (const [hop, n] of s.hops as ReadonlyMap<unknown, unknown>) {
+      if (typeof hop !== 'string' || typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw corrupt('a hop counter below 1');
+      sum += n;
+      if (!set.hops.has(hop)) added++;
+    }
+    if (sum !== fps.length) throw corrupt(`hop increments add up to ${sum}, the row holds ${fps.length} tags`);
+    if (set.hops.size + added > MAX_COUNTED_HOPS + 1) throw corrupt(`at most ${MAX_COUNTED_HOPS + 1} hop counters`);
+    return fps;
+  };
+
+  const addDelta = (set: TagSet, s: ReplayEpochState): void => {
+    if (s.fingerprints.length === 0) return; // and no increments: they add up to the fingerprints
+    let table = set.table;
+    const need = set.count + s.fingerprints.length;
+    if (table === undefined || need * 4 > table.length * 3) {
+      let bits = set.bits;
+      while (need * 4 > (1 << bits) * 3 && bits < maxBits) bits++;
+      const grown = new Uint32Array(1 << bits);
+      if (table !== undefined) for (const fp of table) if (fp !== 0) place(grown, bits, fp);
+      set.bits = bits;
+      table = set.table = grown;
+    }
+    for (const fp of s.fingerprints) place(table, set.bits, fp);
+    set.count = need;
+    for (const [hop, n] of s.hops) {
+      set.hops.set(hop, (set.hops.get(hop) ?? 0) + n);
+      set.savedHops.set(hop, (set.savedHops.get(hop) ?? 0) + n);
+    }
+  };
+
+  const recentOf = (set: TagSet, epoch: number): ReplayEpochState => {
+    const hops = new Map<string, number>();
+    for (const [hop, n] of set.hops) {
+      const d = n - (set.savedHops.get(hop) ?? 0);
+      if (d > 0) hops.set(hop, d);
+    }
+    return { epoch, fingerprints: set.fresh.slice(0, set.freshCount), hops };
+  };
+
+  const markSetSaved = (set: TagSet): void => {
+    set.freshCount = 0;
+    // The list shrinks back: after a flood it would otherwise hold its largest size for the epoch.
+    if (set.fresh.length > FRESH_KEEP) set.fresh = NO_FRESH;
+    set.savedHops = new Map(set.hops);
   };
 
   if (opts.from !== undefined) {
@@ -239,6 +350,12 @@ export function createReplayCache(opts: ReplayCacheOptions): ReplayCache {
       place(table, set.bits, fp);
       set.count++;
       set.hops.set(counted, used + 1);
+      if (set.freshCount === set.fresh.length) {
+        const more = new Uint32Array(Math.max(FRESH_FIRST, set.fresh.length * 2));
+        more.set(set.fresh);
+        set.fresh = more;
+      }
+      set.fresh[set.freshCount++] = fp;
       return 'new';
     },
     size: () => current.count + previous.count,
@@ -248,6 +365,44 @@ export function createReplayCache(opts: ReplayCacheOptions): ReplayCache {
       const epochs = [stateOf(current, epochNow)];
       if (previous.count > 0) epochs.push(stateOf(previous, epochNow - 1));
       return { epochs };
+    },
+    unsaved: () => current.freshCount + previous.freshCount,
+    recent() {
+      const epochs: ReplayEpochState[] = [];
+      if (current.freshCount > 0) epochs.push(recentOf(current, epochNow));
+      if (previous.freshCount > 0) epochs.push(recentOf(previous, epochNow - 1));
+      return { epochs };
+    },
+    markSaved() {
+      markSetSaved(current);
+      markSetSaved(previous);
+    },
+    add(delta) {
+      const states = delta.epochs;
+      if (!Array.isArray(states) || states.length > 2) throw corrupt('at most two epochs');
+      let top = epochNow;
+      for (const st of states as readonly ReplayEpochState[]) {
+        if (!Number.isSafeInteger(st.epoch) || st.epoch < 0) throw corrupt('an epoch out of range');
+        top = Math.max(top, st.epoch);
+      }
+      if (states.length === 2 && (states[0] as ReplayEpochState).epoch === (states[1] as ReplayEpochState).epoch) throw corrupt('an epoch twice');
+      // Checked against the sets they will land in once the cache is at `top` (all before any is added).
+      const fresh = emptySet();
+      const plan: [ReplayEpochState, TagSet][] = [];
+      for (const st of states as readonly ReplayEpochState[]) {
+        if (st.epoch < top - 1) continue;
+        const target = st.epoch > epochNow ? fresh : st.epoch === epochNow ? current : st.epoch === epochNow - 1 ? previous : undefined;
+        if (target === undefined) continue;
+        checkDelta(target, st);
+        plan.push([st, target]);
+      }
+      if (top > epochNow) rotateTo(top);
+      let n = 0;
+      for (const [st] of plan) {
+        addDelta(st.epoch === epochNow ? current : previous, st);
+        n += st.fingerprints.length;
+      }
+      return n;
     },
   };
 }

@@ -1,7 +1,9 @@
 /**
  * A relay stopped and started again on the same store (the same onion keys) refuses an onion packet
  * it relayed before the restart (src/node/onion-replay-store.ts; docs/onion.md "Replay cache"): the
- * replay cache is saved at stop and restored at start, and the saved copy is gone once restored.
+ * replay cache is saved at stop and restored at start, and kept in the store. After a crash too —
+ * its network gone, no stop, a second node started on its store — for a packet relayed more than the
+ * journal's flush interval before: the journal row that holds its tag is in the store.
  * Three real nodes on 127.0.0.1: Alice hands packets built by hand to the relay, which forwards them
  * to Bob.
  */
@@ -16,7 +18,7 @@ import { decodeHopAnswer, encodeExit, type HopAnswer } from '../../src/routing/e
 import { CHUNK_CAPACITY } from '../../src/routing/router.ts';
 import { ONION_PROTOCOL } from '../../src/node/delivery.ts';
 import { loadOnionKeys } from '../../src/node/onion-keys.ts';
-import { openReplayCache, REPLAY_SNAPSHOT_PREFIX, saveReplayCache } from '../../src/node/onion-replay-store.ts';
+import { openReplayCache, REPLAY_JOURNAL_PREFIX, REPLAY_SNAPSHOT_PREFIX } from '../../src/node/onion-replay-store.ts';
 import { memoryNodeStore } from '../../src/node/node-store.ts';
 import { generateIdentity } from '../../src/protocol/identity.ts';
 import { silentLogger } from '../../src/lib/log.ts';
@@ -49,7 +51,7 @@ describe('node: the onion replay cache across a restart', () => {
     for (const n of nodes) await n.node.stop().catch(() => {});
   });
 
-  test('a relay restarted on its store refuses a packet it relayed before; the saved cache is gone once restored', async () => {
+  test('a relay restarted on its store refuses a packet it relayed before; the saved cache stays in the store', async () => {
     const bob = await startCompeer('bob');
     nodes.push(bob);
     const boot = [bob.node.net.addresses()[0] as string];
@@ -70,7 +72,8 @@ describe('node: the onion replay cache across a restart', () => {
     const again = await startCompeer('relay', { store: relay.store, bootstrap: boot });
     nodes.push(again);
     assert.equal(again.node.peerId, relay.node.peerId);
-    assert.deepEqual(again.store.meta.keys(REPLAY_SNAPSHOT_PREFIX), [], 'deleted at start: a crash later must not restore it');
+    assert.ok(again.store.meta.keys(REPLAY_SNAPSHOT_PREFIX).length >= 1, 'kept at start: with the journal it is half of the state');
+    assert.deepEqual(again.store.meta.keys(REPLAY_JOURNAL_PREFIX), [], 'the stop cleared the journal');
     assert.equal(again.logs.find('onion replay cache restored').length, 1);
     assert.ok(await waitFor(linked(again), 10_000), 'the restarted relay is connected to Bob');
 
@@ -80,20 +83,50 @@ describe('node: the onion replay cache across a restart', () => {
     assert.deepEqual(await hand(alice, again, packetVia(again, bob, 'after the restart')), { status: 'ok', depth: 0 }, 'a new packet is relayed');
   });
 
-  test('a start that fails after taking the saved cache out of the store puts it back', async () => {
+  test('a start that fails after the restore leaves the saved cache in the store', async () => {
     const store = memoryNodeStore(generateIdentity(systemRng), 'relay');
     const deps = { store, rng: systemRng, log: silentLogger };
     const epoch = loadOnionKeys(store, systemRng, systemClock).epoch();
     const tag = systemRng.bytes(16);
-    const cache = openReplayCache(deps, epoch);
-    cache.check(tag, epoch, 'alice');
-    saveReplayCache(deps, cache);
+    const saved = openReplayCache(deps, epoch);
+    saved.cache.check(tag, epoch, 'alice');
+    saved.save();
     const busy = await startCompeer('busy');
     nodes.push(busy);
     const taken = (busy.node.net.addresses()[0] as string).replace(/\/p2p\/.*$/, '');
     // Listening where another node already listens: the net node does not start.
     await assert.rejects(startCompeer('relay', { store, net: { listen: [taken] } }), /EADDRINUSE/);
-    assert.ok(store.meta.keys(REPLAY_SNAPSHOT_PREFIX).length >= 1, 'put back');
-    assert.equal(openReplayCache(deps, epoch).check(tag, epoch, 'mallory'), 'replay');
+    assert.ok(store.meta.keys(REPLAY_SNAPSHOT_PREFIX).length >= 1, 'still there');
+    assert.equal(openReplayCache(deps, epoch).cache.check(tag, epoch, 'mallory'), 'replay');
+  });
+
+  test('a relay that crashed refuses, once started again on its store, a packet it relayed more than a flush interval before', async () => {
+    const bob = await startCompeer('bob');
+    nodes.push(bob);
+    const boot = [bob.node.net.addresses()[0] as string];
+    const relay = await startCompeer('relay', { bootstrap: boot });
+    const alice = await startCompeer('alice');
+    nodes.push(relay, alice);
+    const linked = (r: TestNode) => () => r.node.net.connections().some((c) => c.peerId === bob.node.peerId);
+    assert.ok(await waitFor(linked(relay), 10_000), 'the relay is connected to Bob');
+
+    const packet = packetVia(relay, bob, 'before the crash');
+    assert.deepEqual(await hand(alice, relay, packet), { status: 'ok', depth: 0 }, 'relayed, and Bob took it');
+    // The flush, about a second later (the journal timer): its row holds the packet's tag.
+    assert.ok(await waitFor(() => relay.store.meta.keys(REPLAY_JOURNAL_PREFIX).length >= 1, 10_000), 'journalled');
+    assert.deepEqual(relay.store.meta.keys(REPLAY_SNAPSHOT_PREFIX), [], 'no snapshot: the relay never stopped');
+
+    // The crash: the network goes, nothing is saved; a new node starts on the same store.
+    await relay.node.net.stop();
+    const again = await startCompeer('relay', { store: relay.store, bootstrap: boot });
+    nodes.push(again);
+    assert.equal(again.node.peerId, relay.node.peerId);
+    assert.equal(again.logs.find('onion replay cache restored').at(-1)?.tags, 1);
+    assert.ok(await waitFor(linked(again), 10_000), 'the restarted relay is connected to Bob');
+
+    assert.deepEqual(await hand(alice, again, packet), { status: 'refused', depth: 0 }, 'the replay after the crash is refused');
+    assert.ok(again.logs.lines.some((l) => l.msg === 'onion packet refused' && l.error === 'replayed layer'));
+    assert.equal(again.logs.find('onion packet relayed').length, 0, 'not forwarded');
+    assert.deepEqual(await hand(alice, again, packetVia(again, bob, 'after the crash')), { status: 'ok', depth: 0 }, 'a new packet is relayed');
   });
 });

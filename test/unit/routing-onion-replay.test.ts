@@ -2,7 +2,8 @@
  * The relay's onion replay cache (src/routing/onion-replay.ts): once per tag, two epochs kept, full
  * means refuse, a share per previous hop, fingerprints in a growing table (no false negatives); a
  * snapshot restores a cache that gives the same verdicts, and a snapshot no cache could have made is
- * refused.
+ * refused; so does a snapshot plus the journal rows (`recent()`) written since, and a row no cache
+ * could have written on top of what is restored is refused whole.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -121,7 +122,7 @@ describe('onion replay cache', () => {
     for (const t of held.slice(0, 1000)) assert.equal(c.check(t, 40, 'z'), 'replay', 'retired epoch');
   });
 
-  it('agrees with an exact model (a Set per epoch, by whole tag) on any sequence of tags, hops, rotations and restarts', () => {
+  it('agrees with an exact model (a Set per epoch, by whole tag) on any sequence of tags, hops, rotations, restarts and crashes', () => {
     // Tags with distinct fingerprints, so the model and the cache must agree exactly: every replay
     // caught while its epoch is live (no false negatives), no new tag refused while there is room.
     const step = fc.record({
@@ -130,6 +131,7 @@ describe('onion replay cache', () => {
       epochStep: fc.constantFrom(0, 0, 0, 0, 1, 2),
       previous: fc.boolean(),
       restart: fc.constantFrom(false, false, false, false, false, false, false, true),
+      persist: fc.constantFrom('none', 'none', 'none', 'none', 'flush', 'flush', 'compact', 'crash'),
     });
     fc.assert(
       fc.property(fc.array(step, { maxLength: 400 }), fc.integer({ min: 3, max: 120 }), (steps, max) => {
@@ -137,10 +139,32 @@ describe('onion replay cache', () => {
         const perHop = Math.ceil(max / 3);
         const model = new Map<number, { tags: Set<number>; hops: Map<number, number> }>();
         let now = 100;
+        // The store as onion-replay-store.ts keeps it: a snapshot and the journal rows since.
+        let disk: { snapshot?: Uint8Array; rows: Uint8Array[] } = { rows: [] };
+        const flush = (): void => {
+          if (c.unsaved() === 0) return;
+          disk.rows.push(encodeReplaySnapshot(c.recent()));
+          c.markSaved();
+        };
+        const compact = (): void => {
+          disk = { snapshot: encodeReplaySnapshot(c.snapshot()), rows: [] };
+          c.markSaved();
+        };
         for (const st of steps) {
           now += st.epochStep;
           // A restart now and then (snapshot, bytes, restore): nothing of the verdicts may change.
-          if (st.restart) c = restored(c, { maxPerEpoch: max, hopShares: 3 });
+          if (st.restart) {
+            compact();
+            c = restored(c, { maxPerEpoch: max, hopShares: 3 });
+          }
+          if (st.persist === 'flush') flush();
+          if (st.persist === 'compact') compact();
+          // A crash just after a flush: the snapshot and the rows since give the same verdicts.
+          if (st.persist === 'crash') {
+            flush();
+            c = cache({ maxPerEpoch: max, hopShares: 3, ...(disk.snapshot && { from: decodeReplaySnapshot(disk.snapshot) }) });
+            for (const row of disk.rows) c.add(decodeReplaySnapshot(row));
+          }
           const epoch = st.previous ? now - 1 : now;
           let set = model.get(epoch);
           if (set === undefined) model.set(epoch, (set = { tags: new Set(), hops: new Map() }));
@@ -234,6 +258,85 @@ describe('onion replay cache', () => {
     const shares = cache({ maxPerEpoch: 16, hopShares: 8, from: good });
     assert.equal(shares.check(rng.bytes(16), 8, 'q'), 'full');
     assert.equal(shares.check(rng.bytes(16), 8, 'r'), 'new');
+  });
+
+  it('recent() holds what was recorded since markSaved(): per live epoch, current first, its fingerprints and counter increments', () => {
+    const c = cache();
+    assert.equal(c.unsaved(), 0);
+    assert.deepEqual(c.recent(), { epochs: [] });
+    for (let i = 0; i < 3; i++) c.check(numbered(i), 7, 'p');
+    c.markSaved();
+    assert.equal(c.unsaved(), 0);
+    c.check(numbered(3), 7, 'p');
+    c.check(numbered(4), 7, 'q');
+    c.check(numbered(0), 7, 'q'); // a replay: nothing recorded
+    c.check(numbered(5), 8, 'q'); // rotation: 7 is now the previous epoch, its unsaved tags with it
+    assert.equal(c.unsaved(), 3);
+    assert.deepEqual(c.recent(), {
+      epochs: [
+        { epoch: 8, fingerprints: Uint32Array.of(6), hops: new Map([['q', 1]]) },
+        { epoch: 7, fingerprints: Uint32Array.of(4, 5), hops: new Map([['p', 1], ['q', 1]]) },
+      ],
+    });
+    c.check(numbered(6), 10, 'q'); // two rotations: both sets dropped, and their unsaved tags
+    assert.deepEqual(c.recent(), { epochs: [{ epoch: 10, fingerprints: Uint32Array.of(7), hops: new Map([['q', 1]]) }] });
+    // Many tags between two saves: the list grows and is dropped back after the save.
+    for (let i = 100; i < 5_100; i++) c.check(numbered(i), 10, `hop-${i % 3}`);
+    assert.equal(c.recent().epochs[0]?.fingerprints.length, 5_001);
+    c.markSaved();
+    assert.deepEqual(c.recent(), { epochs: [] });
+  });
+
+  it('add() puts a journal row in whole, moves to a later epoch as check does, and skips epochs no longer live', () => {
+    const c = cache({ maxPerEpoch: 64 });
+    c.check(numbered(0), 7, 'p');
+    c.markSaved();
+    const row = (epoch: number, from: number, n: number, hop = 'p') => ({ epoch, fingerprints: Uint32Array.from({ length: n }, (_, i) => from + i + 1), hops: new Map([[hop, n]]) });
+    assert.equal(c.add({ epochs: [row(8, 10, 3), row(7, 20, 2)] }), 5);
+    assert.equal(c.size(), 6);
+    assert.equal(c.unsaved(), 0, 'what add() puts in came from the store');
+    assert.deepEqual(c.recent(), { epochs: [] }, 'its counters too');
+    for (const i of [10, 11, 12]) assert.equal(c.check(numbered(i), 8, 'x'), 'replay');
+    for (const i of [0, 20, 21]) assert.equal(c.check(numbered(i), 7, 'x'), 'replay');
+    assert.equal(c.add({ epochs: [row(6, 30, 2)] }), 0, 'a retired epoch: nothing to remember');
+    assert.equal(c.add({ epochs: [row(10, 40, 1), row(9, 50, 1)] }), 2);
+    assert.equal(c.check(numbered(10), 8, 'x'), 'replay', '8 is retired now');
+    assert.equal(c.check(numbered(40), 10, 'x'), 'replay');
+    assert.equal(c.check(numbered(50), 9, 'x'), 'replay');
+    // Counters: 'p' has 8 of its share of 8 in epoch 10 once a row adds 7.
+    assert.equal(c.add({ epochs: [row(10, 60, 7)] }), 7);
+    assert.equal(c.check(numbered(99), 10, 'p'), 'full');
+    // A table grown by add() past its first 1,024 slots still finds every tag.
+    const big = cache({ maxPerEpoch: 4_000, hopShares: 1 });
+    big.add({ epochs: [row(3, 1_000, 2_000)] });
+    for (let i = 1_000; i < 3_000; i += 7) assert.equal(big.check(numbered(i), 3, 'x'), 'replay');
+    assert.equal(big.check(numbered(5_000), 3, 'x'), 'new');
+  });
+
+  it('add() refuses, whole, a row no cache could have written on top of what it holds (typed error)', () => {
+    const c = cache({ maxPerEpoch: 16, hopShares: 2 });
+    for (let i = 0; i < 4; i++) c.check(numbered(i), 7, 'p');
+    const before = c.snapshot();
+    const fp = (...x: number[]) => Uint32Array.from(x);
+    const refused = (epochs: ReplaySnapshot['epochs']): void => {
+      assert.throws(() => c.add({ epochs }), { name: 'DecodeError', code: 'STATE_CORRUPT' });
+      assert.deepEqual(c.snapshot(), before, 'nothing of it added');
+    };
+    const ok = { epoch: 7, fingerprints: fp(100), hops: new Map([['q', 1]]) };
+    refused([ok, { epoch: 7, fingerprints: fp(101), hops: new Map([['q', 1]]) }]); // one epoch twice
+    refused([ok, { epoch: 8, fingerprints: fp(0), hops: new Map([['q', 1]]) }]); // zero, after a good epoch
+    refused([{ epoch: 7, fingerprints: fp(1), hops: new Map([['q', 1]]) }]); // held already
+    refused([{ epoch: 8, fingerprints: fp(5, 6, 5), hops: new Map([['q', 3]]) }]); // twice in the row
+    refused([{ epoch: 7, fingerprints: fp(200, 201), hops: new Map([['q', 1]]) }]); // increments add up to 1 of 2
+    refused([{ epoch: 7, fingerprints: fp(200), hops: new Map([['q', 1], ['r', 0]]) }]);
+    refused([{ epoch: 7, fingerprints: Uint32Array.from({ length: 13 }, (_, i) => 300 + i), hops: new Map([['q', 13]]) }]); // 17 of 16
+    refused([{ epoch: 1.5, fingerprints: fp(9), hops: new Map([['q', 1]]) }]);
+    refused([ok, ok, ok]);
+    const many = new Map(Array.from({ length: 1026 }, (_, i) => [`hop-${i}`, 1] as const));
+    assert.throws(() => cache({ maxPerEpoch: 2_000 }).add({ epochs: [{ epoch: 1, fingerprints: Uint32Array.from({ length: 1026 }, (_, i) => i + 1), hops: many }] }), {
+      code: 'STATE_CORRUPT',
+    });
+    assert.equal(c.add({ epochs: [ok] }), 1, 'the good row alone is taken');
   });
 
   it('rejects tags that are not 16 bytes, bad epochs and bad options', () => {
