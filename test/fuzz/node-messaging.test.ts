@@ -3,7 +3,8 @@
  * entry point: two Compeer nodes on 127.0.0.1 that are contacts, and Alice's node sending Bob's random
  * requests, mutated batches, and envelopes Alice really sealed (so they open, authenticated as a
  * contact) around random or mutated session messages — the deep path, past the envelope, into the
- * session and app-message layers. Bob's node answers every request (an empty answer or an ack, within
+ * session and app-message layers; and the bundle, onion and mailbox handlers fed random and mutated
+ * requests. Bob's node answers every request (an empty answer or an ack, within
  * the frame limit), logs only typed errors, and a real message sent afterwards arrives (the contact's
  * session is not corrupted).
  */
@@ -11,14 +12,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { systemRng } from '../../src/lib/system.ts';
+import { BUNDLE_PROTOCOL, bundleRequest } from '../../src/node/bundles.ts';
+import { ONION_PROTOCOL } from '../../src/node/delivery.ts';
 import { MSG_PROTOCOL } from '../../src/node/messaging.ts';
+import { encodeMailboxRequest, MAILBOX_PROTOCOL } from '../../src/protocol/mailbox/wire.ts';
+import { ONION_PACKET_BYTES } from '../../src/protocol/onion/packet.ts';
 import { memoryNodeStore } from '../../src/node/node-store.ts';
 import { generateIdentity } from '../../src/protocol/identity.ts';
 import { sealEnvelope } from '../../src/protocol/sealed/envelope.ts';
 import { SESSION_MESSAGE_NORMAL, SESSION_MESSAGE_PREKEY } from '../../src/protocol/session.ts';
 import { encodeMsgBatch, MSG_BATCH_MAX_BYTES } from '../../src/protocol/wire/msg-batch.ts';
 import { startCompeer, type TestNode } from '../unit/node-helpers.ts';
-import { bytesArb, mutateAll, mutationsArb, params } from './_fuzz.ts';
+import { attemptAsync, bytesArb, mutateAll, mutationsArb, params } from './_fuzz.ts';
 
 /** Logged errors that are not typed: a non-Compeer name, a bare string, or an INTERNAL code. */
 function untyped(lines: readonly Record<string, unknown>[]): string[] {
@@ -48,6 +53,23 @@ describe('fuzz: the node message handler (src/node/messaging.ts handle, over /co
   after(async () => {
     await alice?.node.stop();
     await bob?.node.stop();
+  });
+
+  it('the other request handlers (bundle, onion, mailbox): random and mutated requests are answered or refused typed', async () => {
+    const samples: [string, Uint8Array][] = [
+      [BUNDLE_PROTOCOL, bundleRequest(bob.node.userId)],
+      [ONION_PROTOCOL, systemRng.bytes(ONION_PACKET_BYTES)],
+      [MAILBOX_PROTOCOL, encodeMailboxRequest({ type: 'challenge' })],
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: samples.length - 1 }), fc.boolean(), bytesArb(300), mutationsArb, async (i, random, junk, ms) => {
+        const [protocol, sample] = samples[i] as [string, Uint8Array];
+        const req = random ? junk : mutateAll(sample, ms);
+        await attemptAsync(`${protocol} request`, () => alice.node.net.request(bob.node.peerId, bob.node.net.addresses(), protocol, req, { timeoutMs: 10_000 }));
+      }),
+      params(60),
+    );
+    assert.deepEqual(untyped(bob.logs.lines), [], 'only typed errors logged');
   });
 
   it('random requests, mutated batches, and sealed envelopes from a contact around random or mutated session messages: always answered, typed errors only; a real message still arrives', async () => {

@@ -13,6 +13,7 @@ import { deterministicRng } from '../../src/lib/deps.ts';
 import { chunkPayload, createReassembler, parseChunk, CHUNK_HEADER_LENGTH } from '../../src/routing/chunks.ts';
 import { decodeExit, decodeHopAnswer, encodeExit, encodeHopAnswer } from '../../src/routing/exit-frame.ts';
 import { createReplayCache } from '../../src/routing/onion-replay.ts';
+import { addressPrefix, parseIpv4, parseIpv6 } from '../../src/routing/peer-policy.ts';
 import { decodeReplaySnapshot, encodeReplaySnapshot } from '../../src/routing/replay-snapshot.ts';
 import { attempt, bytesArb, fuzzCodec, mutateAll, mutationsArb, params, sameBytes } from './_fuzz.ts';
 
@@ -98,3 +99,27 @@ describe('fuzz: replay snapshots (src/routing/replay-snapshot.ts)', () => {
     }
   });
 });
+
+describe('fuzz: address prefixes (src/routing/peer-policy.ts, addresses from announcements and peers)', () => {
+  const part = fc.oneof(
+    fc.constantFrom('ip4', 'ip6', 'dns4', 'dns', 'memory', 'tcp', 'p2p', '', '::', '::1', '1.2.3.4', '::ffff:10.0.0.1', 'fe80::1%eth0', '1:2:3:4:5:6:7:8', '256.1.1.1', '1::2::3'),
+    fc.string({ maxLength: 12 }),
+    fc.stringMatching(/^[0-9a-fA-F:.%]{0,40}$/),
+  );
+  it('addressPrefix, parseIpv4 and parseIpv6 never throw on any text', () => {
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 8 }), (parts) => {
+        const addr = `/${parts.join('/')}`;
+        addressPrefix(addr);
+        for (const p of parts) {
+          const v6 = parseIpv6(p);
+          if (v6 !== undefined) assert.ok(v6.length === 8 && v6.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff), `parseIpv6(${p})`);
+          const v4 = parseIpv4(p);
+          if (v4 !== undefined) assert.ok(v4.every((b) => b >= 0 && b <= 255), `parseIpv4(${p})`);
+        }
+      }),
+      params(1000),
+    );
+  });
+});
+
