@@ -162,15 +162,19 @@ export function startHeal(d: HealDeps): Heal {
   const direct = (addrs: readonly string[]): string[] => addrs.filter((a) => !a.includes('/p2p-circuit') && (lanOnly || !isLocalAddress(a)));
   /**
    * Known peers to redial, not `open` (connected already, LAN peers included): the last connected first (their addresses remembered, since the
-   * peer table may prune them during the cut), then contacts' nodes, then the table's last reached.
+   * peer table may prune them during the cut), then contacts' nodes, then the table's last reached —
+   * never the node of a contact with mail sent on paths only waiting (HealDeps.strictWaiting).
    */
   const candidates = (open: ReadonlySet<string>): [string, readonly string[]][] => {
     const out = new Map<string, readonly string[]>();
+    const hidden = new Set<string>();
+    const contacts = store.contacts.list();
+    for (const c of contacts) if (d.strictWaiting?.(c.userId) === true) for (const [peer] of byPeer(c.addresses)) hidden.add(peer);
     const add = (peer: string, addrs: readonly string[]): void => {
-      if (!open.has(peer) && peer !== net.peerId && !out.has(peer) && addrs.length > 0) out.set(peer, addrs);
+      if (!open.has(peer) && !hidden.has(peer) && peer !== net.peerId && !out.has(peer) && addrs.length > 0) out.set(peer, addrs);
     };
     for (const [peer, r] of [...recent].sort((x, y) => y[1].at - x[1].at)) add(peer, r.addrs);
-    for (const c of store.contacts.list()) for (const [peer, addrs] of byPeer(c.addresses)) add(peer, direct(addrs));
+    for (const c of contacts) for (const [peer, addrs] of byPeer(c.addresses)) add(peer, direct(addrs));
     const table = (store.peers?.list(256) ?? []).filter((p) => p.reachedAt !== null);
     for (const p of table.sort((x, y) => (y.reachedAt ?? 0) - (x.reachedAt ?? 0))) add(p.peerId, direct(p.addresses));
     return [...out];

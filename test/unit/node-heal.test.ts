@@ -173,6 +173,21 @@ describe('node heal', () => {
     assert.equal(t.fetches(), 1);
   });
 
+  it("cut: the node of a contact with mail sent on paths only waiting is not among the peers redialled", async () => {
+    const t = await setup();
+    heal = t.heal;
+    t.strict.add('bobuserid');
+    t.heal.check();
+    t.cut();
+    for (let i = 0; i < 8; i++) {
+      t.advance(PROBE_MAX_MS * 1.2);
+      t.heal.check();
+      await settle();
+    }
+    assert.ok(t.dials.filter((a) => a === t.relayAddr).length >= 2, `the relay redialled (${t.dials.length} dials)`);
+    assert.equal(t.dials.filter((a) => a === t.bobAddr).length, 0, "Bob's node never");
+  });
+
   it('a LAN-only node (loopback / RFC 1918 peers) has nothing to redial: no dials, no heal', async () => {
     const t = await setup();
     heal = t.heal;
