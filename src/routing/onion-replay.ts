@@ -76,9 +76,9 @@ export const MAX_COUNTED_HOPS = 1_024;
 /** The counter of the hops past the first MAX_COUNTED_HOPS of an epoch (no peer ID is empty). */
 const OTHER_HOPS = '';
 const MIN_BITS = 10;
-/** The fresh list: its first size, and the size above which markSaved drops it (4 KiB). */
+/** The fresh list: its first size, and the size above which markSaved drops it (16 KiB: a flood of 8 peers × 200/s keeps one of 2,048). */
 const FRESH_FIRST = 64;
-const FRESH_KEEP = 1_024;
+const FRESH_KEEP = 4_096;
 const NO_FRESH = new Uint32Array(0);
 
 /** 'new': recorded; 'replay': seen in its epoch, or the epoch is retired; 'full': not seen, not recorded. */
