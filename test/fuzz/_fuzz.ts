@@ -286,3 +286,21 @@ export function fuzzCodec<T>(it: (name: string, fn: () => void) => unknown, f: C
     );
   });
 }
+
+/**
+ * Warnings and errors a node logged with an untyped error: a non-Compeer name (Error, TypeError,
+ * RangeError…), a bare string, no code, or an INTERNAL code (what a handler wraps an untyped throw in).
+ * Debug lines are left out: they carry the network's own noise (a DHT put timing out), not input handling.
+ */
+export function untypedLogged(lines: readonly Record<string, unknown>[]): string[] {
+  const bad: string[] = [];
+  for (const l of lines) {
+    if (l.level !== 'warn' && l.level !== 'error') continue;
+    for (const [k, v] of Object.entries(l)) {
+      if (k !== 'error' && k !== 'err') continue;
+      const e = v as { name?: unknown; code?: unknown } | string | null;
+      if (typeof e === 'string' || e === null || e.code === undefined || e.code === 'INTERNAL' || ['Error', 'TypeError', 'RangeError'].includes(String(e.name))) bad.push(JSON.stringify(l));
+    }
+  }
+  return bad;
+}

@@ -23,20 +23,7 @@ import { sealEnvelope } from '../../src/protocol/sealed/envelope.ts';
 import { SESSION_MESSAGE_NORMAL, SESSION_MESSAGE_PREKEY } from '../../src/protocol/session.ts';
 import { encodeMsgBatch, MSG_BATCH_MAX_BYTES } from '../../src/protocol/wire/msg-batch.ts';
 import { startCompeer, type TestNode } from '../unit/node-helpers.ts';
-import { attemptAsync, bytesArb, mutateAll, mutationsArb, params } from './_fuzz.ts';
-
-/** Logged errors that are not typed: a non-Compeer name, a bare string, or an INTERNAL code. */
-function untyped(lines: readonly Record<string, unknown>[]): string[] {
-  const bad: string[] = [];
-  for (const l of lines) {
-    for (const [k, v] of Object.entries(l)) {
-      if (k !== 'error' && k !== 'err') continue;
-      const e = v as { name?: unknown; code?: unknown } | string | null;
-      if (typeof e === 'string' || e === null || e.code === undefined || e.code === 'INTERNAL' || ['Error', 'TypeError', 'RangeError'].includes(String(e.name))) bad.push(JSON.stringify(l));
-    }
-  }
-  return bad;
-}
+import { attemptAsync, bytesArb, mutateAll, mutationsArb, params, untypedLogged } from './_fuzz.ts';
 
 describe('fuzz: the node message handler (src/node/messaging.ts handle, over /compeer/msg/1)', () => {
   const aliceId = generateIdentity(systemRng);
@@ -69,7 +56,7 @@ describe('fuzz: the node message handler (src/node/messaging.ts handle, over /co
       }),
       params(60),
     );
-    assert.deepEqual(untyped(bob.logs.lines), [], 'only typed errors logged');
+    assert.deepEqual(untypedLogged(bob.logs.lines), [], 'only typed errors logged');
   });
 
   it('random requests, mutated batches, and sealed envelopes from a contact around random or mutated session messages: always answered, typed errors only; a real message still arrives', async () => {
@@ -98,7 +85,7 @@ describe('fuzz: the node message handler (src/node/messaging.ts handle, over /co
       ),
       params(120),
     );
-    assert.deepEqual(untyped(bob.logs.lines), [], 'only typed errors logged');
+    assert.deepEqual(untypedLogged(bob.logs.lines), [], 'only typed errors logged');
     const refused = bob.logs.lines.filter((l) => l.msg === 'message refused').map((l) => (l.error as { code?: string }).code);
     console.log(`message handler: ${refused.length} requests refused, codes ${[...new Set(refused)].join(' ')}`);
     await alice.node.send('bob', 'after the fuzz');
