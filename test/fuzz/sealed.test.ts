@@ -8,11 +8,11 @@ import fc from 'fast-check';
 import { sha256 } from '../../src/crypto/hash.ts';
 import { utf8 } from '../../src/lib/bytes.ts';
 import { deterministicRng } from '../../src/lib/deps.ts';
-import { generateIdentity } from '../../src/protocol/identity.ts';
+import { encodePublicIdentity, generateIdentity, type IdentityKeyPair, type PublicIdentity } from '../../src/protocol/identity.ts';
 import { openEnvelope, sealEnvelope, SEALED_MIN_LENGTH, SEALED_OVERHEAD } from '../../src/protocol/sealed/envelope.ts';
 import { SEALED_VERSION } from '../../src/protocol/wire/constants.ts';
 import { pad, unpad } from '../../src/protocol/sealed/padding.ts';
-import { assertRejected, fuzzCodec, params } from './_fuzz.ts';
+import { assertRejected, attempt, fuzzCodec, mutateAll, mutationsArb, params, sameBytes } from './_fuzz.ts';
 
 const rng = deterministicRng(sha256(utf8('compeer/fuzz/sealed')), sha256);
 const alice = generateIdentity(rng);
@@ -37,6 +37,29 @@ describe('fuzz: sealed envelopes (src/protocol/sealed/envelope.ts)', () => {
         assertRejected('random envelope', () => openEnvelope(bob, b));
       }),
       params(200),
+    );
+  });
+});
+
+describe('fuzz: sealed envelopes with a forged sender block', () => {
+  // Anyone can make c1 open (it is keyed by an ephemeral key the sender picks), so the sender identity
+  // inside it is attacker-chosen bytes: sealed with Alice's real DH key but a mutated identity
+  // encoding (another signing key, DH key or binding), the envelope must never open — as Alice or as
+  // anyone else.
+  it('sealed envelope: a mutated sender identity inside c1 never opens', () => {
+    const real = encodePublicIdentity(alice.public);
+    const other = generateIdentity(rng);
+    fc.assert(
+      fc.property(mutationsArb, fc.boolean(), (ms, otherDh) => {
+        const forged = mutateAll(real, ms);
+        if (sameBytes(forged, real) || forged.length !== real.length) return;
+        const pub = { signingKey: forged.subarray(1, 33), dhKey: forged.subarray(33, 65), binding: forged.subarray(65) } as PublicIdentity;
+        const sender: IdentityKeyPair = { ...(otherDh ? other : alice), public: pub };
+        const r = attempt('sealEnvelope with a forged sender', () => sealEnvelope(sender, bob.public, utf8('forged'), rng));
+        if (!r.ok) return; // a key our own encoder refuses
+        assertRejected('openEnvelope of a forged sender', () => openEnvelope(bob, r.value));
+      }),
+      params(400),
     );
   });
 });
