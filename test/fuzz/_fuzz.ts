@@ -255,13 +255,13 @@ export function fuzzCodec<T>(it: (name: string, fn: () => void) => unknown, f: C
     for (const s of f.samples) assert.ok(check(s).ok, `${f.name}: a valid sample fails to decode`);
   });
   it(`${f.name}: random bytes (empty, short, long) decode or fail typed`, () => {
-    fc.assert(fc.property(bytesArb(f.maxRandom ?? 512), (b) => void check(b)), params(f.randomRuns ?? 300));
+    fc.assert(fc.property(bytesArb(f.maxRandom ?? 512), (b) => void check(b)), params(f.randomRuns ?? 500));
   });
   it(`${f.name}: random bytes behind a valid first byte decode or fail typed`, () => {
     const firsts = [...new Set(f.samples.filter((s) => s.length > 0).map((s) => s[0] as number))];
     fc.assert(
       fc.property(fc.constantFrom(...firsts), bytesArb(f.maxRandom ?? 512), (first, b) => void check(Uint8Array.of(first, ...b))),
-      params(f.randomRuns ?? 300),
+      params(f.randomRuns ?? 500),
     );
   });
   it(`${f.name}: every truncation of every sample decodes or fails typed${f.authenticated ? ' — and is always refused' : ''}`, () => {
@@ -282,7 +282,7 @@ export function fuzzCodec<T>(it: (name: string, fn: () => void) => unknown, f: C
           assert.fail(`${f.name}: a mutation was accepted: ${JSON.stringify(ms)} → ${hex(b)}`);
         }
       }),
-      params(f.mutationRuns ?? 500),
+      params(f.mutationRuns ?? 1000),
     );
   });
 }

@@ -29,14 +29,14 @@ function bundleOf(label: string, opks: number, kems: number): VerifiedPrekeyBund
 describe('fuzz: prekey bundles (src/protocol/handshake/bundle.ts)', () => {
   // With a one-time prekey and a one-time KEM prekey; without either (the last-resort KEM prekey).
   const samples = [encodePrekeyBundle(bundleOf('fuzz-bob', 2, 1)), encodePrekeyBundle(bundleOf('fuzz-carol', 0, 0))];
-  fuzzCodec(it, { name: 'prekey bundle', decode: decodePrekeyBundle, encode: encodePrekeyBundle, samples, authenticated: true, mutationRuns: 400, randomRuns: 150, maxRandom: 1700 });
+  fuzzCodec(it, { name: 'prekey bundle', decode: decodePrekeyBundle, encode: encodePrekeyBundle, samples, authenticated: true, mutationRuns: 800, randomRuns: 150, maxRandom: 1700 });
 });
 
 describe('fuzz: PQXDH initial messages (src/protocol/handshake/initial-message.ts)', () => {
   const withOpk = initiateSession(alice, bundleOf('fuzz-bob', 2, 1), rng).pendingInitialMessage;
   const without = initiateSession(alice, bundleOf('fuzz-carol', 0, 0), rng).pendingInitialMessage;
   assert.ok(withOpk && without);
-  fuzzCodec(it, { name: 'initial message', decode: decodeInitialMessage, encode: encodeInitialMessage, samples: [withOpk, without], mutationRuns: 500, randomRuns: 150, maxRandom: 1300 });
+  fuzzCodec(it, { name: 'initial message', decode: decodeInitialMessage, encode: encodeInitialMessage, samples: [withOpk, without], mutationRuns: 1000, randomRuns: 150, maxRandom: 1300 });
 });
 
 describe('fuzz: accepting a session (src/protocol/session.ts acceptSession)', () => {

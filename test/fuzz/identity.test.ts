@@ -36,7 +36,7 @@ describe('fuzz: identities (src/protocol/identity.ts)', () => {
     encode: encodePublicIdentity,
     samples: ids.map((i) => encodePublicIdentity(i.public)),
     authenticated: true,
-    mutationRuns: 600,
+    mutationRuns: 1200,
   });
   it('public identity: a malleated binding signature (S + L) is refused', () => {
     for (const id of ids) {
@@ -52,7 +52,7 @@ describe('fuzz: identities (src/protocol/identity.ts)', () => {
     decode: decodeIdentitySecret,
     encode: encodeIdentitySecret,
     samples: ids.map(encodeIdentitySecret),
-    mutationRuns: 300,
+    mutationRuns: 600,
     randomRuns: 150,
   });
 });

@@ -34,7 +34,7 @@ function reencodes(v: Invite): void {
 }
 
 describe('fuzz: invites (src/protocol/invite.ts)', () => {
-  fuzzCodec(it, { name: 'binary invite', decode: decodeInvite, samples: inputs.map(encodeInvite), extra: reencodes, mutationRuns: 800 });
+  fuzzCodec(it, { name: 'binary invite', decode: decodeInvite, samples: inputs.map(encodeInvite), extra: reencodes, mutationRuns: 1600 });
 
   const links = inputs.map(inviteToLink);
   const linkChar = fc.constantFrom(...'ABCxyz019-_+/= \n\t:.%', '\u00e9', '\u{1F600}', '\u0000');

@@ -54,14 +54,14 @@ const responses: MailboxResponse[] = [
 ];
 
 describe('fuzz: mailbox wire (src/protocol/mailbox/wire.ts)', () => {
-  fuzzCodec(it, { name: 'mailbox request', decode: decodeMailboxRequest, encode: encodeMailboxRequest, samples: requests.map(encodeMailboxRequest), mutationRuns: 800 });
-  fuzzCodec(it, { name: 'mailbox response', decode: decodeMailboxResponse, encode: encodeMailboxResponse, samples: responses.map(encodeMailboxResponse), mutationRuns: 600, maxRandom: 4096 });
+  fuzzCodec(it, { name: 'mailbox request', decode: decodeMailboxRequest, encode: encodeMailboxRequest, samples: requests.map(encodeMailboxRequest), mutationRuns: 1600 });
+  fuzzCodec(it, { name: 'mailbox response', decode: decodeMailboxResponse, encode: encodeMailboxResponse, samples: responses.map(encodeMailboxResponse), mutationRuns: 1200, maxRandom: 4096 });
   fuzzCodec(it, {
     name: 'mailbox deposit',
     decode: decodeDeposit,
     encode: encodeDeposit,
     samples: [encodeDeposit({ address, expiresAt: 0, blob: fill(1, 1) }), encodeDeposit({ address, expiresAt: Number.MAX_SAFE_INTEGER, blob: fill(MAILBOX_BLOB_MAX_BYTES, 2) })],
-    mutationRuns: 600,
+    mutationRuns: 1200,
   });
 });
 

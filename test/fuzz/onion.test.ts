@@ -40,7 +40,7 @@ describe('fuzz: onion packets (src/protocol/onion/packet.ts)', () => {
       decode: (b) => peelOnion([key, other], b),
       samples: hops.filter(([k]) => k === key).map(([, p]) => p),
       authenticated: true,
-      mutationRuns: 250,
+      mutationRuns: 500,
       randomRuns: 60,
     });
   }

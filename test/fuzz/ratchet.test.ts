@@ -32,7 +32,7 @@ function conversation(seed: string) {
 
 describe('fuzz: ratchet messages (src/protocol/ratchet/message.ts, ratchet.ts)', () => {
   const c = conversation('compeer/fuzz/ratchet');
-  fuzzCodec(it, { name: 'ratchet message parse', decode: parseRatchetMessage, samples: [c.a1, c.a2, c.a3, c.a4], mutationRuns: 500 });
+  fuzzCodec(it, { name: 'ratchet message parse', decode: parseRatchetMessage, samples: [c.a1, c.a2, c.a3, c.a4], mutationRuns: 1000 });
 
   it('ratchet: random bytes and every mutation of a pending message are refused, typed, the state untouched; the genuine ones then decrypt', () => {
     const bob = c.bob;
@@ -69,5 +69,5 @@ describe('fuzz: ratchet state codec (src/protocol/ratchet/codec.ts)', () => {
     for (const m of [c.a2, c.a3, c.b1]) attempt('ratchetDecrypt on a decoded state', () => ratchetDecrypt(s, m, NOW));
     attempt('ratchetPruneExpired on a decoded state', () => ratchetPruneExpired(s, NOW + 365 * 86_400_000));
   };
-  fuzzCodec(it, { name: 'ratchet state', decode: decodeRatchetState, encode: (s) => encodeRatchetState(s), samples, mutationRuns: 1500, maxRandom: 1200, extra: use });
+  fuzzCodec(it, { name: 'ratchet state', decode: decodeRatchetState, encode: (s) => encodeRatchetState(s), samples, mutationRuns: 3000, maxRandom: 1200, extra: use });
 });

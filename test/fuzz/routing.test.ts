@@ -85,7 +85,7 @@ describe('fuzz: replay snapshots (src/routing/replay-snapshot.ts)', () => {
     decode: decodeReplaySnapshot,
     encode: encodeReplaySnapshot,
     samples,
-    mutationRuns: 800,
+    mutationRuns: 1600,
     // A snapshot that decodes is restored or refused typed (onion-replay.ts `from`), never crashes.
     extra: (s) => void attempt('createReplayCache from a decoded snapshot', () => createReplayCache({ rng, maxPerEpoch: 1 << 12, from: s })),
   });

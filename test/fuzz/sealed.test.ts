@@ -25,7 +25,7 @@ describe('fuzz: sealed envelopes (src/protocol/sealed/envelope.ts)', () => {
     decode: (b) => openEnvelope(bob, b),
     samples: contents.map((c) => sealEnvelope(alice, bob.public, c, rng)),
     authenticated: true,
-    mutationRuns: 800,
+    mutationRuns: 1600,
     randomRuns: 200,
     maxRandom: SEALED_MIN_LENGTH + 300,
   });
@@ -70,7 +70,7 @@ describe('fuzz: padding (src/protocol/sealed/padding.ts)', () => {
     decode: unpad,
     encode: pad,
     samples: [pad(new Uint8Array(0)), pad(rng.bytes(255)), pad(rng.bytes(256)), pad(rng.bytes(1000))],
-    mutationRuns: 800,
+    mutationRuns: 1600,
     maxRandom: 1100,
   });
 });

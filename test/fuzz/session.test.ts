@@ -43,7 +43,7 @@ describe('fuzz: session state (src/protocol/session.ts)', () => {
     attempt('sessionEncrypt on a decoded session', () => sessionEncrypt(s, utf8('after restore'), rng));
     for (const m of [incoming, outgoing]) attempt('sessionDecrypt on a decoded session', () => sessionDecrypt(s, m, NOW));
   };
-  fuzzCodec(it, { name: 'session state', decode: decodeSession, encode: encodeSession, samples, mutationRuns: 800, randomRuns: 200, maxRandom: 2000, extra: use });
+  fuzzCodec(it, { name: 'session state', decode: decodeSession, encode: encodeSession, samples, mutationRuns: 1600, randomRuns: 200, maxRandom: 2000, extra: use });
 });
 
 describe('fuzz: session sets (src/protocol/session-set.ts)', () => {
@@ -62,7 +62,7 @@ describe('fuzz: session sets (src/protocol/session-set.ts)', () => {
       }),
     );
   };
-  fuzzCodec(it, { name: 'session set', decode: decodeSessionSet, encode: encodeSessionSet, samples, mutationRuns: 800, randomRuns: 200, maxRandom: 2000, extra: use });
+  fuzzCodec(it, { name: 'session set', decode: decodeSessionSet, encode: encodeSessionSet, samples, mutationRuns: 1600, randomRuns: 200, maxRandom: 2000, extra: use });
 });
 
 describe('fuzz: session messages (sessionDecrypt, setDecrypt)', () => {

@@ -16,7 +16,7 @@ const label = sealLabel('sessions', 'state', 'alice');
 
 describe('fuzz: sealed values (src/store/seal.ts)', () => {
   const plaintexts = [new Uint8Array(0), utf8('x'), rng.bytes(1000)];
-  fuzzCodec(it, { name: 'sealed value', decode: (b) => sealer.open(b, label), samples: plaintexts.map((p) => sealer.seal(p, label)), authenticated: true, mutationRuns: 1000 });
+  fuzzCodec(it, { name: 'sealed value', decode: (b) => sealer.open(b, label), samples: plaintexts.map((p) => sealer.seal(p, label)), authenticated: true, mutationRuns: 2000 });
   it('sealed value: a mutated label (table, column, row) never opens', () => {
     const sealed = sealer.seal(utf8('secret'), label);
     fc.assert(

@@ -29,7 +29,7 @@ describe('fuzz: SAS (src/protocol/verify/sas.ts)', () => {
     decode: decodeSasMessage,
     encode: encodeSasMessage,
     samples: ([SAS_MSG_COMMIT, SAS_MSG_NONCE, SAS_MSG_REVEAL] as const).map((type) => encodeSasMessage({ type, value: rng.bytes(32) })),
-    mutationRuns: 400,
+    mutationRuns: 800,
   });
 
   it('the state machine: random or mutated messages at any step fail typed; a mutated reveal never completes', () => {
@@ -69,7 +69,7 @@ describe('fuzz: scannable fingerprints (src/protocol/verify/fingerprint.ts)', ()
     decode: decodeScannable,
     encode: (v) => encodeScannable(v.version, v.local, v.remote),
     samples: [ours, theirs, encodeScannable(0, local, local), encodeScannable(127, remote, remote)],
-    mutationRuns: 400,
+    mutationRuns: 800,
   });
   it('a mutated scannable code never matches', () => {
     assert.equal(compareScannable(ours, theirs), true);

@@ -50,7 +50,7 @@ const appMessages: AppMessage[] = [
 ];
 
 describe('fuzz: app messages (src/protocol/wire/app-message.ts)', () => {
-  fuzzCodec(it, { name: 'app message', decode: decodeAppMessage, encode: encodeAppMessage, samples: appMessages.map(encodeAppMessage), mutationRuns: 1500 });
+  fuzzCodec(it, { name: 'app message', decode: decodeAppMessage, encode: encodeAppMessage, samples: appMessages.map(encodeAppMessage), mutationRuns: 3000 });
 });
 
 describe('fuzz: message batches (src/protocol/wire/msg-batch.ts)', () => {
@@ -68,7 +68,7 @@ describe('fuzz: message batches (src/protocol/wire/msg-batch.ts)', () => {
       return envs;
     },
     samples,
-    mutationRuns: 800,
+    mutationRuns: 1600,
     extra: (envs, b) => {
       // A request that starts with the envelope version is one bare envelope; a tagged batch of one
       // envelope decodes too (the encoder sends a single envelope bare): harmless, the framing is not
@@ -92,7 +92,7 @@ describe('fuzz: announcements (src/protocol/wire/announcement.ts)', () => {
       hopTtl: 8,
     }),
   ];
-  fuzzCodec(it, { name: 'announcement (decode)', decode: decodeAnnouncement, samples, mutationRuns: 800, maxRandom: 2400 });
+  fuzzCodec(it, { name: 'announcement (decode)', decode: decodeAnnouncement, samples, mutationRuns: 1600, maxRandom: 2400 });
   // The hop TTL sits just before the 64-byte signature and is outside it (forwarders change it).
   const onlyTtlChanged = (a: Uint8Array, b: Uint8Array): boolean =>
     a.length === b.length && a.every((x, i) => x === b[i] || i === a.length - 65);
@@ -102,7 +102,7 @@ describe('fuzz: announcements (src/protocol/wire/announcement.ts)', () => {
     samples,
     authenticated: true,
     mayAccept: onlyTtlChanged,
-    mutationRuns: 800,
+    mutationRuns: 1600,
     maxRandom: 2400,
   });
 });
