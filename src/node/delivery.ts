@@ -156,9 +156,9 @@ export async function startDelivery(d: DeliveryDeps): Promise<NodeDelivery> {
         MAILBOX_REPLICAS,
       ).map((p) => ({ peerId: p.peerId, routingKey: p.routingKey as X25519PublicKey, addresses: p.addresses })),
   };
-  return { router, routes, holder, keys, onionKey: () => keys.current(), addressesOf, saveReplay: () => {
-      clearInterval(journal);
-      stored.save();
-    },
+  const saveReplay = (): void => {
+    clearInterval(journal);
+    stored.save();
   };
+  return { router, routes, holder, keys, onionKey: () => keys.current(), addressesOf, saveReplay };
 }

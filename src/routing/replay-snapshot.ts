@@ -11,6 +11,8 @@
  * Decoding checks the layout only (truncation, trailing bytes, counts within the cache's bounds,
  * UTF-8 names) and throws a DecodeError; whether the content is one a cache could hold is checked by
  * the restore (onion-replay.ts `from`). Pure: this module knows nothing of where the bytes are kept.
+ * A journal row (onion-replay.ts `recent()`: the fingerprints and counter increments recorded since the
+ * last save) has the same format; its content is checked by `add`.
  */
 import { fromUtf8, utf8 } from '../lib/bytes.ts';
 import { DecodeError, ErrorCodes, LimitError } from '../lib/errors.ts';
