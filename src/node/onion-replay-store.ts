@@ -46,9 +46,9 @@ export const REPLAY_JOURNAL_PREFIX = 'node.onion-replay-j/';
 /** How often the node flushes (delivery.ts): what a crash can lose. */
 export const REPLAY_JOURNAL_MS = 1_000;
 /**
- * A flush past either bound compacts. 1 MiB: one meta value, ~256k tags (2.7 min of a flood of 8
- * peers × 200 packets/s), read in well under the snapshot's own restore time; 4,096 rows: at one row
- * a second of a trickle, a compaction every 68 minutes, and at most that many values to unseal.
+ * A flush past either bound compacts. 1 MiB: ~256k tags, 2.5 min of a flood of 8 peers × 200
+ * packets/s (its rows are ~6.9 KB); 4,096 rows: at most that many values to unseal at start, 68 min
+ * of one row a second (a trickle's rows of a few hundred bytes reach 1 MiB first, in about an hour).
  */
 export const JOURNAL_LIMITS = { bytes: MAX_KV_VALUE_BYTES, rows: 4_096 } as const;
 /** Row keys: the prefix and a zero-padded sequence number, so the store lists them in write order. */
