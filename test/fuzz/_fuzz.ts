@@ -304,3 +304,33 @@ export function untypedLogged(lines: readonly Record<string, unknown>[]): string
   }
   return bad;
 }
+
+/**
+ * Strings of every kind for structured values: ASCII, any code point (astral, controls, U+FFFD, …),
+ * and the empty string. No lone surrogates (the encoders write them as U+FFFD: not a round trip) and
+ * no leading U+FEFF (see /tmp/requests/fuzz11-to-lead.md: fromUtf8 drops it).
+ */
+export function textArb(maxLength = 80): fc.Arbitrary<string> {
+  return fc
+    .oneof(fc.string({ maxLength }), fc.string({ maxLength, unit: 'grapheme' }), fc.string({ maxLength, unit: 'binary' }))
+    .map((s) => s.replace(/^\uFEFF+/, ''));
+}
+
+/**
+ * The encoder's side: a value built by `arb` is encoded — or refused with a CompeerError (a bare one is
+ * fine here: an encoder's refusal is the caller's mistake) — and what was encoded decodes to `expect`
+ * (default: the value itself).
+ */
+export function checkEncodes<T, D>(what: string, value: T, encode: (v: T) => Uint8Array, decode: (b: Uint8Array) => D, expect?: (v: T) => unknown): void {
+  let bytes: Uint8Array;
+  try {
+    bytes = encode(value);
+  } catch (e) {
+    if (!(e instanceof CompeerError)) assert.fail(`${what}: the encoder threw a non-CompeerError ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    return;
+  }
+  const back = attempt(`${what}: decoding what the encoder wrote (${hex(bytes)})`, () => decode(bytes));
+  assert.ok(back.ok, `${what}: the encoder wrote bytes its decoder refuses: ${back.ok ? '' : back.error.message} (${hex(bytes)})`);
+  // structuredClone: plain objects on both sides (fast-check's records have a null prototype).
+  assert.deepEqual(structuredClone(back.value), structuredClone(expect ? expect(value) : value), `${what}: decode(encode(v)) differs from v`);
+}

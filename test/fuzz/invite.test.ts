@@ -12,7 +12,7 @@ import { utf8 } from '../../src/lib/bytes.ts';
 import { deterministicRng } from '../../src/lib/deps.ts';
 import { generateIdentity } from '../../src/protocol/identity.ts';
 import { decodeInvite, encodeInvite, INVITE_MAX_LINK_LENGTH, INVITE_PREFIX, inviteToLink, parseInviteLink, type Invite } from '../../src/protocol/invite.ts';
-import { attempt, fuzzCodec, params } from './_fuzz.ts';
+import { attempt, checkEncodes, fuzzCodec, params, textArb } from './_fuzz.ts';
 
 const rng = deterministicRng(sha256(utf8('compeer/fuzz/invite')), sha256);
 const identity = generateIdentity(rng).public;
@@ -83,6 +83,23 @@ describe('fuzz: invites (src/protocol/invite.ts)', () => {
         checkLink(ms.reduce(applyLink, links[i] as string)),
       ),
       params(800),
+    );
+  });
+});
+
+describe('fuzz: invites built from arbitrary values (encoder and decoder agree)', () => {
+  it('every invite input either encodes to an invite that decodes to what it kept, or is refused typed', () => {
+    const address = fc.oneof(
+      textArb(40),
+      fc.tuple(fc.stringMatching(/^\/[\x21-\x7e]{1,210}$/), fc.constantFrom(pid, '12D3KooWOther', '', 'not base58 0OIl')).map(([h, p]) => `${h}/p2p/${p}`),
+    );
+    fc.assert(
+      fc.property(fc.array(address, { maxLength: 6 }), fc.option(textArb(70), { nil: null }), (addresses, name) => {
+        const input = { identity, secret: rng.bytes(16), addresses, name };
+        // What the invite keeps: the addresses of the first usable peer ID (at most 4), checked by decoding.
+        checkEncodes('invite', input, encodeInvite, decodeInvite, (v) => ({ ...decodeInvite(encodeInvite(v)), name: v.name ?? null }));
+      }),
+      params(1000),
     );
   });
 });

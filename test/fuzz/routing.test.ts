@@ -15,7 +15,7 @@ import { decodeExit, decodeHopAnswer, encodeExit, encodeHopAnswer } from '../../
 import { createReplayCache } from '../../src/routing/onion-replay.ts';
 import { addressPrefix, parseIpv4, parseIpv6 } from '../../src/routing/peer-policy.ts';
 import { decodeReplaySnapshot, encodeReplaySnapshot } from '../../src/routing/replay-snapshot.ts';
-import { attempt, bytesArb, fuzzCodec, mutateAll, mutationsArb, params, sameBytes } from './_fuzz.ts';
+import { attempt, bytesArb, checkEncodes, fuzzCodec, textArb, mutateAll, mutationsArb, params, sameBytes } from './_fuzz.ts';
 
 const rng = deterministicRng(sha256(utf8('compeer/fuzz/routing')), sha256);
 
@@ -88,6 +88,14 @@ describe('fuzz: replay snapshots (src/routing/replay-snapshot.ts)', () => {
     mutationRuns: 1600,
     // A snapshot that decodes is restored or refused typed (onion-replay.ts `from`), never crashes.
     extra: (s) => void attempt('createReplayCache from a decoded snapshot', () => createReplayCache({ rng, maxPerEpoch: 1 << 12, from: s })),
+  });
+  it('replay snapshot: any snapshot value encodes to bytes that decode back to it (or is refused typed)', () => {
+    const epoch = fc.record({
+      epoch: fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)),
+      hops: fc.uniqueArray(fc.tuple(textArb(30), fc.nat()), { maxLength: 6, selector: ([n]) => n }).map((e) => new Map(e)),
+      fingerprints: fc.uint32Array({ maxLength: 40 }),
+    });
+    fc.assert(fc.property(fc.array(epoch, { maxLength: 2 }), (epochs) => checkEncodes('replay snapshot', { epochs }, encodeReplaySnapshot, decodeReplaySnapshot)), params(500));
   });
   it('replay snapshot: a huge fingerprint count is refused before allocating', () => {
     const b = samples[1] as Uint8Array;

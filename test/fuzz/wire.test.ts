@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { sha256 } from '../../src/crypto/hash.ts';
 import { generateEd25519 } from '../../src/crypto/ed25519.ts';
 import { generateX25519 } from '../../src/crypto/x25519.ts';
@@ -24,7 +25,7 @@ import {
 import { decodeAnnouncement, encodeAnnouncement, verifyAnnouncement, } from '../../src/protocol/wire/announcement.ts';
 import { decodeMsgBatch, encodeMsgBatch, MSG_BATCH_MAX } from '../../src/protocol/wire/msg-batch.ts';
 import { SEALED_VERSION } from '../../src/protocol/wire/constants.ts';
-import { fuzzCodec } from './_fuzz.ts';
+import { checkEncodes, fuzzCodec, params, textArb } from './_fuzz.ts';
 
 const rng = deterministicRng(sha256(utf8('compeer/fuzz/wire')), sha256);
 const id = (n: number): Uint8Array => new Uint8Array(16).fill(n);
@@ -104,5 +105,25 @@ describe('fuzz: announcements (src/protocol/wire/announcement.ts)', () => {
     mayAccept: onlyTtlChanged,
     mutationRuns: 1600,
     maxRandom: 2400,
+  });
+});
+
+describe('fuzz: app messages built from arbitrary values (encoder and decoder agree)', () => {
+  const idArb = fc.uint8Array({ minLength: 16, maxLength: 16 });
+  const addressArb = fc.oneof(textArb(40), fc.stringMatching(/^\/[\x21-\x7e]{1,300}$/));
+  const batchable: fc.Arbitrary<BatchableMessage> = fc.oneof(
+    fc.record({ type: fc.constant('text' as const), id: idArb, sentAt: fc.oneof(fc.constant(0), fc.constant(Number.MAX_SAFE_INTEGER), fc.nat()), text: textArb(200) }),
+    fc.record({ type: fc.constant('addresses' as const), id: idArb, addresses: fc.array(addressArb, { maxLength: 9 }) }),
+    fc.record({ type: fc.constant('hello' as const), id: idArb, inviteSecret: idArb, name: fc.option(textArb(70), { nil: null }) }),
+    fc.record({ type: fc.constant('inbox' as const), id: idArb, routingKey: fc.uint8Array({ minLength: 32, maxLength: 32 }), mailboxSecret: fc.uint8Array({ minLength: 32, maxLength: 32 }) }),
+    fc.record({ type: fc.constant('sas' as const), id: idArb, message: fc.uint8Array({ minLength: 34, maxLength: 34 }) }),
+  );
+  const message: fc.Arbitrary<AppMessage> = fc.oneof(
+    batchable,
+    fc.record({ type: fc.constant('ack' as const), ids: fc.array(idArb, { maxLength: 3 }) }),
+    fc.record({ type: fc.constant('batch' as const), messages: fc.array(batchable, { minLength: 1, maxLength: 5 }) }),
+  );
+  it('every app message either encodes to bytes that decode back to it, or is refused typed by the encoder', () => {
+    fc.assert(fc.property(message, (m) => checkEncodes('app message', m, encodeAppMessage, decodeAppMessage)), params(1500));
   });
 });
