@@ -1,7 +1,8 @@
 /**
  * Fuzz of onion packets (src/protocol/onion/packet.ts) peeled with a real routing key: random bytes of
  * any size and every mutation of a real packet (1 to 6 layers, each hop's packet) are refused, typed —
- * the MAC covers the whole packet, so nothing mutated is ever peeled.
+ * the MAC covers the whole packet, so nothing mutated is ever peeled; and the slot decoder, on bytes
+ * the packet's builder chooses.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -10,7 +11,8 @@ import { sha256 } from '../../src/crypto/hash.ts';
 import { generateX25519, type X25519KeyPair } from '../../src/crypto/x25519.ts';
 import { utf8 } from '../../src/lib/bytes.ts';
 import { deterministicRng } from '../../src/lib/deps.ts';
-import { buildOnion, ONION_MAX_LAYERS, ONION_PACKET_BYTES, ONION_VERSION, peelOnion, type OnionLayer } from '../../src/protocol/onion/packet.ts';
+import { buildOnion, ONION_MAX_LAYERS, ONION_MAX_PEER_ID_BYTES, ONION_PACKET_BYTES, ONION_PAYLOAD_BYTES, ONION_VERSION, peelOnion, type OnionLayer } from '../../src/protocol/onion/packet.ts';
+import { decodeSlot, encodeExitSlot, encodeForwardSlot, type Slot } from '../../src/protocol/onion/_slot.ts';
 import { assertRejected, fuzzCodec, params } from './_fuzz.ts';
 
 const rng = deterministicRng(sha256(utf8('compeer/fuzz/onion')), sha256);
@@ -56,3 +58,17 @@ describe('fuzz: onion packets (src/protocol/onion/packet.ts)', () => {
     assert.ok(hops.length > 0);
   });
 });
+
+describe('fuzz: onion slots (src/protocol/onion/_slot.ts)', () => {
+  // Whoever builds a packet chooses its slots (they know the relay's public key): after the MAC, the
+  // slot is attacker-chosen bytes.
+  const encode = (s: Slot): Uint8Array => (s.kind === 'exit' ? encodeExitSlot(s.length) : encodeForwardSlot(s.next, s.ephemeral, s.mac));
+  fuzzCodec(it, {
+    name: 'onion slot',
+    decode: (b) => decodeSlot(b, ONION_PAYLOAD_BYTES),
+    encode,
+    samples: [encodeExitSlot(0), encodeExitSlot(ONION_PAYLOAD_BYTES), encodeForwardSlot('x', rng.bytes(32), rng.bytes(16)), encodeForwardSlot('~'.repeat(ONION_MAX_PEER_ID_BYTES), rng.bytes(32), rng.bytes(16))],
+    mutationRuns: 1000,
+  });
+});
+
