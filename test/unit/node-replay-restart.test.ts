@@ -16,7 +16,8 @@ import { buildOnion } from '../../src/protocol/onion/packet.ts';
 import { chunkPayload } from '../../src/routing/chunks.ts';
 import { decodeHopAnswer, encodeExit, type HopAnswer } from '../../src/routing/exit-frame.ts';
 import { CHUNK_CAPACITY } from '../../src/routing/router.ts';
-import { ONION_PROTOCOL } from '../../src/node/delivery.ts';
+import { ONION_PROTOCOL, startDelivery } from '../../src/node/delivery.ts';
+import { createNetNode, type NetNode } from '../../src/net/index.ts';
 import { loadOnionKeys } from '../../src/node/onion-keys.ts';
 import { openReplayCache, REPLAY_JOURNAL_PREFIX, REPLAY_SNAPSHOT_PREFIX } from '../../src/node/onion-replay-store.ts';
 import { memoryNodeStore } from '../../src/node/node-store.ts';
@@ -96,6 +97,30 @@ describe('node: the onion replay cache across a restart', () => {
     const taken = (busy.node.net.addresses()[0] as string).replace(/\/p2p\/.*$/, '');
     // Listening where another node already listens: the net node does not start.
     await assert.rejects(startCompeer('relay', { store, net: { listen: [taken] } }), /EADDRINUSE/);
+    assert.ok(store.meta.keys(REPLAY_SNAPSHOT_PREFIX).length >= 1, 'still there');
+    assert.equal(openReplayCache(deps, epoch).cache.check(tag, epoch, 'mallory'), 'replay');
+  });
+
+  test('a start that fails inside startDelivery (a handler not registered) leaves the saved cache in the store', async () => {
+    // Before the journal the restore took the snapshot out of the store, and this failure came before
+    // the node's catch that put it back: the cache was gone.
+    const store = memoryNodeStore(generateIdentity(systemRng), 'relay');
+    const deps = { store, rng: systemRng, log: silentLogger };
+    const epoch = loadOnionKeys(store, systemRng, systemClock).epoch();
+    const tag = systemRng.bytes(16);
+    const saved = openReplayCache(deps, epoch);
+    saved.cache.check(tag, epoch, 'alice');
+    saved.save();
+    const net = await createNetNode({ nodeKey: systemRng.bytes(32), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, allowPrivateAddresses: true });
+    try {
+      const refusing: NetNode = {
+        ...net,
+        handle: () => Promise.reject(new Error('handler not registered')),
+      };
+      await assert.rejects(startDelivery({ store, net: refusing, rng: systemRng, clock: systemClock, log: silentLogger, onEnvelope: async () => {} }), /handler not registered/);
+    } finally {
+      await net.stop();
+    }
     assert.ok(store.meta.keys(REPLAY_SNAPSHOT_PREFIX).length >= 1, 'still there');
     assert.equal(openReplayCache(deps, epoch).cache.check(tag, epoch, 'mallory'), 'replay');
   });
