@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { ed25519FromSeed, generateEd25519 } from '../../src/crypto/ed25519.ts';
 import { generateX25519 } from '../../src/crypto/x25519.ts';
 import { concatBytes } from '../../src/lib/bytes.ts';
-import { CryptoError, DecodeError, LimitError, ProtocolError } from '../../src/lib/errors.ts';
+import { CompeerError, CryptoError, DecodeError, LimitError, ProtocolError } from '../../src/lib/errors.ts';
 import { systemRng } from '../../src/lib/system.ts';
 import { peerIdFromNodeKey } from '../../src/net/node.ts';
 import {
@@ -115,7 +115,9 @@ describe('announcement codec', () => {
     assert.throws(bad(['']), /empty/);
     assert.throws(bad(Array.from({ length: 9 }, (_, i) => `/ip4/1.2.3.${i}/tcp/1`)), /9 addresses/);
     assert.throws(() => encodeAnnouncement(key, { ...fields, capabilities: 4 }), /capability/);
-    // A duplicate address is only reachable by hand-made input: encode two, then rewrite the second.
+    // The encoder refuses a repeated address (it used to sign one that every receiver then rejected)...
+    assert.throws(bad(['/ip4/1.2.3.4/tcp/1', '/ip4/1.2.3.5/tcp/1', '/ip4/1.2.3.4/tcp/1']), (e: unknown) => e instanceof CompeerError && e.code === 'INVALID_ARGUMENT' && /duplicate/.test(e.message));
+    // ... so a duplicate is only reachable by hand-made input: encode two, then rewrite the second.
     const two = encodeAnnouncement(key, { ...fields, addresses: ['/ip4/1.2.3.4/tcp/1', '/ip4/1.2.3.5/tcp/1'] });
     const text = Buffer.from(two).toString('latin1').replace('/ip4/1.2.3.5/tcp/1', '/ip4/1.2.3.4/tcp/1');
     expectErr(() => decodeAnnouncement(Uint8Array.from(Buffer.from(text, 'latin1'))), DecodeError, 'MALFORMED_MESSAGE', /duplicate/);

@@ -146,10 +146,12 @@ export function encodeAnnouncement(nodeKey: Ed25519KeyPair, f: AnnouncementField
   parts.push(ts, nodeKey.publicKey, Uint8Array.of(peerId.length), peerId);
   parts.push(f.onionKey === undefined ? Uint8Array.of(0) : concatBytes(Uint8Array.of(KEY_TYPE_X25519), f.onionKey));
   parts.push(Uint8Array.of(f.addresses.length));
-  for (const s of f.addresses) {
+  for (const [i, s] of f.addresses.entries()) {
     const a = utf8(s);
     const problem = addressProblem(a);
     if (problem !== undefined) throw bad(problem);
+    // The decoder refuses a repeated address: never sign an announcement every receiver rejects.
+    if (f.addresses.indexOf(s) !== i) throw bad('duplicate address');
     parts.push(Uint8Array.of(a.length >> 8, a.length & 0xff), a);
   }
   const body = concatBytes(...parts);
