@@ -26,7 +26,7 @@ import {
 import { createMailboxHolder, mailboxItemId } from '../../src/routing/mailbox-holder.ts';
 import { memoryMailboxRepository } from '../../src/store/mailboxes.ts';
 import { memoryTransactions } from '../../src/store/memory-tx.ts';
-import { assertRejected, bytesArb, fuzzCodec, mutateAll, mutationsArb, params, sameBytes } from './_fuzz.ts';
+import { assertRejected, bytesArb, checkEncodes, fuzzCodec, mutateAll, mutationsArb, params, sameBytes } from './_fuzz.ts';
 
 const fill = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
 const box = deriveMailbox(fill(32, 1), 20_000);
@@ -62,6 +62,29 @@ describe('fuzz: mailbox wire (src/protocol/mailbox/wire.ts)', () => {
     encode: encodeDeposit,
     samples: [encodeDeposit({ address, expiresAt: 0, blob: fill(1, 1) }), encodeDeposit({ address, expiresAt: Number.MAX_SAFE_INTEGER, blob: fill(MAILBOX_BLOB_MAX_BYTES, 2) })],
     mutationRuns: 1200,
+  });
+});
+
+describe('fuzz: mailbox messages built from arbitrary values (encoder and decoder agree)', () => {
+  const bytes = (n: number) => fc.oneof(fc.uint8Array({ minLength: n, maxLength: n }), fc.uint8Array({ maxLength: n + 2 }));
+  const count = (max: number) => fc.oneof(fc.nat({ max }), fc.integer({ min: -1, max: max + 2 }));
+  const request: fc.Arbitrary<MailboxRequest> = fc.oneof(
+    fc.constant({ type: 'challenge' as const }),
+    fc.record({ type: fc.constant('fetch' as const), address: bytes(32), proof: bytes(96), limit: count(64) }),
+    fc.record({ type: fc.constant('delete' as const), address: bytes(32), proof: bytes(96), ids: fc.array(bytes(16), { maxLength: 66 }) }),
+  );
+  const item = fc.record({ id: bytes(16), blob: fc.uint8Array({ maxLength: MAILBOX_BLOB_MAX_BYTES + 1 }), expiresAt: fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER), fc.constant(-1)) });
+  const response: fc.Arbitrary<MailboxResponse> = fc.oneof(
+    fc.record({ type: fc.constant('challenge' as const), nonce: bytes(32) }),
+    fc.record({ type: fc.constant('items' as const), items: fc.array(item, { maxLength: 5 }), more: fc.boolean() }),
+    fc.record({ type: fc.constant('deleted' as const), count: count(64) }),
+    fc.record({ type: fc.constant('refused' as const), reason: fc.constantFrom('bad-proof' as const, 'no-challenge' as const, 'rate-limited' as const, 'malformed' as const) }),
+  );
+  const deposit = fc.record({ address: bytes(32), expiresAt: fc.oneof(fc.nat(), fc.constant(-1)), blob: fc.uint8Array({ maxLength: MAILBOX_BLOB_MAX_BYTES + 1 }) });
+  it('requests, responses and deposits encode to bytes that decode back to them, or are refused typed', () => {
+    fc.assert(fc.property(request, (m) => checkEncodes('mailbox request', m, encodeMailboxRequest, decodeMailboxRequest)), params(500));
+    fc.assert(fc.property(response, (m) => checkEncodes('mailbox response', m, encodeMailboxResponse, decodeMailboxResponse)), params(300));
+    fc.assert(fc.property(deposit, (m) => checkEncodes('mailbox deposit', m, encodeDeposit, decodeDeposit)), params(300));
   });
 });
 

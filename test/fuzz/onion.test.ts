@@ -11,9 +11,10 @@ import { sha256 } from '../../src/crypto/hash.ts';
 import { generateX25519, type X25519KeyPair } from '../../src/crypto/x25519.ts';
 import { utf8 } from '../../src/lib/bytes.ts';
 import { deterministicRng } from '../../src/lib/deps.ts';
+import { CompeerError } from '../../src/lib/errors.ts';
 import { buildOnion, ONION_MAX_LAYERS, ONION_MAX_PEER_ID_BYTES, ONION_PACKET_BYTES, ONION_PAYLOAD_BYTES, ONION_VERSION, peelOnion, type OnionLayer } from '../../src/protocol/onion/packet.ts';
 import { decodeSlot, encodeExitSlot, encodeForwardSlot, type Slot } from '../../src/protocol/onion/_slot.ts';
-import { assertRejected, fuzzCodec, params } from './_fuzz.ts';
+import { assertRejected, fuzzCodec, params, sameBytes } from './_fuzz.ts';
 
 const rng = deterministicRng(sha256(utf8('compeer/fuzz/onion')), sha256);
 const relays: X25519KeyPair[] = Array.from({ length: ONION_MAX_LAYERS }, () => generateX25519(rng));
@@ -56,6 +57,36 @@ describe('fuzz: onion packets (src/protocol/onion/packet.ts)', () => {
       params(200),
     );
     assert.ok(hops.length > 0);
+  });
+});
+
+describe('fuzz: onions built from arbitrary paths and payloads (builder and peeler agree)', () => {
+  it('any path of 1 to 6 hops with any next-hop names and any payload peels, hop by hop, to its names and payload — or is refused typed by the builder', () => {
+    const name = fc.oneof(fc.stringMatching(/^[\x21-\x7e]{1,62}$/), fc.string({ maxLength: 70 }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: ONION_MAX_LAYERS }), fc.array(name, { minLength: ONION_MAX_LAYERS, maxLength: ONION_MAX_LAYERS }), fc.nat({ max: ONION_PAYLOAD_BYTES + 2 }), (n, names, size) => {
+        const layers: OnionLayer[] = relays.slice(0, n).map((k, i) => ({ routingKey: k.publicKey, instruction: i === n - 1 ? { kind: 'exit' } : { kind: 'forward', next: names[i] as string } }));
+        const payload = rng.bytes(size);
+        let packet: Uint8Array;
+        try {
+          packet = buildOnion(layers, payload, rng);
+        } catch (e) {
+          // The builder's side: a name that is no printable ASCII of 1–62 characters, a payload too large.
+          assert.ok(e instanceof CompeerError, String(e));
+          return;
+        }
+        for (let i = 0; i < n; i++) {
+          const r = peelOnion([relays[i] as X25519KeyPair], packet);
+          if (i < n - 1) {
+            assert.ok(r.kind === 'forward' && r.next === names[i], `hop ${i} forwards to its name`);
+            if (r.kind === 'forward') packet = r.packet.slice();
+          } else {
+            assert.ok(r.kind === 'exit' && sameBytes(r.payload, payload), 'the last hop gets the payload');
+          }
+        }
+      }),
+      params(150),
+    );
   });
 });
 

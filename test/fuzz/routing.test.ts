@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { sha256 } from '../../src/crypto/hash.ts';
 import { utf8 } from '../../src/lib/bytes.ts';
 import { deterministicRng } from '../../src/lib/deps.ts';
+import { CompeerError } from '../../src/lib/errors.ts';
 import { chunkPayload, createReassembler, parseChunk, CHUNK_HEADER_LENGTH } from '../../src/routing/chunks.ts';
 import { decodeExit, decodeHopAnswer, encodeExit, encodeHopAnswer } from '../../src/routing/exit-frame.ts';
 import { createReplayCache } from '../../src/routing/onion-replay.ts';
@@ -42,6 +43,29 @@ describe('fuzz: chunks (src/routing/chunks.ts)', () => {
     decode: parseChunk,
     encode: (c) => Uint8Array.of(...c.setId, c.index, c.count, ...c.data),
     samples: [...chunks.slice(0, 3), ...chunkPayload(rng.bytes(10), 300, rng)],
+  });
+
+  it('any payload, cut at any capacity, parses and reassembles (in any order) to itself, or is refused typed', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 0, max: 400 }), fc.nat(), (data, capacity, seed) => {
+        let chunks: Uint8Array[];
+        try {
+          chunks = chunkPayload(data, capacity, rng);
+        } catch (e) {
+          // The sender's side: a capacity below the header or a payload over 64 chunks is the caller's mistake.
+          assert.ok(e instanceof CompeerError, String(e));
+          return;
+        }
+        const parts = chunks.map(parseChunk);
+        assert.ok(parts.every((p) => p.count === chunks.length) && chunks.every((c) => c.length <= capacity));
+        const order = chunks.map((c, i) => [c, (i * 7919 + seed) % 1000] as const).sort((a, b) => a[1] - b[1]).map(([c]) => c);
+        const re = createReassembler({ clock: () => 0 });
+        let out: Uint8Array | undefined;
+        for (const c of order) out = re.add(c) ?? out;
+        assert.ok(out !== undefined && sameBytes(out, data));
+      }),
+      params(400),
+    );
   });
 
   it('the reassembler under random and mutated chunks: typed errors only, bounded, and a real payload still gets through', () => {
