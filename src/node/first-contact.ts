@@ -26,6 +26,8 @@ import { fetchBundle } from './bundles.ts';
 import type { Messaging } from './messaging.ts';
 import type { NodeStore } from './node-store.ts';
 import { newMessageId } from './session-io.ts';
+import { rememberFirstBox } from './inbox.ts';
+import { inviteMailboxSecret } from '../protocol/invite.ts';
 
 const PENDING_HELLO = 'node.pending-hello/';
 /**
@@ -125,7 +127,10 @@ export function createFirstContact(d: FirstContactDeps): FirstContact {
   };
 
   return {
-    remember: (contact, inviteSecret) => store.meta.set(PENDING_HELLO + contact, inviteSecret),
+    remember(contact, inviteSecret) {
+      store.meta.set(PENDING_HELLO + contact, inviteSecret);
+      rememberFirstBox(store.meta, contact, inviteMailboxSecret(inviteSecret));
+    },
     startSession,
     async retryPending() {
       await Promise.all(store.meta.keys(PENDING_HELLO).map((key) => setUp(key.slice(PENDING_HELLO.length))));

@@ -5,6 +5,8 @@
  *   node.inbox-of/<contact>   what the contact told us: onion key (32) | mailbox secret (32)
  *   node.inbox-for/<contact>  the secret we gave the contact (we fetch its mailboxes)
  *   node.inbox-key            the onion key our last `inbox` messages carried (a new one is announced)
+ *   node.first-box/<contact>  the mailbox secret of the invite we added the contact from, until its
+ *                             `inbox` arrives: where our first messages go when its node is out of reach
  * This module knows nothing of sessions or the network; messaging.ts sends and applies `inbox` messages.
  */
 import { equalBytes } from '../lib/bytes.ts';
@@ -17,6 +19,7 @@ import type { NodeMeta } from './node-store.ts';
 const THEIRS = 'node.inbox-of/';
 const OURS = 'node.inbox-for/';
 const SENT_KEY = 'node.inbox-key';
+const FIRST_BOX = 'node.first-box/';
 
 export interface ContactInbox {
   readonly routingKey: X25519PublicKey;
@@ -41,6 +44,23 @@ export function applyInbox(meta: NodeMeta, contact: string, m: Extract<AppMessag
   value.set(key, 0);
   value.set(m.mailboxSecret, 32);
   meta.set(THEIRS + contact, value);
+  meta.delete(FIRST_BOX + contact);
+}
+
+/** Inside a transaction: the invite's mailbox secret for a contact added from it (protocol/invite.ts). */
+export function rememberFirstBox(meta: NodeMeta, contact: string, secret: Uint8Array): void {
+  meta.set(FIRST_BOX + contact, secret);
+}
+
+/**
+ * The mailbox secret to deposit a contact's mail under: the one it gave us, else — before its `inbox`
+ * arrived — the one of the invite we added it from.
+ */
+export function depositSecretOf(meta: NodeMeta, contact: string): Uint8Array | undefined {
+  const inbox = inboxOf(meta, contact);
+  if (inbox) return inbox.mailboxSecret;
+  const first = meta.get(FIRST_BOX + contact);
+  return first?.length === MAILBOX_SECRET_LENGTH ? first : undefined;
 }
 
 /** The mailbox secret we gave `contact`, made on first use (inside a transaction). */

@@ -2,6 +2,9 @@
  * The node's outstanding invites: each `compeer id` issues a fresh 16-byte secret, remembered (sealed,
  * in the node's meta area) as SHA-256 of it with its issue time; a `hello` that carries it is accepted
  * once. At most MAX_INVITES are outstanding (the oldest go first) and each lasts INVITE_TTL_MS.
+ * Beside each, the invite's mailbox secret (protocol/invite.ts inviteMailboxSecret): the node fetches
+ * the mailboxes of its newest FETCHED_INVITES outstanding invites, where an invitee that could not reach
+ * this node left its first messages (docs/mailboxes.md "First contact").
  * Also the checks on what an invite shows: local names, and the order of the addresses it carries.
  * This module knows nothing of sessions or the network.
  */
@@ -9,10 +12,17 @@ import { toHex } from '../lib/bytes.ts';
 import type { Rng } from '../lib/deps.ts';
 import { CompeerError, ErrorCodes, ProtocolError } from '../lib/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
-import { INVITE_SECRET_LENGTH } from '../protocol/invite.ts';
+import { INVITE_SECRET_LENGTH, inviteMailboxSecret } from '../protocol/invite.ts';
 import type { NodeMeta } from './node-store.ts';
 
 const PREFIX = 'node.invite/';
+/** node.invite-box/<SHA-256 of the secret, hex>: the invite's mailbox secret. */
+const BOX_PREFIX = 'node.invite-box/';
+/**
+ * Outstanding invites whose mailboxes each fetch asks for, newest first: each costs a challenge and a
+ * fetch per day and holder, and an invite is mostly answered within days of being handed over.
+ */
+export const FETCHED_INVITES = 4;
 export const INVITE_TTL_MS = 30 * 24 * 3600_000;
 export const MAX_INVITES = 100;
 const NAME_MAX_BYTES = 64;
@@ -32,11 +42,35 @@ export function issueInvite(meta: NodeMeta, rng: Rng, now: number): Uint8Array {
     .map((k) => ({ k, at: issuedAt(meta, k) }))
     .sort((x, y) => x.at - y.at);
   outstanding.forEach(({ k, at }, i) => {
-    if (now - at > INVITE_TTL_MS || outstanding.length - i >= MAX_INVITES) meta.delete(k);
+    if (now - at > INVITE_TTL_MS || outstanding.length - i >= MAX_INVITES) forget(meta, k);
   });
   const secret = rng.bytes(INVITE_SECRET_LENGTH);
-  meta.set(keyOf(secret), new TextEncoder().encode(String(now)));
+  const key = keyOf(secret);
+  meta.set(key, new TextEncoder().encode(String(now)));
+  meta.set(BOX_PREFIX + key.slice(PREFIX.length), inviteMailboxSecret(secret));
   return secret;
+}
+
+function forget(meta: NodeMeta, key: string): void {
+  meta.delete(key);
+  meta.delete(BOX_PREFIX + key.slice(PREFIX.length));
+}
+
+/**
+ * The mailbox secrets of the newest FETCHED_INVITES outstanding, unexpired invites, with their issue
+ * times (a fetch need not ask days before an invite existed).
+ */
+export function inviteBoxes(meta: NodeMeta, now: number): { secret: Uint8Array; issuedAt: number }[] {
+  return meta
+    .keys(PREFIX)
+    .map((k) => ({ k, at: issuedAt(meta, k) }))
+    .filter(({ at }) => now - at <= INVITE_TTL_MS)
+    .sort((x, y) => y.at - x.at)
+    .slice(0, FETCHED_INVITES)
+    .flatMap(({ k, at }) => {
+      const secret = meta.get(BOX_PREFIX + k.slice(PREFIX.length));
+      return secret?.length === 32 ? [{ secret, issuedAt: at }] : [];
+    });
 }
 
 /** Accepts an invite secret once (call inside the transaction that adds the contact). */
@@ -44,7 +78,7 @@ export function consumeInvite(meta: NodeMeta, secret: Uint8Array, now: number): 
   const key = keyOf(secret);
   if (meta.get(key) === undefined) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'hello: unknown or used invite');
   if (now - issuedAt(meta, key) > INVITE_TTL_MS) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'hello: expired invite');
-  meta.delete(key); // one-time
+  forget(meta, key); // one-time
 }
 
 /** A local contact name: 1–64 UTF-8 bytes after trimming, no control characters (they could rewrite a terminal). */

@@ -1,6 +1,8 @@
 /**
  * Fetching our mail (docs/mailboxes.md, docs/delivery.md "Mailboxes"): for every contact we gave a
- * mailbox secret, the addresses of the last days are derived and asked of the holders closest to each
+ * mailbox secret, and for our newest outstanding invites (where an invitee that could not reach our
+ * node leaves its first messages: invites.ts), the addresses of the last days are derived and asked of
+ * the holders closest to each
  * — challenge, fetch with a proof of the day key, then delete what was taken. Chunks are reassembled
  * into envelopes and handed to messaging like any routed envelope (deduplicated there by message id).
  * A holder learns an address, a day key and our node (its peer ID and IP address: the fetch is a direct
@@ -28,6 +30,7 @@ import type { RouteTarget } from '../routing/router.ts';
 import type { NetNode } from '../net/index.ts';
 import type { NodeStore } from './node-store.ts';
 import { ourSecrets } from './inbox.ts';
+import { inviteBoxes } from './invites.ts';
 import { byPeer } from './bundles.ts';
 
 /** Days looked at on a full fetch (the longest TTL a sender may choose is 30 days; 7 is the default). */
@@ -98,13 +101,21 @@ export function createMailboxFetcher(d: MailboxFetchDeps): MailboxFetcher {
   };
 
   const run = async (days: number): Promise<number> => {
-    const today = mailboxDay(d.clock());
+    const now = d.clock();
+    const today = mailboxDay(now);
     let total = 0;
     const self = new Set([net.peerId]);
-    for (const { contact, secret } of ourSecrets(d.store.meta)) {
+    const boxes = ourSecrets(d.store.meta).map(({ contact, secret }) => ({
+      secret,
       // The same exclusions as the depositing contact's (outbound.ts): neither end's own node holds.
-      const exclude = new Set([...self, ...byPeer(d.store.contacts.get(contact)?.addresses ?? []).keys()]);
-      for (let day = today; day > today - days; day--) {
+      exclude: new Set([...self, ...byPeer(d.store.contacts.get(contact)?.addresses ?? []).keys()]),
+      from: today - days,
+    }));
+    // An invitee's node is not known yet: only ours is left out (the invitee leaves out its own too, so
+    // at most one of the r holders differs). No day before the invite existed.
+    for (const { secret, issuedAt } of inviteBoxes(d.store.meta, now)) boxes.push({ secret, exclude: self, from: Math.max(today - days, mailboxDay(issuedAt) - 1) });
+    for (const { secret, exclude, from } of boxes) {
+      for (let day = today; day > from; day--) {
         const box = deriveMailbox(secret, day);
         // The r holders of a box at once: one slow or unreachable holder (a timeout, a dial that waits)
         // must not hold back the mail the others have — at a heal that is the first few seconds

@@ -11,7 +11,7 @@ import type { Router, RouteTarget } from '../routing/router.ts';
 import type { NetNode } from '../net/index.ts';
 import type { NodeStore } from './node-store.ts';
 import { byPeer } from './bundles.ts';
-import { inboxOf } from './inbox.ts';
+import { depositSecretOf, inboxOf } from './inbox.ts';
 import type { NetworkState } from './network-state.ts';
 
 /** Where a contact's node and mailboxes are, as the node sees it now. */
@@ -76,9 +76,10 @@ export function createRoutes(d: RouteDeps): Routes {
 
   /** Mailbox: deposits at the holders of today's address of the pair; resolves to whether any stored it. */
   const depositFor = async (contact: string, envelope: Uint8Array, expiresAt: number, hops: number | undefined): Promise<boolean> => {
-    const inbox = inboxOf(store.meta, contact);
-    if (!inbox) return false;
-    const { address } = deriveMailbox(inbox.mailboxSecret, mailboxDay(clock()));
+    // Before the contact's `inbox` arrived (first contact): the mailbox of the invite it handed us.
+    const secret = depositSecretOf(store.meta, contact);
+    if (!secret) return false;
+    const { address } = deriveMailbox(secret, mailboxDay(clock()));
     const away = new Set([net.peerId, ...peersOf(contact).map(([p]) => p)]);
     const holders = d.routes.holdersFor(address, away);
     if (holders.length === 0) return false;

@@ -24,6 +24,7 @@ import { CompeerError, DecodeError, ErrorCodes, LimitError } from '../lib/errors
 import { encodePublicIdentity, PUBLIC_IDENTITY_LENGTH, userIdOf, type PublicIdentity, type UserId } from './identity.ts';
 import { decodeKnownIdentity } from './identity-cache.ts';
 import { StrictReader } from '../lib/reader.ts';
+import { hkdfSha256 } from '../crypto/hkdf.ts';
 
 export const INVITE_VERSION = 0x01;
 export const INVITE_PREFIX = 'compeer://invite/';
@@ -52,6 +53,19 @@ export interface InviteInput {
   /** Candidate addresses; only those ending in /p2p/<one peer id> are kept, at most 4 (see encodeInvite). */
   readonly addresses: readonly string[];
   readonly name?: string | null | undefined;
+}
+
+const INVITE_MAILBOX_INFO = utf8('compeer/invite/v1/mailbox');
+
+/**
+ * The mailbox secret of an invite (docs/mailboxes.md "First contact"): HKDF-SHA256(invite secret, no
+ * salt, "compeer/invite/v1/mailbox", 32). The invitee deposits its first messages in the day mailboxes
+ * of this secret when the inviter's node cannot be reached; the inviter fetches them. One-way: a holder
+ * that learns a day key learns nothing of the invite secret, which alone authenticates the `hello`.
+ */
+export function inviteMailboxSecret(secret: Uint8Array): Uint8Array {
+  assertBytes(secret, 'invite secret', INVITE_SECRET_LENGTH);
+  return hkdfSha256(secret, undefined, INVITE_MAILBOX_INFO, 32);
 }
 
 const PEER_ID_RE = /^[1-9A-HJ-NP-Za-km-z]{1,64}$/;

@@ -72,7 +72,7 @@ async function setup(names: string[]) {
   store.transaction(() => {
     for (const c of contacts) {
       store.contacts.add({ userId: c.userId, name: c.userId.slice(0, 8), publicKey: c.publicKey, createdAt: now, addresses: [c.addr] });
-      first.remember(c.userId, randomBytes(32));
+      first.remember(c.userId, randomBytes(16));
     }
   });
   return { store, first, contacts, reachable, hanging, requests, flushes, advance: (ms: number) => (now += ms) };

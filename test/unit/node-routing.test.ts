@@ -108,6 +108,34 @@ describe('node: onion paths and mailboxes', () => {
       'Alice fetched the ack while Bob is away: delivered',
     );
   });
+
+  test("first contact with an inviter that went offline: the hello waits in the invite's mailbox, the inviter fetches it when back", async () => {
+    const boot = [relays[0]?.node.net.addresses()[0] as string];
+    const carolStore = tableStore('carol');
+    let carol = await startMesh('carol', boot, carolStore);
+    nodes.push(carol);
+    assert.ok(await waitFor(() => relaysKnown(carol) >= 3, 20_000), 'Carol knows the relays');
+    assert.ok((await carol.node.publishBundle()) > 0, "Carol's bundle is in the DHT");
+    const { invite } = await carol.node.id();
+    await carol.node.stop(); // she handed the invite over and left
+    const added = await alice.node.addContact(invite);
+    const { id } = await alice.node.send(added.userId, 'found you through the DHT');
+    const status = async (): Promise<string | undefined> => (await alice.node.messages(added.userId)).find((m) => m.id === id)?.status;
+    // The session from the bundle in the DHT; the hello (with Alice's addresses and inbox) deposited in
+    // the invite's mailbox; the text waits behind the hello until Carol has it.
+    const deposited = (): boolean => alice.logs.find('deposited in mailboxes').some((l) => l.contact === added.userId);
+    assert.ok(await waitFor(deposited, 30_000), "the hello went into the invite's mailbox");
+    assert.equal(await status(), 'queued');
+    carol = await startMesh('carol', boot, carolStore);
+    nodes.push(carol);
+    assert.ok(
+      await waitFor(async () => (await carol.node.fetchMail(2)) >= 0 && (await carol.node.contacts()).some((c) => c.userId === alice.node.userId), 20_000),
+      'Carol fetched the hello from the invite mailbox: Alice is her contact',
+    );
+    assert.ok(await waitFor(async () => (await carol.node.messages('alice')).some((m) => m.text === 'found you through the DHT'), 20_000), 'the text followed');
+    assert.ok(await waitFor(async () => (await status()) === 'delivered', 20_000), `delivered at Alice (${await status()})`);
+    assert.equal((await carol.node.messages('alice')).filter((m) => m.text === 'found you through the DHT').length, 1, 'exactly once');
+  });
 });
 
 describe('node: many messages held at once', () => {
