@@ -181,7 +181,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     // Leave nothing running; the store stays open (the caller opened it and closes it).
     stopped = true;
     await net.stop().catch(() => {});
-    delivery.saveReplay(); // startDelivery took the saved cache out of the store: put it back
+    delivery.saveReplay(); // stops the replay journal's timer; writes the cache whole (nothing was taken out of the store)
     throw e;
   }
   void publishBundle();
