@@ -4,13 +4,19 @@
  * requests, mutated batches, and envelopes Alice really sealed (so they open, authenticated as a
  * contact) around random or mutated session messages — the deep path, past the envelope, into the
  * session and app-message layers; and the bundle, onion and mailbox handlers fed random and mutated
- * requests. Bob's node answers every request (an empty answer or an ack, within
+ * requests; and raw streams of unframed garbage. Bob's node answers every request (an empty answer or an ack, within
  * the frame limit), logs only typed errors, and a real message sent afterwards arrives (the contact's
  * session is not corrupted).
  */
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { tcp } from '@libp2p/tcp';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p } from 'libp2p';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { concatBytes } from '../../src/lib/bytes.ts';
 import { systemRng } from '../../src/lib/system.ts';
 import { BUNDLE_PROTOCOL, bundleRequest } from '../../src/node/bundles.ts';
 import { ONION_PROTOCOL } from '../../src/node/delivery.ts';
@@ -57,6 +63,43 @@ describe('fuzz: the node message handler (src/node/messaging.ts handle, over /co
       params(60),
     );
     assert.deepEqual(untypedLogged(bob.logs.lines), [], 'only typed errors logged');
+  });
+
+  it('raw streams (no framing of ours: garbage headers, huge lengths, partial and extra frames) leave the node serving', async () => {
+    const raw = await createLibp2p({ addresses: { listen: [] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
+    try {
+      const addr = multiaddr(bob.node.net.addresses()[0] ?? '');
+      await raw.dial(addr);
+      const frame = (n: number, body: Uint8Array): Uint8Array => {
+        const h = new Uint8Array(4);
+        new DataView(h.buffer).setUint32(0, n);
+        return concatBytes(h, body);
+      };
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.oneof(
+              bytesArb(64),
+              fc.tuple(fc.constantFrom(0, 1, 100, MSG_BATCH_MAX_BYTES, MSG_BATCH_MAX_BYTES + 1, 0xffffffff), bytesArb(100)).map(([n, b]) => frame(n, b)),
+              bytesArb(100).map((b) => frame(b.length, b)),
+            ),
+            { minLength: 1, maxLength: 4 },
+          ),
+          async (pieces) => {
+            const s = await raw.dialProtocol(addr, MSG_PROTOCOL);
+            for (const p of pieces) s.send(p);
+            // Gone before any answer: the node must clean up after a peer that just leaves.
+            s.abort(new Error('fuzz: raw peer leaves'));
+          },
+        ),
+        params(40),
+      );
+    } finally {
+      await raw.stop();
+    }
+    assert.deepEqual(untypedLogged(bob.logs.lines), [], 'only typed errors logged');
+    // Still serving: a request is answered (empty: one byte is no envelope); the next test sends a real message.
+    assert.equal((await alice.node.net.request(bob.node.peerId, bob.node.net.addresses(), MSG_PROTOCOL, Uint8Array.of(1), { timeoutMs: 10_000 })).length, 0);
   });
 
   it('random requests, mutated batches, and sealed envelopes from a contact around random or mutated session messages: always answered, typed errors only; a real message still arrives', async () => {
