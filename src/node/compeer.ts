@@ -69,6 +69,11 @@ export interface CompeerOptions {
   readonly retryIntervalMs?: number;
   /** Prekey maintenance and bundle republishing (default 1 h). */
   readonly maintenanceIntervalMs?: number;
+  /**
+   * First wait before publishing the bundle again when no DHT peer stored it (default 5 s; doubling
+   * up to 5 min, until one does).
+   */
+  readonly publishRetryMs?: number;
   /** Deadline of one delivery or bundle request (default 5 s). */
   readonly requestTimeoutMs?: number;
   /** Deadline of a DHT put/get (default 5 s). */
@@ -159,12 +164,36 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     try {
       const stored = await net.dhtPut(bundleDhtKey(userId), prekeys.published(clock()), { timeoutMs: dhtTimeoutMs });
       if (net.connections().length > 0) network.dht(stored > 0);
+      log.debug('bundle published', { stored });
       return stored;
     } catch (e) {
       log.warn('bundle publish failed', { error: e instanceof Error ? e : String(e) });
       network.dht(false);
       return 0;
     }
+  };
+  /**
+   * The bundle published until a DHT peer stores it: a node that starts before it has peers (or after
+   * a cut) stored it nowhere, and a contact adding our invite while we are offline finds the bundle
+   * only in the DHT (docs/mailboxes.md "First contact") — waiting for the hourly republish left it
+   * unreachable for up to an hour.
+   */
+  const publishRetryMin = opts.publishRetryMs ?? 5_000;
+  let publishDelay = publishRetryMin;
+  let publishTimer: NodeJS.Timeout | undefined;
+  const publishUntilStored = (): void => {
+    clearTimeout(publishTimer);
+    publishTimer = undefined;
+    void publishBundle().then((stored) => {
+      if (stopped) return;
+      if (stored > 0) {
+        publishDelay = publishRetryMin;
+        return;
+      }
+      publishTimer = setTimeout(publishUntilStored, publishDelay);
+      publishTimer.unref();
+      publishDelay = Math.min(publishDelay * 2, 300_000);
+    });
   };
   let discovery: { stop(): Promise<void> } | undefined;
   try {
@@ -184,7 +213,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     delivery.saveReplay(); // stops the replay journal's timer; writes the cache whole (nothing was taken out of the store)
     throw e;
   }
-  void publishBundle();
+  publishUntilStored();
 
   // The outbox tick does not wait for the flushes it starts: each contact's flush guards itself
   // (outbound.ts, one per contact; a tick that finds it running marks it to run again), so a contact
@@ -228,7 +257,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     } catch (e) {
       log.error('prekey maintenance failed', { error: e instanceof Error ? e : String(e) });
     }
-    void publishBundle();
+    publishUntilStored();
     try {
       if (delivery.keys.rotate()) msg.announceInbox();
     } catch (e) {
@@ -384,6 +413,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       clearInterval(maintenance);
       loops.stop();
       clearTimeout(lateAnnounce);
+      clearTimeout(publishTimer);
       if (discovery) await discovery.stop().catch((e: unknown) => log.warn('discovery stop failed', { error: e instanceof Error ? e : String(e) }));
       await net.stop();
       delivery.saveReplay(); // after net.stop(): no packet can be recorded after the snapshot

@@ -65,6 +65,28 @@ describe('node: DHT bundles', () => {
   });
 });
 
+describe('node: the bundle published until stored', () => {
+  let lone: TestNode | undefined;
+  let later: TestNode | undefined;
+  after(async () => {
+    await later?.node.stop();
+    await lone?.node.stop();
+  });
+
+  test('a node that starts with no peer publishes its bundle again until a DHT peer stores it (not an hour later)', async () => {
+    lone = await startCompeer('lone', { publishRetryMs: 100 });
+    const stored = (): number => Math.max(0, ...(lone?.logs.find('bundle published') ?? []).map((l) => Number(l.stored)));
+    assert.ok(await waitFor(() => (lone?.logs.find('bundle published').length ?? 0) + (lone?.logs.find('bundle publish failed').length ?? 0) > 0, 10_000), 'the first publish ran');
+    assert.equal(stored(), 0, 'alone: stored nowhere');
+    later = await startCompeer('later', { bootstrap: lone.node.net.addresses() });
+    // The test never asks: the node's own retries store it once a DHT peer is there.
+    assert.ok(await waitFor(() => stored() >= 1, 30_000), 'stored on the peer that came later');
+    await lone.node.stop(); // only that peer can answer now
+    const [record] = await later.node.net.dhtGet(bundleDhtKey(lone.node.userId), { timeoutMs: 2_000 });
+    assert.equal(bundleDecodeUserId(record as Uint8Array), lone.node.userId);
+  });
+});
+
 function bundleDecodeUserId(bytes: Uint8Array): string {
   return decodePrekeyBundle(bytes).userId;
 }
