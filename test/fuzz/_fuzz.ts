@@ -289,7 +289,8 @@ export function fuzzCodec<T>(it: (name: string, fn: () => void) => unknown, f: C
 
 /**
  * Warnings and errors a node logged with an untyped error: a non-Compeer name (Error, TypeError,
- * RangeError…), a bare string, no code, or an INTERNAL code (what a handler wraps an untyped throw in).
+ * RangeError…), no code, an INTERNAL code (what a handler wraps an untyped throw in), or a string that
+ * reads like a stringified throw.
  * Debug lines are left out: they carry the network's own noise (a DHT put timing out), not input handling.
  */
 export function untypedLogged(lines: readonly Record<string, unknown>[]): string[] {
@@ -299,7 +300,10 @@ export function untypedLogged(lines: readonly Record<string, unknown>[]): string
     for (const [k, v] of Object.entries(l)) {
       if (k !== 'error' && k !== 'err') continue;
       const e = v as { name?: unknown; code?: unknown } | string | null;
-      if (typeof e === 'string' || e === null || e.code === undefined || e.code === 'INTERNAL' || ['Error', 'TypeError', 'RangeError'].includes(String(e.name))) bad.push(JSON.stringify(l));
+      // A string is either a description ('batch mixes senders') or String(e) of a non-Error throw.
+      if (typeof e === 'string') {
+        if (/Error\b|undefined|null|\[object /.test(e)) bad.push(JSON.stringify(l));
+      } else if (e === null || e.code === undefined || e.code === 'INTERNAL' || ['Error', 'TypeError', 'RangeError'].includes(String(e.name))) bad.push(JSON.stringify(l));
     }
   }
   return bad;

@@ -105,13 +105,14 @@ describe('fuzz: the node message handler (src/node/messaging.ts handle, over /co
   it('random requests, mutated batches, and sealed envelopes from a contact around random or mutated session messages: always answered, typed errors only; a real message still arrives', async () => {
     const bobPub = bob.store.identity.public;
     const seal = (content: Uint8Array): Uint8Array => sealEnvelope(aliceId, bobPub, content, systemRng);
+    const stranger = generateIdentity(systemRng);
     // Session messages' shapes: a normal one (type 2) and a prekey one (type 1, length, initial message).
     const contents = [Uint8Array.of(SESSION_MESSAGE_NORMAL, ...systemRng.bytes(120)), Uint8Array.of(SESSION_MESSAGE_PREKEY, 0x04, 0xf3, ...systemRng.bytes(1400))];
     const batch = encodeMsgBatch([seal(contents[0] as Uint8Array), seal(contents[1] as Uint8Array)]);
     const request = (b: Uint8Array): Promise<Uint8Array> => alice.node.net.request(bob.node.peerId, bob.node.net.addresses(), MSG_PROTOCOL, b, { timeoutMs: 10_000 });
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom('random', 'batch', 'sealed-random', 'sealed-mutated'),
+        fc.constantFrom('random', 'batch', 'sealed-random', 'sealed-mutated', 'mixed'),
         bytesArb(600),
         fc.nat({ max: 1 }),
         mutationsArb,
@@ -120,7 +121,9 @@ describe('fuzz: the node message handler (src/node/messaging.ts handle, over /co
           if (kind === 'random') req = junk;
           else if (kind === 'batch') req = mutateAll(batch, ms);
           else if (kind === 'sealed-random') req = seal(junk);
-          else req = seal(mutateAll(contents[i] as Uint8Array, ms));
+          else if (kind === 'sealed-mutated') req = seal(mutateAll(contents[i] as Uint8Array, ms));
+          // One batch, two senders (a contact and a stranger): refused whole.
+          else req = encodeMsgBatch([seal(contents[i] as Uint8Array), sealEnvelope(stranger, bobPub, junk, systemRng)]);
           if (req.length > MSG_BATCH_MAX_BYTES) return; // refused by the transport before the handler
           const res = await request(req);
           assert.ok(res.length <= MSG_BATCH_MAX_BYTES, 'an answer within the frame limit');
