@@ -7,7 +7,8 @@
  * processing: random bytes and mutated real app messages (routing keys that are no valid point,
  * odd addresses, unknown acks, bad SAS messages, hellos with wrong secrets, nested sizes…). Bob's node
  * always answers, logs only typed errors, its answers decode as acks, and a real text sent afterwards
- * is shown exactly once.
+ * is shown exactly once. Also first contacts from strangers holding a real invite whose first app
+ * message is random or a mutated hello.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -18,14 +19,14 @@ import { BUNDLE_PROTOCOL, bundleRequest } from '../../src/node/bundles.ts';
 import { MSG_PROTOCOL } from '../../src/node/messaging.ts';
 import { decodePrekeyBundle } from '../../src/protocol/handshake/bundle.ts';
 import { generateIdentity } from '../../src/protocol/identity.ts';
-import { inviteToLink } from '../../src/protocol/invite.ts';
+import { inviteToLink, parseInviteLink } from '../../src/protocol/invite.ts';
 import { openEnvelope, sealEnvelope } from '../../src/protocol/sealed/envelope.ts';
 import { initiateSession, sessionDecrypt, sessionEncrypt, type Session } from '../../src/protocol/session.ts';
-import { decodeAppMessage, encodeAppMessage, type AppMessage } from '../../src/protocol/wire/app-message.ts';
+import { decodeAppMessage, encodeAppMessage, type AppMessage, type BatchableMessage } from '../../src/protocol/wire/app-message.ts';
 import type { NetNode } from '../../src/net/types.ts';
 import { startNode } from '../unit/net-helpers.ts';
 import { startCompeer, type TestNode } from '../unit/node-helpers.ts';
-import { bytesArb, mutateAll, mutationsArb, runs, untypedLogged } from './_fuzz.ts';
+import { attemptAsync, bytesArb, mutateAll, mutationsArb, runs, untypedLogged } from './_fuzz.ts';
 
 const id = (): Uint8Array => systemRng.bytes(16);
 
@@ -62,6 +63,29 @@ describe('fuzz: app messages from a contact, processed by a node (src/node/messa
   after(async () => {
     await bob?.node.stop();
     await carrier?.stop();
+  });
+
+  it('first contacts from strangers holding a real invite, whose first app message is random or a mutated hello (alone or leading a batch): typed errors only', async () => {
+    const hello = (secret: Uint8Array): AppMessage => ({ type: 'hello', id: id(), inviteSecret: secret, name: 'Stranger' });
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('random', 'hello', 'batch'), bytesArb(200), mutationsArb, async (kind, junk, ms) => {
+        const stranger = generateIdentity(systemRng);
+        const invite = parseInviteLink((await bob.node.id()).invite);
+        const bundle = decodePrekeyBundle(await carrier.request(bob.node.peerId, bob.node.net.addresses(), BUNDLE_PROTOCOL, bundleRequest(bob.node.userId), { timeoutMs: 10_000 }));
+        const s = initiateSession(stranger, bundle, systemRng);
+        const first: AppMessage = kind === 'batch' ? { type: 'batch', messages: [hello(invite.secret) as BatchableMessage, { type: 'text', id: id(), sentAt: 1, text: 'hi' }] } : hello(invite.secret);
+        const app = kind === 'random' ? junk : mutateAll(encodeAppMessage(first), ms);
+        const env = sealEnvelope(stranger, bob.store.identity.public, sessionEncrypt(s, app, systemRng), systemRng);
+        await attemptAsync('first contact', () => carrier.request(bob.node.peerId, bob.node.net.addresses(), MSG_PROTOCOL, env, { timeoutMs: 10_000 }));
+      }),
+      // Each run fetches a fresh bundle (a first contact uses up its one-time prekeys): the bundle
+      // handler's rate limit (burst 20) bounds the runs, whatever FUZZ_RUNS says.
+      { numRuns: 18 },
+    );
+    assert.deepEqual(untypedLogged(bob.logs.lines), [], 'only typed errors logged');
+    const contacts = await bob.node.contacts();
+    assert.ok(contacts.some((c) => c.name === 'carol' && !c.keyChanged), 'Carol is still Carol');
+    console.log(`first contacts: ${contacts.length - 1} strangers accepted as contacts`);
   });
 
   it('random and mutated app messages: always answered, typed errors only; a real text afterwards is shown once', async () => {
