@@ -238,6 +238,45 @@ export async function startMesh(path: (name: string) => string, relays: number, 
   return { relayDirs, relays: [first, ...started.slice(0, relays - 1)], bootstrap, users: started.slice(relays - 1) };
 }
 
+export interface AliceAndBob {
+  readonly a: string;
+  readonly b: string;
+  /** Bob's TCP port, kept for his restarts (where Alice knew him). */
+  readonly bobPort: number;
+  readonly mesh: Mesh;
+  readonly alice: Daemon;
+  readonly bob: Daemon;
+  /** A test diagnostic with the seconds since the start. */
+  mark(what: string): void;
+}
+
+/**
+ * The cast of most delivery tests: a mesh of `relays` relays (startMesh), Alice and Bob, each with
+ * extra `start` arguments; their folders are removed after the test.
+ */
+export async function aliceAndBob(
+  t: { after(fn: () => void): void; diagnostic(message: string): void },
+  relays: number,
+  args: { alice?: readonly string[]; bob?: readonly string[]; relays?: readonly string[] } = {},
+): Promise<AliceAndBob> {
+  const path = tempDirs(t);
+  const t0 = Date.now();
+  const mark = (what: string): void => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
+  const [a, b] = [path('alice'), path('bob')];
+  const bobPort = await freePort();
+  const mesh = await startMesh(
+    path,
+    relays,
+    [
+      { dir: a, name: 'alice', port: await freePort(), args: args.alice ?? [] },
+      { dir: b, name: 'bob', port: bobPort, args: args.bob ?? [] },
+    ],
+    args.relays ?? [],
+  );
+  const [alice, bob] = mesh.users as [Daemon, Daemon];
+  return { a, b, bobPort, mesh, alice, bob, mark };
+}
+
 /**
  * Alice adds Bob from his invite and sends him a first message (the session's hello, direct) and a
  * second one through `hops` relays — strict, so it waits until Alice knows that many relays and Bob's

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
 import type { IdentityInfo, MessageInfo } from '../../src/node/types.ts';
-import { compeerJson, eventually, freePort, meshArgs, messageWhere, startDaemon, startMesh, stopAll, tempDirs, type Daemon } from './cli-helpers.ts';
+import { aliceAndBob, compeerJson, eventually, meshArgs, messageWhere, startDaemon, stopAll, type Daemon } from './cli-helpers.ts';
 
 /** Mailbox items a holder keeps: [all, already expired at `now`] (read-only beside the running daemon). */
 function heldItems(dir: string, now: number): [number, number] {
@@ -30,17 +30,8 @@ describe('delivery: recipient offline (issue 5, test 1)', { timeout: 200_000 }, 
   after(stopAll);
 
   it('held while Bob is away, delivered once when he is back; a short TTL expires', async (t) => {
-    const path = tempDirs(t);
-    const t0 = Date.now();
-    const mark = (what: string): void => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
-    const [a, b] = [path('alice'), path('bob')];
-    const pb = await freePort();
-    const mesh = await startMesh(path, 3, [
-      { dir: a, name: 'alice', port: await freePort() },
-      { dir: b, name: 'bob', port: pb },
-    ]);
+    const { a, b, bobPort: pb, mesh, alice, bob: bob0, mark } = await aliceAndBob(t, 3);
     const relays = { dirs: mesh.relayDirs, daemons: mesh.relays, bootstrap: mesh.bootstrap };
-    const [alice, bob0] = mesh.users as [Daemon, Daemon];
     let bob: Daemon = bob0;
     mark('5 daemons up');
 

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createApiClient, resolveTarget } from '../../src/api/client.ts';
-import { compeerJson, eventually, freePort, introduce, startMesh, stopAll, tempDirs, type Daemon } from './cli-helpers.ts';
+import { aliceAndBob, compeerJson, eventually, introduce, stopAll } from './cli-helpers.ts';
 
 const STREAM = 30;
 const relayedCount = (stderr: string): number => stderr.split('onion packet relayed').length - 1;
@@ -19,24 +19,11 @@ describe('delivery: a relay killed mid-stream (issue 5, test 2)', { timeout: 150
   after(stopAll);
 
   it('every message arrives once and is delivered after a path relay is killed', async (t) => {
-    const path = tempDirs(t);
-    const t0 = Date.now();
-    const mark = (what: string): void => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
-    const [a, b] = [path('alice'), path('bob')];
     // Relays log at debug: "onion packet relayed" tells which of them carry Alice's paths.
     // Alice and Bob log at info: "path failed, re-selecting" is the router's word for a re-selection.
     const info = ['--log-level', 'info'];
-    const mesh = await startMesh(
-      path,
-      4,
-      [
-        { dir: a, name: 'alice', port: await freePort(), args: info },
-        { dir: b, name: 'bob', port: await freePort(), args: info },
-      ],
-      ['--log-level', 'debug'],
-    );
+    const { a, b, mesh, alice, bob, mark } = await aliceAndBob(t, 4, { alice: info, bob: info, relays: ['--log-level', 'debug'] });
     const relays = { daemons: mesh.relays };
-    const [alice, bob] = mesh.users as [Daemon, Daemon];
     mark('6 daemons up');
     await introduce(a, b, 2);
     mark('mesh ready');

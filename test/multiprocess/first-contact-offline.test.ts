@@ -9,22 +9,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { IdentityInfo, MessageInfo } from '../../src/node/types.ts';
-import { compeerJson, eventually, freePort, meshArgs, messageWhere, startDaemon, startMesh, stopAll, tempDirs, type Daemon } from './cli-helpers.ts';
+import { aliceAndBob, compeerJson, eventually, meshArgs, messageWhere, startDaemon, stopAll } from './cli-helpers.ts';
 
 describe('first contact: the inviter offline', { timeout: 240_000 }, () => {
   after(stopAll);
 
   it("Bob hands over his invite and leaves; Alice adds it and writes; Bob back: Alice is his contact, her message shown once, delivered", async (t) => {
-    const path = tempDirs(t);
-    const t0 = Date.now();
-    const mark = (what: string): void => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
-    const [a, b] = [path('alice'), path('bob')];
-    const pb = await freePort();
-    const mesh = await startMesh(path, 3, [
-      { dir: a, name: 'alice', port: await freePort() },
-      { dir: b, name: 'bob', port: pb, args: ['--log-level', 'debug'] },
-    ]);
-    const [alice, bob] = mesh.users as [Daemon, Daemon];
+    const { a, b, bobPort, mesh, alice, bob, mark } = await aliceAndBob(t, 3, { bob: ['--log-level', 'debug'] });
     // Bob's node publishes its bundle until a DHT peer stores it (src/node/compeer.ts).
     await eventually(async () => (/"msg":"bundle published"[^\n]*"stored":[1-9]/.test(bob.stderr()) ? true : undefined), "Bob's bundle stored in the DHT", 60_000);
     mark('5 daemons up, Bob\'s bundle in the DHT');
@@ -39,7 +30,7 @@ describe('first contact: the inviter offline', { timeout: 240_000 }, () => {
     assert.equal((await compeerJson<MessageInfo[]>(a, ['messages', 'bob'])).find((m) => m.text === 'found you through the DHT')?.status, 'queued', 'the text waits behind the hello');
     mark('hello held');
 
-    const bob2 = await startDaemon(b, meshArgs(pb, [mesh.bootstrap]));
+    const bob2 = await startDaemon(b, meshArgs(bobPort, [mesh.bootstrap]));
     await eventually(async () => ((await compeerJson<{ userId: string }[]>(b, ['contacts']).catch(() => [])).some((c) => c.userId === alice.userId) ? true : undefined), "Alice among Bob's contacts", 60_000);
     mark('Bob accepted the hello from the invite mailbox');
     await messageWhere(b, 'alice', 'found you through the DHT', (m) => m.direction === 'in', 'the message at Bob', 60_000);

@@ -52,7 +52,8 @@ describe('node: the onion replay cache across a restart', () => {
     for (const n of nodes) await n.node.stop().catch(() => {});
   });
 
-  test('a relay restarted on its store refuses a packet it relayed before; the saved cache stays in the store', async () => {
+  /** Bob, a relay bootstrapped from Bob and connected to him, and Alice (who hands packets to the relay). */
+  const threeNodes = async () => {
     const bob = await startCompeer('bob');
     nodes.push(bob);
     const boot = [bob.node.net.addresses()[0] as string];
@@ -61,6 +62,11 @@ describe('node: the onion replay cache across a restart', () => {
     nodes.push(relay, alice);
     const linked = (r: TestNode) => () => r.node.net.connections().some((c) => c.peerId === bob.node.peerId);
     assert.ok(await waitFor(linked(relay), 10_000), 'the relay is connected to Bob');
+    return { bob, relay, alice, boot, linked };
+  };
+
+  test('a relay restarted on its store refuses a packet it relayed before; the saved cache stays in the store', async () => {
+    const { bob, relay, alice, boot, linked } = await threeNodes();
 
     const packet = packetVia(relay, bob, 'before the restart');
     const taken = await hand(alice, relay, packet);
@@ -126,14 +132,7 @@ describe('node: the onion replay cache across a restart', () => {
   });
 
   test('a relay that crashed refuses, once started again on its store, a packet it relayed more than a flush interval before', async () => {
-    const bob = await startCompeer('bob');
-    nodes.push(bob);
-    const boot = [bob.node.net.addresses()[0] as string];
-    const relay = await startCompeer('relay', { bootstrap: boot });
-    const alice = await startCompeer('alice');
-    nodes.push(relay, alice);
-    const linked = (r: TestNode) => () => r.node.net.connections().some((c) => c.peerId === bob.node.peerId);
-    assert.ok(await waitFor(linked(relay), 10_000), 'the relay is connected to Bob');
+    const { bob, relay, alice, boot, linked } = await threeNodes();
 
     const packet = packetVia(relay, bob, 'before the crash');
     assert.deepEqual(await hand(alice, relay, packet), { status: 'ok', depth: 0 }, 'relayed, and Bob took it');
