@@ -35,6 +35,13 @@ import { byPeer } from './bundles.ts';
 
 /** Days looked at on a full fetch (the longest TTL a sender may choose is 30 days; 7 is the default). */
 export const FULL_FETCH_DAYS = 8;
+/**
+ * Invite boxes are asked at the first fetch after start, then at most this often: an invitee deposits
+ * there only while our node is out of its reach (mostly: offline, and so fetched at our next start),
+ * and each box costs every holder a challenge and a fetch per day asked — a node with unanswered
+ * invites would otherwise add that to every poll, for a month.
+ */
+export const INVITE_FETCH_EVERY_MS = 10 * 60_000;
 const ROUNDS_PER_MAILBOX = 8;
 
 export interface MailboxFetchDeps {
@@ -57,6 +64,7 @@ export function createMailboxFetcher(d: MailboxFetchDeps): MailboxFetcher {
   const { net, log } = d;
   const reassembler = createReassembler({ clock: d.clock });
   let running: Promise<number> | undefined;
+  let invitesAskedAt: number | undefined;
 
   const ask = async (holder: RouteTarget, req: MailboxRequest): Promise<MailboxResponse> => {
     const res = await net.request(holder.peerId, holder.addresses, MAILBOX_PROTOCOL, encodeMailboxRequest(req), {
@@ -113,7 +121,10 @@ export function createMailboxFetcher(d: MailboxFetchDeps): MailboxFetcher {
     }));
     // An invitee's node is not known yet: only ours is left out (the invitee leaves out its own too, so
     // at most one of the r holders differs). No day before the invite existed.
-    for (const { secret, issuedAt } of inviteBoxes(d.store.meta, now)) boxes.push({ secret, exclude: self, from: Math.max(today - days, mailboxDay(issuedAt) - 1) });
+    if (invitesAskedAt === undefined || now - invitesAskedAt >= INVITE_FETCH_EVERY_MS) {
+      invitesAskedAt = now;
+      for (const { secret, issuedAt } of inviteBoxes(d.store.meta, now)) boxes.push({ secret, exclude: self, from: Math.max(today - days, mailboxDay(issuedAt) - 1) });
+    }
     for (const { secret, exclude, from } of boxes) {
       for (let day = today; day > from; day--) {
         const box = deriveMailbox(secret, day);

@@ -8,7 +8,11 @@ import { describe, it } from 'node:test';
 import { toHex } from '../../src/lib/bytes.ts';
 import { systemRng } from '../../src/lib/system.ts';
 import { consumeInvite, FETCHED_INVITES, INVITE_TTL_MS, inviteBoxes, issueInvite, MAX_INVITES } from '../../src/node/invites.ts';
+import { silentLogger } from '../../src/lib/log.ts';
+import type { NetNode } from '../../src/net/index.ts';
+import { createMailboxFetcher, INVITE_FETCH_EVERY_MS } from '../../src/node/mailbox-fetch.ts';
 import { memoryNodeStore } from '../../src/node/node-store.ts';
+import { deriveMailbox, mailboxDay } from '../../src/protocol/mailbox/keys.ts';
 import { generateIdentity } from '../../src/protocol/identity.ts';
 import { INVITE_SECRET_LENGTH, inviteMailboxSecret } from '../../src/protocol/invite.ts';
 
@@ -43,5 +47,38 @@ describe('node: invites and their mailboxes', () => {
     assert.deepEqual(inviteMailboxSecret(s), inviteMailboxSecret(Uint8Array.from(s)));
     assert.notDeepEqual(inviteMailboxSecret(s), inviteMailboxSecret(systemRng.bytes(INVITE_SECRET_LENGTH)));
     assert.throws(() => inviteMailboxSecret(new Uint8Array(32)), (e: unknown) => e instanceof Error && /16 bytes/.test(e.message));
+  });
+});
+
+describe('node: the mailbox fetch asks the invite boxes', () => {
+  it('at the first fetch after start, then at most every INVITE_FETCH_EVERY_MS, only the days since the invite', async () => {
+    const store = memoryNodeStore(generateIdentity(systemRng), 'inviter');
+    let now = T0;
+    const secret = store.transaction(() => issueInvite(store.meta, systemRng, now));
+    const box = inviteMailboxSecret(secret);
+    const asked: string[] = [];
+    const fetcher = createMailboxFetcher({
+      store,
+      net: { peerId: 'self' } as unknown as NetNode,
+      rng: systemRng,
+      clock: () => now,
+      log: silentLogger,
+      holdersFor: (address) => {
+        asked.push(toHex(address));
+        return []; // no holder: only which boxes are asked counts here
+      },
+      onEnvelope: async () => {},
+      timeoutMs: 1_000,
+    });
+    const boxOf = (at: number): string => toHex(deriveMailbox(box, mailboxDay(at)).address);
+    await fetcher.fetch(8);
+    assert.deepEqual(asked, [boxOf(now)], 'the invite box of its one day (no contact yet, nothing before the invite)');
+    asked.length = 0;
+    now += INVITE_FETCH_EVERY_MS - 1;
+    await fetcher.fetch(2);
+    assert.deepEqual(asked, [], 'not at every poll');
+    now += 1;
+    await fetcher.fetch(2);
+    assert.deepEqual(asked, [boxOf(now)]);
   });
 });
