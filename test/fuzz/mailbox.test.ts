@@ -11,56 +11,27 @@ import fc from 'fast-check';
 import { sha256 } from '../../src/crypto/hash.ts';
 import { deterministicRng } from '../../src/lib/deps.ts';
 import { deriveMailbox, signMailboxProof, verifyMailboxProof } from '../../src/protocol/mailbox/keys.ts';
-import {
-  decodeDeposit,
-  decodeMailboxRequest,
-  decodeMailboxResponse,
-  encodeDeposit,
-  encodeMailboxRequest,
-  encodeMailboxResponse,
-  MAILBOX_BLOB_MAX_BYTES,
-  MAILBOX_RESPONSE_MAX_BYTES,
-  type MailboxRequest,
-  type MailboxResponse,
-} from '../../src/protocol/mailbox/wire.ts';
+import { decodeDeposit, decodeMailboxRequest, decodeMailboxResponse, encodeDeposit, encodeMailboxRequest, encodeMailboxResponse, MAILBOX_BLOB_MAX_BYTES, MAILBOX_RESPONSE_MAX_BYTES, type MailboxRequest, type MailboxResponse } from '../../src/protocol/mailbox/wire.ts';
+import { deposits, fill, requests, responses } from '../unit/mailbox-fixtures.ts';
 import { createMailboxHolder, mailboxItemId } from '../../src/routing/mailbox-holder.ts';
 import { memoryMailboxRepository } from '../../src/store/mailboxes.ts';
 import { memoryTransactions } from '../../src/store/memory-tx.ts';
 import { assertRejected, bytesArb, checkEncodes, fuzzCodec, mutateAll, mutationsArb, params, sameBytes } from './_fuzz.ts';
 
-const fill = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
+// The codec samples are the unit tests' (every shape, smallest and largest counts); the holder's
+// mailbox is a real one, so proofs can be made for it.
 const box = deriveMailbox(fill(32, 1), 20_000);
-const address = box.address;
-const proof = fill(96, 0xbb);
-const ids = (n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => fill(16, i));
-
-const requests: MailboxRequest[] = [
-  { type: 'challenge' },
-  { type: 'fetch', address, proof, limit: 1 },
-  { type: 'fetch', address, proof, limit: 64 },
-  { type: 'delete', address, proof, ids: ids(1) },
-  { type: 'delete', address, proof, ids: ids(64) },
-];
-const item = (i: number, len: number) => ({ id: fill(16, i), blob: fill(len, i + 1), expiresAt: 1_700_000_000_000 + i });
-const responses: MailboxResponse[] = [
-  { type: 'challenge', nonce: fill(32, 7) },
-  { type: 'items', items: [], more: false },
-  { type: 'items', items: [item(1, 1), item(2, 100)], more: true },
-  { type: 'items', items: Array.from({ length: 64 }, (_, i) => item(i, i === 0 ? MAILBOX_BLOB_MAX_BYTES : 40)), more: false },
-  { type: 'deleted', count: 0 },
-  { type: 'deleted', count: 64 },
-  { type: 'refused', reason: 'bad-proof' },
-  { type: 'refused', reason: 'malformed' },
-];
+/** The full 64-item response (206 KB) is left out: every truncation of it would take minutes. */
+const responseSamples = responses.map(encodeMailboxResponse).filter((b) => b.length < 16_384);
 
 describe('fuzz: mailbox wire (src/protocol/mailbox/wire.ts)', () => {
   fuzzCodec(it, { name: 'mailbox request', decode: decodeMailboxRequest, encode: encodeMailboxRequest, samples: requests.map(encodeMailboxRequest), mutationRuns: 1600 });
-  fuzzCodec(it, { name: 'mailbox response', decode: decodeMailboxResponse, encode: encodeMailboxResponse, samples: responses.map(encodeMailboxResponse), mutationRuns: 1200, maxRandom: 4096 });
+  fuzzCodec(it, { name: 'mailbox response', decode: decodeMailboxResponse, encode: encodeMailboxResponse, samples: responseSamples, mutationRuns: 1200, maxRandom: 4096 });
   fuzzCodec(it, {
     name: 'mailbox deposit',
     decode: decodeDeposit,
     encode: encodeDeposit,
-    samples: [encodeDeposit({ address, expiresAt: 0, blob: fill(1, 1) }), encodeDeposit({ address, expiresAt: Number.MAX_SAFE_INTEGER, blob: fill(MAILBOX_BLOB_MAX_BYTES, 2) })],
+    samples: deposits.map(encodeDeposit),
     mutationRuns: 1200,
   });
 });
@@ -92,19 +63,19 @@ describe('fuzz: mailbox proofs (src/protocol/mailbox/keys.ts)', () => {
   it('a mutated proof, challenge, address or holder never verifies', () => {
     const challenge = fill(32, 5);
     const good = signMailboxProof(box, 'holder', challenge, 'fetch');
-    verifyMailboxProof(address, 'holder', challenge, 'fetch', good);
+    verifyMailboxProof(box.address, 'holder', challenge, 'fetch', good);
     fc.assert(
       fc.property(fc.constantFrom('proof', 'challenge', 'address'), mutationsArb, (which, ms) => {
         const p = which === 'proof' ? mutateAll(good, ms) : good;
         const c = which === 'challenge' ? mutateAll(challenge, ms) : challenge;
-        const a = which === 'address' ? mutateAll(address, ms) : address;
-        if (sameBytes(p, good) && sameBytes(c, challenge) && sameBytes(a, address)) return;
+        const a = which === 'address' ? mutateAll(box.address, ms) : box.address;
+        if (sameBytes(p, good) && sameBytes(c, challenge) && sameBytes(a, box.address)) return;
         assertRejected(`mailbox proof (${which} mutated)`, () => verifyMailboxProof(a, 'holder', c, 'fetch', p));
       }),
       params(400),
     );
-    assertRejected('mailbox proof for another op', () => verifyMailboxProof(address, 'holder', challenge, 'delete', good));
-    assertRejected('mailbox proof for another holder', () => verifyMailboxProof(address, 'holder2', challenge, 'fetch', good));
+    assertRejected('mailbox proof for another op', () => verifyMailboxProof(box.address, 'holder', challenge, 'delete', good));
+    assertRejected('mailbox proof for another holder', () => verifyMailboxProof(box.address, 'holder2', challenge, 'fetch', good));
   });
 });
 
@@ -137,7 +108,7 @@ describe('fuzz: the mailbox holder handler (src/routing/mailbox-holder.ts handle
             selfPeerId: 'holder',
             limits: { maxChallenges: 2 },
           });
-          for (let i = 0; i < 3; i++) holder.deposit(address, fill(50, i), T0 + 86_400_000);
+          for (let i = 0; i < 3; i++) holder.deposit(box.address, fill(50, i), T0 + 86_400_000);
           for (const s of steps) {
             now += s.dt;
             let req: Uint8Array;
@@ -147,7 +118,7 @@ describe('fuzz: the mailbox holder handler (src/routing/mailbox-holder.ts handle
               const nonce = decodeMailboxResponse(holder.handle(s.peer, encodeMailboxRequest({ type: 'challenge' })));
               assert.equal(nonce.type, 'challenge');
               const p = signMailboxProof(box, 'holder', nonce.type === 'challenge' ? nonce.nonce : new Uint8Array(32), 'fetch');
-              req = mutateAll(encodeMailboxRequest({ type: 'fetch', address, proof: p, limit: 64 }), s.ms);
+              req = mutateAll(encodeMailboxRequest({ type: 'fetch', address: box.address, proof: p, limit: 64 }), s.ms);
             }
             const res = holder.handle(s.peer, req); // must not throw
             assert.ok(res.length <= MAILBOX_RESPONSE_MAX_BYTES);
@@ -159,16 +130,16 @@ describe('fuzz: the mailbox holder handler (src/routing/mailbox-holder.ts handle
           // Real use afterwards: a fresh deposit is fetched and deleted with real proofs.
           now = T0 + 1000;
           const blob = fill(77, 0xee);
-          assert.notEqual(holder.deposit(address, blob, T0 + 86_400_000).outcome, 'refused');
+          assert.notEqual(holder.deposit(box.address, blob, T0 + 86_400_000).outcome, 'refused');
           const peer = 'holder-user';
           const nonceRes = decodeMailboxResponse(holder.handle(peer, encodeMailboxRequest({ type: 'challenge' })));
           assert.equal(nonceRes.type, 'challenge');
           const nonce = nonceRes.type === 'challenge' ? nonceRes.nonce : new Uint8Array(32);
-          const got = decodeMailboxResponse(holder.handle(peer, encodeMailboxRequest({ type: 'fetch', address, proof: signMailboxProof(box, 'holder', nonce, 'fetch'), limit: 64 })));
+          const got = decodeMailboxResponse(holder.handle(peer, encodeMailboxRequest({ type: 'fetch', address: box.address, proof: signMailboxProof(box, 'holder', nonce, 'fetch'), limit: 64 })));
           assert.equal(got.type, 'items');
           const id = mailboxItemId(blob);
           assert.ok(got.type === 'items' && got.items.some((x) => sameBytes(x.id, id)), 'the fresh deposit is there');
-          const del = decodeMailboxResponse(holder.handle(peer, encodeMailboxRequest({ type: 'delete', address, proof: signMailboxProof(box, 'holder', nonce, 'delete'), ids: [id] })));
+          const del = decodeMailboxResponse(holder.handle(peer, encodeMailboxRequest({ type: 'delete', address: box.address, proof: signMailboxProof(box, 'holder', nonce, 'delete'), ids: [id] })));
           assert.deepEqual(del, { type: 'deleted', count: 1 });
         },
       ),

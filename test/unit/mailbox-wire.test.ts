@@ -17,40 +17,10 @@ import {
   MAILBOX_BLOB_MAX_BYTES,
   MAILBOX_REQUEST_MAX_BYTES,
   MAILBOX_RESPONSE_MAX_BYTES,
-  type MailboxDeposit,
   type MailboxRequest,
   type MailboxResponse,
 } from '../../src/protocol/mailbox/wire.ts';
-
-const fill = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
-const address = fill(32, 0xaa);
-const proof = fill(96, 0xbb);
-const ids = (n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => fill(16, i));
-const item = (i: number, len: number) => ({ id: fill(16, i), blob: fill(len, i + 1), expiresAt: 1_700_000_000_000 + i });
-
-const requests: MailboxRequest[] = [
-  { type: 'challenge' },
-  { type: 'fetch', address, proof, limit: 1 },
-  { type: 'fetch', address, proof, limit: 64 },
-  { type: 'delete', address, proof, ids: ids(1) },
-  { type: 'delete', address, proof, ids: ids(64) },
-];
-const responses: MailboxResponse[] = [
-  { type: 'challenge', nonce: fill(32, 7) },
-  { type: 'items', items: [], more: false },
-  { type: 'items', items: [item(1, 1), item(2, 100)], more: true },
-  { type: 'items', items: Array.from({ length: 64 }, (_, i) => item(i, MAILBOX_BLOB_MAX_BYTES)), more: false },
-  { type: 'deleted', count: 0 },
-  { type: 'deleted', count: 64 },
-  { type: 'refused', reason: 'bad-proof' },
-  { type: 'refused', reason: 'no-challenge' },
-  { type: 'refused', reason: 'rate-limited' },
-  { type: 'refused', reason: 'malformed' },
-];
-const deposits: MailboxDeposit[] = [
-  { address, expiresAt: 0, blob: fill(1, 1) },
-  { address, expiresAt: Number.MAX_SAFE_INTEGER, blob: fill(MAILBOX_BLOB_MAX_BYTES, 2) },
-];
+import { address, deposits, fill, ids, item, proof, requests, responses } from './mailbox-fixtures.ts';
 
 const codecs = [
   { name: 'request', samples: requests.map(encodeMailboxRequest), decode: decodeMailboxRequest },
