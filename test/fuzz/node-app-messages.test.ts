@@ -13,7 +13,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { fromUtf8 } from '../../src/lib/bytes.ts';
 import { systemRng } from '../../src/lib/system.ts';
 import { BUNDLE_PROTOCOL, bundleRequest } from '../../src/node/bundles.ts';
 import { MSG_PROTOCOL } from '../../src/node/messaging.ts';
@@ -110,7 +109,7 @@ describe('fuzz: app messages from a contact, processed by a node (src/node/messa
     assert.deepEqual(untypedLogged(bob.logs.lines), [], 'only typed errors logged');
     const warned = bob.logs.lines.filter((l) => l.level === 'warn').map((l) => `${String(l.msg)}${(l.error as { code?: string } | undefined)?.code ? ` ${(l.error as { code: string }).code}` : ''}`);
     console.log(`app messages: ${acks} acked; warnings: ${[...new Set(warned)].join('; ')}`);
-    const text = `after the fuzz ${fromUtf8(Uint8Array.of(0x41 + (acks % 26)))}`;
+    const text = 'after the fuzz';
     await send(encodeAppMessage({ type: 'text', id: id(), sentAt: Date.now(), text }));
     const got = (await bob.node.messages('carol', { waitMs: 8_000 })).filter((m) => m.direction === 'in' && m.text === text);
     assert.equal(got.length, 1, 'the real text is shown once');
