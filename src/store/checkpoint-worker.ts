@@ -4,7 +4,7 @@
  * never blocks the writer) every `intervalMs` while the node writes, with the fsyncs that go with it,
  * off the node's thread. While nothing new is committed (`PRAGMA data_version` unchanged since a
  * checkpoint that copied every frame) it only looks once per IDLE_MS: an idle daemon wakes this thread
- * once a second, not twenty times. Once idle for IDLE_MS, one TRUNCATE checkpoint empties the -wal file:
+ * once a second, not twenty times. Once idle for `truncateIdleMs` (30 s), one TRUNCATE checkpoint empties the -wal file:
  * its frames hold older versions of rewritten pages (a superseded ratchet state, a spent prekey), which
  * secure_delete cannot zero, and SQLite otherwise keeps the file at its largest size and overwrites it
  * only as new frames come (docs/threat-model.md "Storage"). Not while the node writes: regrowing the file
@@ -16,7 +16,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 const IDLE_MS = 1000;
 
-const { path, intervalMs } = workerData as { path: string; intervalMs: number };
+const { path, intervalMs, truncateIdleMs } = workerData as { path: string; intervalMs: number; truncateIdleMs: number };
 // synchronous=FULL like the node's connection: a checkpoint syncs the WAL, then the database file.
 const db = new DatabaseSync(path, { timeout: 0 });
 db.exec('PRAGMA synchronous = FULL');
@@ -38,7 +38,7 @@ function round(): void {
     const version = Number(dataVersion.get()?.data_version);
     if (version === doneAt) {
       next = IDLE_MS;
-      if (truncatedAt !== version && Date.now() - doneSince >= IDLE_MS) {
+      if (truncatedAt !== version && Date.now() - doneSince >= truncateIdleMs) {
         const r = truncate.get() as CheckpointResult;
         if (r !== undefined && r.busy === 0) truncatedAt = version;
       }

@@ -19,6 +19,11 @@ export const BACKSTOP_PAGES = 4000;
 /** SQLite's default threshold, restored when the worker fails. */
 const DEFAULT_PAGES = 1000;
 const INTERVAL_MS = 50;
+/**
+ * Idle time before the -wal file is emptied (checkpoint-worker.ts). Not shorter: the file then grows
+ * again from nothing at the next write, and an extending commit's fsync costs more than overwriting.
+ */
+export const TRUNCATE_IDLE_MS = 30_000;
 
 let live = 0;
 /** Checkpoint workers running in this process (tests: none is left once their stores are closed). */
@@ -31,8 +36,8 @@ export interface Checkpointer {
   stop(): void;
 }
 
-export function startCheckpointer(db: DatabaseSync, path: string, log: Logger, intervalMs = INTERVAL_MS): Checkpointer {
-  const worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData: { path, intervalMs } });
+export function startCheckpointer(db: DatabaseSync, path: string, log: Logger, intervalMs = INTERVAL_MS, truncateIdleMs = TRUNCATE_IDLE_MS): Checkpointer {
+  const worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData: { path, intervalMs, truncateIdleMs } });
   live++;
   let stopped = false;
   const fallBack = (why: Error | string): void => {

@@ -22,7 +22,7 @@ export type Row = Record<string, unknown>;
  * forward secrecy at rest (docs/threat-model.md "Storage"). Not FAST: it skips pages it would write only
  * to zero them, and a freed overflow page kept a deleted row's bytes (test/unit/store/secure-delete).
  * Old page versions stay in the -wal file until the background checkpointer empties it once the node
- * is idle for a second (checkpoint-worker.ts).
+ * is idle for 30 s (checkpoint-worker.ts).
  */
 export function openSqlite(path: string): DatabaseSync {
   const db = new DatabaseSync(path, { enableForeignKeyConstraints: true, timeout: 5000 });

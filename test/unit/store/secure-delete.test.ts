@@ -38,7 +38,7 @@ describe('store: no old row bytes in free space', () => {
   it('the -wal file holds no old version of a rewritten row once the node is idle (the checkpointer empties it)', async (t) => {
     const path = join(tempDir(t), 'x.db');
     const db = openSqlite(path);
-    const checkpointer = startCheckpointer(db, path, silentLogger, 10);
+    const checkpointer = startCheckpointer(db, path, silentLogger, 10, 100);
     t.after(() => {
       checkpointer.stop();
       db.close();
