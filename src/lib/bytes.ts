@@ -37,7 +37,9 @@ export function utf8(s: string): Uint8Array {
   return new TextEncoder().encode(s);
 }
 
-const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is kept, not stripped — decode(encode(s)) is s (a text or name starting
+// with it changed in transit, and a hello named just U+FEFF decoded to an empty name the encoder refuses).
+const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export function fromUtf8(b: Uint8Array): string {
   try {
     return fatalDecoder.decode(b);

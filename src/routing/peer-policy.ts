@@ -63,7 +63,8 @@ export function parseIpv6(text: string): number[] | undefined {
   const s = text.split('%')[0] ?? '';
   let tail: number[] = [];
   let body = s;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  // Bounded groups after a ':' or the start: `\d+\.` unanchored backtracked quadratically on long digit runs.
+  const v4 = /(?:^|:)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(s);
   if (v4) {
     const b = parseIpv4(v4[1] ?? '');
     if (!b) return undefined;

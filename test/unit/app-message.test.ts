@@ -192,3 +192,15 @@ describe('app message sizes', () => {
     assert.ok(ok > 50 && ok < 600, `${ok} of 600 encodable`);
   });
 });
+
+describe('app messages: a leading U+FEFF', () => {
+  test('a text and a hello name that start with a byte order mark come out as they went in', () => {
+    const id = new Uint8Array(16).fill(7);
+    const text: AppMessage = { type: 'text', id, sentAt: 1, text: '\uFEFFhi' };
+    assert.deepEqual(decodeAppMessage(encodeAppMessage(text)), text);
+    const hello: AppMessage = { type: 'hello', id, inviteSecret: new Uint8Array(16).fill(1), name: '\uFEFF' };
+    const back = decodeAppMessage(encodeAppMessage(hello));
+    assert.deepEqual(back, hello, 'not an empty name (which the encoder would refuse)');
+    assert.doesNotThrow(() => encodeAppMessage(back));
+  });
+});

@@ -112,6 +112,17 @@ describe('node/discovery logic', () => {
     assert.equal(decodeAnnouncement(state.published.at(-1) ?? new Uint8Array()).addresses.length, 4);
   });
 
+  test('an address libp2p lists twice is announced once (receivers refuse a repeated address)', async () => {
+    const { d, state, me } = setup({ announcePrivateAddresses: true });
+    state.extraAddresses.push(`/ip4/203.0.113.9/tcp/4001/p2p/${me}`, `/ip4/192.168.1.5/tcp/4001/p2p/${me}`);
+    const before = state.published.length;
+    await d.announceNow().catch(() => {});
+    assert.equal(state.published.length, before + 1, 'announced (not refused by the encoder)');
+    const addrs = decodeAnnouncement(state.published.at(-1) ?? new Uint8Array()).addresses;
+    assert.equal(new Set(addrs).size, addrs.length);
+    assert.equal(addrs.length, 4);
+  });
+
   test('refuses a node key that is not the net node’s, and a hop TTL out of range', () => {
     const { net } = fakeNet(ed25519PeerId(generateEd25519(systemRng).publicKey));
     const peers = memoryPeerRepository(createPeerPolicy());

@@ -271,6 +271,8 @@ export function startDiscovery(opts: DiscoveryOptions): Discovery {
     ownAddresses()
       .filter((s) => s.length > 0 && Buffer.byteLength(s) <= ANNOUNCEMENT_MAX_ADDRESS_BYTES)
       .filter((s) => opts.announcePrivateAddresses === true || isPublicAddress(s))
+      // Once each: receivers refuse an announcement that repeats an address (and the encoder throws).
+      .filter((s, i, all) => all.indexOf(s) === i)
       .slice(0, ANNOUNCEMENT_MAX_ADDRESSES);
   let lastAnnounced: string | undefined;
 
