@@ -132,7 +132,7 @@ export function createApiClient(target: ApiTarget, opts: { timeoutMs?: number } 
 
   return {
     target,
-    id: () => call<IdentityInfo>('GET', '/v1/id'),
+    id: (opts?: { forContact?: string }) => call<IdentityInfo>('GET', opts?.forContact === undefined ? '/v1/id' : `/v1/id?${new URLSearchParams({ for: opts.forContact }).toString()}`),
     addContact: (invite, name) => call<{ userId: string; name: string | null }>('POST', '/v1/contacts', name === undefined ? { invite } : { invite, name }),
     contacts: () => call<ContactInfo[]>('GET', '/v1/contacts'),
     send: (contact, text, opts?: SendOptions) =>

@@ -15,7 +15,7 @@
  * Knows the paths and the API calls; does not know HTTP plumbing, auth or limits (server.ts does).
  */
 import type { CompeerApi } from '../node/types.ts';
-import { expectNoQuery, parseAddContact, parseMessagesQuery, parseSend, parseVerify } from './validate.ts';
+import { expectNoQuery, parseAddContact, parseIdQuery, parseMessagesQuery, parseSend, parseVerify } from './validate.ts';
 
 export const API_PREFIX = '/v1';
 export const EVENTS_PATH = '/v1/events';
@@ -31,7 +31,7 @@ export type RouteHandler = (api: CompeerApi, input: RouteInput) => Promise<unkno
 type Method = 'GET' | 'POST';
 
 export const ROUTES: ReadonlyMap<string, Partial<Record<Method, RouteHandler>>> = new Map<string, Partial<Record<Method, RouteHandler>>>([
-  ['/v1/id', { GET: (api, { query }) => (expectNoQuery(query), api.id()) }],
+  ['/v1/id', { GET: (api, { query }) => api.id(parseIdQuery(query)) }],
   [
     '/v1/contacts',
     {

@@ -133,6 +133,17 @@ export function parseMessagesQuery(q: URLSearchParams): MessagesRequest {
   return out;
 }
 
+/** `GET /v1/id[?for=CONTACT]`: an invite for that contact's new identity (CompeerApi.id). */
+export function parseIdQuery(q: URLSearchParams): { forContact?: string } {
+  for (const k of q.keys()) {
+    if (k !== 'for') throw invalid(`query: unknown parameter "${k.slice(0, 32)}"`);
+  }
+  const all = q.getAll('for');
+  if (all.length === 0) return {};
+  if (all.length > 1) throw invalid('for: given more than once');
+  return { forContact: str({ for: all[0] }, 'for', FIELD_LIMITS.contactChars, true) as string };
+}
+
 /** Routes without parameters take no query string at all. */
 export function expectNoQuery(q: URLSearchParams): void {
   for (const k of q.keys()) throw invalid(`query: unknown parameter "${k.slice(0, 32)}"`);

@@ -55,7 +55,7 @@ function openDaemonStore(o: DaemonNodeOptions): Store {
 
 function delegate(node: CompeerNode, stop: () => Promise<void>): DaemonNode {
   return {
-    id: () => node.id(),
+    id: (opts) => node.id(opts),
     addContact: (invite, name) => node.addContact(invite, name),
     contacts: () => node.contacts(),
     send: (contact, text, opts) => node.send(contact, text, opts),

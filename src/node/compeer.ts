@@ -314,8 +314,10 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     },
     fetchMail: (days = FULL_FETCH_DAYS) => fetchMail(days),
 
-    async id(): Promise<IdentityInfo> {
-      const secret = store.transaction(() => issueInvite(store.meta, rng, clock()));
+    async id(opts?: { forContact?: string }): Promise<IdentityInfo> {
+      // For a contact starting over with a new identity: its hello may move that contact (invites.ts).
+      const forKey = opts?.forContact === undefined ? undefined : resolve(opts.forContact).userId;
+      const secret = store.transaction(() => issueInvite(store.meta, rng, clock(), forKey));
       const addresses = inviteOrder(net.addresses());
       const fp = toHex(fingerprintHash(safetyNumberParty(own.public), SAFETY_NUMBER_ITERATIONS).subarray(0, 16));
       return {

@@ -5,6 +5,11 @@
  * Beside each, the invite's mailbox secret (protocol/invite.ts inviteMailboxSecret): the node fetches
  * the mailboxes of its newest FETCHED_INVITES outstanding invites, where an invitee that could not reach
  * this node left its first messages (docs/mailboxes.md "First contact").
+ * An invite may be issued FOR an existing contact (`compeer id --for NAME`: the contact starts over with a
+ * new identity); only a `hello` carrying such an invite moves that contact to the new identity. Any
+ * other invite makes a new contact, whatever name its hello claims: a name proves nothing, and an
+ * invite may have been handed to anyone (fuzz11's finding, 27 Nov: any unused invite took over any
+ * contact by its name).
  * Also the checks on what an invite shows: local names, and the order of the addresses it carries.
  * This module knows nothing of sessions or the network.
  */
@@ -31,12 +36,18 @@ function keyOf(secret: Uint8Array): string {
   return PREFIX + toHex(sha256(secret));
 }
 
-function issuedAt(meta: NodeMeta, key: string): number {
-  return Number(new TextDecoder().decode(meta.get(key) ?? new Uint8Array(0))) || 0;
+/** An invite's record: `<issue time>` or `<issue time> <contact key it was issued for>`. */
+function recordOf(meta: NodeMeta, key: string): { at: number; forContact: string | undefined } {
+  const [at, forContact] = new TextDecoder().decode(meta.get(key) ?? new Uint8Array(0)).split(' ');
+  return { at: Number(at) || 0, forContact: forContact === undefined || forContact === '' ? undefined : forContact };
 }
 
-/** A new invite secret, remembered; call inside a store transaction. */
-export function issueInvite(meta: NodeMeta, rng: Rng, now: number): Uint8Array {
+function issuedAt(meta: NodeMeta, key: string): number {
+  return recordOf(meta, key).at;
+}
+
+/** A new invite secret, remembered (for `forContact`, a contact key, when given); call inside a store transaction. */
+export function issueInvite(meta: NodeMeta, rng: Rng, now: number, forContact?: string): Uint8Array {
   const outstanding = meta
     .keys(PREFIX)
     .map((k) => ({ k, at: issuedAt(meta, k) }))
@@ -46,7 +57,8 @@ export function issueInvite(meta: NodeMeta, rng: Rng, now: number): Uint8Array {
   });
   const secret = rng.bytes(INVITE_SECRET_LENGTH);
   const key = keyOf(secret);
-  meta.set(key, new TextEncoder().encode(String(now)));
+  if (forContact !== undefined && (forContact.length === 0 || forContact.includes(' '))) throw new CompeerError(ErrorCodes.INVALID_ARGUMENT, 'invite: a contact key');
+  meta.set(key, new TextEncoder().encode(forContact === undefined ? String(now) : `${now} ${forContact}`));
   meta.set(BOX_PREFIX + key.slice(PREFIX.length), inviteMailboxSecret(secret));
   return secret;
 }
@@ -73,12 +85,17 @@ export function inviteBoxes(meta: NodeMeta, now: number): { secret: Uint8Array; 
     });
 }
 
-/** Accepts an invite secret once (call inside the transaction that adds the contact). */
-export function consumeInvite(meta: NodeMeta, secret: Uint8Array, now: number): void {
+/**
+ * Accepts an invite secret once (call inside the transaction that adds the contact); returns the
+ * contact key it was issued for, if any.
+ */
+export function consumeInvite(meta: NodeMeta, secret: Uint8Array, now: number): string | undefined {
   const key = keyOf(secret);
   if (meta.get(key) === undefined) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'hello: unknown or used invite');
-  if (now - issuedAt(meta, key) > INVITE_TTL_MS) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'hello: expired invite');
+  const { at, forContact } = recordOf(meta, key);
+  if (now - at > INVITE_TTL_MS) throw new ProtocolError(ErrorCodes.UNTRUSTED_IDENTITY, 'hello: expired invite');
   forget(meta, key); // one-time
+  return forContact;
 }
 
 /** A local contact name: 1–64 UTF-8 bytes after trimming, no control characters (they could rewrite a terminal). */

@@ -115,21 +115,27 @@ export function createMessaging(d: MessagingDeps): Messaging {
     io.enqueue(contact, { type: 'inbox', id: newMessageId(rng), routingKey: d.onionKey(), mailboxSecret: secret }, clock() + DEFAULT_TTL_MS);
   };
 
-  /** Takes a new identity for a hello (inside the transaction); returns the contact key. */
+  /**
+   * Takes a new identity for a hello (inside the transaction); returns the contact key. Only an invite
+   * issued for a contact (invites.ts) moves that contact to a new identity; any other makes a new
+   * contact — named as its hello asks unless another contact has that name (a name proves nothing).
+   */
   const acceptHello = (sender: PublicIdentity, app: Extract<AppMessage, { type: 'hello' }>, now: number, events: CompeerEvent[]): string => {
-    consumeInvite(store.meta, app.inviteSecret, now);
+    const intended = consumeInvite(store.meta, app.inviteSecret, now);
     const senderUid = userIdOf(sender);
-    const byName = app.name === null ? undefined : store.contacts.list().find((c) => c.name === app.name);
-    if (byName && !equalBytes(byName.publicKey, encodePublicIdentity(sender))) {
+    const target = intended === undefined ? undefined : store.contacts.get(intended);
+    if (target && !equalBytes(target.publicKey, encodePublicIdentity(sender))) {
       // The same person under a new identity: keep the contact and its history, flag the change.
-      store.contacts.changeIdentity(byName.userId, encodePublicIdentity(sender), now);
-      aliases.set(senderUid, byName.userId);
-      log.warn('contact identity changed', { contact: byName.userId });
-      const updated = store.contacts.get(byName.userId);
+      store.contacts.changeIdentity(target.userId, encodePublicIdentity(sender), now);
+      aliases.set(senderUid, target.userId);
+      log.warn('contact identity changed', { contact: target.userId });
+      const updated = store.contacts.get(target.userId);
       if (updated) events.push({ type: 'contact', contact: contactInfo(updated) });
-      return byName.userId;
+      return target.userId;
     }
-    store.contacts.add({ userId: senderUid, name: byName ? null : app.name, publicKey: encodePublicIdentity(sender), createdAt: now });
+    const taken = app.name !== null && store.contacts.list().some((c) => c.name === app.name);
+    if (taken) log.warn('hello: its name is another contact\'s: added without a name', { contact: senderUid });
+    store.contacts.add({ userId: senderUid, name: taken ? null : app.name, publicKey: encodePublicIdentity(sender), createdAt: now });
     const added = store.contacts.get(senderUid);
     if (added) events.push({ type: 'contact', contact: contactInfo(added) });
     return senderUid;

@@ -86,7 +86,11 @@ export interface MessagesQuery {
 
 /** `contact` arguments are a name or a unique prefix of a user ID (else NOT_FOUND / INVALID_ARGUMENT). */
 export interface CompeerApi {
-  id(): Promise<IdentityInfo>;
+  /**
+   * Identity, addresses and a fresh invite; `forContact` (a name or user ID prefix): an invite for that
+   * contact's new identity — only its hello may move the contact to another key.
+   */
+  id(opts?: { forContact?: string }): Promise<IdentityInfo>;
   addContact(invite: string, name?: string): Promise<{ userId: string; name: string | null }>;
   contacts(): Promise<ContactInfo[]>;
   send(contact: string, text: string, opts?: SendOptions): Promise<{ id: string; status: MessageStatus }>;

@@ -1,6 +1,7 @@
 /**
  * A key change, with real `compeer` processes on loopback: bob starts over in a fresh data folder
- * (a new identity) under the same name and adds a new invite of alice's. Alice's `contacts` shows
+ * (a new identity) and adds the invite alice made for him (`id --for bob`: only such an invite may move
+ * a contact to a new identity — a plain invite would make a new contact). Alice's `contacts` shows
  * bob with keyChanged (and KEY CHANGED in text), `send` is refused with UNTRUSTED_IDENTITY until
  * `verify --confirm`, after which the conversation goes on with the new bob.
  */
@@ -26,9 +27,10 @@ describe('compeer CLI: key change of a contact', { timeout: 90_000 }, () => {
     assert.deepEqual(first, { userId: first.userId, name: 'bob', verified: false, keyChanged: false });
     assert.equal(await bob.stop(), 0);
 
-    // bob again: same name, new identity, a new invite of alice's
+    // bob again: a new identity; alice makes an invite for him (not for a contact she does not have)
+    assert.notEqual((await compeer(a, ['id', '--for', 'nobody'])).code, 0, 'an invite for an unknown contact is refused');
     const bob2 = await startDaemon(b2, LOOPBACK);
-    await compeerJson(b2, ['add', (await compeerJson<IdentityInfo>(a, ['id'])).invite, '--name', 'alice']);
+    await compeerJson(b2, ['add', (await compeerJson<IdentityInfo>(a, ['id', '--for', 'bob'])).invite, '--name', 'alice']);
     await compeerJson(b2, ['send', 'alice', 'it is me, new keys']);
     const changed = await eventually(async () => (await compeerJson<ContactInfo[]>(a, ['contacts'])).find((c) => c.name === 'bob' && c.keyChanged), 'alice sees the key change');
     assert.equal(changed.verified, false);

@@ -56,8 +56,8 @@ export function fakeApi(): FakeApi {
     listeners: () => listeners.size,
     failNext: (err) => void (failure = err),
     emit,
-    async id() {
-      enter('id');
+    async id(opts) {
+      enter(opts?.forContact === undefined ? 'id' : `id:for:${opts.forContact}`);
       return FAKE_ID;
     },
     async addContact(invite, name) {

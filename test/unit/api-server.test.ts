@@ -60,6 +60,9 @@ describe('control API server', () => {
   it('listens on 127.0.0.1 at a random port and answers the routes with the DTOs', async () => {
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.deepEqual((await call('GET', '/v1/id')).body, FAKE_ID);
+    assert.equal((await call('GET', '/v1/id?for=bob')).status, 200);
+    assert.ok(api.calls.includes('id:for:bob'), 'an invite for a contact');
+    for (const q of ['?for=', '?for=a&for=b', '?who=bob', `?for=${'x'.repeat(300)}`]) assert.equal((await call('GET', `/v1/id${q}`)).status, 400, q);
     const added = await call('POST', '/v1/contacts', { invite: 'compeer://bobbobbob', name: 'bob' });
     assert.equal(added.status, 200);
     assert.equal((added.body as { name: string }).name, 'bob');
