@@ -52,6 +52,18 @@ describe('node: the onion replay cache across a restart', () => {
     for (const n of nodes) await n.node.stop().catch(() => {});
   });
 
+  /** A relay's store holding a saved replay cache with one tag, recorded by 'alice'. */
+  const savedCache = () => {
+    const store = memoryNodeStore(generateIdentity(systemRng), 'relay');
+    const deps = { store, rng: systemRng, log: silentLogger };
+    const epoch = loadOnionKeys(store, systemRng, systemClock).epoch();
+    const tag = systemRng.bytes(16);
+    const saved = openReplayCache(deps, epoch);
+    saved.cache.check(tag, epoch, 'alice');
+    saved.save();
+    return { store, deps, epoch, tag };
+  };
+
   /** Bob, a relay bootstrapped from Bob and connected to him, and Alice (who hands packets to the relay). */
   const threeNodes = async () => {
     const bob = await startCompeer('bob');
@@ -91,13 +103,7 @@ describe('node: the onion replay cache across a restart', () => {
   });
 
   test('a start that fails after the restore leaves the saved cache in the store', async () => {
-    const store = memoryNodeStore(generateIdentity(systemRng), 'relay');
-    const deps = { store, rng: systemRng, log: silentLogger };
-    const epoch = loadOnionKeys(store, systemRng, systemClock).epoch();
-    const tag = systemRng.bytes(16);
-    const saved = openReplayCache(deps, epoch);
-    saved.cache.check(tag, epoch, 'alice');
-    saved.save();
+    const { store, deps, epoch, tag } = savedCache();
     const busy = await startCompeer('busy');
     nodes.push(busy);
     const taken = (busy.node.net.addresses()[0] as string).replace(/\/p2p\/.*$/, '');
@@ -110,13 +116,7 @@ describe('node: the onion replay cache across a restart', () => {
   test('a start that fails inside startDelivery (a handler not registered) leaves the saved cache in the store', async () => {
     // Before the journal the restore took the snapshot out of the store, and this failure came before
     // the node's catch that put it back: the cache was gone.
-    const store = memoryNodeStore(generateIdentity(systemRng), 'relay');
-    const deps = { store, rng: systemRng, log: silentLogger };
-    const epoch = loadOnionKeys(store, systemRng, systemClock).epoch();
-    const tag = systemRng.bytes(16);
-    const saved = openReplayCache(deps, epoch);
-    saved.cache.check(tag, epoch, 'alice');
-    saved.save();
+    const { store, deps, epoch, tag } = savedCache();
     const net = await createNetNode({ nodeKey: systemRng.bytes(32), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, allowPrivateAddresses: true });
     try {
       const refusing: NetNode = {
