@@ -28,7 +28,7 @@ import { createNetNode, type NetNode, type NetNodeOptions } from '../net/index.t
 import type { CompeerApi, ContactInfo, IdentityInfo, PeerInfo, StatusInfo, VerifyInfo } from './types.ts';
 import type { NodeStore } from './node-store.ts';
 import { bundleHandler, createPrekeyManager } from './prekeys.ts';
-import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleDhtKey, bundleNamespace, byPeer } from './bundles.ts';
+import { BUNDLE_NAMESPACE, BUNDLE_PROTOCOL, bundleNamespace, byPeer } from './bundles.ts';
 import { contactInfo, createMessaging, MSG_PROTOCOL, type Messaging } from './messaging.ts';
 import { startDelivery, type DeliveryOptions } from './delivery.ts';
 import { createNetworkState } from './network-state.ts';
@@ -41,6 +41,7 @@ import { checkName, inviteOrder, issueInvite } from './invites.ts';
 import { loadOrCreateNodeKey } from './node-key.ts';
 import { createSendQueue } from './send-queue.ts';
 import { createMessageApi, messageInfo } from './message-api.ts';
+import { createBundlePublisher } from './bundle-publish.ts';
 
 
 /** What the discovery part (src/node/discovery/) gets, and gives back. */
@@ -160,41 +161,8 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
   const first = createFirstContact({ store, net, msg, own, rng, clock, log, requestTimeoutMs });
   const mail = createMailboxFetcher({ store, net, rng, clock, log, holdersFor: delivery.routes.holdersFor, onEnvelope: receiveRouted, timeoutMs: requestTimeoutMs });
 
-  const publishBundle = async (): Promise<number> => {
-    try {
-      const stored = await net.dhtPut(bundleDhtKey(userId), prekeys.published(clock()), { timeoutMs: dhtTimeoutMs });
-      if (net.connections().length > 0) network.dht(stored > 0);
-      log.debug('bundle published', { stored });
-      return stored;
-    } catch (e) {
-      log.warn('bundle publish failed', { error: e instanceof Error ? e : String(e) });
-      network.dht(false);
-      return 0;
-    }
-  };
-  /**
-   * The bundle published until a DHT peer stores it: a node that starts before it has peers (or after
-   * a cut) stored it nowhere, and a contact adding our invite while we are offline finds the bundle
-   * only in the DHT (docs/mailboxes.md "First contact") — waiting for the hourly republish left it
-   * unreachable for up to an hour.
-   */
-  const publishRetryMin = opts.publishRetryMs ?? 5_000;
-  let publishDelay = publishRetryMin;
-  let publishTimer: NodeJS.Timeout | undefined;
-  const publishUntilStored = (): void => {
-    clearTimeout(publishTimer);
-    publishTimer = undefined;
-    void publishBundle().then((stored) => {
-      if (stopped) return;
-      if (stored > 0) {
-        publishDelay = publishRetryMin;
-        return;
-      }
-      publishTimer = setTimeout(publishUntilStored, publishDelay);
-      publishTimer.unref();
-      publishDelay = Math.min(publishDelay * 2, 300_000);
-    });
-  };
+  const bundles = createBundlePublisher({ net, prekeys, network, userId, clock, log, dhtTimeoutMs, ...(opts.publishRetryMs !== undefined && { retryMinMs: opts.publishRetryMs }) });
+  const publishBundle = bundles.publish;
   let discovery: { stop(): Promise<void> } | undefined;
   try {
     await net.handle(MSG_PROTOCOL, (req, from) => msg.handle(req, from), {
@@ -213,7 +181,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     delivery.saveReplay(); // stops the replay journal's timer; writes the cache whole (nothing was taken out of the store)
     throw e;
   }
-  publishUntilStored();
+  bundles.publishUntilStored();
 
   // The outbox tick does not wait for the flushes it starts: each contact's flush guards itself
   // (outbound.ts, one per contact; a tick that finds it running marks it to run again), so a contact
@@ -257,7 +225,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
     } catch (e) {
       log.error('prekey maintenance failed', { error: e instanceof Error ? e : String(e) });
     }
-    publishUntilStored();
+    bundles.publishUntilStored();
     try {
       if (delivery.keys.rotate()) msg.announceInbox();
     } catch (e) {
@@ -415,7 +383,7 @@ export async function createCompeer(opts: CompeerOptions): Promise<CompeerNode> 
       clearInterval(maintenance);
       loops.stop();
       clearTimeout(lateAnnounce);
-      clearTimeout(publishTimer);
+      bundles.stop();
       if (discovery) await discovery.stop().catch((e: unknown) => log.warn('discovery stop failed', { error: e instanceof Error ? e : String(e) }));
       await net.stop();
       delivery.saveReplay(); // after net.stop(): no packet can be recorded after the snapshot
