@@ -18,31 +18,25 @@ import { encodePublicIdentity, sameIdentity, userIdOf, type PublicIdentity } fro
 import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
 import { acceptSession, type AcceptedSession } from '../protocol/session.ts';
 import { emptySessionSet, encodeSessionSet, setDecrypt, type SessionSet } from '../protocol/session-set.ts';
-import { openEnvelope, SEALED_MAX_LENGTH, type OpenedEnvelope } from '../protocol/sealed/envelope.ts';
+import { openEnvelope, type OpenedEnvelope } from '../protocol/sealed/envelope.ts';
 import { APP_ACK_MAX_IDS, appMessageIds, decodeAppMessage, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
 import { decodeMsgBatch } from '../protocol/wire/msg-batch.ts';
-import { DEFAULT_HOPS, DEFAULT_TTL_MS } from '../routing/delivery-policy.ts';
+import { DEFAULT_TTL_MS } from '../routing/delivery-policy.ts';
 import type { X25519PublicKey } from '../crypto/x25519.ts';
 import type { CompeerEvent } from './types.ts';
 import { consumeInvite } from './invites.ts';
 import { applyInbox, inboxKeyChanged, markInboxKeySent, ourSecretFor } from './inbox.ts';
-import { createOutbound, MSG_PROTOCOL, type OutboundDeps } from './outbound.ts';
+import { createOutbound, type OutboundDeps } from './outbound.ts';
 import type { SasCoordinator } from './sas.ts';
-import { byPeer as byPeerOf } from './bundles.ts';
 import { contactInfo, createSessionIo, newMessageId } from './session-io.ts';
 import { createDecryptedMemory } from './decrypted-memory.ts';
+import { createAckRoute } from './ack-route.ts';
 
 export { contactInfo, newMessageId } from './session-io.ts';
 export { MSG_PROTOCOL } from './outbound.ts';
 
 const MAX_CONTACT_ADDRESSES = 16;
 const LAST_ADDRESSES = 'node.last-addresses';
-/**
- * How long a deposited ack is held: the sender fetches the last two days of its mailboxes, and resends
- * what stays unacked meanwhile (each resend acked again).
- */
-const ACK_HOLD_MS = 2 * 86_400_000;
-
 /** A SAS message is useful only while both people compare: an hour. */
 export const SAS_TTL_MS = 3600_000;
 
@@ -311,42 +305,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     return p.ack ?? new Uint8Array(0);
   };
 
-  /**
-   * Acks an envelope that came on a path or out of a mailbox: on a path to the contact (as many relays
-   * as known, up to the default). When that fails, the ack goes into the contact's mailbox, never to
-   * its node directly: the sender chose a path, and a direct request from our node to its node would
-   * show the link the path hid (whoever cut the path, or watched the failure, sees it).
-   * Directly only when we know no relay at all (two nodes alone: no path exists, as for a default send)
-   * or not the contact's onion key yet (first contact, which goes direct anyway).
-   */
-  const sendAck = async (contact: string, ack: Uint8Array): Promise<void> => {
-    const target = outbound.targetFor(contact);
-    const relays = d.routes.relayCount();
-    if (target && relays > 0) {
-      try {
-        const r = await d.router.send(target, ack, { hops: Math.min(DEFAULT_HOPS, relays), strict: false });
-        if (r.ok) return;
-      } catch (e) {
-        log.debug('ack path failed', { contact, error: e instanceof Error ? e : String(e) });
-      }
-      if (await outbound.depositFor(contact, ack, clock() + ACK_HOLD_MS, undefined)) {
-        log.debug('ack deposited in mailboxes', { contact });
-        return;
-      }
-      log.debug('ack not delivered: the sender sends again', { contact });
-      return;
-    }
-    const c = store.contacts.get(contact);
-    for (const [peer, addrs] of byPeerOf(c?.addresses ?? [])) {
-      try {
-        await net.request(peer, addrs, MSG_PROTOCOL, ack, { timeoutMs: d.requestTimeoutMs, maxResponseBytes: SEALED_MAX_LENGTH });
-        return;
-      } catch (e) {
-        log.debug('direct ack failed', { contact, peer, error: e instanceof Error ? e : String(e) });
-      }
-    }
-    // Lost acks are repaired by the sender: it sends again, we deduplicate and ack again.
-  };
+  const sendAck = createAckRoute({ store, net, router: d.router, routes: d.routes, outbound, clock, log, requestTimeoutMs: d.requestTimeoutMs });
 
   const receiveRouted = async (envelope: Uint8Array): Promise<void> => {
     let p: Processed;
