@@ -70,3 +70,8 @@ export function createLogger(opts: { level: LogLevel; sink: LogSink; now?: () =>
 }
 
 export const silentLogger: Logger = createLogger({ level: 'silent', sink: () => {} });
+
+/** A caught value as a log field: the Error itself (its message, code and cause are logged), else its text. */
+export function errorOf(e: unknown): Error | string {
+  return e instanceof Error ? e : String(e);
+}

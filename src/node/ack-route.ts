@@ -10,7 +10,7 @@
  * deduplicates and acks again.
  */
 import type { Clock } from '../lib/deps.ts';
-import type { Logger } from '../lib/log.ts';
+import { errorOf, type Logger } from '../lib/log.ts';
 import type { NetNode } from '../net/index.ts';
 import { SEALED_MAX_LENGTH } from '../protocol/sealed/envelope.ts';
 import { DEFAULT_HOPS } from '../routing/delivery-policy.ts';
@@ -41,7 +41,6 @@ export interface AckRouteDeps {
 /** Returns `sendAck(contact, ack)`: never throws for a failed route (logged at debug). */
 export function createAckRoute(d: AckRouteDeps): (contact: string, ack: Uint8Array) => Promise<void> {
   const { log } = d;
-  const errorOf = (e: unknown): Error | string => (e instanceof Error ? e : String(e));
   return async (contact, ack) => {
     const target = d.outbound.targetFor(contact);
     const relays = d.routes.relayCount();

@@ -6,7 +6,7 @@
  * to an hour. Retries at `retryMinMs` (5 s), doubling up to RETRY_MAX_MS, until one stores it.
  */
 import type { Clock } from '../lib/deps.ts';
-import type { Logger } from '../lib/log.ts';
+import { errorOf, type Logger } from '../lib/log.ts';
 import type { NetNode } from '../net/index.ts';
 import { bundleDhtKey } from './bundles.ts';
 import type { NetworkState } from './network-state.ts';
@@ -47,7 +47,7 @@ export function createBundlePublisher(d: BundlePublishDeps): BundlePublisher {
       log.debug('bundle published', { stored });
       return stored;
     } catch (e) {
-      log.warn('bundle publish failed', { error: e instanceof Error ? e : String(e) });
+      log.warn('bundle publish failed', { error: errorOf(e) });
       d.network.dht(false);
       return 0;
     }

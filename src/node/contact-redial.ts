@@ -12,7 +12,7 @@
  * This module only decides whom to redial and when; heal.ts owns the outbox resets and the fetch.
  */
 import type { Clock } from '../lib/deps.ts';
-import type { Logger } from '../lib/log.ts';
+import { errorOf, type Logger } from '../lib/log.ts';
 import type { NetNode } from '../net/index.ts';
 import { CONNECTED_RETRY_JITTER_MS, createContactProbes, MIN_CUT_MS, PROBE_PEERS } from '../routing/heal.ts';
 import { byPeer } from './bundles.ts';
@@ -61,8 +61,6 @@ export interface ContactRedial {
   waiting(): string[];
   stop(): void;
 }
-
-const errorOf = (e: unknown): Error | string => (e instanceof Error ? e : String(e));
 
 export function createContactRedial(d: ContactRedialDeps): ContactRedial {
   const { store, net, clock, log } = d;

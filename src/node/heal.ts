@@ -26,7 +26,7 @@
  * This module only decides when; messaging sends, the mailbox fetcher fetches.
  */
 import type { Clock } from '../lib/deps.ts';
-import type { Logger } from '../lib/log.ts';
+import { errorOf, type Logger } from '../lib/log.ts';
 import type { NetNode } from '../net/index.ts';
 import { createHealTracker, healFetchDays, healReset, HEAL_MIN_INTERVAL_MS, PROBE_PEERS, type HealDecision } from '../routing/heal.ts';
 import { createLostPeers } from '../routing/lost-peers.ts';
@@ -82,8 +82,6 @@ export interface Heal {
   count(): number;
   stop(): void;
 }
-
-const errorOf = (e: unknown): Error | string => (e instanceof Error ? e : String(e));
 
 export function startHeal(d: HealDeps): Heal {
   const { store, net, network, clock, log } = d;

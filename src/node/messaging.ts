@@ -13,6 +13,7 @@
  * This module knows nothing of how contacts are added or bundles fetched (compeer.ts, bundles.ts).
  */
 import { equalBytes, toHex } from '../lib/bytes.ts';
+import { errorOf } from '../lib/log.ts';
 import { ErrorCodes, ProtocolError } from '../lib/errors.ts';
 import { encodePublicIdentity, sameIdentity, userIdOf, type PublicIdentity } from '../protocol/identity.ts';
 import { decodeKnownIdentity } from '../protocol/identity-cache.ts';
@@ -264,7 +265,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
           if (r.repeat) log.debug('message repeated: acked again', { peer: from, ids: r.ids.length });
           else decrypted.push([seen.key(r.key, o.content), r.ids]);
         } catch (e) {
-          log.warn('message refused', { peer: from, error: e instanceof Error ? e : String(e) });
+          log.warn('message refused', { peer: from, error: errorOf(e) });
         }
       }
       // The contact just reached us: mail we left in mailboxes for it goes again now (it may have
@@ -298,7 +299,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
         d.network?.contactReach(p.contact, true); // its node reached ours: no need to redial it (heal.ts)
       }
     } catch (e) {
-      log.warn('message refused', { peer: from, error: e instanceof Error ? e : String(e) });
+      log.warn('message refused', { peer: from, error: errorOf(e) });
       return new Uint8Array(0);
     }
     after(p);
@@ -312,7 +313,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     try {
       p = process([openEnvelope(own, envelope)], 'path');
     } catch (e) {
-      log.warn('routed message refused', { error: e instanceof Error ? e : String(e) });
+      log.warn('routed message refused', { error: errorOf(e) });
       return;
     }
     after(p);
@@ -320,7 +321,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     // the ack's own path.
     if (p.contact !== undefined && p.ack) {
       const contact = p.contact;
-      sendAck(contact, p.ack).catch((e: unknown) => log.debug('ack not sent', { contact, error: e instanceof Error ? e : String(e) }));
+      sendAck(contact, p.ack).catch((e: unknown) => log.debug('ack not sent', { contact, error: errorOf(e) }));
     }
   };
 
@@ -366,7 +367,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
         return store.outbox.forContact(contact).some((i) => (io.hopsOf(i.messageId) ?? 0) > 0);
       } catch (e) {
         // Unreadable: treated as strict (a redial skipped costs a little delay; a wrong one, the user's privacy).
-        log.warn('outbox not read for a redial', { contact, error: e instanceof Error ? e : String(e) });
+        log.warn('outbox not read for a redial', { contact, error: errorOf(e) });
         return true;
       }
     },

@@ -34,7 +34,7 @@
  * This module knows nothing of the cache's inside (src/routing/onion-replay.ts).
  */
 import type { Rng } from '../lib/deps.ts';
-import type { Logger } from '../lib/log.ts';
+import { errorOf, type Logger } from '../lib/log.ts';
 import { createReplayCache, type ReplayCache } from '../routing/onion-replay.ts';
 import { decodeReplaySnapshot, encodeReplaySnapshot } from '../routing/replay-snapshot.ts';
 import { MAX_KV_VALUE_BYTES } from '../store/kv.ts';
@@ -77,7 +77,6 @@ export interface StoredReplayCache {
   journal(): { readonly rows: number; readonly bytes: number };
 }
 
-const errorOf = (e: unknown): Error | string => (e instanceof Error ? e : String(e));
 const rowKey = (seq: number): string => REPLAY_JOURNAL_PREFIX + String(seq).padStart(SEQ_DIGITS, '0');
 
 /** The cache as the store holds it (snapshot and journal, the epochs live at `epoch`), or an empty one; the store is left as it is. */

@@ -7,7 +7,7 @@
 import { equalBytes } from '../lib/bytes.ts';
 import type { Clock } from '../lib/deps.ts';
 import { ErrorCodes, ProtocolError } from '../lib/errors.ts';
-import type { Logger } from '../lib/log.ts';
+import { errorOf, type Logger } from '../lib/log.ts';
 import { encodePublicIdentity } from '../protocol/identity.ts';
 import { encodeSessionSet, setDecrypt } from '../protocol/session-set.ts';
 import { openEnvelope, SEALED_MAX_LENGTH } from '../protocol/sealed/envelope.ts';
@@ -34,8 +34,6 @@ export interface DirectDeps {
 
 /** Sends `envelopes` to the contact; says per envelope whether its request reached the contact's node. */
 export type Direct = (contact: string, envelopes: readonly Uint8Array[]) => Promise<{ reached: boolean[]; acked: Set<string> }>;
-
-const errorOf = (e: unknown): Error | string => (e instanceof Error ? e : String(e));
 
 export function createDirect(d: DirectDeps, peersOf: (contact: string) => Iterable<readonly [string, readonly string[]]>): Direct {
   const { store, net, io, clock, log } = d;

@@ -4,7 +4,7 @@
  * and deposits in the pair's mailboxes (docs/mailboxes.md) when its node cannot be reached.
  */
 import type { Clock } from '../lib/deps.ts';
-import type { Logger } from '../lib/log.ts';
+import { errorOf, type Logger } from '../lib/log.ts';
 import { deriveMailbox, mailboxDay } from '../protocol/mailbox/keys.ts';
 import { chooseRoute, DEFAULT_HOPS } from '../routing/delivery-policy.ts';
 import type { Router, RouteTarget } from '../routing/router.ts';
@@ -47,8 +47,6 @@ export interface Routes {
   /** The route for a contact's entries with path length `hops`, now. */
   routeFor(contact: string, hops: number | undefined): Route;
 }
-
-const errorOf = (e: unknown): Error | string => (e instanceof Error ? e : String(e));
 
 export function createRoutes(d: RouteDeps): Routes {
   const { store, net, clock, log } = d;

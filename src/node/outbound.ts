@@ -18,7 +18,7 @@
  */
 import type { Clock, Rng } from '../lib/deps.ts';
 import { ErrorCodes, ProtocolError, isCompeerError } from '../lib/errors.ts';
-import type { Logger } from '../lib/log.ts';
+import { errorOf, type Logger } from '../lib/log.ts';
 import { APP_ACK_MAX_IDS, type AppMessage, type BatchableMessage } from '../protocol/wire/app-message.ts';
 import type { AttemptOutcome } from '../routing/delivery-policy.ts';
 import type { Router, RouteTarget } from '../routing/router.ts';
@@ -88,8 +88,6 @@ export interface Outbound {
   depositFor(contact: string, envelope: Uint8Array, expiresAt: number, hops: number | undefined): Promise<boolean>;
 }
 
-
-const errorOf = (e: unknown): Error | string => (e instanceof Error ? e : String(e));
 
 
 export function createOutbound(d: OutboundDeps): Outbound {
